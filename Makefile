@@ -1,0 +1,64 @@
+# The front door: `make run` and `make test` work on a fresh machine with Python 3.11.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-fast lint format install migrate seed worker e2e-deps clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+# Web server and task worker together; Ctrl-C stops both.
+run: seed
+	@echo ""
+	@echo "  Site : http://$(HOST):$(PORT)/   (opérateurs : http://$(HOST):$(PORT)/superadmin/)"
+	@echo "  Les e-mails s'affichent dans cette console (envoyés par le worker de tâches)."
+	@echo ""
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py db_worker --interval 1 & \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+worker: install
+	$(PY) manage.py db_worker
+
+# The whole suite: unit, integration and browser tests (browser tests need Debian's Chromium).
+test: install
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "NOTE: /usr/bin/chromium is missing: browser tests (tests/e2e) will be skipped."; \
+	  echo "      Install it with: sudo apt-get install -y chromium chromium-driver   (or: make e2e-deps)"; \
+	fi
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -m "not e2e" -n 2 $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/djlint rdv --lint
+	$(VENV)/bin/djlint rdv --check
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/djlint rdv --reformat --quiet || true
+
+e2e-deps:
+	apt-get update -qq && apt-get install -y -qq chromium chromium-driver
+
+clean:
+	rm -rf $(VENV) db.sqlite3* staticfiles .pytest_cache

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Rendez-vous Public — opérateurs de la plateforme"
+admin.site.site_title = "Opérateurs"
+
+urlpatterns = [
+    path("superadmin/", admin.site.urls),
+    path("", include("rdv.www.urls")),
+]
+
+handler404 = "rdv.www.views.errors.not_found"
+handler500 = "rdv.www.views.errors.server_error"

@@ -1,0 +1,352 @@
+"""Agent invitations and assignments: the only code that changes roles and services."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from rdv.accounts.models import (
+    AccessLevel,
+    Agent,
+    AgentRole,
+    AgentService,
+    Invitation,
+    InvitationOrganisation,
+    InvitationStatus,
+    TerritoryRole,
+    hash_token,
+    new_token,
+)
+from rdv.core.audit import log_action
+from rdv.core.errors import DomainError
+from rdv.core.tasks import send_email
+from rdv.territories.models import Organisation, Service, Territory
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _check_services(territory: Territory, services: Iterable[Service]) -> list[Service]:
+    services = list(services)
+    if not services:
+        raise DomainError("services_required", "Choisissez au moins un service.", field="services")
+    active_ids = set(Service.objects.active_in(territory).values_list("pk", flat=True))
+    inactive = [s.name for s in services if s.pk not in active_ids]
+    if inactive:
+        raise DomainError(
+            "service_inactive",
+            "Ce service n'est pas activé dans l'espace : " + ", ".join(sorted(inactive)) + ".",
+            field="services",
+        )
+    return services
+
+
+def _check_organisations(territory: Territory, levels: Mapping[Organisation, str]) -> None:
+    if not levels:
+        raise DomainError("organisations_required", "Choisissez au moins une organisation.", field="organisations")
+    _check_organisations_in(territory, levels)
+
+
+def _send_invitation(invitation: Invitation, token: str) -> None:
+    link = settings.SITE_URL + reverse("accept_invitation", args=[token])
+    context = {"invitation": invitation, "link": link, "site_name": settings.SITE_NAME}
+    send_email.enqueue(
+        subject=f"Invitation à rejoindre {invitation.territory.name} sur {settings.SITE_NAME}",
+        body=render_to_string("accounts/emails/invitation.txt", context),
+        to=[invitation.email],
+    )
+
+
+def _rotate_token(invitation: Invitation, now) -> str:
+    token, token_hash = new_token()
+    invitation.token_hash = token_hash
+    invitation.sent_at = now
+    invitation.expires_at = now + settings.AGENT_INVITATION_VALIDITY
+    return token
+
+
+@dataclass
+class InvitationResult:
+    invitation: Invitation
+    reissued: bool  # an open invitation for the same e-mail was replaced
+    existing_agent: bool  # the e-mail already has an account: assignments are added on acceptance
+
+
+@transaction.atomic
+def invite_agent(
+    actor,
+    territory: Territory,
+    email: str,
+    services: Iterable[Service],
+    organisation_levels: Mapping[Organisation, str],
+    make_territory_admin: bool = False,
+) -> InvitationResult:
+    email = normalise_email(email)
+    if not email:
+        raise DomainError("email_required", "L'adresse e-mail est obligatoire.", field="email")
+    services = _check_services(territory, services)
+    _check_organisations(territory, organisation_levels)
+    now = timezone.now()
+
+    invitation = Invitation.objects.select_for_update().open().filter(territory=territory, email__iexact=email).first()
+    reissued = invitation is not None
+    if invitation is None:
+        invitation = Invitation(territory=territory, email=email)
+    invitation.invited_by = actor if getattr(actor, "pk", None) else None
+    invitation.make_territory_admin = make_territory_admin
+    token = _rotate_token(invitation, now)
+    try:
+        with transaction.atomic():
+            invitation.save()
+    except IntegrityError as exc:  # a concurrent invitation for the same e-mail
+        raise DomainError(
+            "invitation_exists", "Une invitation pour cette adresse vient d'être créée.", field="email"
+        ) from exc
+    invitation.services.set(services)
+    invitation.organisation_links.all().delete()
+    InvitationOrganisation.objects.bulk_create(
+        InvitationOrganisation(invitation=invitation, organisation=org, access_level=level)
+        for org, level in organisation_levels.items()
+    )
+    existing_agent = Agent.objects.filter(email__iexact=email).exists()
+    log_action(
+        actor,
+        "invitation.reissued" if reissued else "invitation.created",
+        invitation,
+        {
+            "email": email,
+            "services": ", ".join(sorted(s.name for s in services)),
+            "organisations": {org.name: level for org, level in organisation_levels.items()},
+            "expires_at": invitation.expires_at.isoformat(),
+            "territory_admin": make_territory_admin,
+        },
+    )
+    _send_invitation(invitation, token)
+    return InvitationResult(invitation, reissued, existing_agent)
+
+
+@transaction.atomic
+def resend_invitation(actor, invitation: Invitation) -> Invitation:
+    """A new link with a new expiry; the previous link stops working."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status() in (InvitationStatus.ACCEPTED, InvitationStatus.CANCELLED):
+        raise DomainError("invitation_closed", "Cette invitation est close : créez-en une nouvelle.")
+    token = _rotate_token(invitation, timezone.now())
+    invitation.save(update_fields=["token_hash", "sent_at", "expires_at"])
+    log_action(actor, "invitation.resent", invitation, {"expires_at": invitation.expires_at.isoformat()})
+    _send_invitation(invitation, token)
+    return invitation
+
+
+@transaction.atomic
+def cancel_invitation(actor, invitation: Invitation) -> Invitation:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status() == InvitationStatus.ACCEPTED:
+        raise DomainError("invitation_accepted", "Cette invitation a déjà été acceptée.")
+    if invitation.cancelled_at:
+        return invitation
+    invitation.cancelled_at = timezone.now()
+    invitation.save(update_fields=["cancelled_at"])
+    log_action(actor, "invitation.cancelled", invitation, {"email": invitation.email})
+    return invitation
+
+
+INVALID_LINK = DomainError(
+    "invitation_invalid",
+    "Ce lien d'invitation n'est pas valide. Vérifiez que vous avez copié le lien complet, "
+    "ou demandez une nouvelle invitation à votre administrateur.",
+)
+
+
+def find_invitation(token: str, *, lock: bool = False) -> Invitation:
+    """The open invitation for this link, or a DomainError saying why it cannot be used."""
+    if not token or len(token) > 100:
+        raise INVALID_LINK
+    queryset = Invitation.objects.select_related("territory")
+    if lock:
+        queryset = queryset.select_for_update()
+    invitation = queryset.filter(token_hash=hash_token(token)).first()
+    if invitation is None:
+        raise INVALID_LINK
+    status = invitation.status()
+    if status == InvitationStatus.ACCEPTED:
+        raise DomainError("invitation_used", "Cette invitation a déjà été utilisée. Connectez-vous avec votre compte.")
+    if status == InvitationStatus.CANCELLED:
+        raise DomainError("invitation_cancelled", "Cette invitation a été annulée par l'administrateur.")
+    if status == InvitationStatus.EXPIRED:
+        expiry = timezone.localtime(invitation.expires_at).strftime("%d/%m/%Y à %H:%M")
+        raise DomainError(
+            "invitation_expired",
+            f"Cette invitation a expiré le {expiry}. Demandez à votre administrateur de vous inviter à nouveau.",
+        )
+    return invitation
+
+
+def _apply_invitation(invitation: Invitation, agent: Agent) -> dict:
+    """Add the invitation's services, roles and espace admin right to the agent."""
+    active_ids = set(Service.objects.active_in(invitation.territory).values_list("pk", flat=True))
+    added_services = []
+    for service in invitation.services.all():
+        if service.pk in active_ids:  # a service deactivated since the invitation is not given
+            _, created = AgentService.objects.get_or_create(agent=agent, service=service)
+            if created:
+                added_services.append(service.name)
+    added_roles = {}
+    for link in invitation.organisation_links.select_related("organisation"):
+        _, created = AgentRole.objects.get_or_create(
+            agent=agent, organisation=link.organisation, defaults={"access_level": link.access_level}
+        )
+        if created:
+            added_roles[link.organisation.name] = link.access_level
+    if invitation.make_territory_admin:
+        TerritoryRole.objects.get_or_create(agent=agent, territory=invitation.territory)
+    return {"services": ", ".join(added_services) or None, "organisations": added_roles}
+
+
+def _close(invitation: Invitation, agent: Agent) -> None:
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = agent
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+
+
+@transaction.atomic
+def accept_invitation_as_new_agent(token: str, first_name: str, last_name: str, password: str) -> Agent:
+    invitation = find_invitation(token, lock=True)
+    first_name, last_name = " ".join(first_name.split()), " ".join(last_name.split())
+    if not first_name or not last_name:
+        raise DomainError("name_required", "Le prénom et le nom sont obligatoires.")
+    if Agent.objects.filter(email__iexact=invitation.email).exists():
+        raise DomainError("account_exists", "Un compte existe déjà pour cette adresse : connectez-vous pour accepter.")
+    agent = Agent(email=invitation.email, first_name=first_name, last_name=last_name)
+    try:
+        validate_password(password, agent)
+    except ValidationError as exc:
+        raise DomainError("password_invalid", " ".join(exc.messages), field="password1") from exc
+    agent.set_password(password)
+    agent.save()
+    added = _apply_invitation(invitation, agent)
+    _close(invitation, agent)
+    log_action(agent, "invitation.accepted", invitation, {"agent": agent.email, **added})
+    return agent
+
+
+@transaction.atomic
+def accept_invitation_as_existing_agent(token: str, agent: Agent) -> Invitation:
+    invitation = find_invitation(token, lock=True)
+    if normalise_email(agent.email) != normalise_email(invitation.email):
+        raise DomainError(
+            "wrong_account",
+            f"Cette invitation est adressée à {invitation.email}. "
+            "Déconnectez-vous puis reconnectez-vous avec ce compte.",
+        )
+    added = _apply_invitation(invitation, agent)
+    _close(invitation, agent)
+    log_action(agent, "invitation.accepted", invitation, {"agent": agent.email, **added})
+    return invitation
+
+
+@transaction.atomic
+def update_agent_assignments(
+    actor,
+    territory: Territory,
+    agent: Agent,
+    services: Iterable[Service],
+    organisation_levels: Mapping[Organisation, str],
+    *,
+    territory_admin: bool | None = None,
+    confirm_removal: bool = False,
+) -> dict:
+    """Set the agent's services (among those active in the espace) and roles in the espace's
+    organisations. Services inactive in the espace and roles elsewhere are kept as they are.
+
+    Removing the agent's last organisation of the espace needs `confirm_removal`; the agent
+    account and its history are kept.
+    """
+    services = list(services)
+    _check_organisations_in(territory, organisation_levels)
+    active = set(Service.objects.active_in(territory))
+    for service in services:
+        if service not in active:
+            raise DomainError(
+                "service_inactive", f"Le service « {service.name} » n'est pas activé dans l'espace.", field="services"
+            )
+    current_roles = {
+        r.organisation: r for r in AgentRole.objects.filter(agent=agent, organisation__territory=territory)
+    }
+    if current_roles and not organisation_levels and not confirm_removal:
+        raise DomainError(
+            "confirm_removal",
+            "Vous retirez cet agent de sa dernière organisation de l'espace. Confirmez pour continuer.",
+            field="organisations",
+        )
+    current_services = set(Service.objects.filter(agent_links__agent=agent))
+    kept_inactive = {s for s in current_services if s not in active}
+    if organisation_levels and not (set(services) | kept_inactive):
+        raise DomainError("services_required", "Choisissez au moins un service.", field="services")
+    if (
+        territory_admin is False
+        and getattr(actor, "pk", None) == agent.pk
+        and TerritoryRole.objects.filter(agent=agent, territory=territory).exists()
+    ):
+        raise DomainError(
+            "self_demotion",
+            "Vous ne pouvez pas retirer vos propres droits d'administrateur de l'espace.",
+            field="territory_admin",
+        )
+
+    changes: dict = {}
+    wanted_services = set(services)
+    to_add = wanted_services - current_services
+    to_remove = (current_services & active) - wanted_services
+    AgentService.objects.bulk_create(AgentService(agent=agent, service=s) for s in to_add)
+    AgentService.objects.filter(agent=agent, service__in=to_remove).delete()
+    if to_add or to_remove:
+        changes["services"] = {
+            "ajoutés": ", ".join(sorted(s.name for s in to_add)) or None,
+            "retirés": ", ".join(sorted(s.name for s in to_remove)) or None,
+        }
+
+    role_changes = {}
+    for organisation, role in current_roles.items():
+        if organisation not in organisation_levels:
+            role.delete()
+            role_changes[organisation.name] = [role.access_level, None]
+        elif role.access_level != organisation_levels[organisation]:
+            role_changes[organisation.name] = [role.access_level, organisation_levels[organisation]]
+            role.access_level = organisation_levels[organisation]
+            role.save(update_fields=["access_level"])
+    for organisation, level in organisation_levels.items():
+        if organisation not in current_roles:
+            AgentRole.objects.create(agent=agent, organisation=organisation, access_level=level)
+            role_changes[organisation.name] = [None, level]
+    if role_changes:
+        changes["organisations"] = role_changes
+
+    if territory_admin is not None:
+        has = TerritoryRole.objects.filter(agent=agent, territory=territory).exists()
+        if territory_admin and not has:
+            TerritoryRole.objects.create(agent=agent, territory=territory)
+            changes["territory_admin"] = [False, True]
+        elif not territory_admin and has:
+            TerritoryRole.objects.filter(agent=agent, territory=territory).delete()
+            changes["territory_admin"] = [True, False]
+
+    if changes:
+        action = "agent.removed_from_territory" if current_roles and not organisation_levels else "agent.updated"
+        log_action(actor, action, agent, changes, territory=territory)
+    return changes
+
+
+def _check_organisations_in(territory: Territory, levels: Mapping[Organisation, str]) -> None:
+    for organisation, level in levels.items():
+        if organisation.territory_id != territory.pk:
+            raise DomainError("organisation_outside", "Organisation inconnue.", field="organisations")
+        if level not in AccessLevel.values:
+            raise DomainError("access_level_invalid", "Niveau d'accès inconnu.", field="organisations")

@@ -1,0 +1,130 @@
+"""The audit log: every change made through a service function writes one entry here.
+
+`log_action` is the single place where side effects of a change will hook in (webhook
+deliveries and notifications are enqueued from here, inside the same transaction).
+"""
+
+from typing import Any
+
+from django.db import models
+
+from rdv.core.models import AuditLog
+
+
+def _resolve_tenant(obj: Any) -> tuple[Any, Any]:
+    """Find (territory, organisation) of an object from its usual attributes."""
+    from rdv.territories.models import Organisation, Territory
+
+    if isinstance(obj, Territory):
+        return obj, None
+    if isinstance(obj, Organisation):
+        return obj.territory, obj
+    organisation = getattr(obj, "organisation", None)
+    territory = getattr(obj, "territory", None)
+    if territory is None and organisation is not None:
+        territory = organisation.territory
+    return territory, organisation
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, models.Model):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def log_action(
+    actor: Any,
+    action: str,
+    obj: Any,
+    changes: dict | None = None,
+    *,
+    territory: Any = None,
+    organisation: Any = None,
+) -> AuditLog:
+    """Record that `actor` did `action` on `obj`.
+
+    `action` is a dotted code such as "invitation.created"; `changes` a dict of what changed
+    (field -> [old, new] or any JSON-able detail). The espace and organisation are taken from
+    `obj` unless given. Call it inside the transaction of the change.
+    """
+    found_territory, found_organisation = _resolve_tenant(obj)
+    actor_obj = actor if getattr(actor, "pk", None) else None
+    return AuditLog.objects.create(
+        actor=actor_obj,
+        actor_repr=(str(actor_obj) if actor_obj else (str(actor) if actor else "Système"))[:300],
+        action=action,
+        object_type=obj._meta.label if isinstance(obj, models.Model) else type(obj).__name__,
+        object_id=str(getattr(obj, "pk", "") or ""),
+        object_repr=str(obj)[:300],
+        changes=_jsonable(changes or {}),
+        territory=territory or found_territory,
+        organisation=organisation or found_organisation,
+    )
+
+
+# French labels of the actions, for the journal pages.
+ACTION_LABELS = {
+    "organisation.created": "Organisation créée",
+    "organisation.renamed": "Organisation renommée",
+    "service.activated": "Service activé",
+    "service.deactivated": "Service désactivé",
+    "invitation.created": "Agent invité",
+    "invitation.reissued": "Invitation renouvelée (nouveau lien)",
+    "invitation.resent": "Invitation renvoyée (nouveau lien)",
+    "invitation.cancelled": "Invitation annulée",
+    "invitation.accepted": "Invitation acceptée",
+    "agent.updated": "Affectations de l'agent modifiées",
+    "agent.removed_from_territory": "Agent retiré de l'espace",
+    "territory.created": "Espace créé",
+}
+
+FIELD_LABELS = {
+    "name": "nom",
+    "email": "adresse e-mail",
+    "service": "service",
+    "services": "services",
+    "organisations": "organisations",
+    "expires_at": "expire le",
+    "territory_admin": "administrateur de l'espace",
+    "agent": "agent",
+}
+VALUE_LABELS = {
+    "basic": "agent",
+    "admin": "administrateur",
+    "intervenant": "intervenant",
+    None: "—",
+    True: "oui",
+    False: "non",
+}
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} : {_describe_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        if len(value) == 2 and not any(isinstance(v, list | dict) for v in value):
+            return f"{_describe_value(value[0])} → {_describe_value(value[1])}"
+        return ", ".join(_describe_value(v) for v in value) or "—"
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        from datetime import datetime
+
+        from django.utils import timezone
+
+        try:
+            return timezone.localtime(datetime.fromisoformat(value)).strftime("%d/%m/%Y %H:%M")
+        except ValueError:
+            return value
+    if isinstance(value, bool) or value is None or value in VALUE_LABELS:
+        return VALUE_LABELS.get(value, str(value))
+    return str(value)
+
+
+def describe_changes(changes: dict) -> list[tuple[str, str]]:
+    """Human (French) lines for the journal page."""
+    return [(FIELD_LABELS.get(key, key), _describe_value(value)) for key, value in (changes or {}).items()]

@@ -1,0 +1,12 @@
+"""Background tasks shared by every app (run by `manage.py db_worker`)."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django_tasks import task
+
+
+@task()
+def send_email(subject: str, body: str, to: list[str]) -> int:
+    """Send one plain-text e-mail. Enqueued inside the transaction of the change that causes it,
+    so nothing is sent for a rolled-back change and nothing is lost if the worker restarts."""
+    return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to)

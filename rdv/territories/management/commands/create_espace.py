@@ -1,0 +1,58 @@
+"""Platform operators: create an espace, its first organisation, and invite its first admin."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from rdv.accounts.models import AccessLevel
+from rdv.accounts.services import invite_agent
+from rdv.core.audit import log_action
+from rdv.core.errors import DomainError
+from rdv.territories.models import Organisation, Service, Territory, TerritoryService
+
+
+class Command(BaseCommand):
+    help = "Crée un espace, sa première organisation, et invite son premier administrateur."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", required=True, help="Nom de l'espace, ex. « Drôme »")
+        parser.add_argument("--admin-email", required=True, help="E-mail du premier administrateur de l'espace")
+        parser.add_argument("--organisation", default="Organisation principale", help="Première organisation")
+        parser.add_argument("--departement", default="", help="Numéro de département")
+        parser.add_argument(
+            "--service",
+            action="append",
+            dest="services",
+            help="Service à activer (nom exact du catalogue) ; répétable. Par défaut : Secrétariat.",
+        )
+
+    @transaction.atomic
+    def handle(self, *args, name, admin_email, organisation, departement, services, **options):
+        if Territory.objects.filter(name__iexact=name).exists():
+            raise CommandError(f"Un espace nommé « {name} » existe déjà.")
+        territory = Territory.objects.create(name=name, departement_number=departement)
+        log_action(None, "territory.created", territory, {"name": name})
+        first_organisation = Organisation.objects.create(territory=territory, name=organisation)
+        chosen = []
+        for service_name in services or ["Secrétariat"]:
+            service = Service.objects.filter(name__iexact=service_name).first()
+            if service is None:
+                raise CommandError(f"Service inconnu : « {service_name} ». Ajoutez-le au catalogue dans /superadmin/.")
+            TerritoryService.objects.get_or_create(territory=territory, service=service)
+            chosen.append(service)
+        try:
+            result = invite_agent(
+                None,
+                territory,
+                admin_email,
+                chosen,
+                {first_organisation: AccessLevel.ADMIN},
+                make_territory_admin=True,
+            )
+        except DomainError as error:
+            raise CommandError(error.message) from error
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Espace « {territory.name} » créé (id {territory.pk}). Invitation envoyée à {admin_email}, "
+                f"valable jusqu'au {result.invitation.expires_at:%d/%m/%Y %H:%M} UTC."
+            )
+        )

@@ -1,0 +1,136 @@
+import re
+
+from django import forms
+from django.core.validators import validate_email
+
+from rdv.accounts.models import AccessLevel
+from rdv.core.forms import DsfrForm
+from rdv.territories.models import Organisation, Service, Territory
+
+NOT_ATTACHED = ""
+LEVEL_CHOICES = [
+    (NOT_ATTACHED, "Non rattaché"),
+    (AccessLevel.BASIC, "Agent (accès de base)"),
+    (AccessLevel.ADMIN, "Administrateur de l'organisation"),
+    (AccessLevel.INTERVENANT, "Intervenant (sans connexion)"),
+]
+
+
+class OrganisationLevelsMixin:
+    """One select per organisation of the espace: not attached, or the access level there."""
+
+    def add_organisation_fields(self, territory: Territory, initial: dict[int, str] | None = None) -> None:
+        self.organisations = list(Organisation.objects.for_territory(territory).order_by("name"))
+        initial = initial or {}
+        for organisation in self.organisations:
+            self.fields[f"org_{organisation.pk}"] = forms.ChoiceField(
+                label=organisation.name,
+                choices=LEVEL_CHOICES,
+                required=False,
+                initial=initial.get(organisation.pk, NOT_ATTACHED),
+            )
+
+    def organisation_fields(self):
+        return [self[f"org_{organisation.pk}"] for organisation in self.organisations]
+
+    def organisation_levels(self) -> dict[Organisation, str]:
+        return {
+            organisation: self.cleaned_data[f"org_{organisation.pk}"]
+            for organisation in self.organisations
+            if self.cleaned_data.get(f"org_{organisation.pk}")
+        }
+
+
+class ServicesField(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("error_messages", {"required": "Choisissez au moins un service."})
+        super().__init__(**kwargs)
+
+
+class InvitationForm(OrganisationLevelsMixin, DsfrForm):
+    email = forms.CharField(
+        label="Adresse e-mail de l'agent",
+        max_length=254,
+        help_text="Une seule adresse : les agents sont invités un par un.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": "Saisissez l'adresse e-mail de l'agent."},
+    )
+    services = ServicesField(label="Services", queryset=Service.objects.none())
+    make_territory_admin = forms.BooleanField(label="Administrateur de l'espace", required=False)
+
+    def __init__(self, territory: Territory, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services"].queryset = Service.objects.active_in(territory).order_by("name")
+        self.fields["services"].help_text = "Seuls les services activés dans l'espace sont proposés."
+        self.add_organisation_fields(territory)
+        if len(self.organisations) == 1:
+            self.fields[f"org_{self.organisations[0].pk}"].initial = AccessLevel.BASIC
+
+    def clean_email(self) -> str:
+        value = self.cleaned_data["email"].strip()
+        if len([part for part in re.split(r"[\s,;]+", value) if part]) > 1 or value.count("@") > 1:
+            raise forms.ValidationError("Une seule adresse e-mail par invitation : invitez les agents un par un.")
+        try:
+            validate_email(value)
+        except forms.ValidationError as exc:
+            raise forms.ValidationError(
+                "Saisissez une adresse e-mail valide, par exemple prenom.nom@exemple.fr."
+            ) from exc
+        return value.lower()
+
+    def clean(self):
+        data = super().clean()
+        if not any(data.get(f"org_{organisation.pk}") for organisation in self.organisations):
+            raise forms.ValidationError("Choisissez au moins une organisation et le niveau d'accès de l'agent.")
+        return data
+
+
+class AgentAssignmentForm(OrganisationLevelsMixin, DsfrForm):
+    services = ServicesField(label="Services", queryset=Service.objects.none(), required=False)
+    territory_admin = forms.BooleanField(label="Administrateur de l'espace", required=False)
+    confirm_removal = forms.BooleanField(
+        label="Je confirme retirer cet agent de toutes les organisations de l'espace",
+        required=False,
+        help_text="Son compte et son historique sont conservés.",
+    )
+
+    def __init__(self, territory: Territory, *args, initial_levels=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services"].queryset = Service.objects.active_in(territory).order_by("name")
+        self.add_organisation_fields(territory, initial_levels)
+
+
+class OrganisationForm(DsfrForm):
+    name = forms.CharField(
+        label="Nom de l'organisation",
+        max_length=200,
+        error_messages={
+            "required": "Le nom est obligatoire.",
+            "max_length": "Le nom ne doit pas dépasser 200 caractères.",
+        },
+    )
+
+
+class AgentFilterForm(DsfrForm):
+    STATUS_CHOICES = [
+        ("", "Tous"),
+        ("admin", "Administrateurs d'organisation"),
+        ("basic", "Agents"),
+        ("intervenant", "Intervenants"),
+        ("territory_admin", "Administrateurs de l'espace"),
+        ("inactive_service", "Affectés à un service désactivé"),
+    ]
+    q = forms.CharField(label="Rechercher (nom ou e-mail)", required=False, max_length=100)
+    organisation = forms.ModelChoiceField(
+        label="Organisation", queryset=Organisation.objects.none(), required=False, empty_label="Toutes"
+    )
+    service = forms.ModelChoiceField(
+        label="Service", queryset=Service.objects.all(), required=False, empty_label="Tous"
+    )
+    status = forms.ChoiceField(label="Statut", choices=STATUS_CHOICES, required=False)
+
+    def __init__(self, territory: Territory, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.for_territory(territory)

@@ -1,0 +1,9 @@
+from django.shortcuts import render
+
+
+def not_found(request, exception=None):
+    return render(request, "errors/404.html", {"title": "Page introuvable"}, status=404)
+
+
+def server_error(request):
+    return render(request, "errors/500.html", {"title": "Erreur inattendue"}, status=500)

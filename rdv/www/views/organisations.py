@@ -1,0 +1,18 @@
+from django.shortcuts import render
+
+from rdv.accounts.models import AgentRole
+from rdv.www.tenancy import organisation_member_required
+
+
+@organisation_member_required
+def home(request, organisation):
+    colleagues = (
+        AgentRole.objects.filter(organisation=organisation)
+        .select_related("agent")
+        .order_by("agent__last_name", "agent__first_name")
+    )
+    return render(
+        request,
+        "organisations/home.html",
+        {"title": organisation.name, "organisation": organisation, "colleagues": colleagues},
+    )

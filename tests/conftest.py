@@ -1,0 +1,57 @@
+"""Shared fixtures: two espaces side by side ("alice" administers one, "bob" the other)."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+
+from rdv.accounts.models import AccessLevel
+from tests import factories
+
+
+@dataclass
+class World:
+    territory: object
+    organisation: object
+    other_organisation: object
+    service: object
+    inactive_service: object
+    territory_admin: object  # espace admin (also admin of `organisation`)
+    organisation_admin: object  # admin of `organisation` only
+    agent: object  # basic agent of `organisation`
+
+
+def build_world(prefix: str) -> World:
+    territory = factories.TerritoryFactory(name=f"Espace {prefix}")
+    organisation = factories.OrganisationFactory(territory=territory, name=f"{prefix} Centre")
+    other = factories.OrganisationFactory(territory=territory, name=f"{prefix} Nord")
+    service = factories.ServiceFactory(name="Service social")
+    factories.TerritoryServiceFactory(territory=territory, service=service)
+    inactive = factories.ServiceFactory(name="Insertion")
+    admin = factories.AgentFactory(email=f"{prefix}-admin@exemple.fr")
+    factories.TerritoryRoleFactory(agent=admin, territory=territory)
+    factories.AgentRoleFactory(agent=admin, organisation=organisation, access_level=AccessLevel.ADMIN)
+    factories.AgentServiceFactory(agent=admin, service=service)
+    org_admin = factories.AgentFactory(email=f"{prefix}-orga@exemple.fr")
+    factories.AgentRoleFactory(agent=org_admin, organisation=organisation, access_level=AccessLevel.ADMIN)
+    factories.AgentServiceFactory(agent=org_admin, service=service)
+    agent = factories.AgentFactory(email=f"{prefix}-agent@exemple.fr")
+    factories.AgentRoleFactory(agent=agent, organisation=organisation, access_level=AccessLevel.BASIC)
+    factories.AgentServiceFactory(agent=agent, service=service)
+    return World(territory, organisation, other, service, inactive, admin, org_admin, agent)
+
+
+@pytest.fixture
+def alice(db) -> World:
+    return build_world("alice")
+
+
+@pytest.fixture
+def bob(db, alice) -> World:
+    return build_world("bob")
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://…)")

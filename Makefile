@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format install migrate seed worker e2e-deps clean
+.PHONY: run test test-fast lint format install migrate seed worker e2e-deps clean bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/djlint rdv --reformat --quiet || true
+
+# Slot engine benchmark on a throwaway database (add DATABASE_URL=postgres://... for PostgreSQL).
+bench: install
+	$(PY) manage.py bench_slots --agents 200 --days 31 --json
 
 e2e-deps:
 	apt-get update -qq && apt-get install -y -qq chromium chromium-driver

@@ -71,3 +71,53 @@ class TerritoryRoleFactory(factory.django.DjangoModelFactory):
 
     agent = factory.SubFactory(AgentFactory)
     territory = factory.SubFactory(TerritoryFactory)
+
+
+class MotifFactory(factory.django.DjangoModelFactory):
+    """A motif saved as is (no service function): pass `service` active in the espace when it matters."""
+
+    class Meta:
+        model = "motifs.Motif"
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    service = factory.SubFactory(ServiceFactory)
+    name = factory.Sequence(lambda n: f"Motif {n}")
+    color = "#000091"
+    default_duration_minutes = 30
+    location_type = "public_office"
+
+
+class UsagerFactory(factory.django.DjangoModelFactory):
+    """An usager saved directly, with its search columns filled. `organisations=[org, …]` attaches it."""
+
+    class Meta:
+        model = "usagers.Usager"
+        skip_postgeneration_save = True
+
+    territory = factory.SubFactory(TerritoryFactory)
+    first_name = factory.Faker("first_name", locale="fr_FR")
+    last_name = factory.Faker("last_name", locale="fr_FR")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        usager = model_class(*args, **kwargs)
+        usager.refresh_search_fields()
+        usager.save()
+        return usager
+
+    @factory.post_generation
+    def organisations(self, create, extracted, **kwargs):
+        from rdv.usagers.models import UsagerOrganisation
+
+        for organisation in (extracted or []) if create else []:
+            UsagerOrganisation.objects.create(usager=self, organisation=organisation)
+
+
+class CustomFieldFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "usagers.CustomField"
+
+    territory = factory.SubFactory(TerritoryFactory)
+    label = factory.Sequence(lambda n: f"Champ {n}")
+    kind = "text"
+    position = factory.Sequence(lambda n: n + 1)

@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "rdv.core",
     "rdv.territories",
     "rdv.accounts",
+    "rdv.usagers",
+    "rdv.motifs",
+    "rdv.agendas",
+    "rdv.bookings",
     "rdv.www",
 ]
 
@@ -109,6 +113,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "rdv.accounts.backends.axes_username"  # e-mails are case-insensitive
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

@@ -7,3 +7,16 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 SITE_URL = "http://testserver"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 AXES_ENABLED = True
+# Tests have no collected STATIC_ROOT: WhiteNoise looks it up lazily instead of warning
+# "No directory at: …/staticfiles/" (the live server serves static files from the apps).
+WHITENOISE_AUTOREFRESH = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not shared-cache memory: concurrency tests need SQLite's real locking (BEGIN
+    # IMMEDIATE + busy timeout), which shared-cache in-memory databases do not honour.
+    import os
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"rdv-test-{os.getpid()}.sqlite3")
+    }

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -91,6 +92,12 @@ def invite_agent(
     email = normalise_email(email)
     if not email:
         raise DomainError("email_required", "L'adresse e-mail est obligatoire.", field="email")
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise DomainError(
+            "email_invalid", "Saisissez une adresse e-mail valide, par exemple prenom.nom@exemple.fr.", field="email"
+        ) from exc
     services = _check_services(territory, services)
     _check_organisations(territory, organisation_levels)
     now = timezone.now()

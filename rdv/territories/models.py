@@ -1,6 +1,38 @@
 from django.db import models
 from django.db.models.functions import Lower
 
+# Standard usager fields an espace may hide (all but first and last name), with their French labels.
+# "notification_preferences" stands for the pair notify_by_email / notify_by_sms.
+USAGER_OPTIONAL_FIELDS: dict[str, str] = {
+    "birth_name": "Nom de naissance",
+    "birth_date": "Date de naissance",
+    "email": "Adresse e-mail",
+    "phone": "Téléphone",
+    "address": "Adresse",
+    "postal_code": "Code postal",
+    "city": "Commune",
+    "caf_number": "Numéro d'allocataire CAF",
+    "family_situation": "Situation familiale",
+    "number_of_children": "Nombre d'enfants",
+    "case_number": "Numéro de dossier",
+    "logement": "Logement",
+    "notification_preferences": "Préférences de notification (e-mail, SMS)",
+    "notes": "Remarques",
+    "responsible": "Proches rattachés à un usager responsable",
+}
+
+# Optional fields of the RDV file an espace may switch off: name -> (Territory attribute, French label).
+RDV_OPTIONAL_FIELDS: dict[str, tuple[str, str]] = {
+    "context": ("rdv_context_enabled", "Contexte"),
+}
+
+
+class WaitingRoomNotification(models.TextChoices):
+    NONE = "none", "Aucune notification"
+    VISUAL = "visual", "Notification visuelle dans l'agenda"
+    EMAIL = "email", "E-mail à l'agent"
+    BOTH = "both", "Notification visuelle et e-mail"
+
 
 class Territory(models.Model):
     """An Espace: the top-level tenant."""
@@ -8,6 +40,17 @@ class Territory(models.Model):
     name = models.CharField("nom", max_length=200)
     departement_number = models.CharField("numéro de département", max_length=3, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Espace settings (changed only through rdv.territories.services).
+    usagers_visible_territory_wide = models.BooleanField("usagers visibles sur tout l'espace", default=False)
+    hidden_usager_fields = models.JSONField("champs de la fiche usager masqués", default=list, blank=True)
+    rdv_context_enabled = models.BooleanField("champ Contexte des RDV activé", default=True)
+    waiting_room_notification = models.CharField(
+        "notification de la salle d'attente",
+        max_length=10,
+        choices=WaitingRoomNotification,
+        default=WaitingRoomNotification.VISUAL,
+    )
 
     class Meta:
         verbose_name = "espace"
@@ -21,6 +64,26 @@ class Territory(models.Model):
     @property
     def territory(self) -> "Territory":
         return self
+
+    def usager_field_visible(self, name: str) -> bool:
+        """False when the espace hides this standard usager field (first and last name are always shown)."""
+        return name not in (self.hidden_usager_fields or [])
+
+    def rdv_field_enabled(self, name: str) -> bool:
+        """Whether an optional RDV field (e.g. "context") is shown in this espace.
+
+        While off the field is hidden everywhere; stored values are kept and come back when it is
+        switched on again."""
+        attribute, _ = RDV_OPTIONAL_FIELDS[name]
+        return bool(getattr(self, attribute))
+
+    @property
+    def waiting_room_notifies_visually(self) -> bool:
+        return self.waiting_room_notification in (WaitingRoomNotification.VISUAL, WaitingRoomNotification.BOTH)
+
+    @property
+    def waiting_room_notifies_by_email(self) -> bool:
+        return self.waiting_room_notification in (WaitingRoomNotification.EMAIL, WaitingRoomNotification.BOTH)
 
 
 class OrganisationQuerySet(models.QuerySet):

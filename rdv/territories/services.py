@@ -4,7 +4,15 @@ from django.db import IntegrityError, transaction
 
 from rdv.core.audit import log_action
 from rdv.core.errors import DomainError
-from rdv.territories.models import Organisation, Service, Territory, TerritoryService
+from rdv.territories.models import (
+    RDV_OPTIONAL_FIELDS,
+    USAGER_OPTIONAL_FIELDS,
+    Organisation,
+    Service,
+    Territory,
+    TerritoryService,
+    WaitingRoomNotification,
+)
 
 
 def _clean_name(name: str) -> str:
@@ -70,3 +78,109 @@ def deactivate_service(actor, territory: Territory, service: Service) -> bool:
     if deleted:
         log_action(actor, "service.deactivated", territory, {"service": service.name})
     return bool(deleted)
+
+
+# Espace settings ----------------------------------------------------------------------------
+
+
+def territory_rdv_field_enabled(territory: Territory, name: str) -> bool:
+    """Whether the optional RDV field `name` (e.g. "context") is shown in this espace."""
+    return territory.rdv_field_enabled(name)
+
+
+def _locked(territory: Territory) -> Territory:
+    return Territory.objects.select_for_update().get(pk=territory.pk)
+
+
+@transaction.atomic
+def set_hidden_usager_fields(actor, territory: Territory, hidden: list[str]) -> dict:
+    """Hide these standard usager fields in every organisation of the espace; show the others.
+
+    Stored values are kept: a field shown again displays what was typed before. Returns the changes."""
+    unknown = sorted(set(hidden) - set(USAGER_OPTIONAL_FIELDS))
+    if unknown:
+        raise DomainError(
+            "unknown_usager_field", "Champ inconnu de la fiche usager : " + ", ".join(unknown) + ".", field="hidden"
+        )
+    locked = _locked(territory)
+    old = set(locked.hidden_usager_fields or [])
+    new = set(hidden)
+    # Keep the catalogue's order, so the stored list is stable.
+    locked.hidden_usager_fields = [name for name in USAGER_OPTIONAL_FIELDS if name in new]
+    changes = {
+        name: ["masqué" if name in old else "affiché", "masqué" if name in new else "affiché"]
+        for name in USAGER_OPTIONAL_FIELDS
+        if (name in old) != (name in new)
+    }
+    if changes:
+        locked.save(update_fields=["hidden_usager_fields"])
+        log_action(actor, "territory.usager_fields_updated", locked, changes)
+    territory.hidden_usager_fields = locked.hidden_usager_fields
+    return changes
+
+
+@transaction.atomic
+def set_usagers_visible_territory_wide(actor, territory: Territory, visible: bool) -> bool:
+    """Let agents find usagers of every organisation of the espace (and add them to theirs).
+
+    Returns True when the setting changed."""
+    locked = _locked(territory)
+    old = locked.usagers_visible_territory_wide
+    if old == bool(visible):
+        return False
+    locked.usagers_visible_territory_wide = bool(visible)
+    locked.save(update_fields=["usagers_visible_territory_wide"])
+    log_action(
+        actor, "territory.usager_visibility_updated", locked, {"usagers_visible_territory_wide": [old, bool(visible)]}
+    )
+    territory.usagers_visible_territory_wide = bool(visible)
+    return True
+
+
+@transaction.atomic
+def set_rdv_fields_enabled(actor, territory: Territory, enabled: dict[str, bool]) -> dict:
+    """Switch optional RDV fields on or off, e.g. {"context": False}.
+
+    A field switched off is hidden everywhere; what was typed stays stored and reappears when it is
+    switched on again. Returns the changes."""
+    unknown = sorted(set(enabled) - set(RDV_OPTIONAL_FIELDS))
+    if unknown:
+        raise DomainError("unknown_rdv_field", "Champ inconnu de la fiche RDV : " + ", ".join(unknown) + ".")
+    locked = _locked(territory)
+    changes = {}
+    for name, value in enabled.items():
+        attribute, _ = RDV_OPTIONAL_FIELDS[name]
+        old = getattr(locked, attribute)
+        if old != bool(value):
+            setattr(locked, attribute, bool(value))
+            setattr(territory, attribute, bool(value))
+            changes[attribute] = [old, bool(value)]
+    if changes:
+        locked.save(update_fields=list(changes))
+        log_action(actor, "territory.rdv_fields_updated", locked, changes)
+    return changes
+
+
+@transaction.atomic
+def set_waiting_room_notification(actor, territory: Territory, mode: str) -> bool:
+    """How agents are told that an usager is in the waiting room. Returns True when it changed."""
+    if mode not in WaitingRoomNotification.values:
+        raise DomainError(
+            "invalid_waiting_room_mode",
+            "Choisissez un mode de notification proposé.",
+            field="waiting_room_notification",
+        )
+    locked = _locked(territory)
+    old = locked.waiting_room_notification
+    if old == mode:
+        return False
+    locked.waiting_room_notification = mode
+    locked.save(update_fields=["waiting_room_notification"])
+    log_action(
+        actor,
+        "territory.waiting_room_updated",
+        locked,
+        {"waiting_room_notification": [WaitingRoomNotification(old).label, WaitingRoomNotification(mode).label]},
+    )
+    territory.waiting_room_notification = mode
+    return True

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from rdv.www.views import accounts, espace, organisations, public
+from rdv.www.views import accounts, espace, espace_settings, organisations, public, usagers
+from rdv.www.views import agendas as agenda_views
+from rdv.www.views import motifs as motif_views
 
 urlpatterns = [
     path("", public.home, name="home"),
@@ -22,6 +24,19 @@ urlpatterns = [
     path("invitation/<str:token>/", accounts.accept_invitation, name="accept_invitation"),
     # Organisation pages (agents)
     path("organisations/<int:organisation_id>/", organisations.home, name="organisation_home"),
+    path("organisations/<int:organisation_id>/usagers/", usagers.usager_list, name="usager_list"),
+    path("organisations/<int:organisation_id>/usagers/nouveau/", usagers.usager_create, name="usager_create"),
+    path("organisations/<int:organisation_id>/usagers/<int:usager_id>/", usagers.usager_detail, name="usager_detail"),
+    path(
+        "organisations/<int:organisation_id>/usagers/<int:usager_id>/modifier/",
+        usagers.usager_edit,
+        name="usager_edit",
+    ),
+    path(
+        "organisations/<int:organisation_id>/usagers/<int:usager_id>/ajouter/",
+        usagers.usager_add_to_organisation,
+        name="usager_add_to_organisation",
+    ),
     # Espace administration
     path("espace/<int:territory_id>/", espace.index, name="espace_index"),
     path("espace/<int:territory_id>/services/", espace.services, name="espace_services"),
@@ -56,4 +71,181 @@ urlpatterns = [
     path("espace/<int:territory_id>/agents/", espace.agents, name="espace_agents"),
     path("espace/<int:territory_id>/agents/<int:agent_id>/", espace.agent_edit, name="espace_agent_edit"),
     path("espace/<int:territory_id>/journal/", espace.journal, name="espace_journal"),
+    # Espace settings (Paramètres)
+    path("espace/<int:territory_id>/parametres/", espace_settings.index, name="espace_settings"),
+    path(
+        "espace/<int:territory_id>/parametres/fiche-usager/",
+        espace_settings.usager_fields,
+        name="espace_settings_usager_fields",
+    ),
+    path(
+        "espace/<int:territory_id>/parametres/visibilite-usagers/",
+        espace_settings.usager_visibility,
+        name="espace_settings_usager_visibility",
+    ),
+    path(
+        "espace/<int:territory_id>/parametres/champs-personnalises/",
+        espace_settings.custom_fields,
+        name="espace_custom_fields",
+    ),
+    path(
+        "espace/<int:territory_id>/parametres/champs-personnalises/nouveau/",
+        espace_settings.custom_field_create,
+        name="espace_custom_field_create",
+    ),
+    path(
+        "espace/<int:territory_id>/parametres/champs-personnalises/<int:field_id>/modifier/",
+        espace_settings.custom_field_edit,
+        name="espace_custom_field_edit",
+    ),
+    path(
+        "espace/<int:territory_id>/parametres/champs-personnalises/<int:field_id>/archiver/",
+        espace_settings.custom_field_archive,
+        name="espace_custom_field_archive",
+    ),
+    path(
+        "espace/<int:territory_id>/parametres/champs-personnalises/<int:field_id>/restaurer/",
+        espace_settings.custom_field_restore,
+        name="espace_custom_field_restore",
+    ),
+    path(
+        "espace/<int:territory_id>/parametres/champs-personnalises/<int:field_id>/<str:direction>/",
+        espace_settings.custom_field_move,
+        name="espace_custom_field_move",
+    ),
+    path(
+        "espace/<int:territory_id>/parametres/fiche-rdv/",
+        espace_settings.rdv_fields,
+        name="espace_settings_rdv_fields",
+    ),
+    path(
+        "espace/<int:territory_id>/parametres/salle-d-attente/",
+        espace_settings.waiting_room,
+        name="espace_settings_waiting_room",
+    ),
+]
+
+# Motifs: espace level (espace admins) and organisation level (organisation members).
+urlpatterns += [
+    path("espace/<int:territory_id>/motifs/", motif_views.espace_motifs, name="espace_motifs"),
+    path("espace/<int:territory_id>/motifs/nouveau/", motif_views.espace_motif_create, name="espace_motif_create"),
+    path("espace/<int:territory_id>/motifs/<int:motif_id>/", motif_views.espace_motif, name="espace_motif"),
+    path(
+        "espace/<int:territory_id>/motifs/<int:motif_id>/configuration/",
+        motif_views.espace_motif,
+        {"tab": "configuration"},
+        name="espace_motif_configuration",
+    ),
+    path(
+        "espace/<int:territory_id>/motifs/<int:motif_id>/reservation-en-ligne/",
+        motif_views.espace_motif,
+        {"tab": "reservation"},
+        name="espace_motif_online_booking",
+    ),
+    path(
+        "espace/<int:territory_id>/motifs/<int:motif_id>/instructions/",
+        motif_views.espace_motif,
+        {"tab": "instructions"},
+        name="espace_motif_instructions",
+    ),
+    path(
+        "espace/<int:territory_id>/motifs/<int:motif_id>/dupliquer/",
+        motif_views.espace_motif_operation,
+        {"operation": "duplicate"},
+        name="espace_motif_duplicate",
+    ),
+    path(
+        "espace/<int:territory_id>/motifs/<int:motif_id>/archiver/",
+        motif_views.espace_motif_operation,
+        {"operation": "archive"},
+        name="espace_motif_archive",
+    ),
+    path(
+        "espace/<int:territory_id>/motifs/<int:motif_id>/restaurer/",
+        motif_views.espace_motif_operation,
+        {"operation": "restore"},
+        name="espace_motif_restore",
+    ),
+    path("organisations/<int:organisation_id>/motifs/", motif_views.organisation_motifs, name="organisation_motifs"),
+    path(
+        "organisations/<int:organisation_id>/motifs/nouveau/",
+        motif_views.organisation_motif_create,
+        name="organisation_motif_create",
+    ),
+    path(
+        "organisations/<int:organisation_id>/motifs/<int:motif_id>/",
+        motif_views.organisation_motif,
+        name="organisation_motif",
+    ),
+    path(
+        "organisations/<int:organisation_id>/motifs/<int:motif_id>/configuration/",
+        motif_views.organisation_motif,
+        {"tab": "configuration"},
+        name="organisation_motif_configuration",
+    ),
+    path(
+        "organisations/<int:organisation_id>/motifs/<int:motif_id>/reservation-en-ligne/",
+        motif_views.organisation_motif,
+        {"tab": "reservation"},
+        name="organisation_motif_online_booking",
+    ),
+    path(
+        "organisations/<int:organisation_id>/motifs/<int:motif_id>/instructions/",
+        motif_views.organisation_motif,
+        {"tab": "instructions"},
+        name="organisation_motif_instructions",
+    ),
+    path(
+        "organisations/<int:organisation_id>/motifs/<int:motif_id>/dupliquer/",
+        motif_views.organisation_motif_operation,
+        {"operation": "duplicate"},
+        name="organisation_motif_duplicate",
+    ),
+    path(
+        "organisations/<int:organisation_id>/motifs/<int:motif_id>/archiver/",
+        motif_views.organisation_motif_operation,
+        {"operation": "archive"},
+        name="organisation_motif_archive",
+    ),
+    path(
+        "organisations/<int:organisation_id>/motifs/<int:motif_id>/restaurer/",
+        motif_views.organisation_motif_operation,
+        {"operation": "restore"},
+        name="organisation_motif_restore",
+    ),
+]
+
+# Agendas: lieux, plages d'ouverture, absences, week view, slot search (organisation members).
+AGENDA = "organisations/<int:organisation_id>/agents/<int:agent_id>/"
+PLAGE = AGENDA + "plages/<int:plage_id>/"
+OCCURRENCE = PLAGE + "occurrences/<str:day>/"
+urlpatterns += [
+    path("organisations/<int:organisation_id>/lieux/", agenda_views.lieu_list, name="lieu_list"),
+    path("organisations/<int:organisation_id>/lieux/nouveau/", agenda_views.lieu_create, name="lieu_create"),
+    path("organisations/<int:organisation_id>/lieux/<int:lieu_id>/modifier/", agenda_views.lieu_edit, name="lieu_edit"),
+    path(
+        "organisations/<int:organisation_id>/lieux/<int:lieu_id>/archiver/",
+        agenda_views.lieu_archive,
+        name="lieu_archive",
+    ),
+    path(
+        "organisations/<int:organisation_id>/lieux/<int:lieu_id>/restaurer/",
+        agenda_views.lieu_restore,
+        name="lieu_restore",
+    ),
+    path("organisations/<int:organisation_id>/agents/", agenda_views.agenda_agents, name="agenda_agents"),
+    path(AGENDA + "semaine/", agenda_views.agenda_week, name="agenda_week"),
+    path(AGENDA + "plages/", agenda_views.plage_list, name="plage_list"),
+    path(AGENDA + "plages/nouvelle/", agenda_views.plage_create, name="plage_create"),
+    path(PLAGE + "modifier/", agenda_views.plage_edit, name="plage_edit"),
+    path(PLAGE + "supprimer/", agenda_views.plage_delete, name="plage_delete"),
+    path(OCCURRENCE, agenda_views.plage_occurrence, name="plage_occurrence"),
+    path(OCCURRENCE + "annuler/", agenda_views.plage_occurrence_cancel, name="plage_occurrence_cancel"),
+    path(OCCURRENCE + "retablir/", agenda_views.plage_occurrence_restore, name="plage_occurrence_restore"),
+    path(OCCURRENCE + "et-suivantes/", agenda_views.plage_edit_following, name="plage_edit_following"),
+    path(AGENDA + "absences/", agenda_views.absence_list, name="absence_list"),
+    path(AGENDA + "absences/nouvelle/", agenda_views.absence_create, name="absence_create"),
+    path(AGENDA + "absences/<int:absence_id>/modifier/", agenda_views.absence_edit, name="absence_edit"),
+    path(AGENDA + "absences/<int:absence_id>/supprimer/", agenda_views.absence_delete, name="absence_delete"),
+    path("organisations/<int:organisation_id>/trouver-un-creneau/", agenda_views.slot_search, name="slot_search"),
 ]

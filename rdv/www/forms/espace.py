@@ -48,6 +48,20 @@ class ServicesField(forms.ModelMultipleChoiceField):
         kwargs.setdefault("error_messages", {"required": "Choisissez au moins un service."})
         super().__init__(**kwargs)
 
+    def _check_values(self, value):
+        # Django's `pk__in` query is not protected against ids beyond the database's integer
+        # range (SQLite raises OverflowError: a 500): refuse them as unknown choices first.
+        for pk in value:
+            try:
+                number = int(pk)
+            except (TypeError, ValueError):
+                continue  # Django reports it as an invalid value
+            if not -(2**63) <= number < 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
+        return super()._check_values(value)
+
 
 class InvitationForm(OrganisationLevelsMixin, DsfrForm):
     email = forms.CharField(
@@ -57,13 +71,17 @@ class InvitationForm(OrganisationLevelsMixin, DsfrForm):
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
         error_messages={"required": "Saisissez l'adresse e-mail de l'agent."},
     )
-    services = ServicesField(label="Services", queryset=Service.objects.none())
+    services = ServicesField(
+        label="Services",
+        queryset=Service.objects.none(),
+        # Declared here: DsfrBaseForm.__init__ builds the bound fields, which copy the help text.
+        help_text="Seuls les services activés dans l'espace sont proposés.",
+    )
     make_territory_admin = forms.BooleanField(label="Administrateur de l'espace", required=False)
 
     def __init__(self, territory: Territory, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["services"].queryset = Service.objects.active_in(territory).order_by("name")
-        self.fields["services"].help_text = "Seuls les services activés dans l'espace sont proposés."
         self.add_organisation_fields(territory)
         if len(self.organisations) == 1:
             self.fields[f"org_{self.organisations[0].pk}"].initial = AccessLevel.BASIC

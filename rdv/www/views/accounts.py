@@ -79,7 +79,7 @@ def accept_invitation(request, token):
             return redirect("home")
         return render(request, "accounts/invitation_confirm.html", context)
 
-    form = AcceptInvitationForm(request.POST or None)
+    form = AcceptInvitationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             agent = services.accept_invitation_as_new_agent(

@@ -1,5 +1,6 @@
 """Espace administration pages (agents with the espace admin role)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
@@ -85,7 +86,7 @@ def organisations(request, territory):
 
 @territory_admin_required
 def organisation_create(request, territory):
-    form = OrganisationForm(request.POST or None)
+    form = OrganisationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             organisation = territory_services.create_organisation(request.user, territory, form.cleaned_data["name"])
@@ -100,7 +101,7 @@ def organisation_create(request, territory):
 @territory_admin_required
 def organisation_edit(request, territory, organisation_id):
     organisation = get_object_or_404(Organisation, pk=organisation_id, territory=territory)
-    form = OrganisationForm(request.POST or None, initial={"name": organisation.name})
+    form = OrganisationForm(request.POST if request.method == "POST" else None, initial={"name": organisation.name})
     if request.method == "POST" and form.is_valid():
         try:
             territory_services.rename_organisation(request.user, organisation, form.cleaned_data["name"])
@@ -151,7 +152,7 @@ def invitations(request, territory):
 
 @territory_admin_required
 def invite(request, territory):
-    form = InvitationForm(territory, request.POST or None)
+    form = InvitationForm(territory, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             result = account_services.invite_agent(
@@ -174,7 +175,14 @@ def invite(request, territory):
                 text += " Cette adresse a déjà un compte : les affectations seront ajoutées quand l'agent acceptera."
             messages.success(request, text)
             return redirect("espace_invitations", territory.pk)
-    return _render(request, "espace/invite.html", territory, "Inviter un agent", form=form)
+    return _render(
+        request,
+        "espace/invite.html",
+        territory,
+        "Inviter un agent",
+        form=form,
+        validity_days=settings.AGENT_INVITATION_VALIDITY.days,
+    )
 
 
 def _invitation_of(territory, invitation_id) -> Invitation:
@@ -235,14 +243,18 @@ def _agents_queryset(territory, active_service_ids, data):
             queryset = queryset.filter(
                 Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
             )
+    # Organisation and level filter the same role (one filter() call: one join).
+    role_filter = {}
     if data.get("organisation"):
-        queryset = queryset.filter(roles__organisation=data["organisation"])
-    if data.get("service"):
-        queryset = queryset.filter(service_links__service=data["service"])
+        role_filter["roles__organisation"] = data["organisation"]
     status = data.get("status")
     if status in (AccessLevel.ADMIN, AccessLevel.BASIC, AccessLevel.INTERVENANT):
-        queryset = queryset.filter(roles__organisation__territory=territory, roles__access_level=status)
-    elif status == "territory_admin":
+        role_filter.update({"roles__organisation__territory": territory, "roles__access_level": status})
+    if role_filter:
+        queryset = queryset.filter(**role_filter)
+    if data.get("service"):
+        queryset = queryset.filter(service_links__service=data["service"])
+    if status == "territory_admin":
         queryset = queryset.filter(is_territory_admin=True)
     elif status == "inactive_service":
         queryset = queryset.filter(
@@ -284,7 +296,7 @@ def agent_edit(request, territory, agent_id):
     is_admin = TerritoryRole.objects.filter(agent=agent, territory=territory).exists()
     form = AgentAssignmentForm(
         territory,
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial_levels=roles,
         initial={"services": [s for s in current_services if s in active], "territory_admin": is_admin},
     )

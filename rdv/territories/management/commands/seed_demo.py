@@ -53,6 +53,122 @@ TERRITORIES = {
 }
 
 
+# Demo usagers: espace -> (organisation, first name, last name, other fields, value of the custom field).
+DEMO_USAGERS = {
+    "Drôme (démo)": [
+        ("MDS Valence", "Éloïse", "Dupré", {"birth_date": "1988-04-12", "phone": "06 12 34 56 78"}, "RSA"),
+        ("MDS Valence", "Karim", "Benali", {"email": "karim.benali@exemple.fr", "city": "Valence"}, None),
+        ("MDS Valence", "Jeanne", "Lefèvre", {"birth_date": "1952-11-03", "family_situation": "widowed"}, None),
+        ("MDS Romans-sur-Isère", "Lucas", "Moreau", {"phone": "04 75 00 00 01", "number_of_children": 2}, None),
+        ("MDS Romans-sur-Isère", "Chloé", "Garnier", {"email": "chloe.garnier@exemple.fr"}, "Logement"),
+    ],
+    "Ardèche (démo)": [
+        ("MDS Privas", "Hugo", "Roux", {"city": "Privas"}, None),
+    ],
+}
+DEMO_CUSTOM_FIELD = {
+    "label": "Orientation",
+    "kind": "choice",
+    "choices": ["RSA", "Logement", "Santé", "Emploi"],
+    "help_text": "Motif principal de l'accompagnement.",
+}
+
+
+def seed_usagers(territory, organisations) -> int:
+    """Idempotent: the custom field and each usager are created only when missing."""
+    from rdv.usagers import services as usager_services
+    from rdv.usagers.models import CustomField, Usager
+    from rdv.usagers.text import normalise_text
+
+    specs = DEMO_USAGERS.get(territory.name, [])
+    field = CustomField.objects.filter(territory=territory, label__iexact=DEMO_CUSTOM_FIELD["label"]).first()
+    if field is None and any(value for *_, value in specs):
+        field = usager_services.create_custom_field(None, territory, **DEMO_CUSTOM_FIELD)
+    created = 0
+    for organisation_name, first, last, data, value in specs:
+        exists = Usager.objects.filter(
+            territory=territory, last_name_key=normalise_text(last), first_name_key=normalise_text(first)
+        ).exists()
+        if exists:
+            continue
+        custom = {field: value} if field and value else {}
+        usager_services.create_usager(
+            None, organisations[organisation_name], {"first_name": first, "last_name": last, **data}, custom
+        )
+        created += 1
+    return created
+
+
+# Demo motifs: espace -> (organisations, service, configuration, online booking, instructions).
+DEMO_MOTIFS = {
+    "Drôme (démo)": [
+        (
+            ["MDS Valence", "MDS Romans-sur-Isère"],
+            "Service social",
+            {"name": "Premier accueil", "color": "#000091", "default_duration_minutes": 30, "bookable_by": "everyone"},
+            {"bookable_online": True, "min_booking_delay_minutes": 120, "max_booking_delay_minutes": 43200},
+            {
+                "instructions_before": "Prévoyez une pièce d'identité.",
+                "instructions_after": "Merci de vous présenter 5 minutes avant l'heure du rendez-vous.\n"
+                'Plan d\'accès : <a href="https://www.ladrome.fr">ladrome.fr</a>',
+            },
+        ),
+        (
+            ["MDS Valence"],
+            "Service social",
+            {"name": "Premier accueil", "color": "#6a6af4", "default_duration_minutes": 20, "location_type": "phone"},
+            {},
+            {},
+        ),
+        (
+            ["MDS Valence"],
+            "PMI (Protection Maternelle et Infantile)",
+            {"name": "Consultation du nourrisson", "color": "#e1000f", "default_duration_minutes": 45},
+            {},
+            {},
+        ),
+        (
+            ["MDS Romans-sur-Isère"],
+            "Service social",
+            {
+                "name": "Atelier budget",
+                "color": "#18753c",
+                "default_duration_minutes": 90,
+                "collective": True,
+                "max_participants": 10,
+            },
+            {},
+            {},
+        ),
+    ],
+    "Ardèche (démo)": [
+        (["MDS Privas"], "Service social", {"name": "Premier accueil", "color": "#000091"}, {}, {}),
+    ],
+}
+
+
+def seed_motifs(territory, organisations) -> int:
+    """Idempotent: a motif is created only when its name, type and service are free in its organisations."""
+    from rdv.motifs import services as motif_services
+    from rdv.motifs.models import Motif
+
+    created = 0
+    for organisation_names, service_name, config, online, instructions in DEMO_MOTIFS.get(territory.name, []):
+        service = Service.objects.get(name=service_name)
+        targets = [organisations[name] for name in organisation_names]
+        exists = Motif.objects.active().filter(
+            organisation__in=targets,
+            service=service,
+            name__iexact=config["name"],
+            location_type=config.get("location_type", "public_office"),
+        )
+        if exists.exists():
+            continue
+        data = {"service": service, **config, **online, **instructions}
+        created += len(motif_services.create_territory_motifs(None, territory, targets, data))
+    return created
+
+
 class Command(BaseCommand):
     help = "Charge les données de démonstration (sans effet si elles existent déjà)."
 
@@ -84,6 +200,8 @@ class Command(BaseCommand):
                     )
                 if is_admin:
                     TerritoryRole.objects.get_or_create(agent=agent, territory=territory)
+            seed_usagers(territory, organisations)
+            seed_motifs(territory, organisations)
         self.stdout.write(self.style.SUCCESS(f"Données de démonstration prêtes ({created} agent(s) créé(s))."))
         self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
         for spec in TERRITORIES.values():

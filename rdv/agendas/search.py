@@ -1,0 +1,99 @@
+"""The agent-side search "trouver un créneau": the next free slots of a motif, grouped by day then agent.
+
+It calls the one slot function (`rdv.agendas.availability.find_slots`) over two weeks from the chosen
+date, then one more week at a time, up to three months, until a slot is found.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.utils import timezone
+
+from rdv.accounts.models import Agent
+from rdv.agendas.availability import find_slots
+from rdv.agendas.models import Lieu
+from rdv.availability.recurrence import PARIS
+
+FIRST_DAYS = 14
+CHUNK_DAYS = 7
+HORIZON_DAYS = 92
+
+
+@dataclass
+class FoundSlot:
+    start: datetime  # local (Europe/Paris)
+    end: datetime
+    lieu: Lieu | None
+
+
+@dataclass
+class AgentSlots:
+    agent: Agent
+    slots: list[FoundSlot] = field(default_factory=list)
+
+
+@dataclass
+class DaySlots:
+    day: date
+    agents: list[AgentSlots] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(len(group.slots) for group in self.agents)
+
+
+@dataclass
+class SearchResult:
+    start_date: date
+    end_date: date  # the last day searched
+    days: list[DaySlots]
+
+    @property
+    def count(self) -> int:
+        return sum(day.count for day in self.days)
+
+
+def search_slots(
+    motif,
+    start_date: date,
+    *,
+    now: datetime | None = None,
+    agent_ids=None,
+    lieu_ids=None,
+    holiday_zone: str = "",
+    first_days: int = FIRST_DAYS,
+    chunk_days: int = CHUNK_DAYS,
+    horizon_days: int = HORIZON_DAYS,
+) -> SearchResult:
+    now = now or timezone.now()
+    start_date = max(start_date, timezone.localtime(now).date())
+    last_day = start_date + timedelta(days=horizon_days - 1)
+    options = {"now": now, "agent_ids": agent_ids, "lieu_ids": lieu_ids, "holiday_zone": holiday_zone}
+    end = min(last_day, start_date + timedelta(days=first_days - 1))
+    slots = find_slots([motif], start_date, end, **options)[motif.pk]
+    while not slots and end < last_day:
+        chunk_start = end + timedelta(days=1)
+        end = min(last_day, end + timedelta(days=chunk_days))
+        slots = find_slots([motif], chunk_start, end, **options)[motif.pk]
+    return SearchResult(start_date, end, _group(slots))
+
+
+def _group(slots) -> list[DaySlots]:
+    if not slots:
+        return []
+    agents = Agent.objects.in_bulk({agent_id for slot in slots for agent_id in slot.agent_ids})
+    lieux = Lieu.objects.in_bulk({slot.lieu_id for slot in slots if slot.lieu_id})
+    by_day: dict[date, dict[int, AgentSlots]] = defaultdict(dict)
+    for slot in slots:  # sorted by start
+        start, end = slot.start.astimezone(PARIS), slot.end.astimezone(PARIS)
+        found = FoundSlot(start, end, lieux.get(slot.lieu_id))
+        for agent_id in slot.agent_ids:
+            group = by_day[start.date()].get(agent_id)
+            if group is None:
+                group = by_day[start.date()][agent_id] = AgentSlots(agents[agent_id])
+            group.slots.append(found)
+    return [
+        DaySlots(day, sorted(groups.values(), key=lambda g: (g.agent.last_name, g.agent.first_name, g.agent.pk)))
+        for day, groups in sorted(by_day.items())
+    ]

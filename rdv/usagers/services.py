@@ -1,0 +1,683 @@
+"""Usager files and the espace's custom fields: the only code that writes them.
+
+Every function runs in a transaction, raises DomainError with a French message on bad input
+(nothing is then changed) and records what it did with log_action.
+"""
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, models, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from rdv.core.audit import log_action
+from rdv.core.errors import DomainError
+from rdv.territories.models import USAGER_OPTIONAL_FIELDS, Organisation, Territory
+from rdv.usagers.models import (
+    CustomField,
+    CustomFieldKind,
+    FamilySituation,
+    Logement,
+    Usager,
+    UsagerOrganisation,
+)
+from rdv.usagers.text import InvalidPhone, format_phone, normalise_phone, normalise_text
+
+# Standard fields of the usager file, in display order.
+STANDARD_FIELDS = (
+    "first_name",
+    "last_name",
+    "birth_name",
+    "birth_date",
+    "email",
+    "phone",
+    "address",
+    "postal_code",
+    "city",
+    "caf_number",
+    "family_situation",
+    "number_of_children",
+    "case_number",
+    "logement",
+    "notify_by_email",
+    "notify_by_sms",
+    "notes",
+)
+ALWAYS_SHOWN = ("first_name", "last_name")
+# The espace setting (USAGER_OPTIONAL_FIELDS key) that hides each standard field.
+VISIBILITY_SETTING = {name: name for name in STANDARD_FIELDS if name not in ALWAYS_SHOWN} | {
+    "notify_by_email": "notification_preferences",
+    "notify_by_sms": "notification_preferences",
+    "responsible": "responsible",
+}
+assert set(VISIBILITY_SETTING.values()) == set(USAGER_OPTIONAL_FIELDS)
+
+MAX_CHILDREN = 30
+TEXT_MAX_LENGTH = 255
+LONG_TEXT_MAX_LENGTH = 5000
+MAX_NUMBER = Decimal(10) ** 12
+MAX_CHOICES = 100
+
+
+def field_visible(territory: Territory, name: str) -> bool:
+    """Whether the standard usager field `name` (or "responsible") is shown in this espace."""
+    if name in ALWAYS_SHOWN:
+        return True
+    return territory.usager_field_visible(VISIBILITY_SETTING[name])
+
+
+def visible_standard_fields(territory: Territory) -> list[str]:
+    return [name for name in STANDARD_FIELDS if field_visible(territory, name)]
+
+
+def _label(name: str) -> str:
+    return str(Usager._meta.get_field(name).verbose_name)
+
+
+# Standard fields -------------------------------------------------------------------------
+
+
+def _clean_date(value: Any, name: str) -> datetime.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if isinstance(value, str):
+        try:
+            value = datetime.date.fromisoformat(value)
+        except ValueError as exc:
+            raise DomainError("invalid_date", "Saisissez une date valide, par exemple 31/12/1990.", field=name) from exc
+    if not isinstance(value, datetime.date):
+        raise DomainError("invalid_date", "Saisissez une date valide, par exemple 31/12/1990.", field=name)
+    if value > timezone.localdate():
+        raise DomainError("birth_date_future", "La date de naissance ne peut pas être dans le futur.", field=name)
+    if value.year < 1900:
+        raise DomainError("birth_date_too_old", "La date de naissance doit être postérieure au 01/01/1900.", field=name)
+    return value
+
+
+def clean_standard_value(name: str, value: Any) -> Any:
+    """The value to store for a standard field, or a DomainError in French."""
+    if name in ("first_name", "last_name"):
+        value = " ".join(str(value or "").split())
+        if not value:
+            message = "Le prénom est obligatoire." if name == "first_name" else "Le nom est obligatoire."
+            raise DomainError(f"{name}_required", message, field=name)
+    elif name == "birth_date":
+        return _clean_date(value, name)
+    elif name == "email":
+        value = str(value or "").strip().lower()
+        if value:
+            try:
+                validate_email(value)
+            except ValidationError as exc:
+                raise DomainError(
+                    "invalid_email",
+                    "Saisissez une adresse e-mail valide, par exemple prenom.nom@exemple.fr.",
+                    field=name,
+                ) from exc
+    elif name == "phone":
+        try:
+            return normalise_phone(str(value or ""))
+        except InvalidPhone as exc:
+            raise DomainError("invalid_phone", InvalidPhone.message, field=name) from exc
+    elif name == "number_of_children":
+        if value in (None, ""):
+            return None
+        try:
+            value = int(value)
+        except (TypeError, ValueError) as exc:
+            raise DomainError("invalid_children", "Saisissez un nombre entier d'enfants.", field=name) from exc
+        if not 0 <= value <= MAX_CHILDREN:
+            raise DomainError(
+                "invalid_children", f"Le nombre d'enfants doit être compris entre 0 et {MAX_CHILDREN}.", field=name
+            )
+        return value
+    elif name in ("family_situation", "logement"):
+        value = str(value or "")
+        allowed = FamilySituation.values if name == "family_situation" else Logement.values
+        if value and value not in allowed:
+            raise DomainError("invalid_choice", "Choisissez une des valeurs proposées.", field=name)
+        return value
+    elif name in ("notify_by_email", "notify_by_sms"):
+        return bool(value)
+    elif name == "notes":
+        value = str(value or "").strip()
+        if len(value) > LONG_TEXT_MAX_LENGTH:
+            raise DomainError(
+                "too_long", f"Les remarques ne doivent pas dépasser {LONG_TEXT_MAX_LENGTH} caractères.", field=name
+            )
+        return value
+    else:
+        value = " ".join(str(value or "").split())
+    max_length = Usager._meta.get_field(name).max_length
+    if max_length and len(value) > max_length:
+        raise DomainError(
+            "too_long", f"« {_label(name).capitalize()} » ne doit pas dépasser {max_length} caractères.", field=name
+        )
+    return value
+
+
+def _clean_data(territory: Territory, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated standard values. Fields the espace hides are ignored: their stored value is kept."""
+    unknown = set(data) - set(STANDARD_FIELDS)
+    if unknown:
+        raise DomainError("unknown_field", "Champ inconnu : " + ", ".join(sorted(unknown)) + ".")
+    return {name: clean_standard_value(name, value) for name, value in data.items() if field_visible(territory, name)}
+
+
+def _display(name: str, value: Any) -> Any:
+    """What the history shows for a standard value."""
+    if value in (None, ""):
+        return None
+    if name == "birth_date":
+        return value.strftime("%d/%m/%Y")
+    if name == "phone":
+        return format_phone(value)
+    if name == "family_situation":
+        return FamilySituation(value).label
+    if name == "logement":
+        return Logement(value).label
+    return value
+
+
+def _check_responsible(usager: Usager, responsible: Usager) -> None:
+    if responsible.territory_id != usager.territory_id:
+        raise DomainError(
+            "responsible_other_territory", "L'usager responsable doit appartenir au même espace.", field="responsible"
+        )
+    if usager.pk and responsible.pk == usager.pk:
+        raise DomainError("responsible_self", "Un usager ne peut pas être son propre responsable.", field="responsible")
+    if responsible.responsible_id:
+        raise DomainError(
+            "responsible_is_relative",
+            f"{responsible} est déjà rattaché(e) à un responsable : rattachez le proche à ce responsable.",
+            field="responsible",
+        )
+    if usager.pk and usager.relatives.exists():
+        raise DomainError(
+            "usager_has_relatives",
+            "Cet usager a lui-même des proches rattachés : il ne peut pas être rattaché à un responsable.",
+            field="responsible",
+        )
+
+
+# Custom field values ---------------------------------------------------------------------
+
+
+def _custom_error(code: str, field: CustomField, message: str) -> DomainError:
+    return DomainError(code, message, field=field.key)
+
+
+def clean_custom_value(field: CustomField, value: Any) -> Any:
+    """The JSON value to store for `field`, None when empty; DomainError (French) when invalid."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if field.required:
+            raise _custom_error("custom_field_required", field, f"Le champ « {field.label} » est obligatoire.")
+        return None
+    kind = field.kind
+    if kind in (CustomFieldKind.TEXT, CustomFieldKind.LONG_TEXT):
+        if not isinstance(value, str):
+            value = str(value)
+        value = value.strip() if kind == CustomFieldKind.LONG_TEXT else " ".join(value.split())
+        limit = TEXT_MAX_LENGTH if kind == CustomFieldKind.TEXT else LONG_TEXT_MAX_LENGTH
+        if len(value) > limit:
+            raise _custom_error(
+                "custom_field_too_long", field, f"« {field.label} » ne doit pas dépasser {limit} caractères."
+            )
+        return value
+    if kind == CustomFieldKind.NUMBER:
+        invalid = _custom_error(
+            "custom_field_invalid_number", field, f"« {field.label} » : saisissez un nombre, par exemple 12 ou 3,5."
+        )
+        if isinstance(value, bool):
+            raise invalid
+        text = str(value).strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
+        try:
+            number = Decimal(text)
+        except InvalidOperation as exc:
+            raise invalid from exc
+        if not number.is_finite():
+            raise invalid
+        if abs(number) >= MAX_NUMBER:
+            raise _custom_error(
+                "custom_field_number_too_large", field, f"« {field.label} » : ce nombre est trop grand."
+            )
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == CustomFieldKind.DATE:
+        invalid = _custom_error(
+            "custom_field_invalid_date",
+            field,
+            f"« {field.label} » : saisissez une date valide, par exemple 31/12/2024.",
+        )
+        if isinstance(value, datetime.datetime):
+            value = value.date()
+        if isinstance(value, str):
+            text = value.strip()
+            for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+                try:
+                    value = datetime.datetime.strptime(text, pattern).date()
+                    break
+                except ValueError:
+                    continue
+        if not isinstance(value, datetime.date) or value.year < 1800 or value.year > 2200:
+            raise invalid
+        return value.isoformat()
+    if kind == CustomFieldKind.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("oui", "true", "1"):
+            return True
+        if text in ("non", "false", "0"):
+            return False
+        raise _custom_error("custom_field_invalid_boolean", field, f"« {field.label} » : répondez par oui ou par non.")
+    if kind == CustomFieldKind.CHOICE:
+        value = str(value).strip()
+        if value not in field.choices:
+            raise _custom_error(
+                "custom_field_invalid_choice",
+                field,
+                f"« {value} » ne fait pas partie des options de « {field.label} » : choisissez une option de la liste.",
+            )
+        return value
+    raise _custom_error("custom_field_unknown_kind", field, f"Type inconnu pour « {field.label} ».")
+
+
+def _clean_custom_values(
+    territory: Territory, values: Mapping[CustomField, Any], *, creating: bool
+) -> dict[CustomField, Any]:
+    cleaned = {}
+    for field, value in values.items():
+        if field.territory_id != territory.pk or field.is_archived:
+            raise DomainError("unknown_custom_field", f"Le champ « {field.label} » n'est pas proposé dans cet espace.")
+        cleaned[field] = clean_custom_value(field, value)
+    if creating:
+        for field in CustomField.objects.for_territory(territory).active().filter(required=True):
+            if field not in cleaned:
+                raise _custom_error("custom_field_required", field, f"Le champ « {field.label} » est obligatoire.")
+    return cleaned
+
+
+def _custom_change_key(field: CustomField) -> str:
+    return f"champ « {field.label} »"
+
+
+# Usagers -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_usager(
+    actor,
+    organisation: Organisation,
+    data: Mapping[str, Any],
+    custom_values: Mapping[CustomField, Any] | None = None,
+    *,
+    responsible: Usager | None = None,
+) -> Usager:
+    """Create an usager file in `organisation` (and so in its espace)."""
+    territory = organisation.territory
+    data = dict(data)
+    for name in ALWAYS_SHOWN:
+        data.setdefault(name, "")
+    usager = Usager(territory=territory, created_by=actor if getattr(actor, "pk", None) else None)
+    for name, value in _clean_data(territory, data).items():
+        setattr(usager, name, value)
+    if responsible is not None and field_visible(territory, "responsible"):
+        _check_responsible(usager, responsible)
+        usager.responsible = responsible
+    usager.custom_values = {
+        field.key: value
+        for field, value in _clean_custom_values(territory, custom_values or {}, creating=True).items()
+        if value is not None
+    }
+    usager.refresh_search_fields()
+    usager.save()
+    UsagerOrganisation.objects.create(usager=usager, organisation=organisation)
+    changes = {"last_name": usager.last_name, "first_name": usager.first_name, "organisation": organisation.name}
+    if usager.responsible:
+        changes["responsible"] = str(usager.responsible)
+    log_action(actor, "usager.created", usager, changes, organisation=organisation)
+    return usager
+
+
+_NOT_GIVEN = object()
+
+
+@transaction.atomic
+def update_usager(
+    actor,
+    usager: Usager,
+    data: Mapping[str, Any],
+    custom_values: Mapping[CustomField, Any] | None = None,
+    *,
+    responsible: Any = _NOT_GIVEN,
+    organisation: Organisation | None = None,
+) -> dict:
+    """Change the given fields of an usager file (others, and fields the espace hides, are kept).
+
+    `responsible` is an Usager to attach to, None to detach, or left out. Returns the changes."""
+    locked = Usager.objects.select_for_update().select_related("territory", "responsible").get(pk=usager.pk)
+    territory = locked.territory
+    changes: dict[str, list] = {}
+    for name, value in _clean_data(territory, data).items():
+        old = getattr(locked, name)
+        if old != value:
+            changes[name] = [_display(name, old), _display(name, value)]
+            setattr(locked, name, value)
+    if responsible is not _NOT_GIVEN and field_visible(territory, "responsible"):
+        if responsible is not None:
+            _check_responsible(locked, responsible)
+        if locked.responsible_id != (responsible.pk if responsible else None):
+            changes["responsible"] = [str(locked.responsible) if locked.responsible else None, str(responsible or "")]
+            locked.responsible = responsible
+    stored = dict(locked.custom_values or {})
+    for field, value in _clean_custom_values(territory, custom_values or {}, creating=False).items():
+        old = stored.get(field.key)
+        if old != value:
+            changes[_custom_change_key(field)] = [field.display(old) or None, field.display(value) or None]
+            if value is None:
+                stored.pop(field.key, None)
+            else:
+                stored[field.key] = value
+    if not changes:
+        return {}
+    locked.custom_values = stored
+    locked.refresh_search_fields()
+    locked.save()
+    log_action(actor, "usager.updated", locked, changes, organisation=organisation)
+    return changes
+
+
+@transaction.atomic
+def add_usager_to_organisation(actor, usager: Usager, organisation: Organisation) -> bool:
+    """Attach an usager of the espace to one more organisation. Returns False when already there."""
+    if usager.territory_id != organisation.territory_id:
+        raise DomainError("usager_other_territory", "Cet usager appartient à un autre espace.")
+    try:
+        with transaction.atomic():
+            _, created = UsagerOrganisation.objects.get_or_create(usager=usager, organisation=organisation)
+    except IntegrityError:  # a concurrent request attached it first
+        return False
+    if created:
+        log_action(
+            actor,
+            "usager.added_to_organisation",
+            usager,
+            {"organisation": organisation.name},
+            organisation=organisation,
+        )
+    return created
+
+
+@dataclass
+class Duplicate:
+    usager: Usager
+    reasons: list[str]
+
+
+def find_duplicates(
+    territory: Territory,
+    data: Mapping[str, Any],
+    *,
+    scope: models.QuerySet | None = None,
+    exclude_pk: int | None = None,
+    limit: int = 5,
+) -> list[Duplicate]:
+    """Usagers that look like the one described by `data`: same e-mail, same phone, or same first
+    name, last name and birth date. `scope` limits the search to what the agent may see."""
+    email = str(data.get("email") or "").strip().lower()
+    try:
+        phone = normalise_phone(str(data.get("phone") or ""))
+    except InvalidPhone:
+        phone = ""
+    last_key = normalise_text(data.get("last_name"))
+    first_key = normalise_text(data.get("first_name"))
+    birth_date = data.get("birth_date")
+    condition = Q()
+    if email:
+        condition |= Q(email=email)
+    if phone:
+        condition |= Q(phone=phone)
+    if last_key and first_key and birth_date:
+        condition |= Q(last_name_key=last_key, first_name_key=first_key, birth_date=birth_date)
+    if not condition:
+        return []
+    queryset = (scope if scope is not None else Usager.objects.all()).filter(territory=territory).filter(condition)
+    if exclude_pk:
+        queryset = queryset.exclude(pk=exclude_pk)
+    duplicates = []
+    for usager in queryset.order_by("last_name_key", "first_name_key", "id")[:limit]:
+        reasons = []
+        if email and usager.email == email:
+            reasons.append("même adresse e-mail")
+        if phone and usager.phone == phone:
+            reasons.append("même numéro de téléphone")
+        if birth_date and usager.birth_date == birth_date and usager.last_name_key == last_key:
+            reasons.append("mêmes nom, prénom et date de naissance")
+        duplicates.append(Duplicate(usager, reasons))
+    return duplicates
+
+
+def search_usagers(organisation: Organisation, query: str = "", *, territory_wide: bool = False) -> models.QuerySet:
+    """Usagers of `organisation` (or, with `territory_wide` and the espace setting on, of its whole
+    espace) matching `query`, in alphabetical order."""
+    if territory_wide and organisation.territory.usagers_visible_territory_wide:
+        queryset = Usager.objects.filter(territory=organisation.territory)
+    else:
+        queryset = Usager.objects.in_organisation(organisation)
+    return queryset.search(query).order_by("last_name_key", "first_name_key", "id")
+
+
+# Custom fields ---------------------------------------------------------------------------
+
+
+def _clean_custom_field(
+    territory: Territory, label: str, kind: str, choices, help_text: str, exclude_pk: int | None = None
+) -> tuple[str, str, list[str], str]:
+    label = " ".join((label or "").split())
+    if not label:
+        raise DomainError("label_required", "Le libellé est obligatoire.", field="label")
+    if len(label) > 100:
+        raise DomainError("label_too_long", "Le libellé ne doit pas dépasser 100 caractères.", field="label")
+    standard_labels = {normalise_text(_label(name)) for name in STANDARD_FIELDS}
+    if normalise_text(label) in standard_labels:
+        raise DomainError(
+            "label_is_standard",
+            f"« {label} » est déjà un champ standard de la fiche usager : choisissez un autre libellé.",
+            field="label",
+        )
+    clash = CustomField.objects.filter(territory=territory, label__iexact=label).exclude(pk=exclude_pk).first()
+    if clash:
+        suffix = " (archivé : vous pouvez le restaurer)" if clash.is_archived else ""
+        raise DomainError(
+            "label_taken", f"Un champ nommé « {clash.label} » existe déjà dans cet espace{suffix}.", field="label"
+        )
+    if kind not in CustomFieldKind.values:
+        raise DomainError("invalid_kind", "Choisissez un type de champ proposé.", field="kind")
+    options: list[str] = []
+    if kind == CustomFieldKind.CHOICE:
+        for option in choices or []:
+            option = " ".join(str(option).split())
+            if len(option) > 100:
+                raise DomainError(
+                    "choice_too_long", "Chaque option doit faire au plus 100 caractères.", field="choices"
+                )
+            if option and option not in options:
+                options.append(option)
+        if not options:
+            raise DomainError(
+                "choices_required",
+                "Donnez au moins une option pour une liste de choix (une option par ligne).",
+                field="choices",
+            )
+        if len(options) > MAX_CHOICES:
+            raise DomainError(
+                "too_many_choices", f"Une liste de choix a au plus {MAX_CHOICES} options.", field="choices"
+            )
+    help_text = " ".join((help_text or "").split())
+    if len(help_text) > 300:
+        raise DomainError(
+            "help_text_too_long", "Le texte d'aide ne doit pas dépasser 300 caractères.", field="help_text"
+        )
+    return label, kind, options, help_text
+
+
+def _usagers_with_value(field: CustomField) -> models.QuerySet:
+    return Usager.objects.filter(territory_id=field.territory_id, custom_values__has_key=field.key)
+
+
+@transaction.atomic
+def create_custom_field(
+    actor,
+    territory: Territory,
+    *,
+    label: str,
+    kind: str,
+    choices=(),
+    required: bool = False,
+    help_text: str = "",
+) -> CustomField:
+    label, kind, options, help_text = _clean_custom_field(territory, label, kind, choices, help_text)
+    position = (CustomField.objects.filter(territory=territory).aggregate(m=Max("position"))["m"] or 0) + 1
+    try:
+        with transaction.atomic():
+            field = CustomField.objects.create(
+                territory=territory,
+                label=label,
+                kind=kind,
+                choices=options,
+                required=bool(required),
+                help_text=help_text,
+                position=position,
+            )
+    except IntegrityError as exc:
+        raise DomainError(
+            "label_taken", f"Un champ nommé « {label} » existe déjà dans cet espace.", field="label"
+        ) from exc
+    log_action(
+        actor,
+        "custom_field.created",
+        field,
+        {
+            "label": label,
+            "kind": CustomFieldKind(kind).label,
+            "choices": options,
+            "required": bool(required),
+        },
+    )
+    return field
+
+
+@transaction.atomic
+def update_custom_field(
+    actor,
+    field: CustomField,
+    *,
+    label: str,
+    kind: str,
+    choices=(),
+    required: bool = False,
+    help_text: str = "",
+) -> dict:
+    """Change a custom field. Its type cannot change once an usager has a value for it, and an
+    option of a list cannot be removed while an usager has it. Returns the changes."""
+    field = CustomField.objects.select_for_update().get(pk=field.pk)
+    label, kind, options, help_text = _clean_custom_field(
+        field.territory, label, kind, choices, help_text, exclude_pk=field.pk
+    )
+    if kind != field.kind:
+        count = _usagers_with_value(field).count()
+        if count:
+            raise DomainError(
+                "kind_locked",
+                f"Le type du champ « {field.label} » ne peut plus être modifié : {count} usager(s) ont déjà une "
+                "valeur pour ce champ, qui ne correspondrait plus au nouveau type. Pour changer de type, créez un "
+                "nouveau champ puis archivez celui-ci (ses valeurs restent conservées).",
+                field="kind",
+            )
+    elif kind == CustomFieldKind.CHOICE:
+        for removed in [option for option in field.choices if option not in options]:
+            count = Usager.objects.filter(
+                territory_id=field.territory_id, **{f"custom_values__{field.key}": removed}
+            ).count()
+            if count:
+                raise DomainError(
+                    "choice_in_use",
+                    f"L'option « {removed} » est utilisée par {count} usager(s) : elle ne peut pas être retirée. "
+                    "Modifiez d'abord leur fiche, ou archivez le champ.",
+                    field="choices",
+                )
+    new = {"label": label, "kind": kind, "choices": options, "required": bool(required), "help_text": help_text}
+    changes = {}
+    for name, value in new.items():
+        old = getattr(field, name)
+        if old != value:
+            if name == "kind":
+                changes[name] = [CustomFieldKind(old).label, CustomFieldKind(value).label]
+            elif name == "choices":
+                changes[name] = [", ".join(old) or None, ", ".join(value) or None]
+            else:
+                changes[name] = [old, value]
+            setattr(field, name, value)
+    if changes:
+        try:
+            with transaction.atomic():
+                field.save()
+        except IntegrityError as exc:
+            raise DomainError(
+                "label_taken", f"Un champ nommé « {label} » existe déjà dans cet espace.", field="label"
+            ) from exc
+        log_action(actor, "custom_field.updated", field, changes)
+    return changes
+
+
+@transaction.atomic
+def archive_custom_field(actor, field: CustomField) -> bool:
+    """Hide the field from forms and files; the values already typed are kept."""
+    field = CustomField.objects.select_for_update().get(pk=field.pk)
+    if field.is_archived:
+        return False
+    field.archived_at = timezone.now()
+    field.save(update_fields=["archived_at"])
+    log_action(actor, "custom_field.archived", field, {"label": field.label})
+    return True
+
+
+@transaction.atomic
+def restore_custom_field(actor, field: CustomField) -> bool:
+    """Show an archived field again, with the values it had."""
+    field = CustomField.objects.select_for_update().get(pk=field.pk)
+    if not field.is_archived:
+        return False
+    field.archived_at = None
+    field.save(update_fields=["archived_at"])
+    log_action(actor, "custom_field.restored", field, {"label": field.label})
+    return True
+
+
+@transaction.atomic
+def move_custom_field(actor, field: CustomField, direction: str) -> bool:
+    """Move a field one place up or down in the forms. Returns False at either end."""
+    if direction not in ("up", "down"):
+        raise DomainError("invalid_direction", "Déplacement inconnu.")
+    fields = list(
+        CustomField.objects.select_for_update().filter(territory_id=field.territory_id).order_by("position", "id")
+    )
+    index = next(i for i, item in enumerate(fields) if item.pk == field.pk)
+    target = index - 1 if direction == "up" else index + 1
+    if not 0 <= target < len(fields):
+        return False
+    fields[index], fields[target] = fields[target], fields[index]
+    for position, item in enumerate(fields, start=1):
+        item.position = position
+    CustomField.objects.bulk_update(fields, ["position"])
+    moved = fields[target]
+    log_action(actor, "custom_field.moved", moved, {"position": [index + 1, target + 1]})
+    return True

@@ -1,0 +1,390 @@
+"""RDV forms for agents: they parse input; the rules are checked by rdv.bookings.services."""
+
+import datetime
+
+from django import forms
+from django.utils import timezone
+
+from rdv.accounts.models import Agent
+from rdv.agendas.models import Lieu
+from rdv.bookings.models import RdvStatus
+from rdv.core.forms import DsfrForm
+from rdv.motifs.models import Motif
+from rdv.usagers.models import Usager
+
+DATE_FORMAT = "%Y-%m-%d"
+MAX_DURATION = 24 * 60
+
+
+def _date_widget() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format=DATE_FORMAT)
+
+
+def _time_widget() -> forms.TimeInput:
+    return forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M")
+
+
+class AgentChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.full_name or obj.email
+
+
+class MotifChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.name} ({obj.get_location_type_display().lower()}, {obj.default_duration_minutes} min) — {obj.service}"
+
+
+def parse_start(value: str | None) -> datetime.datetime | None:
+    """An ISO date-time from a link ("2026-12-07T10:00:00+01:00"; a '+' decoded as a space is
+    accepted); naive values are Europe/Paris wall-clock times. None when invalid."""
+    text = (value or "").strip()
+    if not text or len(text) > 40:
+        return None
+    start = None
+    for candidate in (text, text.replace(" ", "+")):
+        try:
+            start = datetime.datetime.fromisoformat(candidate)
+            break
+        except ValueError:
+            continue
+    if start is None:
+        return None
+    if timezone.is_naive(start):
+        start = timezone.make_aware(start)
+    return start
+
+
+def combine(day: datetime.date, at: datetime.time) -> datetime.datetime:
+    """A local (Europe/Paris) day and time as an aware instant."""
+    return timezone.make_aware(datetime.datetime.combine(day, at))
+
+
+class WhenMixin:
+    """The date, start time and agents fields shared by the booking and moving forms."""
+
+    def when_fields(self) -> None:
+        self.fields["date"] = forms.DateField(
+            label="Date",
+            widget=_date_widget(),
+            error_messages={
+                "required": "Indiquez la date du rendez-vous.",
+                "invalid": "Saisissez une date valide, par exemple 07/12/2026.",
+            },
+        )
+        self.fields["heure"] = forms.TimeField(
+            label="Heure de début",
+            widget=_time_widget(),
+            error_messages={
+                "required": "Indiquez l'heure de début.",
+                "invalid": "Saisissez une heure valide, par exemple 09:30.",
+            },
+        )
+
+    def starts_at(self) -> datetime.datetime:
+        return combine(self.cleaned_data["date"], self.cleaned_data["heure"])
+
+
+class RdvCreateForm(WhenMixin, DsfrForm):
+    """Book a RDV: motif, time, lieu, agents, usager(s) (chosen or created inline), Contexte."""
+
+    motif = MotifChoiceField(
+        label="Motif",
+        queryset=Motif.objects.none(),
+        empty_label="Choisissez un motif",
+        error_messages={
+            "required": "Choisissez le motif du rendez-vous.",
+            "invalid_choice": "Ce motif n'est pas proposé dans cette organisation.",
+        },
+    )
+    duration_minutes = forms.IntegerField(
+        label="Durée (en minutes)",
+        required=False,
+        min_value=1,
+        max_value=MAX_DURATION,
+        help_text="Laissez vide pour la durée par défaut du motif.",
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_DURATION, "step": 1}),
+        error_messages={
+            "invalid": "La durée doit être un nombre entier de minutes.",
+            "min_value": "La durée doit être d'au moins 1 minute.",
+            "max_value": "La durée ne peut pas dépasser 24 heures.",
+        },
+    )
+    lieu = forms.ModelChoiceField(
+        label="Lieu",
+        queryset=Lieu.objects.none(),
+        required=False,
+        empty_label="Aucun lieu (téléphone, visio, à domicile)",
+        help_text="Obligatoire pour un rendez-vous sur place.",
+        error_messages={"invalid_choice": "Ce lieu n'est pas proposé dans cette organisation."},
+    )
+    agents = AgentChoiceField(
+        label="Agents",
+        queryset=Agent.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choisissez au moins un agent.",
+            "invalid_choice": "Cet agent ne fait pas partie de l'organisation.",
+            "invalid_pk_value": "Cet agent ne fait pas partie de l'organisation.",
+        },
+    )
+    # Rendered by hand (the list shows only the chosen usagers and the search results).
+    usagers = forms.ModelMultipleChoiceField(
+        label="Usagers",
+        queryset=Usager.objects.none(),
+        required=False,
+        error_messages={
+            "invalid_choice": "Usager inconnu dans cette organisation.",
+            "invalid_pk_value": "Usager inconnu dans cette organisation.",
+        },
+    )
+    recherche_usager = forms.CharField(
+        label="Rechercher un usager",
+        required=False,
+        max_length=100,
+        help_text="Nom, prénom, e-mail, téléphone ou date de naissance.",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    new_first_name = forms.CharField(label="Prénom", required=False, max_length=150)
+    new_last_name = forms.CharField(label="Nom", required=False, max_length=150)
+    new_email = forms.CharField(
+        label="Adresse e-mail",
+        required=False,
+        max_length=254,
+        help_text="Format attendu : prenom.nom@exemple.fr",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    new_phone = forms.CharField(
+        label="Téléphone",
+        required=False,
+        max_length=30,
+        help_text="Par exemple 06 12 34 56 78",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    confirmer_doublon = forms.BooleanField(
+        label="Créer quand même une nouvelle fiche (ce n'est aucun des usagers ci-dessus)", required=False
+    )
+    context = forms.CharField(
+        label="Contexte",
+        required=False,
+        max_length=5000,
+        help_text="Note interne, visible uniquement des agents qui voient ce rendez-vous. Jamais communiquée à "
+        "l'usager.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"max_length": "Le contexte ne doit pas dépasser 5000 caractères."},
+    )
+    address = forms.CharField(
+        label="Adresse du rendez-vous",
+        required=False,
+        max_length=300,
+        help_text="Pour un rendez-vous à domicile.",
+        error_messages={"max_length": "L'adresse ne doit pas dépasser 300 caractères."},
+    )
+    visio_url = forms.CharField(
+        label="Lien de visioconférence",
+        required=False,
+        max_length=200,
+        help_text="Pour un rendez-vous en visioconférence, par exemple https://visio.exemple.fr/salle.",
+        widget=forms.URLInput,
+    )
+    override = forms.BooleanField(
+        label="Réserver quand même (hors disponibilité)",
+        required=False,
+        help_text="Le rendez-vous sera enregistré malgré le conflit ; c'est noté dans le journal.",
+    )
+
+    NEW_USAGER_FIELDS = ("new_first_name", "new_last_name", "new_email", "new_phone")
+
+    def __init__(self, *args, motifs, lieux, agents, usagers, context_enabled: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.when_fields()
+        self.order_fields(["motif", "date", "heure", "duration_minutes", "lieu", "agents"])
+        self.fields["motif"].queryset = motifs
+        self.fields["lieu"].queryset = lieux
+        self.fields["agents"].queryset = agents
+        self.fields["usagers"].queryset = usagers
+        if not context_enabled:
+            del self.fields["context"]
+        self.show_override = False
+
+    @property
+    def creates_usager(self) -> bool:
+        data = self.cleaned_data
+        return any(data.get(name) for name in self.NEW_USAGER_FIELDS)
+
+    def new_usager_data(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "first_name": data["new_first_name"],
+            "last_name": data["new_last_name"],
+            "email": data["new_email"],
+            "phone": data["new_phone"],
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if any(cleaned.get(name) for name in self.NEW_USAGER_FIELDS):
+            if not cleaned.get("new_first_name"):
+                self.add_error("new_first_name", "Le prénom du nouvel usager est obligatoire.")
+            if not cleaned.get("new_last_name"):
+                self.add_error("new_last_name", "Le nom du nouvel usager est obligatoire.")
+        motif = cleaned.get("motif")
+        chosen = list(cleaned.get("usagers") or [])
+        new = 1 if any(cleaned.get(name) for name in self.NEW_USAGER_FIELDS) else 0
+        if motif is not None and not motif.collective and len(chosen) + new != 1:
+            message = (
+                "Choisissez un usager : cochez un usager trouvé par la recherche, ou créez-en un nouveau."
+                if not chosen and not new
+                else "Un rendez-vous individuel n'a qu'un usager : gardez un seul usager coché, ou videz les "
+                "champs du nouvel usager."
+            )
+            self.add_error("usagers", message)
+        return cleaned
+
+
+class RdvMoveForm(WhenMixin, DsfrForm):
+    lieu = forms.ModelChoiceField(
+        label="Lieu",
+        queryset=Lieu.objects.none(),
+        required=False,
+        empty_label="Aucun lieu",
+        error_messages={"invalid_choice": "Ce lieu n'est pas proposé dans cette organisation."},
+    )
+    agents = AgentChoiceField(
+        label="Agents",
+        queryset=Agent.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choisissez au moins un agent.",
+            "invalid_choice": "Cet agent ne fait pas partie de l'organisation.",
+            "invalid_pk_value": "Cet agent ne fait pas partie de l'organisation.",
+        },
+    )
+    override = forms.BooleanField(
+        label="Déplacer quand même (hors disponibilité)",
+        required=False,
+        help_text="Le rendez-vous sera déplacé malgré le conflit ; c'est noté dans le journal.",
+    )
+
+    def __init__(self, *args, lieux, agents, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.when_fields()
+        self.order_fields(["date", "heure", "lieu", "agents", "override"])
+        self.fields["lieu"].queryset = lieux
+        self.fields["agents"].queryset = agents
+        self.show_override = False
+
+
+class RdvEditForm(DsfrForm):
+    context = RdvCreateForm.base_fields["context"]
+    address = RdvCreateForm.base_fields["address"]
+    visio_url = RdvCreateForm.base_fields["visio_url"]
+
+    def __init__(self, *args, context_enabled: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not context_enabled:
+            del self.fields["context"]
+
+
+class CancelForm(DsfrForm):
+    by = forms.ChoiceField(
+        label="Qui annule ?",
+        choices=[("service", "Annulé par le service"), ("usager", "Annulé à la demande de l'usager")],
+        initial="service",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Indiquez qui annule.", "invalid_choice": "Indiquez qui annule."},
+    )
+    reason = forms.CharField(
+        label="Motif de l'annulation",
+        required=False,
+        max_length=300,
+        help_text="Facultatif, 300 caractères au plus.",
+        error_messages={"max_length": "Le motif d'annulation ne doit pas dépasser 300 caractères."},
+    )
+
+
+class StatusForm(DsfrForm):
+    status = forms.ChoiceField(
+        label="Nouveau statut",
+        choices=[
+            (RdvStatus.UNKNOWN, "À venir"),
+            (RdvStatus.SEEN, "Vu (l'usager est venu)"),
+            (RdvStatus.NOSHOW, "Absent (l'usager n'est pas venu)"),
+            (RdvStatus.EXCUSED, "Annulé par l'usager"),
+            (RdvStatus.REVOKED, "Annulé par le service"),
+        ],
+        error_messages={"required": "Choisissez un statut.", "invalid_choice": "Statut inconnu."},
+    )
+
+
+class ParticipantForm(DsfrForm):
+    usager = forms.ModelChoiceField(
+        label="Usager",
+        queryset=Usager.objects.none(),
+        error_messages={
+            "required": "Choisissez un usager.",
+            "invalid_choice": "Usager inconnu dans cette organisation.",
+        },
+    )
+
+    def __init__(self, *args, usagers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["usager"].queryset = usagers
+
+
+class RdvFilterForm(DsfrForm):
+    """Filters of the RDV list (GET)."""
+
+    du = forms.DateField(
+        label="Du", required=False, widget=_date_widget(), error_messages={"invalid": "Date de début invalide."}
+    )
+    au = forms.DateField(
+        label="Au", required=False, widget=_date_widget(), error_messages={"invalid": "Date de fin invalide."}
+    )
+    agent = forms.ModelChoiceField(
+        label="Agent",
+        required=False,
+        queryset=Agent.objects.none(),
+        empty_label="Tous les agents",
+        error_messages={"invalid_choice": "Cet agent ne fait pas partie de l'organisation."},
+    )
+    motif = MotifChoiceField(
+        label="Motif",
+        required=False,
+        queryset=Motif.objects.none(),
+        empty_label="Tous les motifs",
+        error_messages={"invalid_choice": "Ce motif n'est pas proposé dans cette organisation."},
+    )
+    statut = forms.ChoiceField(
+        label="Statut",
+        required=False,
+        choices=[("", "Tous les statuts"), *RdvStatus.choices],
+        error_messages={"invalid_choice": "Statut inconnu."},
+    )
+    lieu = forms.ModelChoiceField(
+        label="Lieu",
+        required=False,
+        queryset=Lieu.objects.none(),
+        empty_label="Tous les lieux",
+        error_messages={"invalid_choice": "Ce lieu n'est pas proposé dans cette organisation."},
+    )
+    usager = forms.CharField(
+        label="Usager",
+        required=False,
+        max_length=100,
+        help_text="Nom, prénom, e-mail ou téléphone",
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+
+    def __init__(self, *args, agents, motifs, lieux, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = agents
+        self.fields["motif"].queryset = motifs
+        self.fields["lieu"].queryset = lieux
+        self.fields["agent"].label_from_instance = lambda obj: obj.full_name or obj.email
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("du"), cleaned.get("au")
+        if start and end and end < start:
+            self.add_error("au", "La date de fin doit être postérieure ou égale à la date de début.")
+        return cleaned

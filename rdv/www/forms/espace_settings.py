@@ -1,0 +1,125 @@
+"""Forms of the espace settings pages (Paramètres)."""
+
+from django import forms
+
+from rdv.core.forms import DsfrForm
+from rdv.territories.models import RDV_OPTIONAL_FIELDS, USAGER_OPTIONAL_FIELDS, Territory, WaitingRoomNotification
+from rdv.usagers.models import CustomField, CustomFieldKind
+
+
+class UsagerFieldsForm(DsfrForm):
+    """One switch per optional standard field of the usager file: on = shown."""
+
+    def __init__(self, territory: Territory, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label in USAGER_OPTIONAL_FIELDS.items():
+            self.fields[f"show_{name}"] = forms.BooleanField(
+                label=label, required=False, initial=territory.usager_field_visible(name)
+            )
+
+    def hidden_fields_names(self) -> list[str]:
+        return [name for name in USAGER_OPTIONAL_FIELDS if not self.cleaned_data.get(f"show_{name}")]
+
+
+class UsagerVisibilityForm(DsfrForm):
+    visible_territory_wide = forms.BooleanField(
+        label="Usagers visibles sur tout l'espace",
+        required=False,
+        help_text="Les agents peuvent rechercher les usagers des autres organisations de l'espace et les ajouter "
+        "à leur organisation. Désactivé : chaque organisation ne voit que ses propres usagers.",
+    )
+
+
+class RdvFieldsForm(DsfrForm):
+    """One switch per optional RDV field."""
+
+    HELP = {
+        "context": "Notes internes saisies par les agents lors de la prise de rendez-vous, visibles uniquement par "
+        "les agents ayant accès au rendez-vous, jamais par l'usager. Désactivé, le champ est masqué partout ; "
+        "le texte déjà saisi est conservé et réapparaît à la réactivation.",
+    }
+
+    def __init__(self, territory: Territory, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, (_, label) in RDV_OPTIONAL_FIELDS.items():
+            self.fields[f"enable_{name}"] = forms.BooleanField(
+                label=label,
+                required=False,
+                initial=territory.rdv_field_enabled(name),
+                help_text=self.HELP.get(name, ""),
+            )
+
+    def enabled(self) -> dict[str, bool]:
+        return {name: bool(self.cleaned_data.get(f"enable_{name}")) for name in RDV_OPTIONAL_FIELDS}
+
+
+class WaitingRoomForm(DsfrForm):
+    waiting_room_notification = forms.ChoiceField(
+        label="Quand un usager est signalé en salle d'attente, l'agent est prévenu par :",
+        choices=WaitingRoomNotification.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choisissez un mode de notification.",
+            "invalid_choice": "Choisissez un mode de notification proposé.",
+        },
+    )
+
+
+class CustomFieldForm(DsfrForm):
+    label = forms.CharField(
+        label="Libellé",
+        max_length=100,
+        help_text="Tel qu'il apparaît sur la fiche usager, par exemple « Quartier ».",
+        error_messages={
+            "required": "Le libellé est obligatoire.",
+            "max_length": "Le libellé ne doit pas dépasser 100 caractères.",
+        },
+    )
+    kind = forms.ChoiceField(
+        label="Type",
+        choices=[("", "Choisir un type"), *CustomFieldKind.choices],
+        error_messages={
+            "required": "Choisissez le type du champ.",
+            "invalid_choice": "Choisissez un type de champ proposé.",
+        },
+    )
+    choices = forms.CharField(
+        label="Options de la liste",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Pour une liste de choix uniquement : une option par ligne.",
+    )
+    required = forms.BooleanField(label="Champ obligatoire", required=False)
+    help_text = forms.CharField(
+        label="Texte d'aide",
+        required=False,
+        max_length=300,
+        help_text="Affiché sous le libellé dans le formulaire.",
+        error_messages={"max_length": "Le texte d'aide ne doit pas dépasser 300 caractères."},
+    )
+
+    def __init__(self, *args, field: CustomField | None = None, **kwargs):
+        if field is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "label": field.label,
+                    "kind": field.kind,
+                    "choices": "\n".join(field.choices),
+                    "required": field.required,
+                    "help_text": field.help_text,
+                },
+            )
+        super().__init__(*args, **kwargs)
+
+    def options(self) -> list[str]:
+        return [line.strip() for line in (self.cleaned_data.get("choices") or "").splitlines() if line.strip()]
+
+    def service_kwargs(self) -> dict:
+        return {
+            "label": self.cleaned_data["label"],
+            "kind": self.cleaned_data["kind"],
+            "choices": self.options(),
+            "required": self.cleaned_data["required"],
+            "help_text": self.cleaned_data["help_text"],
+        }

@@ -1,0 +1,629 @@
+"""Agenda pages of an organisation: lieux, agents' plages d'ouverture and absences, the week view, and
+the agent-side search "trouver un créneau".
+
+Rights (rdv.agendas.perms): organisation admins manage the lieux and every agent's agenda; basic
+agents manage their own agenda and read the lieux. Anything else answers 404.
+"""
+
+import contextlib
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from rdv.accounts.models import Agent
+from rdv.agendas import perms
+from rdv.agendas import services as agenda_services
+from rdv.agendas.calendar import describe_recurrence, french_date, holiday_zone, monday_of, plage_name, time_range
+from rdv.agendas.calendar import week as build_week
+from rdv.agendas.models import Absence, Lieu, PlageOuverture, RecurrenceKind
+from rdv.agendas.search import search_slots
+from rdv.core.errors import DomainError
+from rdv.core.forms import add_domain_error
+from rdv.www.forms.agendas import (
+    AbsenceForm,
+    EndPlageForm,
+    LieuForm,
+    OccurrenceForm,
+    PlageForm,
+    SlotSearchForm,
+    WeekForm,
+)
+from rdv.www.tenancy import organisation_member_required
+
+MAX_SEARCH_START = timedelta(days=730)
+
+
+def _render(request, organisation, template: str, title: str, crumbs=(), **context):
+    context.update(
+        {
+            "organisation": organisation,
+            "territory": organisation.territory,
+            "title": title,
+            "crumbs": list(crumbs),
+        }
+    )
+    return render(request, template, context)
+
+
+def _parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise Http404("Date invalide") from None
+
+
+def _agent_or_404(request, organisation, agent_id) -> Agent:
+    agent = get_object_or_404(Agent.objects.filter(roles__organisation=organisation), pk=agent_id)
+    if not perms.can_manage_agenda(request.user, organisation, agent):
+        raise Http404("Agenda introuvable")
+    return agent
+
+
+def _agenda_crumbs(organisation, agent, request, page: str | None = None):
+    label = "Mon agenda" if agent.pk == request.user.pk else f"Agenda de {agent}"
+    crumbs = [(label, reverse("agenda_week", args=[organisation.pk, agent.pk]))]
+    if page == "plages":
+        crumbs.append(("Plages d'ouverture", reverse("plage_list", args=[organisation.pk, agent.pk])))
+    elif page == "absences":
+        crumbs.append(("Absences", reverse("absence_list", args=[organisation.pk, agent.pk])))
+    return crumbs
+
+
+def _agenda_context(request, organisation, agent, section: str) -> dict:
+    return {"agent": agent, "section": section, "is_me": agent.pk == request.user.pk}
+
+
+# Lieux -------------------------------------------------------------------------------------------
+
+
+def _require_lieu_admin(request, organisation) -> None:
+    if not perms.can_manage_lieux(request.user, organisation):
+        raise Http404("Lieu introuvable")
+
+
+def _lieu_or_404(organisation, lieu_id) -> Lieu:
+    return get_object_or_404(Lieu.objects.for_organisation(organisation).select_related("organisation"), pk=lieu_id)
+
+
+@organisation_member_required
+def lieu_list(request, organisation):
+    archived = request.GET.get("archives") == "1"
+    lieux = Lieu.objects.for_organisation(organisation)
+    lieux = lieux.filter(archived_at__isnull=not archived).order_by("name", "pk")
+    rows = [(lieu, agenda_services.lieu_phone_display(lieu)) for lieu in lieux]
+    return _render(
+        request,
+        organisation,
+        "agendas/lieux/list.html",
+        "Lieux archivés" if archived else "Lieux",
+        rows=rows,
+        archived=archived,
+        can_manage=perms.can_manage_lieux(request.user, organisation),
+    )
+
+
+@organisation_member_required
+def lieu_create(request, organisation):
+    _require_lieu_admin(request, organisation)
+    form = LieuForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lieu = agenda_services.create_lieu(request.user, organisation, form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"Le lieu « {lieu.name} » est créé.")
+            return redirect("lieu_list", organisation.pk)
+    crumbs = [("Lieux", reverse("lieu_list", args=[organisation.pk]))]
+    return _render(request, organisation, "agendas/lieux/form.html", "Nouveau lieu", crumbs, form=form)
+
+
+@organisation_member_required
+def lieu_edit(request, organisation, lieu_id):
+    _require_lieu_admin(request, organisation)
+    lieu = _lieu_or_404(organisation, lieu_id)
+    form = LieuForm(request.POST or None, lieu=lieu)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changes = agenda_services.update_lieu(request.user, lieu, form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if changes:
+                messages.success(request, f"Le lieu « {lieu.name} » est enregistré.")
+            else:
+                messages.info(request, "Aucune modification.")
+            return redirect("lieu_list", organisation.pk)
+    crumbs = [("Lieux", reverse("lieu_list", args=[organisation.pk]))]
+    return _render(
+        request,
+        organisation,
+        "agendas/lieux/form.html",
+        f"Modifier le lieu « {lieu.name} »",
+        crumbs,
+        form=form,
+        lieu=lieu,
+    )
+
+
+@require_POST
+@organisation_member_required
+def lieu_archive(request, organisation, lieu_id):
+    _require_lieu_admin(request, organisation)
+    lieu = _lieu_or_404(organisation, lieu_id)
+    try:
+        agenda_services.archive_lieu(request.user, lieu)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Le lieu « {lieu.name} » est archivé.")
+    return redirect("lieu_list", organisation.pk)
+
+
+@require_POST
+@organisation_member_required
+def lieu_restore(request, organisation, lieu_id):
+    _require_lieu_admin(request, organisation)
+    lieu = _lieu_or_404(organisation, lieu_id)
+    try:
+        agenda_services.restore_lieu(request.user, lieu)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect(f"{reverse('lieu_list', args=[organisation.pk])}?archives=1")
+    messages.success(request, f"Le lieu « {lieu.name} » est restauré.")
+    return redirect("lieu_list", organisation.pk)
+
+
+# Agendas of the organisation ---------------------------------------------------------------------
+
+
+@organisation_member_required
+def agenda_agents(request, organisation):
+    agents = list(perms.manageable_agents(request.user, organisation))
+    return _render(request, organisation, "agendas/agents.html", "Agendas des agents", agents=agents)
+
+
+@organisation_member_required
+def agenda_week(request, organisation, agent_id):
+    agent = _agent_or_404(request, organisation, agent_id)
+    form = WeekForm(request.GET or None)
+    chosen = form.cleaned_data.get("date") if form.is_valid() else None
+    monday = monday_of(chosen or timezone.localdate())
+    days = build_week(organisation, agent, monday, holiday_zone(organisation.territory))
+    other_agents = []
+    if perms.can_manage_lieux(request.user, organisation):  # organisation admins switch between agendas
+        other_agents = list(perms.manageable_agents(request.user, organisation))
+    sunday = monday + timedelta(days=6)
+    return _render(
+        request,
+        organisation,
+        "agendas/week.html",
+        "Mon agenda" if agent.pk == request.user.pk else f"Agenda de {agent}",
+        week_label=f"Semaine du {french_date(monday, weekday=False)} au {french_date(sunday, weekday=False)}",
+        days=days,
+        monday=monday,
+        previous_week=monday - timedelta(days=7),
+        next_week=monday + timedelta(days=7),
+        this_week=monday_of(timezone.localdate()),
+        form=form,
+        other_agents=other_agents,
+        **_agenda_context(request, organisation, agent, "semaine"),
+    )
+
+
+# Plages ------------------------------------------------------------------------------------------
+
+
+def _plage_or_404(organisation, agent, plage_id) -> PlageOuverture:
+    return get_object_or_404(
+        PlageOuverture.objects.for_organisation(organisation)
+        .filter(agent=agent)
+        .select_related("lieu", "organisation", "agent"),
+        pk=plage_id,
+    )
+
+
+@organisation_member_required
+def plage_list(request, organisation, agent_id):
+    agent = _agent_or_404(request, organisation, agent_id)
+    today = timezone.localdate()
+    plages = list(
+        PlageOuverture.objects.for_organisation(organisation)
+        .filter(agent=agent)
+        .select_related("lieu")
+        .prefetch_related("motifs", "exceptions")
+        .order_by("first_date", "start_time", "pk")
+    )
+    current, past = [], []
+    for plage in plages:
+        plage.name = plage_name(plage)
+        plage.description = describe_recurrence(plage)
+        plage.hours = time_range(plage.start_time, plage.end_time)
+        plage.exception_list = sorted(plage.exceptions.all(), key=lambda e: e.date)
+        last = plage.last_possible_date
+        (past if last is not None and last < today else current).append(plage)
+    return _render(
+        request,
+        organisation,
+        "agendas/plages/list.html",
+        "Plages d'ouverture",
+        _agenda_crumbs(organisation, agent, request),
+        current=current,
+        past=past,
+        **_agenda_context(request, organisation, agent, "plages"),
+    )
+
+
+def _plage_redirect(organisation, agent, day: date | None = None):
+    if day is not None:
+        return redirect(f"{reverse('agenda_week', args=[organisation.pk, agent.pk])}?date={day.isoformat()}")
+    return redirect("plage_list", organisation.pk, agent.pk)
+
+
+@organisation_member_required
+def plage_create(request, organisation, agent_id):
+    agent = _agent_or_404(request, organisation, agent_id)
+    initial = {"first_date": timezone.localdate()}
+    if request.GET.get("date"):
+        with contextlib.suppress(ValueError):
+            initial["first_date"] = date.fromisoformat(request.GET["date"])
+    form = PlageForm(organisation, agent, request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            plage = agenda_services.create_plage(request.user, organisation, agent, form.plage_data())
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"La plage « {plage_name(plage)} » est créée : {describe_recurrence(plage)}.")
+            return _plage_redirect(organisation, agent)
+    return _render(
+        request,
+        organisation,
+        "agendas/plages/form.html",
+        "Nouvelle plage d'ouverture",
+        _agenda_crumbs(organisation, agent, request, "plages"),
+        form=form,
+        **_agenda_context(request, organisation, agent, "plages"),
+    )
+
+
+@organisation_member_required
+def plage_edit(request, organisation, agent_id, plage_id):
+    agent = _agent_or_404(request, organisation, agent_id)
+    plage = _plage_or_404(organisation, agent, plage_id)
+    form = PlageForm(organisation, agent, request.POST or None, plage=plage)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changes = agenda_services.update_plage(request.user, plage, form.plage_data())
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if changes:
+                messages.success(request, f"La plage « {plage_name(plage)} » est enregistrée (toute la série).")
+            else:
+                messages.info(request, "Aucune modification.")
+            return _plage_redirect(organisation, agent)
+    return _render(
+        request,
+        organisation,
+        "agendas/plages/form.html",
+        "Modifier la plage (toute la série)",
+        _agenda_crumbs(organisation, agent, request, "plages"),
+        form=form,
+        plage=plage,
+        **_agenda_context(request, organisation, agent, "plages"),
+    )
+
+
+@organisation_member_required
+def plage_delete(request, organisation, agent_id, plage_id):
+    agent = _agent_or_404(request, organisation, agent_id)
+    plage = _plage_or_404(organisation, agent, plage_id)
+    recurring = plage.recurrence != RecurrenceKind.NONE
+    end_form = EndPlageForm(
+        request.POST if request.POST.get("action") == "terminer" else None,
+        initial={"until": max(plage.first_date, timezone.localdate())},
+    )
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "supprimer":
+            name = plage_name(plage)
+            agenda_services.delete_plage(request.user, plage)
+            messages.success(request, f"La plage « {name} » est supprimée.")
+            return _plage_redirect(organisation, agent)
+        if action == "terminer" and recurring:
+            if end_form.is_valid():
+                try:
+                    agenda_services.end_plage(request.user, plage, end_form.cleaned_data["until"])
+                except DomainError as error:
+                    add_domain_error(end_form, error)
+                else:
+                    messages.success(
+                        request, f"La plage « {plage_name(plage)} » s'arrête le {french_date(plage.until)}."
+                    )
+                    return _plage_redirect(organisation, agent)
+        else:
+            messages.error(request, "Choisissez une action : terminer la série ou supprimer la plage.")
+    return _render(
+        request,
+        organisation,
+        "agendas/plages/delete.html",
+        "Supprimer ou terminer la plage",
+        _agenda_crumbs(organisation, agent, request, "plages"),
+        plage=plage,
+        plage_label=plage_name(plage),
+        description=describe_recurrence(plage),
+        hours=time_range(plage.start_time, plage.end_time),
+        recurring=recurring,
+        end_form=end_form,
+        **_agenda_context(request, organisation, agent, "plages"),
+    )
+
+
+def _occurrence_or_404(organisation, agent, plage_id, day: str):
+    plage = _plage_or_404(organisation, agent, plage_id)
+    when = _parse_day(day)
+    if not agenda_services.is_occurrence(plage, when):
+        raise Http404("Occurrence introuvable")
+    return plage, when
+
+
+@organisation_member_required
+def plage_occurrence(request, organisation, agent_id, plage_id, day):
+    agent = _agent_or_404(request, organisation, agent_id)
+    plage, when = _occurrence_or_404(organisation, agent, plage_id, day)
+    exception = plage.exceptions.filter(date=when).first()
+    start, end = plage.start_time, plage.end_time
+    if exception is not None and not exception.cancelled:
+        start, end = exception.start_time, exception.end_time
+    form = OccurrenceForm(request.POST or None, initial={"start_time": start, "end_time": end})
+    if request.method == "POST" and form.is_valid():
+        try:
+            agenda_services.move_plage_occurrence(
+                request.user, plage, when, form.cleaned_data["start_time"], form.cleaned_data["end_time"]
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"L'occurrence du {french_date(when)} a lieu de "
+                f"{time_range(form.cleaned_data['start_time'], form.cleaned_data['end_time'])} ; "
+                "le reste de la série ne change pas.",
+            )
+            return _plage_redirect(organisation, agent, when)
+    return _render(
+        request,
+        organisation,
+        "agendas/plages/occurrence.html",
+        f"Occurrence du {french_date(when)}",
+        _agenda_crumbs(organisation, agent, request, "plages"),
+        plage=plage,
+        plage_label=plage_name(plage),
+        description=describe_recurrence(plage),
+        day=when,
+        exception=exception,
+        hours=time_range(start, end),
+        series_hours=time_range(plage.start_time, plage.end_time),
+        recurring=plage.recurrence != RecurrenceKind.NONE,
+        is_first=when == plage.first_date,
+        form=form,
+        **_agenda_context(request, organisation, agent, "plages"),
+    )
+
+
+@require_POST
+@organisation_member_required
+def plage_occurrence_cancel(request, organisation, agent_id, plage_id, day):
+    agent = _agent_or_404(request, organisation, agent_id)
+    plage, when = _occurrence_or_404(organisation, agent, plage_id, day)
+    try:
+        agenda_services.cancel_plage_occurrence(request.user, plage, when)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"L'occurrence du {french_date(when)} est annulée ; le reste de la série ne change pas."
+        )
+    return _plage_redirect(organisation, agent, when)
+
+
+@require_POST
+@organisation_member_required
+def plage_occurrence_restore(request, organisation, agent_id, plage_id, day):
+    agent = _agent_or_404(request, organisation, agent_id)
+    plage, when = _occurrence_or_404(organisation, agent, plage_id, day)
+    try:
+        agenda_services.restore_plage_occurrence(request.user, plage, when)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"L'occurrence du {french_date(when)} reprend les horaires de la série.")
+    return _plage_redirect(organisation, agent, when)
+
+
+@organisation_member_required
+def plage_edit_following(request, organisation, agent_id, plage_id, day):
+    agent = _agent_or_404(request, organisation, agent_id)
+    plage, when = _occurrence_or_404(organisation, agent, plage_id, day)
+    if plage.recurrence == RecurrenceKind.NONE or when == plage.first_date:
+        return redirect("plage_edit", organisation.pk, agent.pk, plage.pk)
+    form = PlageForm(organisation, agent, request.POST or None, plage=plage, fixed_first_date=when)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new_plage = agenda_services.update_plage_from(request.user, plage, when, form.plage_data())
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"À partir du {french_date(when)}, la plage suit les nouveaux réglages : "
+                f"{describe_recurrence(new_plage)}. Les occurrences précédentes ne changent pas.",
+            )
+            return _plage_redirect(organisation, agent, when)
+    return _render(
+        request,
+        organisation,
+        "agendas/plages/form.html",
+        f"Modifier cette occurrence et les suivantes (à partir du {french_date(when)})",
+        _agenda_crumbs(organisation, agent, request, "plages"),
+        form=form,
+        plage=plage,
+        from_day=when,
+        **_agenda_context(request, organisation, agent, "plages"),
+    )
+
+
+# Absences --------------------------------------------------------------------------------------
+
+
+def _absence_or_404(organisation, agent, absence_id) -> Absence:
+    return get_object_or_404(Absence.objects.filter(organisation=organisation, agent=agent), pk=absence_id)
+
+
+def _absence_hours(absence: Absence) -> str:
+    from rdv.agendas.calendar import WHOLE_DAY_END, WHOLE_DAY_START
+
+    if absence.start_time == WHOLE_DAY_START and absence.end_time == WHOLE_DAY_END:
+        if absence.end_date == absence.first_date:
+            return "Journée entière"
+        return f"Journées entières, du {french_date(absence.first_date)} au {french_date(absence.end_date)}"
+    if absence.end_date == absence.first_date:
+        return time_range(absence.start_time, absence.end_time)
+    return (
+        f"Du {french_date(absence.first_date)} {absence.start_time:%H:%M} "
+        f"au {french_date(absence.end_date)} {absence.end_time:%H:%M}"
+    )
+
+
+@organisation_member_required
+def absence_list(request, organisation, agent_id):
+    agent = _agent_or_404(request, organisation, agent_id)
+    today = timezone.localdate()
+    current, past = [], []
+    for absence in Absence.objects.filter(organisation=organisation, agent=agent).order_by("first_date", "start_time"):
+        absence.description = describe_recurrence(absence)
+        absence.hours = _absence_hours(absence)
+        last = absence.end_date if absence.recurrence == RecurrenceKind.NONE else absence.until
+        (past if last is not None and last < today else current).append(absence)
+    return _render(
+        request,
+        organisation,
+        "agendas/absences/list.html",
+        "Absences",
+        _agenda_crumbs(organisation, agent, request),
+        current=current,
+        past=past,
+        **_agenda_context(request, organisation, agent, "absences"),
+    )
+
+
+@organisation_member_required
+def absence_create(request, organisation, agent_id):
+    agent = _agent_or_404(request, organisation, agent_id)
+    form = AbsenceForm(request.POST or None, initial={"first_date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            absence = agenda_services.create_absence(request.user, organisation, agent, form.absence_data())
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"L'absence « {absence.title} » est enregistrée.")
+            return redirect("absence_list", organisation.pk, agent.pk)
+    return _render(
+        request,
+        organisation,
+        "agendas/absences/form.html",
+        "Nouvelle absence",
+        _agenda_crumbs(organisation, agent, request, "absences"),
+        form=form,
+        **_agenda_context(request, organisation, agent, "absences"),
+    )
+
+
+@organisation_member_required
+def absence_edit(request, organisation, agent_id, absence_id):
+    agent = _agent_or_404(request, organisation, agent_id)
+    absence = _absence_or_404(organisation, agent, absence_id)
+    form = AbsenceForm(request.POST or None, absence=absence)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changes = agenda_services.update_absence(request.user, absence, form.absence_data())
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if changes:
+                messages.success(request, f"L'absence « {absence.title} » est enregistrée.")
+            else:
+                messages.info(request, "Aucune modification.")
+            return redirect("absence_list", organisation.pk, agent.pk)
+    return _render(
+        request,
+        organisation,
+        "agendas/absences/form.html",
+        f"Modifier l'absence « {absence.title} »",
+        _agenda_crumbs(organisation, agent, request, "absences"),
+        form=form,
+        absence=absence,
+        **_agenda_context(request, organisation, agent, "absences"),
+    )
+
+
+@organisation_member_required
+def absence_delete(request, organisation, agent_id, absence_id):
+    agent = _agent_or_404(request, organisation, agent_id)
+    absence = _absence_or_404(organisation, agent, absence_id)
+    if request.method == "POST":
+        title = absence.title
+        agenda_services.delete_absence(request.user, absence)
+        messages.success(request, f"L'absence « {title} » est supprimée.")
+        return redirect("absence_list", organisation.pk, agent.pk)
+    return _render(
+        request,
+        organisation,
+        "agendas/absences/delete.html",
+        f"Supprimer l'absence « {absence.title} »",
+        _agenda_crumbs(organisation, agent, request, "absences"),
+        absence=absence,
+        description=describe_recurrence(absence),
+        hours=_absence_hours(absence),
+        **_agenda_context(request, organisation, agent, "absences"),
+    )
+
+
+# Trouver un créneau ----------------------------------------------------------------------------
+
+
+@organisation_member_required
+def slot_search(request, organisation):
+    form = SlotSearchForm(organisation, request.GET or None)
+    result = None
+    if request.GET and form.is_valid():
+        today = timezone.localdate()
+        start = form.cleaned_data.get("start_date") or today
+        if start > today + MAX_SEARCH_START:
+            form.add_error("start_date", "Choisissez une date dans les deux prochaines années.")
+        else:
+            agents = form.cleaned_data.get("agents")
+            lieu = form.cleaned_data.get("lieu")
+            result = search_slots(
+                form.cleaned_data["motif"],
+                start,
+                agent_ids=[a.pk for a in agents] if agents else None,
+                lieu_ids=[lieu.pk] if lieu else None,
+                holiday_zone=holiday_zone(organisation.territory),
+            )
+    return _render(
+        request,
+        organisation,
+        "agendas/search.html",
+        "Trouver un créneau",
+        form=form,
+        result=result,
+        motif=form.cleaned_data.get("motif") if result is not None else None,
+    )

@@ -1,0 +1,232 @@
+"""Espace settings pages ("Paramètres"): usager file fields, custom fields, usager visibility,
+RDV file fields, waiting room. Espace admins only (others get a 404)."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from rdv.core.errors import DomainError
+from rdv.core.forms import add_domain_error
+from rdv.territories import services as territory_services
+from rdv.territories.models import RDV_OPTIONAL_FIELDS, USAGER_OPTIONAL_FIELDS, WaitingRoomNotification
+from rdv.usagers import services as usager_services
+from rdv.usagers.models import CustomField, CustomFieldKind, Usager
+from rdv.www.forms.espace_settings import (
+    CustomFieldForm,
+    RdvFieldsForm,
+    UsagerFieldsForm,
+    UsagerVisibilityForm,
+    WaitingRoomForm,
+)
+from rdv.www.tenancy import territory_admin_required
+
+NO_CHANGE = "Aucune modification : les paramètres étaient déjà ceux-ci."
+
+
+def _posted(request):
+    """The submitted data, or None for a GET. (An all-unchecked form posts an empty QueryDict, which
+    `request.POST or None` would wrongly treat as "not submitted".)"""
+    return request.POST if request.method == "POST" else None
+
+
+def _render(request, template, territory, title, **context):
+    context.update({"territory": territory, "title": title})
+    return render(request, template, context)
+
+
+@territory_admin_required
+def index(request, territory):
+    fields = list(CustomField.objects.for_territory(territory))
+    return _render(
+        request,
+        "espace/parametres/index.html",
+        territory,
+        "Paramètres",
+        hidden_labels=[USAGER_OPTIONAL_FIELDS[name] for name in territory.hidden_usager_fields or []],
+        active_custom_fields=[field for field in fields if not field.is_archived],
+        archived_count=sum(1 for field in fields if field.is_archived),
+        rdv_fields=[(label, territory.rdv_field_enabled(name)) for name, (_, label) in RDV_OPTIONAL_FIELDS.items()],
+        waiting_room_label=WaitingRoomNotification(territory.waiting_room_notification).label,
+    )
+
+
+@territory_admin_required
+def usager_fields(request, territory):
+    form = UsagerFieldsForm(territory, _posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            changes = territory_services.set_hidden_usager_fields(request.user, territory, form.hidden_fields_names())
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if changes:
+                messages.success(
+                    request,
+                    "Champs de la fiche usager enregistrés pour toutes les organisations de l'espace. "
+                    "Les informations déjà saisies dans un champ masqué sont conservées.",
+                )
+            else:
+                messages.info(request, NO_CHANGE)
+            return redirect("espace_settings_usager_fields", territory.pk)
+    return _render(request, "espace/parametres/usager_fields.html", territory, "Champs de la fiche usager", form=form)
+
+
+@territory_admin_required
+def usager_visibility(request, territory):
+    form = UsagerVisibilityForm(
+        _posted(request), initial={"visible_territory_wide": territory.usagers_visible_territory_wide}
+    )
+    if request.method == "POST" and form.is_valid():
+        visible = form.cleaned_data["visible_territory_wide"]
+        if territory_services.set_usagers_visible_territory_wide(request.user, territory, visible):
+            messages.success(
+                request,
+                "Les usagers sont désormais visibles sur tout l'espace."
+                if visible
+                else "Chaque organisation ne voit désormais que ses propres usagers.",
+            )
+        else:
+            messages.info(request, NO_CHANGE)
+        return redirect("espace_settings_usager_visibility", territory.pk)
+    return _render(request, "espace/parametres/usager_visibility.html", territory, "Visibilité des usagers", form=form)
+
+
+@territory_admin_required
+def rdv_fields(request, territory):
+    form = RdvFieldsForm(territory, _posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            changes = territory_services.set_rdv_fields_enabled(request.user, territory, form.enabled())
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if changes:
+                messages.success(request, "Champs de la fiche RDV enregistrés.")
+            else:
+                messages.info(request, NO_CHANGE)
+            return redirect("espace_settings_rdv_fields", territory.pk)
+    return _render(request, "espace/parametres/rdv_fields.html", territory, "Champs de la fiche RDV", form=form)
+
+
+@territory_admin_required
+def waiting_room(request, territory):
+    form = WaitingRoomForm(_posted(request), initial={"waiting_room_notification": territory.waiting_room_notification})
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = territory_services.set_waiting_room_notification(
+                request.user, territory, form.cleaned_data["waiting_room_notification"]
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if changed:
+                label = WaitingRoomNotification(territory.waiting_room_notification).label
+                messages.success(request, f"Salle d'attente enregistrée : {label.lower()}.")
+            else:
+                messages.info(request, NO_CHANGE)
+            return redirect("espace_settings_waiting_room", territory.pk)
+    return _render(request, "espace/parametres/waiting_room.html", territory, "Salle d'attente", form=form)
+
+
+# Custom fields -------------------------------------------------------------------------------
+
+
+def _custom_field_of(territory, field_id) -> CustomField:
+    return get_object_or_404(CustomField, pk=field_id, territory=territory)
+
+
+@territory_admin_required
+def custom_fields(request, territory):
+    fields = list(CustomField.objects.for_territory(territory).order_by("position", "id"))
+    return _render(
+        request, "espace/parametres/custom_fields.html", territory, "Champs personnalisés", custom_fields=fields
+    )
+
+
+@territory_admin_required
+def custom_field_create(request, territory):
+    form = CustomFieldForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            field = usager_services.create_custom_field(request.user, territory, **form.service_kwargs())
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"Le champ « {field.label} » est ajouté aux fiches usager de toutes les organisations de l'espace.",
+            )
+            return redirect("espace_custom_fields", territory.pk)
+    return _render(
+        request,
+        "espace/parametres/custom_field_form.html",
+        territory,
+        "Nouveau champ personnalisé",
+        form=form,
+        choice_kind=CustomFieldKind.CHOICE,
+    )
+
+
+@territory_admin_required
+def custom_field_edit(request, territory, field_id):
+    field = _custom_field_of(territory, field_id)
+    form = CustomFieldForm(_posted(request), field=field)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changes = usager_services.update_custom_field(request.user, field, **form.service_kwargs())
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if changes:
+                messages.success(request, f"Le champ « {form.cleaned_data['label']} » est enregistré.")
+            else:
+                messages.info(request, "Aucune modification.")
+            return redirect("espace_custom_fields", territory.pk)
+    return _render(
+        request,
+        "espace/parametres/custom_field_form.html",
+        territory,
+        f"Modifier le champ « {field.label} »",
+        form=form,
+        field=field,
+        values_count=Usager.objects.filter(territory=territory, custom_values__has_key=field.key).count(),
+        choice_kind=CustomFieldKind.CHOICE,
+    )
+
+
+@require_POST
+@territory_admin_required
+def custom_field_archive(request, territory, field_id):
+    field = _custom_field_of(territory, field_id)
+    if usager_services.archive_custom_field(request.user, field):
+        messages.success(
+            request,
+            f"Le champ « {field.label} » est archivé : il n'apparaît plus sur les fiches usager. "
+            "Les valeurs déjà saisies sont conservées et réapparaîtront si vous le restaurez.",
+        )
+    return redirect("espace_custom_fields", territory.pk)
+
+
+@require_POST
+@territory_admin_required
+def custom_field_restore(request, territory, field_id):
+    field = _custom_field_of(territory, field_id)
+    if usager_services.restore_custom_field(request.user, field):
+        messages.success(request, f"Le champ « {field.label} » est restauré, avec les valeurs déjà saisies.")
+    return redirect("espace_custom_fields", territory.pk)
+
+
+MOVES = {"monter": "up", "descendre": "down"}
+
+
+@require_POST
+@territory_admin_required
+def custom_field_move(request, territory, field_id, direction):
+    if direction not in MOVES:
+        raise Http404
+    field = _custom_field_of(territory, field_id)
+    if usager_services.move_custom_field(request.user, field, MOVES[direction]):
+        where = "plus haut" if direction == "monter" else "plus bas"
+        messages.success(request, f"Le champ « {field.label} » est déplacé {where}.")
+    return redirect("espace_custom_fields", territory.pk)

@@ -1,0 +1,98 @@
+"""Small helpers shared by the foundation tests (no fixtures here: see conftest.py)."""
+
+import html
+import re
+
+from django.core import mail
+from django.urls import reverse
+
+from rdv.accounts.models import AccessLevel
+from tests.factories import PASSWORD
+
+AGENT_BACKEND = "rdv.accounts.backends.AgentBackend"
+INVITATION_LINK = re.compile(r"http://testserver(/invitation/([^/\s]+)/)")
+
+
+def log_in(client, agent):
+    """Open a session for `agent` through the product's backend (the first configured backend is
+    axes', which cannot restore a user from a session)."""
+    client.force_login(agent, backend=AGENT_BACKEND)
+    return client
+
+
+def last_invitation_path(outbox=None) -> str:
+    """The path of the invitation link in the last e-mail sent."""
+    outbox = mail.outbox if outbox is None else outbox
+    assert outbox, "no e-mail was sent"
+    match = INVITATION_LINK.search(outbox[-1].body)
+    assert match, outbox[-1].body
+    return match.group(1)
+
+
+def invite_data(world, email, services=None, levels=None, **extra) -> dict:
+    """POST data of the invite form: `levels` maps organisations to access levels."""
+    services = [world.service] if services is None else services
+    levels = {world.organisation: AccessLevel.BASIC} if levels is None else levels
+    data = {"email": email, "services": [s.pk for s in services]}
+    data.update({f"org_{org.pk}": level for org, level in levels.items()})
+    data.update(extra)
+    return data
+
+
+def assignment_data(services, levels, **extra) -> dict:
+    """POST data of the agent edit form."""
+    data = {"services": [s.pk for s in services]}
+    data.update({f"org_{org.pk}": level for org, level in levels.items()})
+    data.update(extra)
+    return data
+
+
+def accept_data(first_name="Camille", last_name="Durand", password="un-mot-de-passe-solide") -> dict:
+    return {"first_name": first_name, "last_name": last_name, "password1": password, "password2": password}
+
+
+def invite(client, world, email, **kwargs):
+    """Invite `email` through the espace page as the logged-in client; returns the response."""
+    return client.post(reverse("espace_invite", args=[world.territory.pk]), invite_data(world, email, **kwargs))
+
+
+def login_post(client, email, password=PASSWORD, **extra):
+    return client.post(reverse("login"), {"username": email, "password": password, **extra}, REMOTE_ADDR="10.0.0.1")
+
+
+def page_text(response) -> str:
+    """The response body with HTML entities decoded (French apostrophes are escaped)."""
+    return html.unescape(response.content.decode())
+
+
+def db_state() -> dict:
+    """Everything the espace pages can change, to assert that a refused request changed nothing."""
+    from rdv.accounts.models import Agent, AgentRole, AgentService, Invitation, InvitationOrganisation, TerritoryRole
+    from rdv.core.models import AuditLog
+    from rdv.territories.models import Organisation, Territory, TerritoryService
+
+    def rows(queryset, *fields):
+        return sorted(queryset.values_list(*fields))
+
+    return {
+        "territories": rows(Territory.objects, "pk", "name"),
+        "organisations": rows(Organisation.objects, "pk", "territory", "name"),
+        "activations": rows(TerritoryService.objects, "territory", "service"),
+        "agents": rows(Agent.objects, "pk", "email", "first_name", "last_name", "password", "is_active"),
+        "roles": rows(AgentRole.objects, "agent", "organisation", "access_level"),
+        "services": rows(AgentService.objects, "agent", "service"),
+        "territory_roles": rows(TerritoryRole.objects, "agent", "territory"),
+        "invitations": rows(
+            Invitation.objects,
+            "pk",
+            "email",
+            "token_hash",
+            "expires_at",
+            "accepted_at",
+            "cancelled_at",
+            "make_territory_admin",
+        ),
+        "invitation_services": rows(Invitation.services.through.objects, "invitation", "service"),
+        "invitation_organisations": rows(InvitationOrganisation.objects, "invitation", "organisation", "access_level"),
+        "audit": AuditLog.objects.count(),
+    }

@@ -1,3 +1,5 @@
+import datetime
+
 import factory
 
 from rdv.accounts.models import AccessLevel, Agent, AgentRole, AgentService, TerritoryRole
@@ -121,3 +123,60 @@ class CustomFieldFactory(factory.django.DjangoModelFactory):
     label = factory.Sequence(lambda n: f"Champ {n}")
     kind = "text"
     position = factory.Sequence(lambda n: n + 1)
+
+
+# Agendas ---------------------------------------------------------------------------------------
+# Saved as is (no service function, no overlap check): use rdv.agendas.services to test the rules.
+
+
+class LieuFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "agendas.Lieu"
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    name = factory.Sequence(lambda n: f"Lieu {n}")
+    address = factory.Sequence(lambda n: f"{n} rue de la République 26000 Valence")
+
+
+class PlageOuvertureFactory(factory.django.DjangoModelFactory):
+    """A plage; `motifs=[…]` attaches motifs. Defaults: one occurrence, 2027-03-02 09:00–12:00."""
+
+    class Meta:
+        model = "agendas.PlageOuverture"
+        skip_postgeneration_save = True
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    agent = factory.SubFactory(AgentFactory)
+    lieu = factory.SubFactory(LieuFactory, organisation=factory.SelfAttribute("..organisation"))
+    first_date = datetime.date(2027, 3, 2)
+    start_time = datetime.time(9, 0)
+    end_time = datetime.time(12, 0)
+    recurrence = "none"
+
+    @factory.post_generation
+    def motifs(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.motifs.set(extracted)
+
+
+class PlageExceptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "agendas.PlageException"
+
+    plage = factory.SubFactory(PlageOuvertureFactory)
+    date = factory.SelfAttribute("plage.first_date")
+    cancelled = True
+
+
+class AbsenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "agendas.Absence"
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    agent = factory.SubFactory(AgentFactory)
+    title = "Congés"
+    first_date = datetime.date(2027, 3, 2)
+    start_time = datetime.time(0, 0)
+    end_date = factory.SelfAttribute("first_date")
+    end_time = datetime.time(23, 59)
+    recurrence = "none"

@@ -7,12 +7,27 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from rdv.core.text import normalise_text
 from rdv.territories.models import Organisation, Service, Territory
+
+
+def agent_search_text(first_name: str, last_name: str, email: str) -> str:
+    return normalise_text(f"{first_name} {last_name} {email}")
 
 
 class AgentQuerySet(models.QuerySet):
     def in_territory(self, territory: Territory) -> "AgentQuerySet":
-        return self.filter(roles__organisation__territory=territory).distinct()
+        """Agents with a role in an organisation of the espace, or administering it."""
+        return self.filter(
+            models.Q(roles__organisation__territory=territory) | models.Q(territory_roles__territory=territory)
+        ).distinct()
+
+    def search(self, text: str) -> "AgentQuerySet":
+        """Every word must match the name or e-mail, ignoring accents and case."""
+        queryset = self
+        for word in normalise_text(text).split():
+            queryset = queryset.filter(search_text__contains=word)
+        return queryset
 
 
 class AgentManager(BaseUserManager.from_queryset(AgentQuerySet)):
@@ -40,6 +55,8 @@ class Agent(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField("actif", default=True)
     is_staff = models.BooleanField("opérateur de la plateforme", default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Accent- and case-insensitive search key (names and e-mail), kept up to date by save().
+    search_text = models.CharField(max_length=500, editable=False, default="", db_index=True)
 
     objects = AgentManager()
 
@@ -57,6 +74,9 @@ class Agent(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower()
+        self.search_text = agent_search_text(self.first_name, self.last_name, self.email)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
         super().save(*args, **kwargs)
 
     @property

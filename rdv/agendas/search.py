@@ -29,7 +29,10 @@ class FoundSlot:
 
 @dataclass
 class AgentSlots:
+    """The free slots of one agent at one lieu on one day."""
+
     agent: Agent
+    lieu: Lieu | None
     slots: list[FoundSlot] = field(default_factory=list)
 
 
@@ -84,16 +87,19 @@ def _group(slots) -> list[DaySlots]:
         return []
     agents = Agent.objects.in_bulk({agent_id for slot in slots for agent_id in slot.agent_ids})
     lieux = Lieu.objects.in_bulk({slot.lieu_id for slot in slots if slot.lieu_id})
-    by_day: dict[date, dict[int, AgentSlots]] = defaultdict(dict)
+    by_day: dict[date, dict[tuple[int, int | None], AgentSlots]] = defaultdict(dict)
     for slot in slots:  # sorted by start
         start, end = slot.start.astimezone(PARIS), slot.end.astimezone(PARIS)
-        found = FoundSlot(start, end, lieux.get(slot.lieu_id))
+        lieu = lieux.get(slot.lieu_id)
+        found = FoundSlot(start, end, lieu)
         for agent_id in slot.agent_ids:
-            group = by_day[start.date()].get(agent_id)
+            key = (agent_id, slot.lieu_id)
+            group = by_day[start.date()].get(key)
             if group is None:
-                group = by_day[start.date()][agent_id] = AgentSlots(agents[agent_id])
+                group = by_day[start.date()][key] = AgentSlots(agents[agent_id], lieu)
             group.slots.append(found)
-    return [
-        DaySlots(day, sorted(groups.values(), key=lambda g: (g.agent.last_name, g.agent.first_name, g.agent.pk)))
-        for day, groups in sorted(by_day.items())
-    ]
+
+    def order(group: AgentSlots):
+        return (group.agent.last_name, group.agent.first_name, group.agent.pk, group.lieu.name if group.lieu else "")
+
+    return [DaySlots(day, sorted(groups.values(), key=order)) for day, groups in sorted(by_day.items())]

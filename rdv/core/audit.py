@@ -117,6 +117,16 @@ ACTION_LABELS = {
     "absence.created": "Absence créée",
     "absence.updated": "Absence modifiée",
     "absence.deleted": "Absence supprimée",
+    # RDVs
+    "rdv.created": "Rendez-vous pris",
+    "rdv.updated": "Rendez-vous modifié (informations)",
+    "rdv.moved": "Rendez-vous déplacé",
+    "rdv.cancelled": "Rendez-vous annulé",
+    "rdv.status_changed": "Statut du rendez-vous modifié",
+    "rdv.participant_added": "Participant ajouté au rendez-vous",
+    "rdv.participant_removed": "Participant retiré du rendez-vous",
+    "rdv.arrived": "Usager arrivé en salle d'attente",
+    "rdv.arrival_undone": "Arrivée en salle d'attente annulée",
 }
 
 FIELD_LABELS = {
@@ -191,6 +201,18 @@ FIELD_LABELS = {
     "until": "jusqu'au",
     "date": "date",
     "horaires": "horaires",
+    # RDVs
+    "starts_at": "début",
+    "ends_at": "fin",
+    "motif": "motif",
+    "agents": "agents",
+    "usagers": "usagers",
+    "usager": "usager",
+    "status": "statut",
+    "reason": "motif d'annulation",
+    "override": "hors disponibilité",
+    "context": "contexte",
+    "visio_url": "lien de visioconférence",
 }
 VALUE_LABELS = {
     "basic": "agent",

@@ -363,7 +363,7 @@ def update_usager(
     """Change the given fields of an usager file (others, and fields the espace hides, are kept).
 
     `responsible` is an Usager to attach to, None to detach, or left out. Returns the changes."""
-    locked = Usager.objects.select_for_update().select_related("territory", "responsible").get(pk=usager.pk)
+    locked = Usager.objects.select_for_update(of=("self",)).select_related("territory").get(pk=usager.pk)
     territory = locked.territory
     changes: dict[str, list] = {}
     for name, value in _clean_data(territory, data).items():

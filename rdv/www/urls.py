@@ -2,6 +2,7 @@ from django.urls import path
 
 from rdv.www.views import accounts, espace, espace_settings, organisations, public, usagers
 from rdv.www.views import agendas as agenda_views
+from rdv.www.views import bookings as booking_views
 from rdv.www.views import motifs as motif_views
 
 urlpatterns = [
@@ -248,4 +249,27 @@ urlpatterns += [
     path(AGENDA + "absences/<int:absence_id>/modifier/", agenda_views.absence_edit, name="absence_edit"),
     path(AGENDA + "absences/<int:absence_id>/supprimer/", agenda_views.absence_delete, name="absence_delete"),
     path("organisations/<int:organisation_id>/trouver-un-creneau/", agenda_views.slot_search, name="slot_search"),
+]
+
+# Agenda of RDVs and RDV pages (organisation members; RDVs scoped by rdv.bookings.perms).
+ORG = "organisations/<int:organisation_id>/"
+RDV = ORG + "rdvs/<int:rdv_id>/"
+urlpatterns += [
+    path(ORG + "agenda/", booking_views.agenda, name="agenda"),
+    path(ORG + "agenda/salle-d-attente/", booking_views.agenda_arrivals, name="agenda_arrivals"),
+    path(ORG + "rdvs/", booking_views.rdv_list, name="rdv_list"),
+    path(ORG + "rdvs/nouveau/", booking_views.rdv_create, name="rdv_create"),
+    path(ORG + "rdvs/nouveau/usagers/", booking_views.usager_search, name="rdv_usager_search"),
+    path(RDV, booking_views.rdv_detail, name="rdv_detail"),
+    path(RDV + "modifier/", booking_views.rdv_edit, name="rdv_edit"),
+    path(RDV + "deplacer/", booking_views.rdv_move, name="rdv_move"),
+    path(RDV + "statut/", booking_views.rdv_status, name="rdv_status"),
+    path(RDV + "annuler/", booking_views.rdv_cancel, name="rdv_cancel"),
+    path(RDV + "arrivee/", booking_views.rdv_arrival, name="rdv_arrival"),
+    path(RDV + "participants/ajouter/", booking_views.rdv_participant_add, name="rdv_participant_add"),
+    path(
+        RDV + "participants/<int:usager_id>/retirer/",
+        booking_views.rdv_participant_remove,
+        name="rdv_participant_remove",
+    ),
 ]

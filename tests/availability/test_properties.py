@@ -313,8 +313,11 @@ def raw_agendas(draw):
         earliest = start + timedelta(seconds=draw(st.integers(0, int((end - start).total_seconds()))))
     else:
         earliest = origin + timedelta(seconds=draw(st.integers(0, 900 * 60)))
-    if draw(st.booleans()):
+    choice = draw(st.integers(0, 2))
+    if choice == 0:
         latest = origin + timedelta(days=1)
+    elif choice == 1:  # on the grid: latest is often exactly a candidate start
+        latest = origin + timedelta(minutes=grid * draw(st.integers(0, 900 // grid)))
     else:
         latest = earliest + timedelta(minutes=draw(st.integers(1, 900)), seconds=draw(st.sampled_from([0, 30])))
     return openings, busy, duration, earliest, latest
@@ -324,9 +327,7 @@ def raw_agendas(draw):
 @given(raw_agendas())
 def test_compute_slots_matches_reference(agenda):
     openings, busy, duration, earliest, latest = agenda
-    slots = compute_slots(
-        [Opening(*opening) for opening in openings], busy, duration, BookingWindow(earliest, latest)
-    )
+    slots = compute_slots([Opening(*opening) for opening in openings], busy, duration, BookingWindow(earliest, latest))
     check_against_reference(slots, ref.reference_slots(openings, busy, duration, earliest, latest))
 
 
@@ -343,7 +344,12 @@ def events_and_ranges(draw):
     end_time = draw(st.one_of(any_time, night_time))
     event = RecurringEvent(first, start_time, end_time, rule, span_days=span_days)
     event = RecurringEvent(
-        first, start_time, end_time, rule, span_days=span_days, exceptions=draw(exceptions(event, range_start, range_end))
+        first,
+        start_time,
+        end_time,
+        rule,
+        span_days=span_days,
+        exceptions=draw(exceptions(event, range_start, range_end)),
     )
     return event, range_start, range_end
 

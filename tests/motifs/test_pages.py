@@ -618,3 +618,17 @@ def test_a_tab_url_opened_directly_shows_that_tab(client, alice, motif):
 
     assert response.status_code == 302
     assert response.url == espace_url(alice, "espace_motif", motif.pk) + "?onglet=instructions"
+
+
+def test_the_espace_journal_describes_motif_changes_in_french(client, alice, motif):
+    services.update_motif_configuration(
+        alice.territory_admin, motif, configuration(alice, location_type=LocationType.VISIO)
+    )
+    services.archive_motif(alice.territory_admin, motif)
+    log_in(client, alice.territory_admin)
+
+    page = text(client.get(espace_url(alice, "espace_journal")))
+
+    for label in ("Motif créé", "Motif modifié (configuration)", "Motif archivé"):
+        assert label in page
+    assert "Sur place → En visioconférence" in page

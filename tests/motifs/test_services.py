@@ -569,3 +569,27 @@ def test_the_database_refuses_a_duplicate_name_that_slipped_past_the_check(alice
     refuse("motif_name_taken", services.create_motif, alice.territory_admin, alice.organisation, configuration(alice))
 
     assert Motif.objects.count() == 1
+
+
+def test_a_real_rdv_locks_the_type_of_its_motif(alice, motif):
+    from datetime import timedelta
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    if not apps.is_installed("rdv.bookings"):
+        pytest.skip("the bookings app is not installed")
+    Rdv = apps.get_model("bookings", "Rdv")
+    start = timezone.now() + timedelta(days=2)
+    Rdv.objects.create(
+        organisation=motif.organisation, motif=motif, starts_at=start, ends_at=start + timedelta(minutes=30)
+    )
+
+    assert services.motif_has_rdvs(motif) is True
+    refuse(
+        "motif_in_use",
+        services.update_motif_configuration,
+        alice.territory_admin,
+        motif,
+        configuration(alice, location_type=LocationType.HOME),
+    )

@@ -114,7 +114,9 @@ def test_relatives_hang_from_one_responsible_in_the_same_espace(alice, bob, make
             alice.agent, alice.organisation, {"first_name": "Petit", "last_name": "Fils"}, responsible=child
         )
     with pytest.raises(DomainError, match="même espace"):
-        usager_services.create_usager(bob.agent, bob.organisation, {"first_name": "A", "last_name": "B"}, responsible=parent)
+        usager_services.create_usager(
+            bob.agent, bob.organisation, {"first_name": "A", "last_name": "B"}, responsible=parent
+        )
     with pytest.raises(DomainError, match="des proches"):
         usager_services.update_usager(alice.agent, parent, {}, responsible=make_usager(alice.organisation))
     usager_services.update_usager(alice.agent, child, {}, responsible=None)
@@ -128,7 +130,9 @@ def test_relatives_hang_from_one_responsible_in_the_same_espace(alice, bob, make
 def test_duplicates_are_found_by_email_phone_or_name_and_birth_date(alice, make_usager):
     by_email = make_usager(alice.organisation, last_name="Un", email="a@exemple.fr")
     by_phone = make_usager(alice.organisation, last_name="Deux", phone="0612345678")
-    by_name = make_usager(alice.organisation, first_name="Éloïse", last_name="Dupré", birth_date=datetime.date(1990, 1, 2))
+    by_name = make_usager(
+        alice.organisation, first_name="Éloïse", last_name="Dupré", birth_date=datetime.date(1990, 1, 2)
+    )
     make_usager(alice.organisation, first_name="Éloïse", last_name="Dupré", birth_date=datetime.date(1991, 1, 2))
 
     def found(**data):

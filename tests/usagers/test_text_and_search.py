@@ -45,7 +45,9 @@ def test_invalid_phone_numbers_are_refused_with_a_french_message(raw):
 def people(alice, make_usager):
     organisation = alice.organisation
     return {
-        "eloise": make_usager(organisation, first_name="Éloïse", last_name="Dupré", birth_date=datetime.date(1988, 4, 12)),
+        "eloise": make_usager(
+            organisation, first_name="Éloïse", last_name="Dupré", birth_date=datetime.date(1988, 4, 12)
+        ),
         "oeuvray": make_usager(organisation, first_name="Zoé", last_name="Œuvray", email="zoe.oeuvray@exemple.fr"),
         "karim": make_usager(organisation, first_name="Karim", last_name="Benali", phone="06 12 34 56 78"),
         "other_org": make_usager(alice.other_organisation, first_name="Éloïse", last_name="Dupont"),

@@ -44,7 +44,9 @@ VISITORS = ["territory_admin", "organisation_admin", "agent", "nord_agent", "oth
 
 @pytest.mark.parametrize("visitor", VISITORS)
 @pytest.mark.parametrize(("name", "method", "with_usager", "status"), CASES, ids=lambda v: str(v))
-def test_usager_pages_permission_matrix(alice, bob, nord_agent, make_usager, visitor, name, method, with_usager, status):
+def test_usager_pages_permission_matrix(
+    alice, bob, nord_agent, make_usager, visitor, name, method, with_usager, status
+):
     usager = make_usager(alice.organisation, phone="0612345678")
     agents = {"nord_agent": nord_agent, "other_espace_admin": bob.territory_admin}
     client = Client() if visitor == "anonymous" else log_in(Client(), agents.get(visitor) or getattr(alice, visitor))
@@ -144,7 +146,9 @@ def test_hiding_fields_removes_them_from_forms_files_and_lists_of_every_organisa
     centre = make_usager(alice.organisation, family_situation="pacs", birth_date=birth)
     nord = make_usager(alice.other_organisation, family_situation="pacs", birth_date=birth)
     theirs = make_usager(bob.organisation, family_situation="pacs", birth_date=birth)
-    territory_services.set_hidden_usager_fields(alice.territory_admin, alice.territory, ["family_situation", "birth_date"])
+    territory_services.set_hidden_usager_fields(
+        alice.territory_admin, alice.territory, ["family_situation", "birth_date"]
+    )
 
     pages = [
         (log_in(Client(), alice.agent), alice.organisation, centre, False),
@@ -206,9 +210,14 @@ def test_custom_fields_appear_in_every_organisation_of_the_espace_and_archived_o
         None, alice.territory, label="Orientation", kind="choice", choices=["RSA", "Logement"]
     )
     usager = make_usager(alice.organisation, custom_values={field: "Logement"})
-    for client, organisation in ((log_in(Client(), alice.agent), alice.organisation), (log_in(Client(), nord_agent), alice.other_organisation)):
+    for client, organisation in (
+        (log_in(Client(), alice.agent), alice.organisation),
+        (log_in(Client(), nord_agent), alice.other_organisation),
+    ):
         assert f'name="{field.key}"' in page_text(client.get(_url("usager_create", organisation)))
-    assert f'name="{field.key}"' not in page_text(log_in(Client(), bob.agent).get(_url("usager_create", bob.organisation)))
+    assert f'name="{field.key}"' not in page_text(
+        log_in(Client(), bob.agent).get(_url("usager_create", bob.organisation))
+    )
     client = log_in(Client(), alice.agent)
     detail = page_text(client.get(_url("usager_detail", alice.organisation, usager)))
     assert "Orientation" in detail and "Logement" in detail
@@ -285,7 +294,11 @@ def test_creating_an_usager_from_the_page(alice):
         follow=True,
     )
     usager = Usager.objects.get()
-    assert (usager.phone, usager.email, usager.birth_date) == ("+33612345678", "anne@exemple.fr", datetime.date(1990, 5, 6))
+    assert (usager.phone, usager.email, usager.birth_date) == (
+        "+33612345678",
+        "anne@exemple.fr",
+        datetime.date(1990, 5, 6),
+    )
     text = page_text(response)
     assert "La fiche de Anne DURAND est créée." in text
     assert "06 12 34 56 78" in text

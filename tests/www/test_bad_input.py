@@ -97,7 +97,7 @@ FORM_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("url", "data", "message"), FORM_CASES)
+@pytest.mark.parametrize(("url", "data", "message"), FORM_CASES, ids=[f"case{i}" for i in range(len(FORM_CASES))])
 def test_garbage_in_espace_forms_gets_a_french_error_and_changes_nothing(alice, url, data, message):
     client = log_in(Client(), alice.territory_admin)
     before = db_state()

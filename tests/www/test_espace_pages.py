@@ -66,6 +66,22 @@ def test_agents_list_filters_by_name(admin_client, alice):
     assert _listed(admin_client, alice, q=alice.agent.last_name.upper()) >= {"alice-agent@exemple.fr"}
 
 
+def test_agent_search_ignores_accents_and_case_on_every_database(admin_client, alice):
+    alice.agent.first_name, alice.agent.last_name = "Éloïse", "Lefèvre-Œuvray"
+    alice.agent.save()
+    assert _listed(admin_client, alice, q="ELOISE lefevre") == {"alice-agent@exemple.fr"}
+    assert _listed(admin_client, alice, q="oeuvray") == {"alice-agent@exemple.fr"}
+    assert _listed(admin_client, alice, q="LEFÈVRE") == {"alice-agent@exemple.fr"}
+
+
+def test_an_espace_admin_without_organisation_is_listed_and_editable(admin_client, alice):
+    lone = factories.AgentFactory(email="lone-admin@exemple.fr")
+    factories.TerritoryRoleFactory(agent=lone, territory=alice.territory)
+    assert "lone-admin@exemple.fr" in _listed(admin_client, alice)
+    response = admin_client.get(reverse("espace_agent_edit", args=[alice.territory.pk, lone.pk]))
+    assert response.status_code == 200
+
+
 def test_agents_list_filters_by_organisation_and_service(admin_client, alice):
     nord = factories.AgentFactory(email="nord@exemple.fr")
     factories.AgentRoleFactory(agent=nord, organisation=alice.other_organisation)

@@ -37,6 +37,12 @@ def time_field(label: str, required: bool = True, required_message: str = "", **
     )
 
 
+def set_help_text(form: forms.Form, name: str, text: str) -> None:
+    """Change a field's help text after the DSFR form's __init__ (which caches the bound fields)."""
+    form.fields[name].help_text = text
+    form._bound_fields_cache.pop(name, None)
+
+
 class InlineCheckboxSelectMultiple(forms.CheckboxSelectMultiple):
     inline = True  # read by the DSFR checkbox snippet
 
@@ -170,7 +176,7 @@ class PlageForm(RecurrenceFormMixin, DsfrForm):
         label="Titre",
         required=False,
         max_length=200,
-        help_text="Facultatif : par défaut, la plage est désignée par ses motifs.",
+        help_text="Par défaut, la plage est désignée par ses motifs.",
         error_messages={"max_length": "Le titre ne doit pas dépasser 200 caractères."},
     )
     lieu = forms.ModelChoiceField(
@@ -240,9 +246,8 @@ class PlageForm(RecurrenceFormMixin, DsfrForm):
             Motif.objects.for_organisation(organisation).filter(motifs).order_by("service__name", "name")
         )
         if fixed_first_date is not None:
-            field = self.fields["first_date"]
-            field.disabled = True
-            field.help_text = "Les occurrences précédentes gardent les réglages actuels de la série."
+            self.fields["first_date"].disabled = True
+            set_help_text(self, "first_date", "Les occurrences précédentes gardent les réglages actuels de la série.")
 
     @property
     def groups(self):
@@ -322,7 +327,12 @@ class AbsenceForm(RecurrenceFormMixin, DsfrForm):
                 **self.recurrence_initial(absence),
             }
         super().__init__(*args, **kwargs)
-        self.fields["recurrence"].help_text = "Une absence répétée dure au plus 7 jours."
+        set_help_text(
+            self,
+            "recurrence",
+            "Une absence répétée dure au plus 7 jours. Le jour mensuel suit la date de début (par exemple le 2e "
+            "mardi ; le 5e devient « le dernier »).",
+        )
 
     @property
     def groups(self):

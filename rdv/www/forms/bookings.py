@@ -31,7 +31,8 @@ class AgentChoiceField(forms.ModelMultipleChoiceField):
 
 class MotifChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return f"{obj.name} ({obj.get_location_type_display().lower()}, {obj.default_duration_minutes} min) — {obj.service}"
+        kind = obj.get_location_type_display().lower()
+        return f"{obj.name} ({kind}, {obj.default_duration_minutes} min) — {obj.service}"
 
 
 def parse_start(value: str | None) -> datetime.datetime | None:
@@ -368,10 +369,9 @@ class RdvFilterForm(DsfrForm):
         error_messages={"invalid_choice": "Ce lieu n'est pas proposé dans cette organisation."},
     )
     usager = forms.CharField(
-        label="Usager",
+        label="Usager (nom, e-mail, téléphone)",
         required=False,
         max_length=100,
-        help_text="Nom, prénom, e-mail ou téléphone",
         widget=forms.TextInput(attrs={"type": "search"}),
     )
 

@@ -6,6 +6,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
 from rdv.accounts import services
+from rdv.accounts.perms import can_log_in
 from rdv.core.errors import DomainError
 from rdv.core.forms import add_domain_error
 from rdv.www.forms.accounts import AcceptInvitationForm, LoginForm, PasswordResetForm, SetPasswordForm
@@ -92,6 +93,13 @@ def accept_invitation(request, token):
         else:
             if request.user.is_authenticated:
                 logout(request)
+            if not can_log_in(agent):  # only "intervenant" roles: listed in agendas, no login
+                messages.info(
+                    request,
+                    "Votre compte est créé. Vous êtes intervenant(e) : vous apparaissez dans les agendas "
+                    "de l'organisation mais n'avez pas d'accès en ligne.",
+                )
+                return redirect("home")
             login(request, agent, backend="rdv.accounts.backends.AgentBackend")
             messages.success(
                 request, f"Bienvenue ! Votre compte est créé et vous avez rejoint l'espace {invitation.territory.name}."

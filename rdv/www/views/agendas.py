@@ -195,9 +195,6 @@ def agenda_week(request, organisation, agent_id):
     chosen = form.cleaned_data.get("date") if form.is_valid() else None
     monday = monday_of(chosen or timezone.localdate())
     days = build_week(organisation, agent, monday, holiday_zone(organisation.territory))
-    other_agents = []
-    if perms.can_manage_lieux(request.user, organisation):  # organisation admins switch between agendas
-        other_agents = list(perms.manageable_agents(request.user, organisation))
     sunday = monday + timedelta(days=6)
     return _render(
         request,
@@ -211,7 +208,6 @@ def agenda_week(request, organisation, agent_id):
         next_week=monday + timedelta(days=7),
         this_week=monday_of(timezone.localdate()),
         form=form,
-        other_agents=other_agents,
         **_agenda_context(request, organisation, agent, "semaine"),
     )
 
@@ -381,6 +377,13 @@ def plage_occurrence(request, organisation, agent_id, plage_id, day):
     start, end = plage.start_time, plage.end_time
     if exception is not None and not exception.cancelled:
         start, end = exception.start_time, exception.end_time
+    series_hours = time_range(plage.start_time, plage.end_time)
+    if exception is not None and exception.cancelled:
+        summary = f"Occurrence annulée (horaires de la série : {series_hours})."
+    elif exception is not None:
+        summary = f"{time_range(start, end)} à {plage.lieu.name} (horaires modifiés ; série : {series_hours})."
+    else:
+        summary = f"{time_range(start, end)} à {plage.lieu.name}."
     form = OccurrenceForm(request.POST or None, initial={"start_time": start, "end_time": end})
     if request.method == "POST" and form.is_valid():
         try:
@@ -408,8 +411,8 @@ def plage_occurrence(request, organisation, agent_id, plage_id, day):
         description=describe_recurrence(plage),
         day=when,
         exception=exception,
-        hours=time_range(start, end),
-        series_hours=time_range(plage.start_time, plage.end_time),
+        summary=summary,
+        series_hours=series_hours,
         recurring=plage.recurrence != RecurrenceKind.NONE,
         is_first=when == plage.first_date,
         form=form,

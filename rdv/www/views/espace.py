@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -237,12 +237,8 @@ def _agents_queryset(territory, active_service_ids, data):
         )
         .order_by("last_name", "first_name", "email")
     )
-    q = (data.get("q") or "").strip()
-    if q:
-        for word in q.split():
-            queryset = queryset.filter(
-                Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
-            )
+    if data.get("q"):
+        queryset = queryset.search(data["q"])
     # Organisation and level filter the same role (one filter() call: one join).
     role_filter = {}
     if data.get("organisation"):

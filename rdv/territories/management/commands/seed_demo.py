@@ -169,6 +169,191 @@ def seed_motifs(territory, organisations) -> int:
     return created
 
 
+# Demo agendas: espace -> lieux (organisation, name, address, phone) and weekly plages
+# (organisation, agent e-mail, title, lieu, [(service, motif name, location type)], weekdays, start, end).
+DEMO_LIEUX = {
+    "Drôme (démo)": [
+        ("MDS Valence", "MDS Valence — Centre", "12 avenue de Romans 26000 Valence", "04 75 79 70 00"),
+        ("MDS Valence", "Antenne Valence-le-Haut", "4 place Pierre Dupont 26000 Valence", ""),
+    ],
+}
+DEMO_PLAGES = {
+    "Drôme (démo)": [
+        (
+            "MDS Valence",
+            "admin@demo.rdv.fr",
+            "Permanence sociale du matin",
+            "MDS Valence — Centre",
+            [("Service social", "Premier accueil", "public_office"), ("Service social", "Premier accueil", "phone")],
+            [0, 1, 3],
+            "09:00",
+            "12:00",
+        ),
+        (
+            "MDS Valence",
+            "agent@demo.rdv.fr",
+            "Consultations PMI",
+            "Antenne Valence-le-Haut",
+            [("PMI (Protection Maternelle et Infantile)", "Consultation du nourrisson", "public_office")],
+            [1, 4],
+            "14:00",
+            "17:00",
+        ),
+    ],
+}
+
+
+def seed_agendas(territory, organisations) -> int:
+    """Idempotent: lieux are created when their name is free, plages when the agent has none with that title."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rdv.agendas import services as agenda_services
+    from rdv.agendas.models import Lieu, PlageOuverture
+    from rdv.motifs.models import Motif
+
+    lieux = {}
+    for organisation_name, name, address, phone in DEMO_LIEUX.get(territory.name, []):
+        organisation = organisations[organisation_name]
+        lieu = Lieu.objects.for_organisation(organisation).active().filter(name__iexact=name).first()
+        if lieu is None:
+            lieu = agenda_services.create_lieu(
+                None, organisation, {"name": name, "address": address, "phone": phone, "is_open": True}
+            )
+        lieux[name] = lieu
+    created = 0
+    today = timezone.localdate()
+    monday = today - timedelta(days=today.weekday())
+    for organisation_name, email, title, lieu_name, motif_specs, weekdays, start, end in DEMO_PLAGES.get(
+        territory.name, []
+    ):
+        organisation = organisations[organisation_name]
+        agent = Agent.objects.get(email__iexact=email)
+        if PlageOuverture.objects.filter(organisation=organisation, agent=agent, title=title).exists():
+            continue
+        motifs = []
+        for service_name, motif_name, location_type in motif_specs:
+            motif, _ = Motif.objects.active().get_or_create(
+                organisation=organisation,
+                service=Service.objects.get(name=service_name),
+                name=motif_name,
+                location_type=location_type,
+            )
+            motifs.append(motif)
+        agenda_services.create_plage(
+            None,
+            organisation,
+            agent,
+            {
+                "title": title,
+                "lieu": lieux[lieu_name],
+                "motifs": motifs,
+                "first_date": monday,
+                "start_time": start,
+                "end_time": end,
+                "recurrence": "weekly",
+                "recurrence_interval": 1,
+                "recurrence_weekdays": weekdays,
+            },
+        )
+        created += 1
+    return created
+
+
+# Demo RDVs: espace -> (organisation, agent e-mail, (service, motif, location type), lieu or None,
+# usager (first, last), working days from today (0: today), "HH:MM" or None (today: soon), context).
+DEMO_RDVS = {
+    "Drôme (démo)": [
+        (
+            "MDS Valence",
+            "admin@demo.rdv.fr",
+            ("Service social", "Premier accueil", "public_office"),
+            "MDS Valence — Centre",
+            ("Éloïse", "Dupré"),
+            0,
+            None,
+            "Première venue : apporter l'avis d'imposition (démo).",
+        ),
+        (
+            "MDS Valence",
+            "admin@demo.rdv.fr",
+            ("Service social", "Premier accueil", "phone"),
+            None,
+            ("Karim", "Benali"),
+            1,
+            "09:30",
+            "",
+        ),
+        (
+            "MDS Valence",
+            "agent@demo.rdv.fr",
+            ("PMI (Protection Maternelle et Infantile)", "Consultation du nourrisson", "public_office"),
+            "Antenne Valence-le-Haut",
+            ("Jeanne", "Lefèvre"),
+            2,
+            "14:00",
+            "",
+        ),
+    ],
+}
+
+
+def seed_rdvs(territory, organisations) -> int:
+    """Idempotent: a demo RDV is booked (rdv.bookings.services.book_rdv) only when its usager has no
+    RDV of that motif yet; outside the plages it is booked with the logged "override"."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from rdv.agendas.models import Lieu
+    from rdv.bookings import services as booking_services
+    from rdv.bookings.models import Rdv
+    from rdv.core.errors import DomainError
+    from rdv.motifs.models import Motif
+    from rdv.usagers.models import Usager
+    from rdv.usagers.text import normalise_text
+
+    now = timezone.localtime()
+    created = 0
+    for organisation_name, email, (service, name, kind), lieu_name, (first, last), days, at, context in DEMO_RDVS.get(
+        territory.name, []
+    ):
+        organisation = organisations[organisation_name]
+        motif = Motif.objects.active().filter(
+            organisation=organisation, service__name=service, name=name, location_type=kind
+        ).first()
+        usager = Usager.objects.filter(
+            territory=territory, first_name_key=normalise_text(first), last_name_key=normalise_text(last)
+        ).first()
+        agent = Agent.objects.filter(email__iexact=email).first()
+        lieu = Lieu.objects.for_organisation(organisation).active().filter(name=lieu_name).first() if lieu_name else None
+        if motif is None or usager is None or agent is None or (lieu_name and lieu is None):
+            continue
+        if Rdv.objects.filter(organisation=organisation, motif=motif, participations__usager=usager).exists():
+            continue
+        day = now.date()
+        while days:
+            day += timedelta(days=1)
+            days -= 1 if day.weekday() < 5 else 0
+        if at is None:  # today: the next full hour (or this morning when the day is almost over)
+            hour = min(now.hour + 1, 22)
+            start = datetime.combine(day, time(hour), tzinfo=now.tzinfo)
+        else:
+            start = datetime.combine(day, time.fromisoformat(at), tzinfo=now.tzinfo)
+        request = booking_services.BookingRequest(
+            motif=motif, starts_at=start, agents=[agent], usagers=[usager], lieu=lieu, context=context
+        )
+        try:
+            booking_services.book_rdv(None, organisation, request)
+        except DomainError as error:
+            if error.code not in booking_services.OVERRIDABLE:
+                raise
+            booking_services.book_rdv(None, organisation, request, override=True)
+        created += 1
+    return created
+
+
 class Command(BaseCommand):
     help = "Charge les données de démonstration (sans effet si elles existent déjà)."
 
@@ -202,6 +387,8 @@ class Command(BaseCommand):
                     TerritoryRole.objects.get_or_create(agent=agent, territory=territory)
             seed_usagers(territory, organisations)
             seed_motifs(territory, organisations)
+            seed_agendas(territory, organisations)
+            seed_rdvs(territory, organisations)
         self.stdout.write(self.style.SUCCESS(f"Données de démonstration prêtes ({created} agent(s) créé(s))."))
         self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
         for spec in TERRITORIES.values():

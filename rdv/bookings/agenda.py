@@ -1,0 +1,205 @@
+"""Read model of the agents' agenda: plages, absences, holidays and RDVs of several agents over a
+few days, loaded in a constant number of queries (whatever the number of RDVs, plages or days).
+
+RDVs the viewer may not see (another service, another organisation) keep their place in the
+agenda as "Occupé", without any detail.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from rdv.agendas.holidays import holiday_dates
+from rdv.agendas.models import Absence, PlageException, PlageOuverture
+from rdv.availability import expand
+from rdv.availability.recurrence import local_day_interval
+from rdv.bookings.models import CANCELLED_STATUSES, Participation, Rdv, RdvAgent
+from rdv.bookings.perms import RdvScope
+
+ABSENCE_LOOKBACK_DAYS = 7  # a recurring absence spanning several days may start before the window
+
+
+@dataclass
+class RdvItem:
+    rdv: Rdv
+    visible: bool
+    start: datetime
+    end: datetime
+    usagers: list = field(default_factory=list)
+    nested: bool = False  # shown inside the plage occurrence that holds it
+    kind: str = "rdv"
+
+    @property
+    def names(self) -> str:
+        return ", ".join(str(usager) for usager in self.usagers)
+
+
+@dataclass
+class AbsenceItem:
+    title: str
+    start: datetime
+    end: datetime
+    whole_day: bool
+    kind: str = "absence"
+
+
+@dataclass
+class PlageItem:
+    plage: PlageOuverture
+    start: datetime
+    end: datetime
+    motifs: list
+    rdvs: list = field(default_factory=list)
+    kind: str = "plage"
+
+
+@dataclass
+class Cell:
+    agent: object
+    day: date
+    items: list = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.items
+
+
+@dataclass
+class DayRow:
+    day: date
+    holiday: str
+    is_today: bool
+    cells: list
+
+
+@dataclass
+class Agenda:
+    first_day: date
+    last_day: date
+    agents: list
+    rows: list
+    rdv_ids: list  # visible RDVs shown (the waiting-room polling refreshes their arrival marks)
+    arrived: list  # RdvItems of visible RDVs whose usager is in the waiting room
+
+
+def _local_days(start: datetime, end: datetime, first_day: date, last_day: date):
+    """The local days of [first_day, last_day] that [start, end) touches, with the clipped times."""
+    day = max(timezone.localtime(start).date(), first_day)
+    while day <= last_day:
+        day_start, day_end = local_day_interval(day)
+        if day_start >= end:
+            break
+        clipped_start, clipped_end = max(start, day_start), min(end, day_end)
+        if clipped_start < clipped_end:
+            yield day, clipped_start, clipped_end, (clipped_start == day_start and clipped_end == day_end)
+        day += timedelta(days=1)
+
+
+def build_agenda(
+    scope: RdvScope,
+    agents: list,
+    first_day: date,
+    last_day: date,
+    *,
+    show_cancelled: bool = False,
+    holiday_zone: str = "",
+) -> Agenda:
+    organisation = scope.organisation
+    agent_ids = [agent.pk for agent in agents]
+    window_start, _ = local_day_interval(first_day)
+    _, window_end = local_day_interval(last_day)
+    cells: dict[tuple[int, date], Cell] = {}
+    for agent in agents:
+        day = first_day
+        while day <= last_day:
+            cells[(agent.pk, day)] = Cell(agent, day)
+            day += timedelta(days=1)
+
+    # RDVs of the agents (any organisation), with whether the viewer may see each one.
+    links = (
+        RdvAgent.objects.filter(agent_id__in=agent_ids, starts_at__lt=window_end, ends_at__gt=window_start)
+        .annotate(visible=Exists(scope.rdvs().filter(pk=OuterRef("rdv_id"))))
+        .select_related("rdv__motif__service", "rdv__lieu")
+        .order_by("starts_at", "rdv_id")
+    )
+    if not show_cancelled:
+        links = links.exclude(rdv__status__in=CANCELLED_STATUSES)
+    links = list(links)
+    visible_ids = sorted({link.rdv_id for link in links if link.visible})
+    usagers = defaultdict(list)
+    if visible_ids:
+        for participation in (
+            Participation.objects.filter(rdv_id__in=visible_ids)
+            .select_related("usager")
+            .order_by("usager__last_name_key", "usager__first_name_key", "pk")
+        ):
+            usagers[participation.rdv_id].append(participation.usager)
+    rdv_items: dict[tuple[int, date], list[RdvItem]] = defaultdict(list)
+    arrived = {}
+    for link in links:
+        item = RdvItem(link.rdv, link.visible, link.rdv.starts_at, link.rdv.ends_at, usagers.get(link.rdv_id, []))
+        day = timezone.localtime(link.rdv.starts_at).date()
+        if (link.agent_id, day) in cells:
+            rdv_items[(link.agent_id, day)].append(item)
+        if link.visible and link.rdv.arrived_at and not link.rdv.is_cancelled:
+            arrived.setdefault(link.rdv_id, item)
+
+    # Plages of this organisation, expanded over the days (exceptions applied).
+    plages = list(
+        PlageOuverture.objects.filter(agent_id__in=agent_ids, organisation=organisation)
+        .overlapping_dates(first_day, last_day)
+        .select_related("lieu")
+        .prefetch_related("motifs")
+    )
+    exceptions = defaultdict(dict)
+    if plages:
+        for exception in PlageException.objects.filter(plage__in=plages):
+            exceptions[exception.plage_id][exception.date] = exception.as_rule()
+    plage_items: dict[tuple[int, date], list[PlageItem]] = defaultdict(list)
+    for plage in plages:
+        motifs = sorted(plage.motifs.all(), key=lambda motif: motif.name)
+        for start, end in expand(plage.event(exceptions.get(plage.pk)), first_day, last_day):
+            day = timezone.localtime(start).date()
+            if (plage.agent_id, day) in cells:
+                plage_items[(plage.agent_id, day)].append(PlageItem(plage, start, end, motifs))
+
+    # Absences (any organisation: the agent is away for everyone).
+    for absence in Absence.objects.filter(agent_id__in=agent_ids).overlapping_dates(
+        first_day - timedelta(days=ABSENCE_LOOKBACK_DAYS), last_day
+    ):
+        title = absence.title if absence.organisation_id == organisation.pk else "Absence"
+        for start, end in expand(absence.event(), first_day, last_day):
+            for day, clipped_start, clipped_end, whole_day in _local_days(start, end, first_day, last_day):
+                cells[(absence.agent_id, day)].items.append(AbsenceItem(title, clipped_start, clipped_end, whole_day))
+
+    # Nest each RDV in the plage occurrence that contains its start; the others stand alone.
+    for key, cell in cells.items():
+        blocks = sorted(plage_items.get(key, []), key=lambda item: item.start)
+        for item in rdv_items.get(key, []):
+            host = next((block for block in blocks if block.start <= item.start < block.end), None)
+            if host is not None:
+                item.nested = True
+                host.rdvs.append(item)
+            else:
+                cell.items.append(item)
+        cell.items.extend(blocks)
+        cell.items.sort(key=lambda item: (item.start, {"absence": 0, "plage": 1, "rdv": 2}[item.kind]))
+
+    holidays = holiday_dates(holiday_zone, first_day, last_day)
+    today = timezone.localdate()
+    rows = []
+    day = first_day
+    while day <= last_day:
+        rows.append(DayRow(day, holidays.get(day, ""), day == today, [cells[(agent.pk, day)] for agent in agents]))
+        day += timedelta(days=1)
+    return Agenda(
+        first_day,
+        last_day,
+        agents,
+        rows,
+        visible_ids,
+        sorted(arrived.values(), key=lambda item: item.start),
+    )

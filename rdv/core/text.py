@@ -1,0 +1,21 @@
+"""Text normalisation shared by every app (search keys)."""
+
+import re
+import unicodedata
+
+# Letters that Unicode decomposition does not split into base letter + accent.
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i"})
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def normalise_text(text: str | None) -> str:
+    """Lowercase, accents stripped, punctuation turned into single spaces.
+
+    "Éloïse D'Aubigné-Œuvray" -> "eloise d aubigne oeuvray". The same function builds the stored
+    search columns and the searched words, so matching is accent- and case-insensitive on every
+    database with a plain LIKE."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(char for char in text if not unicodedata.combining(char)).translate(_LIGATURES)
+    return " ".join(_NOT_WORD.sub(" ", text).split())

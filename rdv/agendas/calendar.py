@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-from rdv.agendas.holidays import HOLIDAY_ZONES, holiday_dates
+from rdv.agendas.holidays import holiday_dates
 from rdv.agendas.models import WEEKDAY_LABELS, Absence, PlageOuverture, RecurrenceKind
 from rdv.availability.recurrence import PARIS, expand, local_day_interval, occurrence_dates
 
@@ -104,10 +104,12 @@ DEPARTEMENT_ZONES.update({"974": "974", "976": "976"})
 
 
 def holiday_zone(territory) -> str:
-    """The public-holiday zone of an espace: an explicit setting when the espace has one, else its
-    département (Alsace-Moselle and overseas départements have extra holidays), else metropolitan France."""
-    explicit = getattr(territory, "holiday_zone", None)
-    if explicit is not None and explicit in HOLIDAY_ZONES:
+    """The public-holiday zone of an espace: its setting when one is chosen, else its département
+    (Alsace-Moselle and overseas départements have extra holidays), else metropolitan France ("")."""
+    from rdv.territories.models import HolidayZone
+
+    explicit = getattr(territory, "holiday_zone", "") or ""
+    if explicit in HolidayZone.values and explicit:
         return explicit
     return DEPARTEMENT_ZONES.get((getattr(territory, "departement_number", "") or "").strip().upper(), "")
 

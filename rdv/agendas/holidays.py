@@ -5,22 +5,12 @@ from functools import lru_cache
 
 import holidays
 
-# Espace setting values -> `holidays` subdivision codes (None: metropolitan France).
-HOLIDAY_ZONES = {
-    "": ("Métropole", None),
-    "57": ("Moselle", "57"),
-    "6AE": ("Alsace (Bas-Rhin, Haut-Rhin)", "6AE"),
-    "971": ("Guadeloupe", "971"),
-    "972": ("Martinique", "972"),
-    "973": ("Guyane", "973"),
-    "974": ("La Réunion", "974"),
-    "976": ("Mayotte", "976"),
-}
+from rdv.territories.models import HolidayZone
 
 
 @lru_cache(maxsize=256)
 def _year(zone: str, year: int) -> dict[date, str]:
-    subdiv = HOLIDAY_ZONES.get(zone, ("", None))[1]
+    subdiv = zone if zone in HolidayZone.values and zone else None  # "" is metropolitan France
     return dict(holidays.France(years=year, subdiv=subdiv, language="fr"))
 
 

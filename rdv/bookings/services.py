@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from rdv.accounts.models import AgentRole, AgentService
 from rdv.agendas.availability import is_slot_free
+from rdv.agendas.calendar import holiday_zone
 from rdv.bookings.models import (
     CANCELLED_STATUSES,
     CreatedBy,
@@ -135,7 +136,7 @@ def _check_text(context: str | None, address: str | None, visio_url: str | None)
 
 def _recheck(organisation, motif, agents, start, duration, *, lieu=None, online=False, exclude=()) -> list:
     """Agents for whom [start, start + duration) is not a free time of their plages."""
-    zone = getattr(organisation.territory, "holiday_zone", "")
+    zone = holiday_zone(organisation.territory)
     return [
         agent
         for agent in agents

@@ -92,6 +92,7 @@ ACTION_LABELS = {
     "territory.usager_fields_updated": "Champs de la fiche usager modifiés",
     "territory.usager_visibility_updated": "Visibilité des usagers modifiée",
     "territory.rdv_fields_updated": "Champs de la fiche RDV modifiés",
+    "territory.holiday_zone_updated": "Jours fériés de l'espace modifiés",
     "territory.waiting_room_updated": "Salle d'attente : mode de notification modifié",
     "custom_field.created": "Champ personnalisé créé",
     "custom_field.updated": "Champ personnalisé modifié",

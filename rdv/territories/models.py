@@ -27,6 +27,19 @@ RDV_OPTIONAL_FIELDS: dict[str, tuple[str, str]] = {
 }
 
 
+class HolidayZone(models.TextChoices):
+    """Which French public holidays apply (codes of the `holidays` package's subdivisions)."""
+
+    METROPOLE = "", "Métropole"
+    MOSELLE = "57", "Moselle"
+    ALSACE = "6AE", "Alsace (Bas-Rhin, Haut-Rhin)"
+    GUADELOUPE = "971", "Guadeloupe"
+    MARTINIQUE = "972", "Martinique"
+    GUYANE = "973", "Guyane"
+    REUNION = "974", "La Réunion"
+    MAYOTTE = "976", "Mayotte"
+
+
 class WaitingRoomNotification(models.TextChoices):
     NONE = "none", "Aucune notification"
     VISUAL = "visual", "Notification visuelle dans l'agenda"
@@ -45,6 +58,9 @@ class Territory(models.Model):
     usagers_visible_territory_wide = models.BooleanField("usagers visibles sur tout l'espace", default=False)
     hidden_usager_fields = models.JSONField("champs de la fiche usager masqués", default=list, blank=True)
     rdv_context_enabled = models.BooleanField("champ Contexte des RDV activé", default=True)
+    holiday_zone = models.CharField(
+        "jours fériés", max_length=3, choices=HolidayZone, default=HolidayZone.METROPOLE, blank=True
+    )
     waiting_room_notification = models.CharField(
         "notification de la salle d'attente",
         max_length=10,

@@ -7,6 +7,7 @@ from rdv.core.errors import DomainError
 from rdv.territories.models import (
     RDV_OPTIONAL_FIELDS,
     USAGER_OPTIONAL_FIELDS,
+    HolidayZone,
     Organisation,
     Service,
     Territory,
@@ -183,4 +184,25 @@ def set_waiting_room_notification(actor, territory: Territory, mode: str) -> boo
         {"waiting_room_notification": [WaitingRoomNotification(old).label, WaitingRoomNotification(mode).label]},
     )
     territory.waiting_room_notification = mode
+    return True
+
+
+@transaction.atomic
+def set_holiday_zone(actor, territory: Territory, zone: str) -> bool:
+    """Which public holidays close the agendas of the espace. Returns True when it changed."""
+    if zone not in HolidayZone.values:
+        raise DomainError("invalid_holiday_zone", "Choisissez une zone proposée.", field="holiday_zone")
+    locked = _locked(territory)
+    old = locked.holiday_zone
+    if old == zone:
+        return False
+    locked.holiday_zone = zone
+    locked.save(update_fields=["holiday_zone"])
+    log_action(
+        actor,
+        "territory.holiday_zone_updated",
+        locked,
+        {"holiday_zone": [HolidayZone(old).label, HolidayZone(zone).label]},
+    )
+    territory.holiday_zone = zone
     return True

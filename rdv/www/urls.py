@@ -124,6 +124,11 @@ urlpatterns = [
         espace_settings.waiting_room,
         name="espace_settings_waiting_room",
     ),
+    path(
+        "espace/<int:territory_id>/parametres/jours-feries/",
+        espace_settings.holidays,
+        name="espace_settings_holidays",
+    ),
 ]
 
 # Motifs: espace level (espace admins) and organisation level (organisation members).

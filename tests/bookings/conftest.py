@@ -97,9 +97,7 @@ def setup(alice) -> Setup:
     for service in (pmi, secretariat_service):
         factories.TerritoryServiceFactory(territory=alice.territory, service=service)
     lieu = Lieu.objects.create(organisation=organisation, name="MDS Centre", address="1 place de la Mairie")
-    motif = factories.MotifFactory(
-        organisation=organisation, service=social, name="Premier accueil", color="#b34000"
-    )
+    motif = factories.MotifFactory(organisation=organisation, service=social, name="Premier accueil", color="#b34000")
     collective = factories.MotifFactory(
         organisation=organisation, service=social, name="Atelier budget", collective=True, max_participants=3
     )

@@ -144,13 +144,19 @@ def test_the_exclusion_constraint_refuses_overlapping_rows_even_without_the_rech
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: exclusion constraint")
     organisation, motif, lieu, agent, start = _setting_up()
-    rdv1 = Rdv.objects.create(organisation=organisation, motif=motif, lieu=lieu, starts_at=start, ends_at=start + timedelta(minutes=30))
-    rdv2 = Rdv.objects.create(organisation=organisation, motif=motif, lieu=lieu, starts_at=start, ends_at=start + timedelta(minutes=30))
+    rdv1 = Rdv.objects.create(
+        organisation=organisation, motif=motif, lieu=lieu, starts_at=start, ends_at=start + timedelta(minutes=30)
+    )
+    rdv2 = Rdv.objects.create(
+        organisation=organisation, motif=motif, lieu=lieu, starts_at=start, ends_at=start + timedelta(minutes=30)
+    )
     RdvAgent.objects.create(rdv=rdv1, agent=agent, starts_at=rdv1.starts_at, ends_at=rdv1.ends_at)
     from django.db import IntegrityError, transaction
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        RdvAgent.objects.create(rdv=rdv2, agent=agent, starts_at=start + timedelta(minutes=15), ends_at=start + timedelta(minutes=45))
+        RdvAgent.objects.create(
+            rdv=rdv2, agent=agent, starts_at=start + timedelta(minutes=15), ends_at=start + timedelta(minutes=45)
+        )
     # touching intervals are fine ([10:00, 10:30) then [10:30, 11:00))
     RdvAgent.objects.create(rdv=rdv2, agent=agent, starts_at=rdv1.ends_at, ends_at=rdv1.ends_at + timedelta(minutes=30))
     assert RdvAgent.objects.count() == 2

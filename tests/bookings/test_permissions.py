@@ -107,10 +107,8 @@ def test_permissions_matrix(client, setup, bob, collective_rdv, page, kind):
     url = page.url(setup.organisation, collective_rdv, setup)
     before = state()
 
-    if page.method == "get":
-        response = client.get(url)
-    else:
-        response = client.post(url, page.data(setup) if page.data else {})
+    data = page.data(setup) if page.data else {}
+    response = client.get(url) if page.method == "get" else client.post(url, data)
 
     assert response.status_code in expected(page, kind), (url, response.status_code)
     if kind == "intervenant":

@@ -3,7 +3,13 @@
 from django import forms
 
 from rdv.core.forms import DsfrForm
-from rdv.territories.models import RDV_OPTIONAL_FIELDS, USAGER_OPTIONAL_FIELDS, Territory, WaitingRoomNotification
+from rdv.territories.models import (
+    RDV_OPTIONAL_FIELDS,
+    USAGER_OPTIONAL_FIELDS,
+    HolidayZone,
+    Territory,
+    WaitingRoomNotification,
+)
 from rdv.usagers.models import CustomField, CustomFieldKind
 
 
@@ -62,6 +68,17 @@ class WaitingRoomForm(DsfrForm):
             "required": "Choisissez un mode de notification.",
             "invalid_choice": "Choisissez un mode de notification proposé.",
         },
+    )
+
+
+class HolidayZoneForm(DsfrForm):
+    holiday_zone = forms.ChoiceField(
+        label="Jours fériés appliqués aux agendas de l'espace",
+        choices=HolidayZone.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Un jour férié ferme toute la journée dans les agendas : aucun créneau n'est proposé.",
+        error_messages={"invalid_choice": "Choisissez une zone proposée."},
     )
 
 

@@ -12,13 +12,15 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from rdv.accounts.models import Agent, AgentService
+from rdv.agendas.calendar import holiday_zone
 from rdv.agendas.models import Lieu
 from rdv.bookings import services
 from rdv.bookings.agenda import build_agenda
@@ -185,7 +187,7 @@ def agenda(request, organisation):
         first_day,
         last_day,
         show_cancelled=show_cancelled,
-        holiday_zone=getattr(organisation.territory, "holiday_zone", ""),
+        holiday_zone=holiday_zone(organisation.territory),
     )
 
     def link(target_day=None, target_view=None) -> str:
@@ -254,11 +256,12 @@ def agenda_arrivals(request, organisation):
         for rdv in rdvs
         if visual and rdv.arrived_at and not rdv.is_cancelled
     ]
-    return render(
-        request,
+    # No request context: the header's context processors are not needed by this fragment.
+    html = render_to_string(
         "bookings/_agenda_arrivals.html",
         {"rdvs": rdvs if visual else [], "waiting": waiting, "organisation": organisation},
     )
+    return HttpResponse(html)
 
 
 # List and CSV export ----------------------------------------------------------------------------

@@ -338,7 +338,11 @@ def agent_edit(request, territory, agent_id):
 
 @territory_admin_required
 def journal(request, territory):
-    queryset = AuditLog.objects.for_territory(territory).order_by("-created_at", "-id")
+    # Usager files keep their own history (shown on the file, to agents who may see it): their
+    # personal data stays out of the espace-wide journal.
+    queryset = (
+        AuditLog.objects.for_territory(territory).exclude(object_type="usagers.Usager").order_by("-created_at", "-id")
+    )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     for entry in page:
         entry.label = ACTION_LABELS.get(entry.action, entry.action)

@@ -1,19 +1,25 @@
 """Espace settings pages ("Paramètres"): usager file fields, custom fields, usager visibility,
 RDV file fields, waiting room. Espace admins only (others get a 404)."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from rdv.agendas.calendar import holiday_zone
+from rdv.agendas.holidays import holiday_dates
 from rdv.core.errors import DomainError
 from rdv.core.forms import add_domain_error
 from rdv.territories import services as territory_services
-from rdv.territories.models import RDV_OPTIONAL_FIELDS, USAGER_OPTIONAL_FIELDS, WaitingRoomNotification
+from rdv.territories.models import RDV_OPTIONAL_FIELDS, USAGER_OPTIONAL_FIELDS, HolidayZone, WaitingRoomNotification
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind, Usager
 from rdv.www.forms.espace_settings import (
     CustomFieldForm,
+    HolidayZoneForm,
     RdvFieldsForm,
     UsagerFieldsForm,
     UsagerVisibilityForm,
@@ -48,6 +54,7 @@ def index(request, territory):
         archived_count=sum(1 for field in fields if field.is_archived),
         rdv_fields=[(label, territory.rdv_field_enabled(name)) for name, (_, label) in RDV_OPTIONAL_FIELDS.items()],
         waiting_room_label=WaitingRoomNotification(territory.waiting_room_notification).label,
+        holiday_zone_label=HolidayZone(holiday_zone(territory)).label,
     )
 
 
@@ -127,6 +134,32 @@ def waiting_room(request, territory):
                 messages.info(request, NO_CHANGE)
             return redirect("espace_settings_waiting_room", territory.pk)
     return _render(request, "espace/parametres/waiting_room.html", territory, "Salle d'attente", form=form)
+
+
+@territory_admin_required
+def holidays(request, territory):
+    form = HolidayZoneForm(_posted(request), initial={"holiday_zone": territory.holiday_zone})
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = territory_services.set_holiday_zone(request.user, territory, form.cleaned_data["holiday_zone"])
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if changed:
+                label = HolidayZone(territory.holiday_zone).label
+                messages.success(request, f"Jours fériés enregistrés : {label}.")
+            else:
+                messages.info(request, NO_CHANGE)
+            return redirect("espace_settings_holidays", territory.pk)
+    upcoming = holiday_dates(holiday_zone(territory), timezone.localdate(), timezone.localdate() + timedelta(days=365))
+    return _render(
+        request,
+        "espace/parametres/holidays.html",
+        territory,
+        "Jours fériés",
+        form=form,
+        upcoming=sorted(upcoming.items()),
+    )
 
 
 # Custom fields -------------------------------------------------------------------------------

@@ -320,14 +320,17 @@ def seed_rdvs(territory, organisations) -> int:
         territory.name, []
     ):
         organisation = organisations[organisation_name]
-        motif = Motif.objects.active().filter(
-            organisation=organisation, service__name=service, name=name, location_type=kind
-        ).first()
+        motif = (
+            Motif.objects.active()
+            .filter(organisation=organisation, service__name=service, name=name, location_type=kind)
+            .first()
+        )
         usager = Usager.objects.filter(
             territory=territory, first_name_key=normalise_text(first), last_name_key=normalise_text(last)
         ).first()
         agent = Agent.objects.filter(email__iexact=email).first()
-        lieu = Lieu.objects.for_organisation(organisation).active().filter(name=lieu_name).first() if lieu_name else None
+        lieux = Lieu.objects.for_organisation(organisation).active()
+        lieu = lieux.filter(name=lieu_name).first() if lieu_name else None
         if motif is None or usager is None or agent is None or (lieu_name and lieu is None):
             continue
         if Rdv.objects.filter(organisation=organisation, motif=motif, participations__usager=usager).exists():

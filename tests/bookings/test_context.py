@@ -1,0 +1,232 @@
+"""The Contexte of a RDV: an internal note for the agents who can see the RDV.
+
+- shown on the agent pages (form, RDV page, edit page, CSV) while the espace setting is on;
+- hidden everywhere while it is off, with the text kept in the database, and back when on again;
+- never on any usager-facing surface: e-mails (the only one so far), and every template of the
+  public site (rdv/www/templates/public/, when it exists) — checked with a marker string.
+"""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.template import TemplateDoesNotExist, TemplateSyntaxError, engines
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+
+from rdv.bookings import services
+from rdv.bookings.models import Rdv
+from rdv.territories.models import WaitingRoomNotification
+from tests.bookings.conftest import MARKER, TODAY, at
+from tests.helpers import log_in, page_text
+
+
+def set_context_enabled(setup, enabled: bool):
+    territory = setup.world.territory
+    territory.rdv_context_enabled = enabled
+    territory.save()
+
+
+def agent_pages(client, setup, rdv) -> dict[str, str]:
+    org = setup.organisation.pk
+    pages = {
+        "agenda": client.get(reverse("agenda", args=[org])),
+        "agenda jour": client.get(reverse("agenda", args=[org]), {"vue": "jour"}),
+        "liste": client.get(reverse("rdv_list", args=[org])),
+        "page du RDV": client.get(reverse("rdv_detail", args=[org, rdv.pk])),
+        "modification": client.get(reverse("rdv_edit", args=[org, rdv.pk])),
+        "déplacement": client.get(reverse("rdv_move", args=[org, rdv.pk])),
+        "nouveau RDV": client.get(reverse("rdv_create", args=[org])),
+    }
+    texts = {name: page_text(response) for name, response in pages.items()}
+    csv = client.get(reverse("rdv_list", args=[org]), {"format": "csv"})
+    texts["export CSV"] = b"".join(csv.streaming_content).decode()
+    return texts
+
+
+def test_the_context_is_shown_to_agents_while_the_setting_is_on(client, setup):
+    rdv = setup.book(at(TODAY, 10), context=MARKER)
+    log_in(client, setup.agent)
+
+    texts = agent_pages(client, setup, rdv)
+
+    assert MARKER in texts["page du RDV"]
+    assert MARKER in texts["modification"]
+    assert MARKER in texts["export CSV"]
+    assert 'name="context"' in texts["nouveau RDV"]
+    assert "Contexte" in texts["nouveau RDV"]
+
+
+def test_switching_the_setting_off_hides_it_everywhere_and_keeps_the_text(client, setup):
+    rdv = setup.book(at(TODAY, 10), context=MARKER)
+    services.update_rdv(setup.agent, rdv, context=MARKER + " (modifié)")
+    set_context_enabled(setup, False)
+    log_in(client, setup.agent)
+
+    texts = agent_pages(client, setup, rdv)
+
+    for name, text in texts.items():
+        assert MARKER not in text, name
+        assert 'name="context"' not in text, name
+    assert "Contexte" not in texts["page du RDV"]  # neither the text nor the label, nor its history line
+    assert "contexte" not in texts["page du RDV"].split("Historique")[1].lower()
+    rdv.refresh_from_db()
+    assert rdv.context == MARKER + " (modifié)"
+
+
+def test_saving_a_rdv_while_the_setting_is_off_keeps_the_stored_context(client, setup):
+    rdv = setup.book(at(TODAY, 10), context=MARKER)
+    set_context_enabled(setup, False)
+    log_in(client, setup.agent)
+
+    client.post(reverse("rdv_edit", args=[setup.organisation.pk, rdv.pk]), {"context": "écrasé", "address": "2 rue"})
+
+    rdv.refresh_from_db()
+    assert (rdv.context, rdv.address) == (MARKER, "2 rue")
+
+
+def test_a_context_posted_while_the_setting_is_off_is_ignored(client, setup):
+    set_context_enabled(setup, False)
+    log_in(client, setup.agent)
+    data = {
+        "motif": setup.motif.pk,
+        "date": TODAY.isoformat(),
+        "heure": "10:00",
+        "lieu": setup.lieu.pk,
+        "agents": [setup.agent.pk],
+        "usagers": [setup.usager.pk],
+        "context": MARKER,
+    }
+    assert client.post(reverse("rdv_create", args=[setup.organisation.pk]), data).status_code == 302
+    assert Rdv.objects.get().context == ""
+
+
+def test_switching_the_setting_on_again_shows_the_kept_text(client, setup):
+    rdv = setup.book(at(TODAY, 10), context=MARKER)
+    set_context_enabled(setup, False)
+    set_context_enabled(setup, True)
+    log_in(client, setup.agent)
+    assert MARKER in agent_pages(client, setup, rdv)["page du RDV"]
+
+
+def test_agents_who_cannot_see_the_rdv_never_see_its_context(client, setup):
+    setup.book(at(TODAY, 10), context=MARKER)
+    log_in(client, setup.other_agent)
+    org = setup.organisation.pk
+    for response in (
+        client.get(reverse("agenda", args=[org]), {"agents": setup.agent.pk}),
+        client.get(reverse("rdv_list", args=[org])),
+    ):
+        assert MARKER not in page_text(response)
+    csv = client.get(reverse("rdv_list", args=[org]), {"format": "csv"})
+    assert MARKER not in b"".join(csv.streaming_content).decode()
+
+
+def test_the_context_is_never_in_the_journal(setup):
+    rdv = setup.book(at(TODAY, 10), context=MARKER)
+    services.update_rdv(setup.agent, rdv, context=MARKER + " bis")
+    from rdv.core.models import AuditLog
+
+    assert all(MARKER not in str(entry.changes) and MARKER not in entry.object_repr for entry in AuditLog.objects.all())
+
+
+# Usager-facing surfaces --------------------------------------------------------------------------------
+
+
+def _message_texts(message) -> list[str]:
+    texts = [message.subject, message.body]
+    texts += [content for content, _ in getattr(message, "alternatives", [])]
+    texts += [str(attachment) for attachment in message.attachments]
+    return texts
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_no_email_ever_contains_the_context(setup, enabled):
+    """Every operation that may send e-mails (usagers' notifications as they come, and the
+    waiting-room e-mail to agents), with the marker in the Contexte."""
+    set_context_enabled(setup, enabled)
+    territory = setup.world.territory
+    territory.waiting_room_notification = WaitingRoomNotification.BOTH
+    territory.save()
+    mail.outbox.clear()
+
+    rdv = setup.book(at(TODAY, 10), context=MARKER)
+    services.update_rdv(setup.agent, rdv, context=MARKER + " modifié")
+    services.move_rdv(setup.agent, rdv, at(TODAY, 11))
+    services.mark_arrived(setup.agent, rdv)
+    services.mark_arrived(setup.agent, rdv, arrived=False)
+    services.cancel_rdv(setup.agent, rdv, reason="Annulé")
+    services.set_status(setup.agent, rdv, "unknown")
+    collective = setup.book(at(TODAY, 9), motif=setup.collective_motif, usagers=[setup.usager], context=MARKER)
+    services.add_participant(setup.agent, collective, setup.usager2)
+    services.remove_participant(setup.agent, collective, setup.usager)
+    services.cancel_rdv(setup.agent, collective, by_usager=True)
+
+    assert mail.outbox, "the waiting-room e-mail was sent"
+    usager_addresses = {setup.usager.email, setup.usager2.email}
+    for message in mail.outbox:
+        for text in _message_texts(message):
+            assert MARKER not in text, (message.to, message.subject)
+        if usager_addresses & set(message.to):  # a notification to an usager
+            assert "contexte" not in message.body.lower()
+
+
+def _public_templates() -> list[str]:
+    """Every template of the usager-facing site: any "public/" folder of a template directory,
+    and the e-mail templates meant for usagers."""
+    names = []
+    for directory in _template_dirs():
+        for path in directory.rglob("*"):
+            relative = path.relative_to(directory).as_posix()
+            if path.is_file() and (relative.startswith("public/") or ("/usager" in relative and "emails" in relative)):
+                names.append(relative)
+    return sorted(set(names))
+
+
+def _template_dirs() -> list[Path]:
+    dirs = []
+    for backend in settings.TEMPLATES:
+        dirs += [Path(d) for d in backend.get("DIRS", [])]
+    from django.apps import apps
+
+    dirs += [Path(app.path) / "templates" for app in apps.get_app_configs() if (Path(app.path) / "templates").is_dir()]
+    return [d for d in dirs if str(d).startswith(str(settings.BASE_DIR / "rdv"))]
+
+
+def test_usager_facing_templates_never_read_the_context():
+    """A static check that also covers templates that cannot be rendered without their view."""
+    for name in _public_templates():
+        source = get_template(name).template.source
+        assert ".context" not in source, f"{name} lit le Contexte d'un RDV : il ne doit jamais être montré aux usagers"
+
+
+def test_usager_facing_templates_never_render_the_context(rf, setup):
+    """Renders every usager-facing template with a RDV whose Contexte holds the marker."""
+    rdv = setup.book(at(TODAY, 10), context=MARKER)
+    participation = rdv.participations.get()
+    request = rf.get("/")
+    request.user = None
+    context = {
+        "rdv": rdv,
+        "rdvs": [rdv],
+        "participation": participation,
+        "usager": participation.usager,
+        "motif": rdv.motif,
+        "lieu": rdv.lieu,
+        "organisation": rdv.organisation,
+        "territory": rdv.organisation.territory,
+        "request": request,
+    }
+    names = _public_templates()
+    if not names:
+        pytest.skip("pas encore de gabarit public (rdv/www/templates/public/) ni d'e-mail aux usagers")
+    rendered = 0
+    for name in names:
+        try:
+            html = engines["django"].get_template(name).render(context)
+        except (NoReverseMatch, TemplateDoesNotExist, TemplateSyntaxError, AttributeError, TypeError):
+            continue  # needs its view's context: covered by the static check above
+        rendered += 1
+        assert MARKER not in html, name
+    assert rendered, f"aucun gabarit public n'a pu être rendu : {names}"

@@ -93,7 +93,7 @@ def plage_name(plage: PlageOuverture) -> str:
     """What a plage is called in messages: its title, or its motifs (prefetched) when untitled."""
     if plage.title:
         return plage.title
-    names = [motif.name for motif in plage.motifs.all()]
+    names = list(dict.fromkeys(motif.name for motif in plage.motifs.all()))  # unique, in order
     return ", ".join(names) if names else str(plage)
 
 

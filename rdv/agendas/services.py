@@ -18,7 +18,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from rdv.accounts.models import Agent, AgentRole, AgentService
@@ -216,12 +215,10 @@ def _lieu_values(data: Mapping) -> dict:
 
 
 def _check_lieu_name(organisation: Organisation, name: str, exclude_pk: int | None = None) -> None:
-    clash = (
-        Lieu.objects.for_organisation(organisation).active().annotate(lower=Lower("name")).filter(lower=name.lower())
-    )
-    if exclude_pk:
-        clash = clash.exclude(pk=exclude_pk)
-    if clash.exists():
+    """Active lieux of an organisation have distinct names, ignoring case (compared with casefold():
+    SQLite's LOWER only folds ASCII; the partial unique constraint stops races on PostgreSQL)."""
+    names = Lieu.objects.for_organisation(organisation).active().exclude(pk=exclude_pk).values_list("name", flat=True)
+    if any(existing.casefold() == name.casefold() for existing in names):
         raise DomainError("lieu_name_taken", f"Un lieu s'appelle déjà « {name} » dans l'organisation.", field="name")
 
 

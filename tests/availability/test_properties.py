@@ -19,8 +19,10 @@ from rdv.availability import (
     RecurringEvent,
     compute_slots,
     expand,
+    free_intervals,
     local_day_interval,
 )
+from rdv.availability.slots import cut
 from tests.availability import reference as ref
 
 PROPERTY = settings(
@@ -137,7 +139,8 @@ def plages(draw, range_start: date, range_end: date) -> RecurringEvent:
     night = draw(st.integers(0, 7)) == 0
     if night and draw(st.booleans()):  # a night plage right on a DST Sunday
         first = draw(st.sampled_from(DST_SUNDAYS))
-        rule = Recurrence(rule.kind, rule.interval, rule.weekdays | {6} if rule.weekdays else rule.weekdays)
+        weekdays = (rule.weekdays | {6}) if rule.weekdays else rule.weekdays  # empty: the first date's weekday
+        rule = Recurrence(rule.kind, rule.interval, weekdays, rule.until)
     start_time, end_time = draw(wall_times(night))
     event = RecurringEvent(first, start_time, end_time, rule)
     return RecurringEvent(first, start_time, end_time, rule, exceptions=draw(exceptions(event, range_start, range_end)))
@@ -308,9 +311,12 @@ def raw_agendas(draw):
     choice = draw(st.integers(0, 2))
     if choice == 0:  # before everything
         earliest = origin - timedelta(minutes=draw(st.integers(0, 60)))
-    elif choice == 1:  # inside an opening, maybe between two minutes
+    elif choice == 1:  # inside an opening, maybe between two minutes, maybe on a 5-minute step from its start
         _, _, start, end = draw(st.sampled_from(openings))
-        earliest = start + timedelta(seconds=draw(st.integers(0, int((end - start).total_seconds()))))
+        length = int((end - start).total_seconds())
+        earliest = start + timedelta(
+            seconds=draw(st.one_of(st.integers(0, length), st.integers(0, length // 300).map(lambda k: 300 * k)))
+        )
     else:
         earliest = origin + timedelta(seconds=draw(st.integers(0, 900 * 60)))
     choice = draw(st.integers(0, 2))
@@ -320,6 +326,9 @@ def raw_agendas(draw):
         latest = origin + timedelta(minutes=grid * draw(st.integers(0, 900 // grid)))
     else:
         latest = earliest + timedelta(minutes=draw(st.integers(1, 900)), seconds=draw(st.sampled_from([0, 30])))
+    # "now" is a datetime with microseconds: the engine must not round it the wrong way
+    earliest += timedelta(microseconds=draw(st.sampled_from([0, 1, 999_999])))
+    latest += timedelta(microseconds=draw(st.sampled_from([0, 1, 999_999])))
     return openings, busy, duration, earliest, latest
 
 
@@ -329,6 +338,23 @@ def test_compute_slots_matches_reference(agenda):
     openings, busy, duration, earliest, latest = agenda
     slots = compute_slots([Opening(*opening) for opening in openings], busy, duration, BookingWindow(earliest, latest))
     check_against_reference(slots, ref.reference_slots(openings, busy, duration, earliest, latest))
+
+
+@PROPERTY
+@given(raw_agendas())
+def test_free_intervals_and_cut_match_reference(agenda):
+    """The step-by-step helpers (`free_intervals`, `cut`) follow the same rules as `compute_slots`."""
+    openings, busy, duration, earliest, latest = agenda
+    free = free_intervals([Opening(*opening) for opening in openings], busy)
+    assert free == [
+        (Opening(*opening), begin, end)
+        for opening in openings
+        for begin, end in ref.free_ranges(opening[2], opening[3], busy.get(opening[0], ()))
+    ]
+    for _, begin, end in free:
+        assert cut(begin, end, duration, BookingWindow(earliest, latest)) == ref.candidates(
+            begin, end, duration, earliest, latest
+        )
 
 
 @st.composite

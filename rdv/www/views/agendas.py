@@ -208,6 +208,7 @@ def agenda_week(request, organisation, agent_id):
         next_week=monday + timedelta(days=7),
         this_week=monday_of(timezone.localdate()),
         form=form,
+        wide=True,
         **_agenda_context(request, organisation, agent, "semaine"),
     )
 
@@ -241,6 +242,8 @@ def plage_list(request, organisation, agent_id):
         plage.description = describe_recurrence(plage)
         plage.hours = time_range(plage.start_time, plage.end_time)
         plage.exception_list = sorted(plage.exceptions.all(), key=lambda e: e.date)
+        plage.motif_names = ", ".join(str(motif) for motif in plage.motifs.all())
+        plage.week_date = max(plage.first_date, today)
         last = plage.last_possible_date
         (past if last is not None and last < today else current).append(plage)
     return _render(

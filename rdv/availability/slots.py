@@ -162,8 +162,8 @@ def slots_from_seconds(grouped: Mapping[tuple[int, int | None], set[int]], durat
 
 
 def seconds(instant: datetime) -> int:
-    """POSIX seconds of an aware datetime (openings and busy times are whole seconds)."""
-    return int(instant.timestamp())
+    """POSIX seconds of an aware datetime, rounded down."""
+    return math.floor(instant.timestamp())
 
 
 def seconds_ceil(instant: datetime) -> int:
@@ -188,10 +188,10 @@ def free_intervals(
     result = []
     for opening in openings:
         if opening.agent_id not in prepared:
-            busy = merge_seconds((seconds(s), seconds(e)) for s, e in busy_by_agent.get(opening.agent_id, ()))
+            busy = merge_seconds((seconds(s), seconds_ceil(e)) for s, e in busy_by_agent.get(opening.agent_id, ()))
             prepared[opening.agent_id] = (busy, [e for _, e in busy])
         busy, ends = prepared[opening.agent_id]
-        for start, end in subtract_seconds(seconds(opening.start), seconds(opening.end), busy, ends):
+        for start, end in subtract_seconds(seconds_ceil(opening.start), seconds(opening.end), busy, ends):
             result.append((opening, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)))
     return result
 
@@ -219,8 +219,9 @@ def compute_slots(
     """Free slots of `duration`, grouped by (start, lieu) with the agents free then, sorted."""
     duration_s = int(duration.total_seconds())
     grouped = compute_slot_seconds(
-        ((o.agent_id, o.lieu_id, seconds(o.start), seconds(o.end)) for o in openings),
-        {agent: [(seconds(s), seconds(e)) for s, e in busy] for agent, busy in busy_by_agent.items()},
+        # Sub-second parts never widen free time: openings shrink, busy intervals grow.
+        ((o.agent_id, o.lieu_id, seconds_ceil(o.start), seconds(o.end)) for o in openings),
+        {agent: [(seconds(s), seconds_ceil(e)) for s, e in busy] for agent, busy in busy_by_agent.items()},
         duration_s,
         seconds_ceil(window.earliest),
         seconds_ceil(window.latest),

@@ -348,3 +348,10 @@ def test_one_off_event():
     event = RecurringEvent(date(2026, 6, 17), time(9), time(10))
     assert starts(event, date(2026, 6, 1), date(2026, 6, 30)) == [date(2026, 6, 17)]
     assert starts(event, date(2026, 6, 18), date(2026, 6, 30)) == []
+
+
+def test_a_busy_interval_ending_within_a_second_still_blocks_that_second():
+    opening = Opening(1, 1, utc(2026, 6, 1, 8, 0), utc(2026, 6, 1, 10, 0))
+    busy = [(utc(2026, 6, 1, 8, 0), utc(2026, 6, 1, 8, 2, 0, 500_000))]
+    starts = [s.start for s in compute_slots([opening], {1: busy}, timedelta(minutes=30), ALWAYS)]
+    assert starts[0] == utc(2026, 6, 1, 8, 2, 1)  # never 08:02:00, which overlaps by half a second

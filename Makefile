@@ -40,7 +40,7 @@ test: install
 	  echo "NOTE: /usr/bin/chromium is missing: browser tests (tests/e2e) will be skipped."; \
 	  echo "      Install it with: sudo apt-get install -y chromium chromium-driver   (or: make e2e-deps)"; \
 	fi
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: install
 	$(PY) -m pytest -m "not e2e" -n 2 $(PYTEST_ARGS)

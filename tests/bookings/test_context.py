@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.template import TemplateDoesNotExist, TemplateSyntaxError, engines
-from django.template.loader import get_template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from rdv.bookings import services
 from rdv.bookings.models import Rdv
@@ -172,18 +170,6 @@ def test_no_email_ever_contains_the_context(setup, enabled):
             assert "contexte" not in message.body.lower()
 
 
-def _public_templates() -> list[str]:
-    """Every template of the usager-facing site: any "public/" folder of a template directory,
-    and the e-mail templates meant for usagers."""
-    names = []
-    for directory in _template_dirs():
-        for path in directory.rglob("*"):
-            relative = path.relative_to(directory).as_posix()
-            if path.is_file() and (relative.startswith("public/") or ("/usager" in relative and "emails" in relative)):
-                names.append(relative)
-    return sorted(set(names))
-
-
 def _template_dirs() -> list[Path]:
     dirs = []
     for backend in settings.TEMPLATES:
@@ -194,39 +180,5 @@ def _template_dirs() -> list[Path]:
     return [d for d in dirs if str(d).startswith(str(settings.BASE_DIR / "rdv"))]
 
 
-def test_usager_facing_templates_never_read_the_context():
-    """A static check that also covers templates that cannot be rendered without their view."""
-    for name in _public_templates():
-        source = get_template(name).template.source
-        assert ".context" not in source, f"{name} lit le Contexte d'un RDV : il ne doit jamais être montré aux usagers"
-
-
-def test_usager_facing_templates_never_render_the_context(rf, setup):
-    """Renders every usager-facing template with a RDV whose Contexte holds the marker."""
-    rdv = setup.book(at(TODAY, 10), context=MARKER)
-    participation = rdv.participations.get()
-    request = rf.get("/")
-    request.user = None
-    context = {
-        "rdv": rdv,
-        "rdvs": [rdv],
-        "participation": participation,
-        "usager": participation.usager,
-        "motif": rdv.motif,
-        "lieu": rdv.lieu,
-        "organisation": rdv.organisation,
-        "territory": rdv.organisation.territory,
-        "request": request,
-    }
-    names = _public_templates()
-    if not names:
-        pytest.skip("pas encore de gabarit public (rdv/www/templates/public/) ni d'e-mail aux usagers")
-    rendered = 0
-    for name in names:
-        try:
-            html = engines["django"].get_template(name).render(context)
-        except (NoReverseMatch, TemplateDoesNotExist, TemplateSyntaxError, AttributeError, TypeError):
-            continue  # needs its view's context: covered by the static check above
-        rendered += 1
-        assert MARKER not in html, name
-    assert rendered, f"aucun gabarit public n'a pu être rendu : {names}"
+# Usager-facing pages, SMS and ICS arrive with the public booking issue: each must get a test here
+# that renders it with MARKER in the Contexte and asserts the marker is absent.

@@ -1,0 +1,132 @@
+"""Every page of the product, with garbage query strings and garbage POSTs, answers < 500.
+
+The demo data (seed_demo) provides a real object for every id in the URLs, so the views run
+past their permission checks with the demo espace admin, who is also admin of MDS Valence.
+"""
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from rdv.accounts.models import Agent
+from rdv.agendas.models import Absence, Lieu, PlageOuverture
+from rdv.bookings.models import Rdv
+from rdv.motifs.models import Motif
+from rdv.territories.models import Organisation
+from rdv.usagers.models import CustomField, Usager
+from tests.helpers import log_in
+
+GARBAGE_QUERY = {
+    "date": "2026-13-45",
+    "debut": "pas-une-date",
+    "page": "-3",
+    "motif": "abc",
+    "agent": "9999999999999999999999",
+    "agents": ["x", "-1"],
+    "lieu": "0",
+    "vue": "mois",
+    "statut": "nimporte",
+    "format": "csv",
+    "q": "%' OR 1=1 --",
+    "du": "31/02/2026",
+    "au": "zz",
+    "usager": "<script>",
+    "organisation": "ab",
+    "service": "-1",
+    "status": "???",
+}
+GARBAGE_POST = {
+    "name": "x" * 5000,
+    "email": "a@b.fr, c@d.fr",
+    "services": ["abc", "99999999999999999999999"],
+    "starts_at": "demain",
+    "date": "2026-02-30",
+    "start_time": "25:61",
+    "end_time": "aa",
+    "first_date": "hier",
+    "default_duration_minutes": "-5",
+    "motifs": ["zz"],
+    "usagers": ["-1"],
+    "agents": ["abc"],
+    "status": "inconnu",
+    "recurrence": "yearly",
+    "recurrence_weekdays": ["9"],
+    "holiday_zone": "XX",
+    "kind": "nope",
+    "color": "rouge",
+    "org_1": "superadmin",
+    "phone": "12",
+    "birth_date": "1990-02-31",
+}
+
+
+@pytest.fixture
+def demo(db):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    admin = Agent.objects.get(email="admin@demo.rdv.fr")
+    valence = Organisation.objects.get(name="MDS Valence")
+    return admin, valence
+
+
+def _ids(admin, valence) -> dict:
+    def first(queryset):
+        obj = queryset.first()
+        return obj.pk if obj else 1
+
+    return {
+        "territory_id": valence.territory_id,
+        "organisation_id": valence.pk,
+        "agent_id": admin.pk,
+        "motif_id": first(Motif.objects.filter(organisation=valence)),
+        "lieu_id": first(Lieu.objects.filter(organisation=valence)),
+        "plage_id": first(PlageOuverture.objects.filter(organisation=valence)),
+        "absence_id": first(Absence.objects.filter(organisation=valence)),
+        "rdv_id": first(Rdv.objects.filter(organisation=valence)),
+        "usager_id": first(Usager.objects.filter(organisations=valence)),
+        "field_id": first(CustomField.objects.filter(territory_id=valence.territory_id)),
+        "invitation_id": 1,
+        "service_id": 1,
+        "token": "jeton-invente",
+        "uidb64": "MQ",
+        "day": "2026-13-01",
+        "direction": "haut",
+        "operation": "activer",
+    }
+
+
+def _patterns(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if "superadmin" in str(entry.pattern):
+                continue
+            yield from _patterns(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield entry
+
+
+def _urls(ids):
+    for pattern in _patterns():
+        params = {name: ids[name] for name in pattern.pattern.regex.groupindex}
+        if pattern.name in ("logout",):
+            continue
+        yield pattern.name, reverse(pattern.name, kwargs=params)
+
+
+def test_no_page_answers_a_server_error_to_garbage(demo):
+    admin, valence = demo
+    client = log_in(Client(raise_request_exception=False), admin)
+    ids = _ids(admin, valence)
+    failures, reached = [], 0
+    for name, url in _urls(ids):
+        for method in ("get", "post"):
+            data = GARBAGE_QUERY if method == "get" else GARBAGE_POST
+            response = getattr(client, method)(url, data)
+            if response.status_code >= 500:
+                failures.append(f"{method.upper()} {name} {url} -> {response.status_code}")
+            elif response.status_code != 404:
+                reached += 1
+    assert not failures, "\n".join(failures)
+    # The garbage must reach the views, not stop at a 404 for want of permission or object.
+    assert reached >= 150, reached

@@ -14,6 +14,7 @@ from functools import lru_cache
 from django.db import connections
 from django.utils import timezone
 
+from rdv.agendas.calendar import holiday_zone
 from rdv.agendas.holidays import holiday_dates
 from rdv.agendas.models import Absence, PlageException, PlageOuverture, RecurrenceKind
 from rdv.availability import Recurrence, RecurringEvent, Slot, expand
@@ -281,6 +282,9 @@ def next_availability_by_lieu(
     soon as every lieu with a plage for these motifs has one)."""
     now = now or timezone.now()
     motifs = list(motifs)
+    if not motifs:
+        return {}
+    zone = holiday_zone(motifs[0].organisation.territory)
     expected = set(
         PlageOuverture.objects.filter(motifs__in=motifs, lieu__archived_at__isnull=True, lieu__is_open=True)
         .values_list("lieu_id", flat=True)
@@ -291,7 +295,8 @@ def next_availability_by_lieu(
     for offset in range(0, horizon_days, chunk_days):
         chunk_start = start + timedelta(days=offset)
         chunk_end = min(start + timedelta(days=horizon_days), chunk_start + timedelta(days=chunk_days - 1))
-        for slots in find_slots(motifs, chunk_start, chunk_end, now=now, online=online).values():
+        chunk = find_slots(motifs, chunk_start, chunk_end, now=now, online=online, holiday_zone=zone)
+        for slots in chunk.values():
             for slot in slots:
                 if slot.lieu_id not in found or slot.start < found[slot.lieu_id].start:
                     found[slot.lieu_id] = slot

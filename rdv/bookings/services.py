@@ -33,6 +33,7 @@ from rdv.core.audit import log_action
 from rdv.core.errors import DomainError
 from rdv.core.tasks import send_email
 from rdv.motifs.models import LocationType
+from rdv.usagers.services import add_usager_to_organisation
 
 SLOT_TAKEN = "Ce créneau n'est plus disponible : un autre rendez-vous vient d'y être pris. Choisissez un autre créneau."
 OUTSIDE_AVAILABILITY = (
@@ -231,6 +232,8 @@ def book_rdv(
     )
     _insert_agents(rdv, request.agents, exclusive=not busy_agents)
     Participation.objects.bulk_create(Participation(rdv=rdv, usager=u) for u in request.usagers)
+    for usager in request.usagers:  # an usager found across the espace now belongs here too
+        add_usager_to_organisation(actor, usager, organisation)
     changes = _describe(rdv, request.agents)
     changes["usagers"] = ", ".join(str(u) for u in request.usagers)
     if busy_agents:
@@ -407,6 +410,7 @@ def add_participant(actor, rdv: Rdv, usager) -> Participation:
     if rdv.max_participants and active.count() >= rdv.max_participants:
         raise BookingError("full", "Ce rendez-vous collectif est complet.", field="usager")
     participation = Participation.objects.create(rdv=rdv, usager=usager)
+    add_usager_to_organisation(actor, usager, rdv.organisation)
     log_action(actor, "rdv.participant_added", rdv, {"usager": str(usager)})
     return participation
 

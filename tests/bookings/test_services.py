@@ -432,3 +432,20 @@ def test_cancelled_rdvs_do_not_block_the_engine_but_still_exist(setup):
     assert Rdv.objects.filter(pk=rdv.pk).exists()
     assert RdvAgent.objects.get(rdv=rdv).blocks_agenda is False
     assert at(TODAY, 10) in free_starts(setup, TODAY)
+
+
+def test_an_usager_of_another_organisation_booked_here_now_belongs_here_too(setup):
+    stranger = factories.UsagerFactory(
+        territory=setup.organisation.territory, last_name="Nord", organisations=[setup.world.other_organisation]
+    )
+    rdv = setup.book(usagers=[stranger])
+    assert set(stranger.organisations.all()) == {setup.world.other_organisation, setup.organisation}
+    assert AuditLog.objects.filter(action="usager.added_to_organisation", object_id=str(stranger.pk)).count() == 1
+    assert rdv.participations.get().usager == stranger
+
+
+def test_joining_a_collective_rdv_attaches_the_usager_to_the_organisation(setup):
+    rdv = setup.book(motif=setup.collective_motif)
+    stranger = factories.UsagerFactory(territory=setup.organisation.territory, organisations=[])
+    services.add_participant(setup.agent, rdv, stranger)
+    assert list(stranger.organisations.all()) == [setup.organisation]

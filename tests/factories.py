@@ -46,7 +46,8 @@ class AgentFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"agent{n}@exemple.fr")
     first_name = factory.Faker("first_name", locale="fr_FR")
-    last_name = factory.Faker("last_name", locale="fr_FR")
+    # Deterministic: a random surname could equal an usager's name that a test asserts is absent.
+    last_name = factory.Sequence(lambda n: f"Famille{n:03d}")
     password = factory.django.Password(PASSWORD)
 
 
@@ -98,7 +99,7 @@ class UsagerFactory(factory.django.DjangoModelFactory):
 
     territory = factory.SubFactory(TerritoryFactory)
     first_name = factory.Faker("first_name", locale="fr_FR")
-    last_name = factory.Faker("last_name", locale="fr_FR")
+    last_name = factory.Sequence(lambda n: f"Usager{n:03d}")  # deterministic, see AgentFactory
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):

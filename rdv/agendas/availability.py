@@ -56,6 +56,7 @@ EVENT_FIELDS = [
     "recurrence_interval",
     "recurrence_weekdays",
     "until",
+    "recurrence_last_of_month",
 ]
 
 
@@ -88,6 +89,7 @@ def _event(row: dict, prefix: str = "", span_days: int = 0, exceptions=None) -> 
             interval=row[prefix + "recurrence_interval"] or 1,
             weekdays=frozenset(row[prefix + "recurrence_weekdays"] or ()),
             until=row[prefix + "until"] if kind != RecurrenceKind.NONE else row[prefix + "first_date"],
+            last_of_month=kind == RecurrenceKind.MONTHLY and row[prefix + "recurrence_last_of_month"],
         ),
         span_days=span_days,
         exceptions=_FrozenExceptions(exceptions or {}),

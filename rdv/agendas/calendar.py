@@ -55,9 +55,9 @@ def weekday_rank(day: date) -> int:
     return (day.day - 1) // 7 + 1
 
 
-def rank_label(day: date) -> str:
+def rank_label(day: date, last: bool = False) -> str:
     """ "1er mardi", "2e mardi", "dernier mardi"."""
-    rank = weekday_rank(day)
+    rank = 5 if last else weekday_rank(day)
     prefix = "1er" if rank == 1 else ("dernier" if rank >= 5 else f"{rank}e")
     return f"{prefix} {WEEKDAY_LABELS[day.weekday()]}"
 
@@ -82,7 +82,7 @@ def describe_recurrence(obj) -> str:
         text = f"{every}, le {weekdays_label(weekdays)}"
     else:
         every = "Tous les mois" if interval == 1 else f"Tous les {interval} mois"
-        text = f"{every}, le {rank_label(obj.first_date)}"
+        text = f"{every}, le {rank_label(obj.first_date, getattr(obj, 'recurrence_last_of_month', False))}"
     text += f", à partir du {french_date(obj.first_date)}"
     if obj.until:
         text += f" jusqu'au {french_date(obj.until)}"

@@ -80,6 +80,7 @@ class RecurrenceFields(models.Model):
     recurrence_interval = models.PositiveSmallIntegerField("toutes les", default=1)
     recurrence_weekdays = models.JSONField("jours", default=list, blank=True)  # 0 = lundi … 6 = dimanche
     until = models.DateField("jusqu'au", null=True, blank=True)
+    recurrence_last_of_month = models.BooleanField("le dernier jour de ce type du mois", default=False)
 
     class Meta:
         abstract = True
@@ -90,6 +91,7 @@ class RecurrenceFields(models.Model):
             interval=self.recurrence_interval or 1,
             weekdays=frozenset(self.recurrence_weekdays or ()),
             until=self.until if self.recurrence != RecurrenceKind.NONE else self.first_date,
+            last_of_month=self.recurrence == RecurrenceKind.MONTHLY and self.recurrence_last_of_month,
         )
 
     @property

@@ -61,6 +61,7 @@ PLAGE_FIELDS = (
     "recurrence",
     "recurrence_interval",
     "recurrence_weekdays",
+    "recurrence_last_of_month",
     "until",
 )
 ABSENCE_FIELDS = (
@@ -72,6 +73,7 @@ ABSENCE_FIELDS = (
     "recurrence",
     "recurrence_interval",
     "recurrence_weekdays",
+    "recurrence_last_of_month",
     "until",
 )
 LIEU_FIELDS = ("name", "address", "phone", "is_open")
@@ -131,7 +133,13 @@ def _recurrence(data: Mapping, first_date: date) -> dict:
     if kind not in RecurrenceKind.values:
         raise DomainError("recurrence_invalid", "Choisissez une répétition dans la liste.", field="recurrence")
     if kind == RecurrenceKind.NONE:
-        return {"recurrence": kind, "recurrence_interval": 1, "recurrence_weekdays": [], "until": None}
+        return {
+            "recurrence": kind,
+            "recurrence_interval": 1,
+            "recurrence_weekdays": [],
+            "until": None,
+            "recurrence_last_of_month": False,
+        }
     interval_value = data.get("recurrence_interval")
     interval = (
         1
@@ -171,7 +179,13 @@ def _recurrence(data: Mapping, first_date: date) -> dict:
             f"La date de fin de la répétition ({until:%d/%m/%Y}) doit être le {first_date:%d/%m/%Y} ou après.",
             field="until",
         )
-    return {"recurrence": kind, "recurrence_interval": interval, "recurrence_weekdays": weekdays, "until": until}
+    return {
+        "recurrence": kind,
+        "recurrence_interval": interval,
+        "recurrence_weekdays": weekdays,
+        "until": until,
+        "recurrence_last_of_month": kind == RecurrenceKind.MONTHLY and bool(data.get("recurrence_last_of_month")),
+    }
 
 
 def _check_member(agent, organisation: Organisation) -> None:
@@ -373,6 +387,7 @@ def _event(values: Mapping, exceptions: Mapping | None = None) -> RecurringEvent
             interval=values["recurrence_interval"] or 1,
             weekdays=frozenset(values["recurrence_weekdays"] or ()),
             until=values["until"] if kind != RecurrenceKind.NONE else values["first_date"],
+            last_of_month=kind == RecurrenceKind.MONTHLY and bool(values.get("recurrence_last_of_month")),
         ),
         exceptions=dict(exceptions or {}),
     )

@@ -24,7 +24,8 @@ class Recurrence:
     - weekly: every `interval` weeks (counted from the week of the first date) on `weekdays`
       (0 = Monday … 6 = Sunday; empty means the weekday of the first date);
     - monthly: every `interval` months on the same weekday rank as the first date
-      ("2e mardi"); rank 5 means "the last" such weekday of the month.
+      ("2e mardi"); rank 5 means "the last" such weekday of the month; with `last_of_month`, always
+      the last such weekday ("dernier vendredi"), whatever the rank of the first date.
     `until` is the last date an occurrence may start on (inclusive), or None.
     """
 
@@ -32,6 +33,7 @@ class Recurrence:
     interval: int = 1
     weekdays: frozenset[int] = frozenset()
     until: date | None = None
+    last_of_month: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def _nth_weekday(year: int, month: int, weekday: int, rank: int) -> date | None:
 def _monthly_dates(event: RecurringEvent, start: date, end: date) -> Iterator[date]:
     first = event.first_date
     weekday = first.weekday()
-    rank = (first.day - 1) // 7 + 1
+    rank = 5 if event.recurrence.last_of_month else (first.day - 1) // 7 + 1
     interval = max(1, event.recurrence.interval)
     months = (start.year - first.year) * 12 + (start.month - first.month)
     months = max(0, months - months % interval)

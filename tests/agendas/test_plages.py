@@ -505,3 +505,24 @@ def test_week_occurrences_keep_wall_clock_hours_across_the_dst_change(agenda):
     after = find_slots([agenda.motif], date(2027, 4, 2), date(2027, 4, 2), now=NOW)[agenda.motif.pk][0]
     assert before.start == datetime(2027, 3, 26, 8, 0, tzinfo=UTC)  # 09:00 CET
     assert after.start == datetime(2027, 4, 2, 7, 0, tzinfo=UTC)  # 09:00 CEST
+
+
+def test_a_monthly_plage_on_the_last_friday_gives_slots_on_last_fridays_only(agenda):
+    from rdv.agendas.calendar import describe_recurrence
+
+    plage = agenda.create_plage(
+        first_date=date(2027, 1, 22),  # a 4th Friday, which is also the last one of January
+        recurrence="monthly",
+        recurrence_last_of_month=True,
+        until=date(2027, 4, 30),
+    )
+    assert plage.recurrence_last_of_month is True
+    assert describe_recurrence(plage).startswith("Tous les mois, le dernier vendredi")
+    slots = find_slots([agenda.motif], date(2027, 1, 1), date(2027, 4, 30), now=NOW)[agenda.motif.pk]
+    days = sorted({s.start.astimezone(ZoneInfo("Europe/Paris")).date() for s in slots})
+    assert days == [date(2027, 1, 29), date(2027, 2, 26), date(2027, 3, 26), date(2027, 4, 30)]
+
+
+def test_the_last_of_month_flag_is_ignored_for_weekly_plages(agenda):
+    plage = agenda.create_plage(**agenda.weekly(recurrence_last_of_month=True))
+    assert plage.recurrence_last_of_month is False

@@ -355,3 +355,19 @@ def test_a_busy_interval_ending_within_a_second_still_blocks_that_second():
     busy = [(utc(2026, 6, 1, 8, 0), utc(2026, 6, 1, 8, 2, 0, 500_000))]
     starts = [s.start for s in compute_slots([opening], {1: busy}, timedelta(minutes=30), ALWAYS)]
     assert starts[0] == utc(2026, 6, 1, 8, 2, 1)  # never 08:02:00, which overlaps by half a second
+
+
+def test_monthly_last_weekday_even_when_the_series_starts_on_a_fourth_one():
+    # Friday 22 January 2027 is the 4th (and last) Friday; "le dernier vendredi" must give the
+    # 5th Friday of April (30) and not the 4th (23).
+    event = RecurringEvent(
+        date(2027, 1, 22), time(14), time(16), Recurrence("monthly", last_of_month=True, until=date(2027, 5, 31))
+    )
+    days = [
+        paris_start.astimezone(PARIS).date() for paris_start, _ in expand(event, date(2027, 1, 1), date(2027, 5, 31))
+    ]
+    assert days == [date(2027, 1, 29), date(2027, 2, 26), date(2027, 3, 26), date(2027, 4, 30), date(2027, 5, 28)]
+    ranked = RecurringEvent(date(2027, 1, 22), time(14), time(16), Recurrence("monthly", until=date(2027, 5, 31)))
+    assert date(2027, 4, 23) in [
+        s.astimezone(PARIS).date() for s, _ in expand(ranked, date(2027, 4, 1), date(2027, 4, 30))
+    ]

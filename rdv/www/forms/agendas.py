@@ -143,9 +143,20 @@ class RecurrenceFormMixin(forms.Form):
         help_text="Sans jour coché : le jour de la semaine de la date de début.",
         error_messages={"invalid_choice": "Choisissez les jours de la semaine dans la liste."},
     )
+    recurrence_last_of_month = forms.BooleanField(
+        label="Le dernier jour de ce type du mois (répétition mensuelle)",
+        required=False,
+        help_text="Par exemple « le dernier vendredi du mois », quel que soit le rang de la date de début.",
+    )
     until = date_field("Jusqu'au (inclus)", required=False, help_text="Laissez vide pour une répétition sans fin.")
 
-    RECURRENCE_FIELDS = ("recurrence", "recurrence_interval", "recurrence_weekdays", "until")
+    RECURRENCE_FIELDS = (
+        "recurrence",
+        "recurrence_interval",
+        "recurrence_weekdays",
+        "recurrence_last_of_month",
+        "until",
+    )
 
     @staticmethod
     def recurrence_initial(obj) -> dict:
@@ -153,6 +164,7 @@ class RecurrenceFormMixin(forms.Form):
             "recurrence": obj.recurrence,
             "recurrence_interval": obj.recurrence_interval,
             "recurrence_weekdays": [str(d) for d in obj.recurrence_weekdays or []],
+            "recurrence_last_of_month": obj.recurrence_last_of_month,
             "until": obj.until,
         }
 

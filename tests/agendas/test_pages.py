@@ -52,6 +52,19 @@ def test_an_agent_creates_a_weekly_plage_from_the_form(client, agenda):
 
 
 @pytest.mark.django_db
+def test_an_agent_creates_a_last_friday_of_the_month_plage_from_the_form(client, agenda):
+    log_in(client, agenda.agent)
+    data = plage_post(agenda, first_date="2027-01-22", recurrence="monthly", recurrence_weekdays=None)
+    form = client.get(url("plage_create", agenda)).content.decode()
+    assert 'name="recurrence_last_of_month"' in form
+    response = client.post(url("plage_create", agenda), {**data, "recurrence_last_of_month": "on"})
+    assert response.status_code == 302
+    plage = PlageOuverture.objects.get()
+    assert (plage.recurrence, plage.recurrence_last_of_month) == ("monthly", True)
+    assert "Tous les mois, le dernier vendredi" in page_text(client.get(response.url))
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

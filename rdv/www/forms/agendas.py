@@ -230,7 +230,10 @@ class PlageForm(RecurrenceFormMixin, DsfrForm):
     GROUPS = [
         ("Où et pour quoi", ["title", "lieu", "motifs"]),
         ("Quand", ["first_date", "start_time", "end_time"]),
-        ("Répétition", ["recurrence", "recurrence_interval", "recurrence_weekdays", "until"]),
+        (
+            "Répétition",
+            ["recurrence", "recurrence_interval", "recurrence_weekdays", "recurrence_last_of_month", "until"],
+        ),
     ]
 
     def __init__(self, organisation, agent, *args, plage=None, fixed_first_date=None, **kwargs):
@@ -321,7 +324,10 @@ class AbsenceForm(RecurrenceFormMixin, DsfrForm):
     GROUPS = [
         ("Absence", ["title"]),
         ("Quand", ["whole_day", "first_date", "start_time", "end_date", "end_time"]),
-        ("Répétition", ["recurrence", "recurrence_interval", "recurrence_weekdays", "until"]),
+        (
+            "Répétition",
+            ["recurrence", "recurrence_interval", "recurrence_weekdays", "recurrence_last_of_month", "until"],
+        ),
     ]
 
     def __init__(self, *args, absence=None, **kwargs):

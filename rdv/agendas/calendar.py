@@ -170,7 +170,7 @@ def _local(instant: datetime) -> datetime:
     return instant.astimezone(PARIS)
 
 
-def _absence_entries(absence: Absence, days: dict[date, Day], monday: date, sunday: date) -> None:
+def _absence_entries(absence: Absence, days: dict[date, Day], monday: date, sunday: date, title: str) -> None:
     for start, end in expand(absence.event(), monday, sunday):
         for day in days.values():
             day_start, day_end = local_day_interval(day.day)
@@ -182,12 +182,12 @@ def _absence_entries(absence: Absence, days: dict[date, Day], monday: date, sund
                 local_start = None
             if local_end is not None and local_end >= WHOLE_DAY_END:
                 local_end = None
-            day.entries.append(Entry("absence", local_start, local_end, absence.title, absence))
+            day.entries.append(Entry("absence", local_start, local_end, title, absence))
 
 
 def week(organisation, agent, monday: date, zone: str = "") -> list[Day]:
-    """The seven days from `monday`, with the agent's plages and absences of this organisation and the
-    public holidays. Four queries (plages, their motifs, their exceptions, absences)."""
+    """The seven days from `monday`, with the agent's plages of this organisation, their absences
+    (all organisations) and the public holidays. Four queries (plages, their motifs, their exceptions, absences)."""
     sunday = monday + timedelta(days=6)
     days = {monday + timedelta(days=i): Day(monday + timedelta(days=i)) for i in range(7)}
     for day, name in holiday_dates(zone, monday, sunday).items():
@@ -219,11 +219,14 @@ def week(organisation, agent, monday: date, zone: str = "") -> list[Day]:
                     moved=bool(exception and not exception.cancelled),
                 )
             )
-    absences = Absence.objects.filter(organisation=organisation, agent=agent).overlapping_dates(
+    # Every absence of the agent blocks their slots here, wherever it was entered; those of other
+    # organisations show without their title (it is theirs to read).
+    absences = Absence.objects.filter(agent=agent).overlapping_dates(
         monday - timedelta(days=ABSENCE_LOOKBACK_DAYS), sunday
     )
     for absence in absences:
-        _absence_entries(absence, days, monday, sunday)
+        title = absence.title if absence.organisation_id == organisation.pk else "indisponible (autre organisation)"
+        _absence_entries(absence, days, monday, sunday, title)
     for day in days.values():
         day.entries.sort(key=lambda entry: entry.sort_key)
     return list(days.values())

@@ -364,6 +364,22 @@ def test_the_week_view_shows_a_multi_day_absence_on_each_day(client, agenda):
 
 
 @pytest.mark.django_db
+def test_the_week_view_shows_absences_entered_in_another_organisation_without_their_title(client, agenda):
+    other = agenda.world.other_organisation
+    factories.AgentRoleFactory(agent=agenda.agent, organisation=other)
+    services.create_absence(
+        agenda.agent, other, agenda.agent, agenda.absence_data(title="Rendez-vous médical", first_date=TUESDAY)
+    )
+    log_in(client, agenda.agent)
+    response = client.get(url("agenda_week", agenda) + "?date=2027-03-02")
+    page = page_text(response)
+    assert "indisponible (autre organisation)" in page
+    assert "Rendez-vous médical" not in page
+    absence = Absence.objects.get()
+    assert reverse("absence_edit", args=[other.pk, agenda.agent.pk, absence.pk]) not in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_the_week_view_accepts_a_bad_date_and_shows_the_current_week(client, agenda):
     log_in(client, agenda.agent)
     response = client.get(url("agenda_week", agenda) + "?date=demain")

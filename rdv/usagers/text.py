@@ -4,26 +4,10 @@ No Django model import here: these helpers are pure and used by models, services
 """
 
 import re
-import unicodedata
 
 import phonenumbers
 
-# Letters that Unicode decomposition does not split into base letter + accent.
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i"})
-_NOT_WORD = re.compile(r"[\W_]+")
-
-
-def normalise_text(text: str | None) -> str:
-    """Lowercase, accents stripped, punctuation turned into single spaces.
-
-    "Éloïse D'Aubigné-Œuvray" -> "eloise d aubigne oeuvray". The same function builds the stored
-    search columns and the searched words, so matching is accent- and case-insensitive on every
-    database with a plain (indexable) LIKE."""
-    if not text:
-        return ""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(char for char in text if not unicodedata.combining(char)).translate(_LIGATURES)
-    return " ".join(_NOT_WORD.sub(" ", text).split())
+from rdv.core.text import normalise_text  # noqa: F401 - re-exported for the usagers app
 
 
 class InvalidPhone(ValueError):

@@ -4,6 +4,8 @@ The demo data (seed_demo) provides a real object for every id in the URLs, so th
 past their permission checks with the demo espace admin, who is also admin of MDS Valence.
 """
 
+import html
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -130,3 +132,21 @@ def test_no_page_answers_a_server_error_to_garbage(demo):
     assert not failures, "\n".join(failures)
     # The garbage must reach the views, not stop at a 404 for want of permission or object.
     assert reached >= 150, reached
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("espace_organisation_create", "Le nom est obligatoire."),
+        ("espace_invite", "Saisissez l'adresse e-mail de l'agent."),
+        ("plage_create", "Choisissez le lieu de la plage."),
+    ],
+)
+def test_an_empty_post_shows_the_form_errors(demo, name, message):
+    admin, valence = demo
+    ids = _ids(admin, valence)
+    pattern = next(p for p in _patterns() if p.name == name)
+    url = reverse(name, kwargs={key: ids[key] for key in pattern.pattern.regex.groupindex})
+    response = log_in(Client(), admin).post(url, {})
+    assert response.status_code == 200
+    assert message in html.unescape(response.content.decode())

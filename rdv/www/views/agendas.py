@@ -110,7 +110,7 @@ def lieu_list(request, organisation):
 @organisation_member_required
 def lieu_create(request, organisation):
     _require_lieu_admin(request, organisation)
-    form = LieuForm(request.POST or None)
+    form = LieuForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             lieu = agenda_services.create_lieu(request.user, organisation, form.cleaned_data)
@@ -127,7 +127,7 @@ def lieu_create(request, organisation):
 def lieu_edit(request, organisation, lieu_id):
     _require_lieu_admin(request, organisation)
     lieu = _lieu_or_404(organisation, lieu_id)
-    form = LieuForm(request.POST or None, lieu=lieu)
+    form = LieuForm(request.POST if request.method == "POST" else None, lieu=lieu)
     if request.method == "POST" and form.is_valid():
         try:
             changes = agenda_services.update_lieu(request.user, lieu, form.cleaned_data)
@@ -271,7 +271,7 @@ def plage_create(request, organisation, agent_id):
     if request.GET.get("date"):
         with contextlib.suppress(ValueError):
             initial["first_date"] = date.fromisoformat(request.GET["date"])
-    form = PlageForm(organisation, agent, request.POST or None, initial=initial)
+    form = PlageForm(organisation, agent, request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             plage = agenda_services.create_plage(request.user, organisation, agent, form.plage_data())
@@ -295,7 +295,7 @@ def plage_create(request, organisation, agent_id):
 def plage_edit(request, organisation, agent_id, plage_id):
     agent = _agent_or_404(request, organisation, agent_id)
     plage = _plage_or_404(organisation, agent, plage_id)
-    form = PlageForm(organisation, agent, request.POST or None, plage=plage)
+    form = PlageForm(organisation, agent, request.POST if request.method == "POST" else None, plage=plage)
     if request.method == "POST" and form.is_valid():
         try:
             changes = agenda_services.update_plage(request.user, plage, form.plage_data())
@@ -387,7 +387,9 @@ def plage_occurrence(request, organisation, agent_id, plage_id, day):
         summary = f"{time_range(start, end)} à {plage.lieu.name} (horaires modifiés ; série : {series_hours})."
     else:
         summary = f"{time_range(start, end)} à {plage.lieu.name}."
-    form = OccurrenceForm(request.POST or None, initial={"start_time": start, "end_time": end})
+    form = OccurrenceForm(
+        request.POST if request.method == "POST" else None, initial={"start_time": start, "end_time": end}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             agenda_services.move_plage_occurrence(
@@ -459,7 +461,9 @@ def plage_edit_following(request, organisation, agent_id, plage_id, day):
     plage, when = _occurrence_or_404(organisation, agent, plage_id, day)
     if plage.recurrence == RecurrenceKind.NONE or when == plage.first_date:
         return redirect("plage_edit", organisation.pk, agent.pk, plage.pk)
-    form = PlageForm(organisation, agent, request.POST or None, plage=plage, fixed_first_date=when)
+    form = PlageForm(
+        organisation, agent, request.POST if request.method == "POST" else None, plage=plage, fixed_first_date=when
+    )
     if request.method == "POST" and form.is_valid():
         try:
             new_plage = agenda_services.update_plage_from(request.user, plage, when, form.plage_data())
@@ -532,7 +536,7 @@ def absence_list(request, organisation, agent_id):
 @organisation_member_required
 def absence_create(request, organisation, agent_id):
     agent = _agent_or_404(request, organisation, agent_id)
-    form = AbsenceForm(request.POST or None, initial={"first_date": timezone.localdate()})
+    form = AbsenceForm(request.POST if request.method == "POST" else None, initial={"first_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
             absence = agenda_services.create_absence(request.user, organisation, agent, form.absence_data())
@@ -556,7 +560,7 @@ def absence_create(request, organisation, agent_id):
 def absence_edit(request, organisation, agent_id, absence_id):
     agent = _agent_or_404(request, organisation, agent_id)
     absence = _absence_or_404(organisation, agent, absence_id)
-    form = AbsenceForm(request.POST or None, absence=absence)
+    form = AbsenceForm(request.POST if request.method == "POST" else None, absence=absence)
     if request.method == "POST" and form.is_valid():
         try:
             changes = agenda_services.update_absence(request.user, absence, form.absence_data())

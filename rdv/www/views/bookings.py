@@ -616,7 +616,9 @@ def rdv_edit(request, organisation, rdv_id):
     rdv = _get_rdv(scope, rdv_id)
     context_enabled = _context_enabled(organisation)
     initial = {"context": rdv.context, "address": rdv.address, "visio_url": rdv.visio_url}
-    form = RdvEditForm(request.POST or None, initial=initial, context_enabled=context_enabled)
+    form = RdvEditForm(
+        request.POST if request.method == "POST" else None, initial=initial, context_enabled=context_enabled
+    )
     if request.method == "POST" and form.is_valid():
         try:
             changes = services.update_rdv(request.user, rdv, **form.cleaned_data)
@@ -651,7 +653,10 @@ def rdv_move(request, organisation, rdv_id):
             local = timezone.localtime(new_start)
             initial["date"], initial["heure"] = local.date(), local.time().replace(second=0, microsecond=0)
     form = RdvMoveForm(
-        request.POST or None, initial=initial, lieux=_lieux(organisation), agents=_org_agents(organisation)
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        lieux=_lieux(organisation),
+        agents=_org_agents(organisation),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

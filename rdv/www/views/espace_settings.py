@@ -32,7 +32,7 @@ NO_CHANGE = "Aucune modification : les paramètres étaient déjà ceux-ci."
 
 def _posted(request):
     """The submitted data, or None for a GET. (An all-unchecked form posts an empty QueryDict, which
-    `request.POST or None` would wrongly treat as "not submitted".)"""
+    `request.POST if request.method == "POST" else None` would wrongly treat as "not submitted".)"""
     return request.POST if request.method == "POST" else None
 
 

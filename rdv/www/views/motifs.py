@@ -165,7 +165,7 @@ def organisation_motifs(request, organisation):
 @territory_admin_required
 def espace_motif_create(request, territory):
     scope = _espace_scope(territory)
-    form = TerritoryMotifCreateForm(territory, request.POST or None)
+    form = TerritoryMotifCreateForm(territory, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             motifs = services.create_territory_motifs(
@@ -187,7 +187,7 @@ def espace_motif_create(request, territory):
 @organisation_member_required
 def organisation_motif_create(request, organisation):
     scope = _organisation_scope(request, organisation, manage=True)
-    form = MotifConfigurationForm(scope.territory, request.POST or None)
+    form = MotifConfigurationForm(scope.territory, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             motif = services.create_motif(request.user, organisation, form.cleaned_data)

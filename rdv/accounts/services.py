@@ -357,3 +357,16 @@ def _check_organisations_in(territory: Territory, levels: Mapping[Organisation, 
             raise DomainError("organisation_outside", "Organisation inconnue.", field="organisations")
         if level not in AccessLevel.values:
             raise DomainError("access_level_invalid", "Niveau d'accès inconnu.", field="organisations")
+
+
+def lock_agendas(agents) -> None:
+    """Serialise every write to these agents' agendas until the transaction ends.
+
+    PostgreSQL: row locks on the agents, always taken in id order so that two operations on the
+    same agents never deadlock; the re-check that follows sees what the previous holder committed.
+    (The exclusion constraint alone refuses the overlap, but two inserts checking each other's
+    uncommitted rows can deadlock.) SQLite ignores FOR UPDATE: its write transactions are already
+    serialised (BEGIN IMMEDIATE)."""
+    ids = sorted({getattr(agent, "pk", agent) for agent in agents})
+    if ids:
+        list(Agent.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))

@@ -20,7 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, Q
 from django.utils import timezone
 
-from rdv.accounts.models import Agent, AgentRole, AgentService
+from rdv.accounts.models import AgentRole, AgentService
+from rdv.accounts.services import lock_agendas
 from rdv.agendas.calendar import (
     ABSENCE_LOOKBACK_DAYS,
     WHOLE_DAY_END,
@@ -195,7 +196,7 @@ def _check_member(agent, organisation: Organisation) -> None:
 
 def _lock_agent(agent) -> None:
     """Serialise the agenda writes of one agent (PostgreSQL; SQLite serialises every write)."""
-    list(Agent.objects.select_for_update().filter(pk=agent.pk).values_list("pk", flat=True))
+    lock_agendas([agent])
 
 
 def _diff(obj, values: Mapping) -> dict:

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from rdv.accounts.models import AgentRole, AgentService
+from rdv.accounts.services import lock_agendas
 from rdv.agendas.availability import is_slot_free
 from rdv.agendas.calendar import holiday_zone
 from rdv.bookings.models import (
@@ -136,7 +137,9 @@ def _check_text(context: str | None, address: str | None, visio_url: str | None)
 
 
 def _recheck(organisation, motif, agents, start, duration, *, lieu=None, online=False, exclude=()) -> list:
-    """Agents for whom [start, start + duration) is not a free time of their plages."""
+    """Agents for whom [start, start + duration) is not a free time of their plages. Locks the
+    agents' agendas first, so the answer holds until the transaction commits."""
+    lock_agendas(agents)
     zone = holiday_zone(organisation.territory)
     return [
         agent
@@ -366,6 +369,7 @@ def _set_status(actor, rdv: Rdv, status: str, *, reason: str = "") -> Rdv:
             "slot_taken", "Ce créneau a été repris entre-temps : le rendez-vous ne peut pas être rétabli."
         )
         links = list(rdv.agent_links.all())
+        lock_agendas([link.agent_id for link in links])
         clash = Q()
         for link in links:
             clash |= Q(agent_id=link.agent_id, starts_at__lt=link.ends_at, ends_at__gt=link.starts_at)

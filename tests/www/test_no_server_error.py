@@ -150,3 +150,10 @@ def test_an_empty_post_shows_the_form_errors(demo, name, message):
     response = log_in(Client(), admin).post(url, {})
     assert response.status_code == 200
     assert message in html.unescape(response.content.decode())
+
+
+def test_pages_carry_a_strict_content_security_policy(client, db):
+    policy = client.get(reverse("login"))["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-eval" not in policy

@@ -22,3 +22,9 @@ def add_domain_error(form: forms.Form, error) -> None:
     """Attach a DomainError to the form, on its field when it names one the form has."""
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
+
+
+def submitted(request):
+    """The data to bind a form to: the POST data on a POST (even an empty one: an all-unchecked form
+    posts nothing but must still be validated and saved), None on a GET."""
+    return request.POST if request.method == "POST" else None

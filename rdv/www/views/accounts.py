@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from rdv.accounts import services
 from rdv.accounts.perms import can_log_in
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error
+from rdv.core.forms import add_domain_error, submitted
 from rdv.www.forms.accounts import AcceptInvitationForm, LoginForm, PasswordResetForm, SetPasswordForm
 
 
@@ -80,7 +80,7 @@ def accept_invitation(request, token):
             return redirect("home")
         return render(request, "accounts/invitation_confirm.html", context)
 
-    form = AcceptInvitationForm(request.POST if request.method == "POST" else None)
+    form = AcceptInvitationForm(submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
             agent = services.accept_invitation_as_new_agent(

@@ -23,7 +23,7 @@ from rdv.agendas.calendar import week as build_week
 from rdv.agendas.models import Absence, Lieu, PlageOuverture, RecurrenceKind
 from rdv.agendas.search import search_slots
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error
+from rdv.core.forms import add_domain_error, submitted
 from rdv.www.forms.agendas import (
     AbsenceForm,
     EndPlageForm,
@@ -110,7 +110,7 @@ def lieu_list(request, organisation):
 @organisation_member_required
 def lieu_create(request, organisation):
     _require_lieu_admin(request, organisation)
-    form = LieuForm(request.POST if request.method == "POST" else None)
+    form = LieuForm(submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
             lieu = agenda_services.create_lieu(request.user, organisation, form.cleaned_data)
@@ -127,7 +127,7 @@ def lieu_create(request, organisation):
 def lieu_edit(request, organisation, lieu_id):
     _require_lieu_admin(request, organisation)
     lieu = _lieu_or_404(organisation, lieu_id)
-    form = LieuForm(request.POST if request.method == "POST" else None, lieu=lieu)
+    form = LieuForm(submitted(request), lieu=lieu)
     if request.method == "POST" and form.is_valid():
         try:
             changes = agenda_services.update_lieu(request.user, lieu, form.cleaned_data)
@@ -271,7 +271,7 @@ def plage_create(request, organisation, agent_id):
     if request.GET.get("date"):
         with contextlib.suppress(ValueError):
             initial["first_date"] = date.fromisoformat(request.GET["date"])
-    form = PlageForm(organisation, agent, request.POST if request.method == "POST" else None, initial=initial)
+    form = PlageForm(organisation, agent, submitted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             plage = agenda_services.create_plage(request.user, organisation, agent, form.plage_data())
@@ -295,7 +295,7 @@ def plage_create(request, organisation, agent_id):
 def plage_edit(request, organisation, agent_id, plage_id):
     agent = _agent_or_404(request, organisation, agent_id)
     plage = _plage_or_404(organisation, agent, plage_id)
-    form = PlageForm(organisation, agent, request.POST if request.method == "POST" else None, plage=plage)
+    form = PlageForm(organisation, agent, submitted(request), plage=plage)
     if request.method == "POST" and form.is_valid():
         try:
             changes = agenda_services.update_plage(request.user, plage, form.plage_data())
@@ -387,9 +387,7 @@ def plage_occurrence(request, organisation, agent_id, plage_id, day):
         summary = f"{time_range(start, end)} à {plage.lieu.name} (horaires modifiés ; série : {series_hours})."
     else:
         summary = f"{time_range(start, end)} à {plage.lieu.name}."
-    form = OccurrenceForm(
-        request.POST if request.method == "POST" else None, initial={"start_time": start, "end_time": end}
-    )
+    form = OccurrenceForm(submitted(request), initial={"start_time": start, "end_time": end})
     if request.method == "POST" and form.is_valid():
         try:
             agenda_services.move_plage_occurrence(
@@ -461,9 +459,7 @@ def plage_edit_following(request, organisation, agent_id, plage_id, day):
     plage, when = _occurrence_or_404(organisation, agent, plage_id, day)
     if plage.recurrence == RecurrenceKind.NONE or when == plage.first_date:
         return redirect("plage_edit", organisation.pk, agent.pk, plage.pk)
-    form = PlageForm(
-        organisation, agent, request.POST if request.method == "POST" else None, plage=plage, fixed_first_date=when
-    )
+    form = PlageForm(organisation, agent, submitted(request), plage=plage, fixed_first_date=when)
     if request.method == "POST" and form.is_valid():
         try:
             new_plage = agenda_services.update_plage_from(request.user, plage, when, form.plage_data())
@@ -536,7 +532,7 @@ def absence_list(request, organisation, agent_id):
 @organisation_member_required
 def absence_create(request, organisation, agent_id):
     agent = _agent_or_404(request, organisation, agent_id)
-    form = AbsenceForm(request.POST if request.method == "POST" else None, initial={"first_date": timezone.localdate()})
+    form = AbsenceForm(submitted(request), initial={"first_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
             absence = agenda_services.create_absence(request.user, organisation, agent, form.absence_data())
@@ -560,7 +556,7 @@ def absence_create(request, organisation, agent_id):
 def absence_edit(request, organisation, agent_id, absence_id):
     agent = _agent_or_404(request, organisation, agent_id)
     absence = _absence_or_404(organisation, agent, absence_id)
-    form = AbsenceForm(request.POST if request.method == "POST" else None, absence=absence)
+    form = AbsenceForm(submitted(request), absence=absence)
     if request.method == "POST" and form.is_valid():
         try:
             changes = agenda_services.update_absence(request.user, absence, form.absence_data())

@@ -28,7 +28,7 @@ from rdv.bookings.models import Participation, Rdv, RdvAgent
 from rdv.bookings.perms import RdvScope, rdv_scope
 from rdv.core.audit import ACTION_LABELS, describe_changes
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error
+from rdv.core.forms import add_domain_error, submitted
 from rdv.core.models import AuditLog
 from rdv.motifs.models import Motif
 from rdv.usagers import services as usager_services
@@ -616,9 +616,7 @@ def rdv_edit(request, organisation, rdv_id):
     rdv = _get_rdv(scope, rdv_id)
     context_enabled = _context_enabled(organisation)
     initial = {"context": rdv.context, "address": rdv.address, "visio_url": rdv.visio_url}
-    form = RdvEditForm(
-        request.POST if request.method == "POST" else None, initial=initial, context_enabled=context_enabled
-    )
+    form = RdvEditForm(submitted(request), initial=initial, context_enabled=context_enabled)
     if request.method == "POST" and form.is_valid():
         try:
             changes = services.update_rdv(request.user, rdv, **form.cleaned_data)
@@ -653,7 +651,7 @@ def rdv_move(request, organisation, rdv_id):
             local = timezone.localtime(new_start)
             initial["date"], initial["heure"] = local.date(), local.time().replace(second=0, microsecond=0)
     form = RdvMoveForm(
-        request.POST if request.method == "POST" else None,
+        submitted(request),
         initial=initial,
         lieux=_lieux(organisation),
         agents=_org_agents(organisation),

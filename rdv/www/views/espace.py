@@ -13,7 +13,7 @@ from rdv.accounts import services as account_services
 from rdv.accounts.models import AccessLevel, Agent, AgentRole, AgentService, Invitation, InvitationStatus, TerritoryRole
 from rdv.core.audit import ACTION_LABELS, describe_changes
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error
+from rdv.core.forms import add_domain_error, submitted
 from rdv.core.models import AuditLog
 from rdv.territories import services as territory_services
 from rdv.territories.models import Organisation, Service
@@ -86,7 +86,7 @@ def organisations(request, territory):
 
 @territory_admin_required
 def organisation_create(request, territory):
-    form = OrganisationForm(request.POST if request.method == "POST" else None)
+    form = OrganisationForm(submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
             organisation = territory_services.create_organisation(request.user, territory, form.cleaned_data["name"])
@@ -101,7 +101,7 @@ def organisation_create(request, territory):
 @territory_admin_required
 def organisation_edit(request, territory, organisation_id):
     organisation = get_object_or_404(Organisation, pk=organisation_id, territory=territory)
-    form = OrganisationForm(request.POST if request.method == "POST" else None, initial={"name": organisation.name})
+    form = OrganisationForm(submitted(request), initial={"name": organisation.name})
     if request.method == "POST" and form.is_valid():
         try:
             territory_services.rename_organisation(request.user, organisation, form.cleaned_data["name"])
@@ -152,7 +152,7 @@ def invitations(request, territory):
 
 @territory_admin_required
 def invite(request, territory):
-    form = InvitationForm(territory, request.POST if request.method == "POST" else None)
+    form = InvitationForm(territory, submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
             result = account_services.invite_agent(
@@ -292,7 +292,7 @@ def agent_edit(request, territory, agent_id):
     is_admin = TerritoryRole.objects.filter(agent=agent, territory=territory).exists()
     form = AgentAssignmentForm(
         territory,
-        request.POST if request.method == "POST" else None,
+        submitted(request),
         initial_levels=roles,
         initial={"services": [s for s in current_services if s in active], "territory_admin": is_admin},
     )

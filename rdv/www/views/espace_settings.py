@@ -12,9 +12,9 @@ from django.views.decorators.http import require_POST
 from rdv.agendas.calendar import holiday_zone
 from rdv.agendas.holidays import holiday_dates
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error
+from rdv.core.forms import add_domain_error, submitted
 from rdv.territories import services as territory_services
-from rdv.territories.models import RDV_OPTIONAL_FIELDS, USAGER_OPTIONAL_FIELDS, HolidayZone, WaitingRoomNotification
+from rdv.territories.models import RDV_OPTIONAL_FIELDS, USAGER_OPTIONAL_FIELDS, HolidayZone
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind, Usager
 from rdv.www.forms.espace_settings import (
@@ -28,12 +28,6 @@ from rdv.www.forms.espace_settings import (
 from rdv.www.tenancy import territory_admin_required
 
 NO_CHANGE = "Aucune modification : les paramètres étaient déjà ceux-ci."
-
-
-def _posted(request):
-    """The submitted data, or None for a GET. (An all-unchecked form posts an empty QueryDict, which
-    `request.POST if request.method == "POST" else None` would wrongly treat as "not submitted".)"""
-    return request.POST if request.method == "POST" else None
 
 
 def _render(request, template, territory, title, **context):
@@ -53,111 +47,116 @@ def index(request, territory):
         active_custom_fields=[field for field in fields if not field.is_archived],
         archived_count=sum(1 for field in fields if field.is_archived),
         rdv_fields=[(label, territory.rdv_field_enabled(name)) for name, (_, label) in RDV_OPTIONAL_FIELDS.items()],
-        waiting_room_label=WaitingRoomNotification(territory.waiting_room_notification).label,
+        waiting_room_label=territory.get_waiting_room_notification_display(),
         holiday_zone_label=HolidayZone(holiday_zone(territory)).label,
     )
 
 
-@territory_admin_required
-def usager_fields(request, territory):
-    form = UsagerFieldsForm(territory, _posted(request))
+def _setting_page(request, territory, form, *, save, success, url_name, template, title, **context):
+    """One espace setting page: validate, call the service (`save(form)` returns what changed),
+    confirm with `success(territory, form)` or say nothing changed, and come back to the page."""
     if request.method == "POST" and form.is_valid():
         try:
-            changes = territory_services.set_hidden_usager_fields(request.user, territory, form.hidden_fields_names())
+            changed = save(form)
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            if changes:
-                messages.success(
-                    request,
-                    "Champs de la fiche usager enregistrés pour toutes les organisations de l'espace. "
-                    "Les informations déjà saisies dans un champ masqué sont conservées.",
-                )
+            if changed:
+                messages.success(request, success(territory, form))
             else:
                 messages.info(request, NO_CHANGE)
-            return redirect("espace_settings_usager_fields", territory.pk)
-    return _render(request, "espace/parametres/usager_fields.html", territory, "Champs de la fiche usager", form=form)
+            return redirect(url_name, territory.pk)
+    return _render(request, template, territory, title, form=form, **context)
+
+
+@territory_admin_required
+def usager_fields(request, territory):
+    return _setting_page(
+        request,
+        territory,
+        UsagerFieldsForm(territory, submitted(request)),
+        save=lambda form: territory_services.set_hidden_usager_fields(
+            request.user, territory, form.hidden_fields_names()
+        ),
+        success=lambda territory, form: (
+            "Champs de la fiche usager enregistrés pour toutes les organisations de l'espace. "
+            "Les informations déjà saisies dans un champ masqué sont conservées."
+        ),
+        url_name="espace_settings_usager_fields",
+        template="espace/parametres/usager_fields.html",
+        title="Champs de la fiche usager",
+    )
 
 
 @territory_admin_required
 def usager_visibility(request, territory):
-    form = UsagerVisibilityForm(
-        _posted(request), initial={"visible_territory_wide": territory.usagers_visible_territory_wide}
+    return _setting_page(
+        request,
+        territory,
+        UsagerVisibilityForm(
+            submitted(request), initial={"visible_territory_wide": territory.usagers_visible_territory_wide}
+        ),
+        save=lambda form: territory_services.set_usagers_visible_territory_wide(
+            request.user, territory, form.cleaned_data["visible_territory_wide"]
+        ),
+        success=lambda territory, form: (
+            "Les usagers sont désormais visibles sur tout l'espace."
+            if territory.usagers_visible_territory_wide
+            else "Chaque organisation ne voit désormais que ses propres usagers."
+        ),
+        url_name="espace_settings_usager_visibility",
+        template="espace/parametres/usager_visibility.html",
+        title="Visibilité des usagers",
     )
-    if request.method == "POST" and form.is_valid():
-        visible = form.cleaned_data["visible_territory_wide"]
-        if territory_services.set_usagers_visible_territory_wide(request.user, territory, visible):
-            messages.success(
-                request,
-                "Les usagers sont désormais visibles sur tout l'espace."
-                if visible
-                else "Chaque organisation ne voit désormais que ses propres usagers.",
-            )
-        else:
-            messages.info(request, NO_CHANGE)
-        return redirect("espace_settings_usager_visibility", territory.pk)
-    return _render(request, "espace/parametres/usager_visibility.html", territory, "Visibilité des usagers", form=form)
 
 
 @territory_admin_required
 def rdv_fields(request, territory):
-    form = RdvFieldsForm(territory, _posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            changes = territory_services.set_rdv_fields_enabled(request.user, territory, form.enabled())
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            if changes:
-                messages.success(request, "Champs de la fiche RDV enregistrés.")
-            else:
-                messages.info(request, NO_CHANGE)
-            return redirect("espace_settings_rdv_fields", territory.pk)
-    return _render(request, "espace/parametres/rdv_fields.html", territory, "Champs de la fiche RDV", form=form)
+    return _setting_page(
+        request,
+        territory,
+        RdvFieldsForm(territory, submitted(request)),
+        save=lambda form: territory_services.set_rdv_fields_enabled(request.user, territory, form.enabled()),
+        success=lambda territory, form: "Champs de la fiche RDV enregistrés.",
+        url_name="espace_settings_rdv_fields",
+        template="espace/parametres/rdv_fields.html",
+        title="Champs de la fiche RDV",
+    )
 
 
 @territory_admin_required
 def waiting_room(request, territory):
-    form = WaitingRoomForm(_posted(request), initial={"waiting_room_notification": territory.waiting_room_notification})
-    if request.method == "POST" and form.is_valid():
-        try:
-            changed = territory_services.set_waiting_room_notification(
-                request.user, territory, form.cleaned_data["waiting_room_notification"]
-            )
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            if changed:
-                label = WaitingRoomNotification(territory.waiting_room_notification).label
-                messages.success(request, f"Salle d'attente enregistrée : {label.lower()}.")
-            else:
-                messages.info(request, NO_CHANGE)
-            return redirect("espace_settings_waiting_room", territory.pk)
-    return _render(request, "espace/parametres/waiting_room.html", territory, "Salle d'attente", form=form)
+    return _setting_page(
+        request,
+        territory,
+        WaitingRoomForm(submitted(request), initial={"waiting_room_notification": territory.waiting_room_notification}),
+        save=lambda form: territory_services.set_waiting_room_notification(
+            request.user, territory, form.cleaned_data["waiting_room_notification"]
+        ),
+        success=lambda territory, form: (
+            f"Salle d'attente enregistrée : {territory.get_waiting_room_notification_display().lower()}."
+        ),
+        url_name="espace_settings_waiting_room",
+        template="espace/parametres/waiting_room.html",
+        title="Salle d'attente",
+    )
 
 
 @territory_admin_required
 def holidays(request, territory):
-    form = HolidayZoneForm(_posted(request), initial={"holiday_zone": territory.holiday_zone})
-    if request.method == "POST" and form.is_valid():
-        try:
-            changed = territory_services.set_holiday_zone(request.user, territory, form.cleaned_data["holiday_zone"])
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            if changed:
-                label = HolidayZone(territory.holiday_zone).label
-                messages.success(request, f"Jours fériés enregistrés : {label}.")
-            else:
-                messages.info(request, NO_CHANGE)
-            return redirect("espace_settings_holidays", territory.pk)
-    upcoming = holiday_dates(holiday_zone(territory), timezone.localdate(), timezone.localdate() + timedelta(days=365))
-    return _render(
+    today = timezone.localdate()
+    upcoming = holiday_dates(holiday_zone(territory), today, today + timedelta(days=365))
+    return _setting_page(
         request,
-        "espace/parametres/holidays.html",
         territory,
-        "Jours fériés",
-        form=form,
+        HolidayZoneForm(submitted(request), initial={"holiday_zone": territory.holiday_zone}),
+        save=lambda form: territory_services.set_holiday_zone(
+            request.user, territory, form.cleaned_data["holiday_zone"]
+        ),
+        success=lambda territory, form: f"Jours fériés enregistrés : {territory.get_holiday_zone_display()}.",
+        url_name="espace_settings_holidays",
+        template="espace/parametres/holidays.html",
+        title="Jours fériés",
         upcoming=sorted(upcoming.items()),
     )
 
@@ -179,7 +178,7 @@ def custom_fields(request, territory):
 
 @territory_admin_required
 def custom_field_create(request, territory):
-    form = CustomFieldForm(_posted(request))
+    form = CustomFieldForm(submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
             field = usager_services.create_custom_field(request.user, territory, **form.service_kwargs())
@@ -204,7 +203,7 @@ def custom_field_create(request, territory):
 @territory_admin_required
 def custom_field_edit(request, territory, field_id):
     field = _custom_field_of(territory, field_id)
-    form = CustomFieldForm(_posted(request), field=field)
+    form = CustomFieldForm(submitted(request), field=field)
     if request.method == "POST" and form.is_valid():
         try:
             changes = usager_services.update_custom_field(request.user, field, **form.service_kwargs())

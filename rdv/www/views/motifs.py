@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error
+from rdv.core.forms import add_domain_error, submitted
 from rdv.motifs import perms as motif_perms
 from rdv.motifs import services
 from rdv.motifs.models import Motif
@@ -165,7 +165,7 @@ def organisation_motifs(request, organisation):
 @territory_admin_required
 def espace_motif_create(request, territory):
     scope = _espace_scope(territory)
-    form = TerritoryMotifCreateForm(territory, request.POST if request.method == "POST" else None)
+    form = TerritoryMotifCreateForm(territory, submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
             motifs = services.create_territory_motifs(
@@ -187,7 +187,7 @@ def espace_motif_create(request, territory):
 @organisation_member_required
 def organisation_motif_create(request, organisation):
     scope = _organisation_scope(request, organisation, manage=True)
-    form = MotifConfigurationForm(scope.territory, request.POST if request.method == "POST" else None)
+    form = MotifConfigurationForm(scope.territory, submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
             motif = services.create_motif(request.user, organisation, form.cleaned_data)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from rdv.core.audit import ACTION_LABELS, describe_changes
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error
+from rdv.core.forms import add_domain_error, submitted
 from rdv.core.models import AuditLog
 from rdv.usagers import perms as usager_perms
 from rdv.usagers import services as usager_services
@@ -22,12 +22,6 @@ from rdv.www.tenancy import organisation_member_required
 PAGE_SIZE = 50
 HISTORY_SIZE = 100
 TERRITORY_SCOPE = "espace"
-
-
-def _posted(request):
-    """The submitted data, or None for a GET. (An all-unchecked form posts an empty QueryDict, which
-    `request.POST if request.method == "POST" else None` would wrongly treat as "not submitted".)"""
-    return request.POST if request.method == "POST" else None
 
 
 def _shown(territory) -> dict[str, bool]:
@@ -85,7 +79,7 @@ def usager_create(request, organisation):
     initial = {}
     if responsible is not None:
         initial = {"last_name": responsible.last_name, "notify_by_email": False, "notify_by_sms": False}
-    form = UsagerForm(territory, _posted(request), initial=initial)
+    form = UsagerForm(territory, submitted(request), initial=initial)
     duplicates = []
     if request.method == "POST" and form.is_valid():
         if not request.POST.get("confirmer_doublon"):
@@ -207,7 +201,7 @@ def usager_detail(request, organisation, usager_id):
 def usager_edit(request, organisation, usager_id):
     territory = organisation.territory
     usager = get_object_or_404(Usager.objects.in_organisation(organisation).select_related("responsible"), pk=usager_id)
-    form = UsagerForm(territory, _posted(request), usager=usager)
+    form = UsagerForm(territory, submitted(request), usager=usager)
     if request.method == "POST" and form.is_valid():
         extra = {"responsible": None} if form.cleaned_data.get("detach_responsible") else {}
         try:

@@ -223,7 +223,6 @@ def test_an_agent_in_two_organisations_has_separate_agendas_per_organisation(cli
         client.get(reverse("plage_edit", args=[world.organisation.pk, world.agent.pk, elsewhere.pk])).status_code == 404
     )
     assert client.get(reverse("plage_list", args=[world.other_organisation.pk, world.agent.pk])).status_code == 404
-    assert here.pk
 
 
 @pytest.mark.django_db

@@ -201,13 +201,17 @@ def test_a_one_off_plage_ignores_recurrence_details(agenda):
 def test_weekly_plages_on_other_weekdays_do_not_overlap(agenda):
     agenda.create_plage(**agenda.weekly(weekdays=[0, 2]))  # Monday, Wednesday
     plage = agenda.create_plage(**agenda.weekly(weekdays=[1, 3], title="Mardi et jeudi"))
-    assert plage.pk
+    assert PlageOuverture.objects.count() == 2  # both stored
 
 
 @pytest.mark.django_db
 def test_touching_plages_do_not_overlap(agenda):
     agenda.create_plage(**agenda.weekly())
     agenda.create_plage(**agenda.weekly(start_time=time(12, 0), end_time=time(14, 0), title="Midi"))
+    assert sorted(PlageOuverture.objects.values_list("start_time", "end_time")) == [
+        (time(9), time(12)),
+        (time(12), time(14)),
+    ]
 
 
 @pytest.mark.django_db
@@ -235,7 +239,7 @@ def test_every_two_weeks_on_alternate_weeks_do_not_overlap(agenda):
     plage = agenda.create_plage(
         **agenda.weekly(recurrence_interval=2, first_date=TUESDAY + timedelta(weeks=1), title="Semaines impaires")
     )
-    assert plage.pk
+    assert PlageOuverture.objects.count() == 2  # both stored
     # …but a weekly one clashes with both, first on the first Tuesday.
     error = refused(agenda, "plage_overlap", **agenda.weekly(title="Toutes"))
     assert "« Semaines paires » du mardi 2 mars 2027" in error.message
@@ -262,7 +266,7 @@ def test_monthly_plage_clashing_with_a_weekly_one_is_refused(agenda):
 def test_monthly_plage_on_weeks_without_the_weekly_one_is_accepted(agenda):
     agenda.create_plage(**agenda.weekly(until=date(2027, 3, 31), title="Mars"))
     plage = agenda.create_plage(recurrence="monthly", first_date=date(2027, 4, 13), title="Mensuelle")
-    assert plage.pk
+    assert PlageOuverture.objects.count() == 2  # both stored
 
 
 @pytest.mark.django_db
@@ -280,7 +284,7 @@ def test_plages_in_another_organisation_count_for_the_overlap(agenda):
 def test_plages_of_other_agents_never_clash(agenda):
     agenda.create_plage()
     plage = agenda.create_plage(agent=agenda.world.organisation_admin)
-    assert plage.pk
+    assert PlageOuverture.objects.count() == 2  # both stored
 
 
 @pytest.mark.django_db
@@ -288,7 +292,7 @@ def test_a_cancelled_occurrence_leaves_room_for_another_plage(agenda):
     weekly = agenda.create_plage(**agenda.weekly())
     services.cancel_plage_occurrence(agenda.world.organisation_admin, weekly, TUESDAY)
     one_off = agenda.create_plage(title="Remplacement")
-    assert one_off.pk
+    assert PlageOuverture.objects.count() == 2  # both stored
 
 
 @pytest.mark.django_db

@@ -574,12 +574,10 @@ def test_the_database_refuses_a_duplicate_name_that_slipped_past_the_check(alice
 def test_a_real_rdv_locks_the_type_of_its_motif(alice, motif):
     from datetime import timedelta
 
-    from django.apps import apps
     from django.utils import timezone
 
-    if not apps.is_installed("rdv.bookings"):
-        pytest.skip("the bookings app is not installed")
-    Rdv = apps.get_model("bookings", "Rdv")
+    from rdv.bookings.models import Rdv
+
     start = timezone.now() + timedelta(days=2)
     Rdv.objects.create(
         organisation=motif.organisation, motif=motif, starts_at=start, ends_at=start + timedelta(minutes=30)

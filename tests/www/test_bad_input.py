@@ -151,7 +151,7 @@ def test_garbage_filters_on_the_agents_list_never_fail(alice, params):
     client = log_in(Client(), alice.territory_admin)
     response = client.get(reverse("espace_agents", args=[alice.territory.pk]), params)
     assert response.status_code == 200
-    assert response.context["page"].number >= 1
+    assert response.context["page"].number == 1  # garbage page numbers fall back to the only page
 
 
 @pytest.mark.parametrize("params", [{"statut": "zzz"}, {"statut": HUGE}, {"page": BIG_ID}, {"page": "x"}])

@@ -1,3 +1,5 @@
+import datetime
+
 from django import forms
 from dsfr.forms import DsfrBaseForm
 
@@ -28,3 +30,59 @@ def submitted(request):
     """The data to bind a form to: the POST data on a POST (even an empty one: an all-unchecked form
     posts nothing but must still be validated and saved), None on a GET."""
     return request.POST if request.method == "POST" else None
+
+
+# Bounds of every date typed or passed in a URL: beyond them, date arithmetic overflows (year 9999
+# + 1 day) and nothing of the product makes sense anyway.
+DATE_MIN = datetime.date(1900, 1, 1)
+DATE_MAX = datetime.date(2200, 12, 31)
+DATE_OUT_OF_RANGE = "Saisissez une date entre 1900 et 2200."
+
+
+def parse_day(raw: str | None) -> datetime.date | None:
+    """A YYYY-MM-DD date from a URL parameter, or None when absent, malformed or out of range."""
+    try:
+        day = datetime.date.fromisoformat(raw or "")
+    except ValueError:
+        return None
+    return day if DATE_MIN <= day <= DATE_MAX else None
+
+
+class DateField(forms.DateField):
+    """A date field that refuses dates outside DATE_MIN–DATE_MAX with a French message."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not DATE_MIN <= value <= DATE_MAX:
+            raise forms.ValidationError(DATE_OUT_OF_RANGE, code="date_out_of_range")
+
+
+def _check_integer_ids(field, values) -> None:
+    # Django's pk lookups are not protected against ids beyond the database's integer range
+    # (SQLite raises OverflowError: a 500): refuse them as unknown choices first.
+    for value in values:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            continue  # Django reports it as an invalid value
+        if not -(2**63) <= number < 2**63:
+            raise forms.ValidationError(
+                field.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+            )
+
+
+class ModelChoiceField(forms.ModelChoiceField):
+    """A model choice field that answers an out-of-range id as an invalid choice, not a 500."""
+
+    def to_python(self, value):
+        if value not in self.empty_values:
+            _check_integer_ids(self, [value])
+        return super().to_python(value)
+
+
+class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """A model multiple choice field that answers out-of-range ids as invalid choices, not a 500."""
+
+    def _check_values(self, value):
+        _check_integer_ids(self, value)
+        return super()._check_values(value)

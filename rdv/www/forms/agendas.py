@@ -7,7 +7,7 @@ from django.db.models import Q
 from rdv.accounts.models import Agent
 from rdv.agendas.models import MAX_RECURRENCE_INTERVAL, WEEKDAY_LABELS, Lieu, RecurrenceKind
 from rdv.agendas.services import usable_motifs
-from rdv.core.forms import DsfrForm
+from rdv.core.forms import DateField, DsfrForm, ModelChoiceField, ModelMultipleChoiceField
 from rdv.motifs.models import Motif
 
 DATE_FORMAT = "%Y-%m-%d"
@@ -18,7 +18,7 @@ WEEKDAY_CHOICES = [(str(i), label.capitalize()) for i, label in enumerate(WEEKDA
 
 
 def date_field(label: str, required: bool = True, required_message: str = "", **kwargs) -> forms.DateField:
-    return forms.DateField(
+    return DateField(
         label=label,
         required=required,
         widget=forms.DateInput(attrs={"type": "date"}, format=DATE_FORMAT),
@@ -177,7 +177,7 @@ class RecurrenceFormMixin(forms.Form):
 # Plages ------------------------------------------------------------------------------------------
 
 
-class MotifChoiceField(forms.ModelMultipleChoiceField):
+class MotifChoiceField(ModelMultipleChoiceField):
     def label_from_instance(self, motif: Motif) -> str:
         label = f"{motif.name} ({motif.get_location_type_display().lower()}, {motif.default_duration_minutes} min)"
         return f"{label} — archivé" if motif.archived_at else label
@@ -191,7 +191,7 @@ class PlageForm(RecurrenceFormMixin, DsfrForm):
         help_text="Par défaut, la plage est désignée par ses motifs.",
         error_messages={"max_length": "Le titre ne doit pas dépasser 200 caractères."},
     )
-    lieu = forms.ModelChoiceField(
+    lieu = ModelChoiceField(
         label="Lieu",
         queryset=Lieu.objects.none(),
         empty_label="Choisir un lieu",
@@ -370,13 +370,13 @@ class WeekForm(DsfrForm):
     date = date_field("Afficher la semaine du", required=False)
 
 
-class AgentChoiceField(forms.ModelMultipleChoiceField):
+class AgentChoiceField(ModelMultipleChoiceField):
     def label_from_instance(self, agent: Agent) -> str:
         return str(agent)
 
 
 class SlotSearchForm(DsfrForm):
-    motif = forms.ModelChoiceField(
+    motif = ModelChoiceField(
         label="Motif",
         queryset=Motif.objects.none(),
         empty_label="Choisir un motif",
@@ -385,7 +385,7 @@ class SlotSearchForm(DsfrForm):
             "invalid_choice": "Ce motif n'est pas proposé : choisissez un motif actif de l'organisation.",
         },
     )
-    lieu = forms.ModelChoiceField(
+    lieu = ModelChoiceField(
         label="Lieu",
         queryset=Lieu.objects.none(),
         required=False,

@@ -8,7 +8,7 @@ from django.utils import timezone
 from rdv.accounts.models import Agent
 from rdv.agendas.models import Lieu
 from rdv.bookings.models import RdvStatus
-from rdv.core.forms import DsfrForm
+from rdv.core.forms import DATE_MAX, DATE_MIN, DateField, DsfrForm, ModelChoiceField, ModelMultipleChoiceField
 from rdv.motifs.models import Motif
 from rdv.usagers.models import Usager
 
@@ -24,12 +24,12 @@ def _time_widget() -> forms.TimeInput:
     return forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M")
 
 
-class AgentChoiceField(forms.ModelMultipleChoiceField):
+class AgentChoiceField(ModelMultipleChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.full_name or obj.email
 
 
-class MotifChoiceField(forms.ModelChoiceField):
+class MotifChoiceField(ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         kind = obj.get_location_type_display().lower()
         return f"{obj.name} ({kind}, {obj.default_duration_minutes} min) — {obj.service}"
@@ -48,7 +48,7 @@ def parse_start(value: str | None) -> datetime.datetime | None:
             break
         except ValueError:
             continue
-    if start is None:
+    if start is None or not DATE_MIN <= start.date() <= DATE_MAX:
         return None
     if timezone.is_naive(start):
         start = timezone.make_aware(start)
@@ -64,7 +64,7 @@ class WhenMixin:
     """The date, start time and agents fields shared by the booking and moving forms."""
 
     def when_fields(self) -> None:
-        self.fields["date"] = forms.DateField(
+        self.fields["date"] = DateField(
             label="Date",
             widget=_date_widget(),
             error_messages={
@@ -110,7 +110,7 @@ class RdvCreateForm(WhenMixin, DsfrForm):
             "max_value": "La durée ne peut pas dépasser 24 heures.",
         },
     )
-    lieu = forms.ModelChoiceField(
+    lieu = ModelChoiceField(
         label="Lieu",
         queryset=Lieu.objects.none(),
         required=False,
@@ -129,7 +129,7 @@ class RdvCreateForm(WhenMixin, DsfrForm):
         },
     )
     # Rendered by hand (the list shows only the chosen usagers and the search results).
-    usagers = forms.ModelMultipleChoiceField(
+    usagers = ModelMultipleChoiceField(
         label="Usagers",
         queryset=Usager.objects.none(),
         required=False,
@@ -243,7 +243,7 @@ class RdvCreateForm(WhenMixin, DsfrForm):
 
 
 class RdvMoveForm(WhenMixin, DsfrForm):
-    lieu = forms.ModelChoiceField(
+    lieu = ModelChoiceField(
         label="Lieu",
         queryset=Lieu.objects.none(),
         required=False,
@@ -318,7 +318,7 @@ class StatusForm(DsfrForm):
 
 
 class ParticipantForm(DsfrForm):
-    usager = forms.ModelChoiceField(
+    usager = ModelChoiceField(
         label="Usager",
         queryset=Usager.objects.none(),
         error_messages={
@@ -335,13 +335,13 @@ class ParticipantForm(DsfrForm):
 class RdvFilterForm(DsfrForm):
     """Filters of the RDV list (GET)."""
 
-    du = forms.DateField(
+    du = DateField(
         label="Du", required=False, widget=_date_widget(), error_messages={"invalid": "Date de début invalide."}
     )
-    au = forms.DateField(
+    au = DateField(
         label="Au", required=False, widget=_date_widget(), error_messages={"invalid": "Date de fin invalide."}
     )
-    agent = forms.ModelChoiceField(
+    agent = ModelChoiceField(
         label="Agent",
         required=False,
         queryset=Agent.objects.none(),
@@ -361,7 +361,7 @@ class RdvFilterForm(DsfrForm):
         choices=[("", "Tous les statuts"), *RdvStatus.choices],
         error_messages={"invalid_choice": "Statut inconnu."},
     )
-    lieu = forms.ModelChoiceField(
+    lieu = ModelChoiceField(
         label="Lieu",
         required=False,
         queryset=Lieu.objects.none(),

@@ -4,7 +4,7 @@ from django import forms
 from django.core.validators import validate_email
 
 from rdv.accounts.models import AccessLevel
-from rdv.core.forms import DsfrForm
+from rdv.core.forms import DsfrForm, ModelChoiceField, ModelMultipleChoiceField
 from rdv.territories.models import Organisation, Service, Territory
 
 NOT_ATTACHED = ""
@@ -41,26 +41,12 @@ class OrganisationLevelsMixin:
         }
 
 
-class ServicesField(forms.ModelMultipleChoiceField):
+class ServicesField(ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
     def __init__(self, **kwargs):
         kwargs.setdefault("error_messages", {"required": "Choisissez au moins un service."})
         super().__init__(**kwargs)
-
-    def _check_values(self, value):
-        # Django's `pk__in` query is not protected against ids beyond the database's integer
-        # range (SQLite raises OverflowError: a 500): refuse them as unknown choices first.
-        for pk in value:
-            try:
-                number = int(pk)
-            except (TypeError, ValueError):
-                continue  # Django reports it as an invalid value
-            if not -(2**63) <= number < 2**63:
-                raise forms.ValidationError(
-                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
-                )
-        return super()._check_values(value)
 
 
 class InvitationForm(OrganisationLevelsMixin, DsfrForm):
@@ -141,12 +127,10 @@ class AgentFilterForm(DsfrForm):
         ("inactive_service", "Affectés à un service désactivé"),
     ]
     q = forms.CharField(label="Rechercher (nom ou e-mail)", required=False, max_length=100)
-    organisation = forms.ModelChoiceField(
+    organisation = ModelChoiceField(
         label="Organisation", queryset=Organisation.objects.none(), required=False, empty_label="Toutes"
     )
-    service = forms.ModelChoiceField(
-        label="Service", queryset=Service.objects.all(), required=False, empty_label="Tous"
-    )
+    service = ModelChoiceField(label="Service", queryset=Service.objects.all(), required=False, empty_label="Tous")
     status = forms.ChoiceField(label="Statut", choices=STATUS_CHOICES, required=False)
 
     def __init__(self, territory: Territory, *args, **kwargs):

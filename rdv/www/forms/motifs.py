@@ -4,7 +4,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.html import escape
 
-from rdv.core.forms import DsfrForm
+from rdv.core.forms import DsfrForm, ModelChoiceField, ModelMultipleChoiceField
 from rdv.motifs.models import (
     INSTRUCTIONS_MAX_LENGTH,
     MAX_DURATION_MINUTES,
@@ -87,7 +87,7 @@ class MotifConfigurationForm(BatchMixin, DsfrForm):
             "invalid_choice": "Choisissez un type de rendez-vous dans la liste.",
         },
     )
-    service = forms.ModelChoiceField(
+    service = ModelChoiceField(
         label="Service",
         queryset=Service.objects.none(),
         empty_label="Choisissez un service",
@@ -151,7 +151,7 @@ class MotifConfigurationForm(BatchMixin, DsfrForm):
 class TerritoryMotifCreateForm(MotifConfigurationForm):
     """The espace admin creates the motif in one or more organisations of the espace."""
 
-    organisations = forms.ModelMultipleChoiceField(
+    organisations = ModelMultipleChoiceField(
         label="Organisations concernées",
         help_text="Un motif indépendant est créé dans chaque organisation cochée ; chacun se modifie ensuite "
         "séparément.",
@@ -329,12 +329,10 @@ class MotifFilterForm(DsfrForm):
     ONLINE_CHOICES = [("", "Tous"), ("oui", "En ligne"), ("non", "Hors ligne")]
     ARCHIVED_CHOICES = [("", "Actifs"), ("archives", "Archivés"), ("tous", "Actifs et archivés")]
 
-    organisation = forms.ModelChoiceField(
+    organisation = ModelChoiceField(
         label="Organisation", queryset=Organisation.objects.none(), required=False, empty_label="Toutes"
     )
-    service = forms.ModelChoiceField(
-        label="Service", queryset=Service.objects.none(), required=False, empty_label="Tous"
-    )
+    service = ModelChoiceField(label="Service", queryset=Service.objects.none(), required=False, empty_label="Tous")
     location_type = forms.ChoiceField(label="Type", choices=[("", "Tous"), *LocationType.choices], required=False)
     online = forms.ChoiceField(label="Réservation en ligne", choices=ONLINE_CHOICES, required=False)
     archived = forms.ChoiceField(label="État", choices=ARCHIVED_CHOICES, required=False)

@@ -7,7 +7,7 @@ from django import forms
 from dsfr.utils import dsfr_input_class_attr
 
 from rdv.core.errors import DomainError
-from rdv.core.forms import DsfrForm
+from rdv.core.forms import DateField, DsfrForm
 from rdv.territories.models import Territory
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind, FamilySituation, Logement, Usager
@@ -59,7 +59,7 @@ def custom_form_field(field: CustomField) -> forms.Field:
         )
     if kind == CustomFieldKind.DATE:
         messages["invalid"] = f"« {field.label} » : saisissez une date valide, par exemple 31/12/2024."
-        return forms.DateField(widget=_date_widget(), error_messages=messages, **common)
+        return DateField(widget=_date_widget(), error_messages=messages, **common)
     if kind == CustomFieldKind.BOOLEAN:
         choices = [("oui", "Oui"), ("non", "Non")]
         if not field.required:
@@ -109,7 +109,7 @@ class UsagerForm(DsfrForm):
         label="Nom d'usage", max_length=150, error_messages={"required": "Le nom est obligatoire."}
     )
     birth_name = forms.CharField(label="Nom de naissance", max_length=150, required=False)
-    birth_date = forms.DateField(
+    birth_date = forms.DateField(  # its range (past, after 1900) is the usager service's rule
         label="Date de naissance",
         required=False,
         widget=_date_widget(),

@@ -5,7 +5,6 @@ Rights (rdv.agendas.perms): organisation admins manage the lieux and every agent
 agents manage their own agenda and read the lieux. Anything else answers 404.
 """
 
-import contextlib
 from datetime import date, timedelta
 
 from django.contrib import messages
@@ -23,7 +22,7 @@ from rdv.agendas.calendar import week as build_week
 from rdv.agendas.models import Absence, Lieu, PlageOuverture, RecurrenceKind
 from rdv.agendas.search import search_slots
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error, submitted
+from rdv.core.forms import add_domain_error, parse_day, submitted
 from rdv.www.forms.agendas import (
     AbsenceForm,
     EndPlageForm,
@@ -51,10 +50,10 @@ def _render(request, organisation, template: str, title: str, crumbs=(), **conte
 
 
 def _parse_day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise Http404("Date invalide") from None
+    day = parse_day(value)
+    if day is None:
+        raise Http404("Date invalide")
+    return day
 
 
 def _agent_or_404(request, organisation, agent_id) -> Agent:
@@ -267,10 +266,7 @@ def _plage_redirect(organisation, agent, day: date | None = None):
 @organisation_member_required
 def plage_create(request, organisation, agent_id):
     agent = _agent_or_404(request, organisation, agent_id)
-    initial = {"first_date": timezone.localdate()}
-    if request.GET.get("date"):
-        with contextlib.suppress(ValueError):
-            initial["first_date"] = date.fromisoformat(request.GET["date"])
+    initial = {"first_date": parse_day(request.GET.get("date")) or timezone.localdate()}
     form = PlageForm(organisation, agent, submitted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

@@ -28,7 +28,7 @@ from rdv.bookings.models import Participation, Rdv, RdvAgent
 from rdv.bookings.perms import RdvScope, rdv_scope
 from rdv.core.audit import ACTION_LABELS, describe_changes
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error, submitted
+from rdv.core.forms import add_domain_error, parse_day, submitted
 from rdv.core.models import AuditLog
 from rdv.motifs.models import Motif
 from rdv.usagers import services as usager_services
@@ -151,12 +151,10 @@ def _parse_ids(values) -> list[int]:
 
 def _parse_day(request, name: str = "date") -> datetime.date:
     raw = request.GET.get(name, "")
-    if raw:
-        try:
-            return datetime.date.fromisoformat(raw)
-        except ValueError:
-            messages.warning(request, "Date invalide : l'agenda affiche aujourd'hui. Format attendu : AAAA-MM-JJ.")
-    return timezone.localdate()
+    day = parse_day(raw)
+    if raw and day is None:
+        messages.warning(request, "Date invalide : l'agenda affiche aujourd'hui. Format attendu : AAAA-MM-JJ.")
+    return day or timezone.localdate()
 
 
 @require_GET

@@ -67,7 +67,7 @@ def _responsible_from(request, organisation) -> Usager | None:
     raw = request.POST.get("responsable") or request.GET.get("responsable")
     if not raw or not usager_services.field_visible(organisation.territory, "responsible"):
         return None
-    if not str(raw).isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):  # "²" is a digit; 19 digits overflow
         raise Http404
     return get_object_or_404(Usager.objects.visible_from(organisation), pk=int(raw))
 

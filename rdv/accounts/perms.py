@@ -38,7 +38,3 @@ def can_log_in(agent) -> bool:
         return True
     levels = set(agent.roles.values_list("access_level", flat=True))
     return not levels or levels != {AccessLevel.INTERVENANT}
-
-
-def can_manage_agents_of(agent, territory) -> bool:
-    return is_territory_admin(agent, territory)

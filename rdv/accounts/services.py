@@ -285,7 +285,8 @@ def update_agent_assignments(
                 "service_inactive", f"Le service « {service.name} » n'est pas activé dans l'espace.", field="services"
             )
     current_roles = {
-        r.organisation: r for r in AgentRole.objects.filter(agent=agent, organisation__territory=territory)
+        r.organisation: r
+        for r in AgentRole.objects.filter(agent=agent, organisation__territory=territory).select_related("organisation")
     }
     if current_roles and not organisation_levels and not confirm_removal:
         raise DomainError(

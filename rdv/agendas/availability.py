@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from rdv.agendas.calendar import holiday_zone
 from rdv.agendas.holidays import holiday_dates
-from rdv.agendas.models import Absence, PlageException, PlageOuverture, RecurrenceKind
+from rdv.agendas.models import ABSENCE_LOOKBACK_DAYS, Absence, PlageException, PlageOuverture, RecurrenceKind
 from rdv.availability import Recurrence, RecurringEvent, Slot, expand
 from rdv.availability.recurrence import local_day_interval
 from rdv.availability.slots import (
@@ -27,8 +27,6 @@ from rdv.availability.slots import (
     subtract_seconds,
 )
 from rdv.bookings.models import RdvAgent
-
-LOOKBACK_DAYS = 7  # a recurring absence may have started up to this many days before the window
 
 
 @dataclass(frozen=True)
@@ -169,7 +167,7 @@ def load_inputs(
     busy = inputs.busy
     for absence in (
         Absence.objects.filter(agent_id__in=agents)
-        .overlapping_dates(start_date - timedelta(days=LOOKBACK_DAYS), end_date)
+        .overlapping_dates(start_date - timedelta(days=ABSENCE_LOOKBACK_DAYS), end_date)
         .values("agent_id", "end_date", *EVENT_FIELDS)
     ):
         span = (absence["end_date"] - absence["first_date"]).days

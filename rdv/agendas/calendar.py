@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from rdv.agendas.holidays import holiday_dates
-from rdv.agendas.models import WEEKDAY_LABELS, Absence, PlageOuverture, RecurrenceKind
+from rdv.agendas.models import ABSENCE_LOOKBACK_DAYS, WEEKDAY_LABELS, Absence, PlageOuverture, RecurrenceKind
 from rdv.availability.recurrence import PARIS, expand, local_day_interval, occurrence_dates
 
 MONTH_LABELS = [
@@ -27,7 +27,6 @@ MONTH_LABELS = [
     "novembre",
     "décembre",
 ]
-ABSENCE_LOOKBACK_DAYS = 7  # a recurring absence lasts at most this many days (rdv.agendas.services)
 WHOLE_DAY_START = time(0, 0)
 WHOLE_DAY_END = time(23, 59)
 

@@ -174,6 +174,11 @@ class PlageException(models.Model):
         return None if self.cancelled else (self.start_time, self.end_time)
 
 
+# A recurring absence lasts at most this many days (enforced by rdv.agendas.services), so readers of
+# a window look this far back for occurrences still running.
+ABSENCE_LOOKBACK_DAYS = 7
+
+
 class AbsenceQuerySet(models.QuerySet):
     def overlapping_dates(self, start: date, end: date) -> "AbsenceQuerySet":
         return self.filter(first_date__lte=end).filter(

@@ -8,19 +8,11 @@
 """
 
 from rdv.accounts.models import AccessLevel, Agent, AgentRole
-from rdv.accounts.perms import can_access_organisation, is_organisation_admin, role_in
-
-
-def can_view_lieux(agent, organisation) -> bool:
-    return can_access_organisation(agent, organisation)
+from rdv.accounts.perms import is_organisation_admin, role_in
 
 
 def can_manage_lieux(agent, organisation) -> bool:
     return is_organisation_admin(agent, organisation)
-
-
-def can_search_slots(agent, organisation) -> bool:
-    return can_access_organisation(agent, organisation)
 
 
 def can_manage_agenda(actor, organisation, agent) -> bool:

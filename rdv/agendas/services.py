@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from rdv.accounts.models import AgentRole, AgentService
 from rdv.accounts.services import lock_agendas
+from rdv.agendas.availability import EVENT_FIELDS
 from rdv.agendas.calendar import (
-    ABSENCE_LOOKBACK_DAYS,
     WHOLE_DAY_END,
     WHOLE_DAY_START,
     french_date,
@@ -31,6 +31,7 @@ from rdv.agendas.calendar import (
     time_range,
 )
 from rdv.agendas.models import (
+    ABSENCE_LOOKBACK_DAYS,
     MAX_RECURRENCE_INTERVAL,
     Absence,
     Lieu,
@@ -378,24 +379,8 @@ def _plage_values(
 
 
 def _event(values: Mapping, exceptions: Mapping | None = None) -> RecurringEvent:
-    kind = values["recurrence"]
-    return RecurringEvent(
-        first_date=values["first_date"],
-        start_time=values["start_time"],
-        end_time=values["end_time"],
-        recurrence=Recurrence(
-            kind=kind,
-            interval=values["recurrence_interval"] or 1,
-            weekdays=frozenset(values["recurrence_weekdays"] or ()),
-            until=values["until"] if kind != RecurrenceKind.NONE else values["first_date"],
-            last_of_month=kind == RecurrenceKind.MONTHLY and bool(values.get("recurrence_last_of_month")),
-        ),
-        exceptions=dict(exceptions or {}),
-    )
-
-
-def _last_date(event: RecurringEvent) -> date | None:
-    return event.recurrence.until
+    """The recurring event of plage values not saved yet (same rule as PlageOuverture.event)."""
+    return PlageOuverture(**{name: values.get(name) for name in EVENT_FIELDS}).event(exceptions)
 
 
 def _exception_rules(plage: PlageOuverture) -> dict:
@@ -440,7 +425,7 @@ def find_clash(agent, event: RecurringEvent, *, exclude_ids: Iterable[int] = ())
 
     Both series are expanded over the intersection of their date ranges, at most two years from its start."""
     start = event.first_date
-    last = _last_date(event)
+    last = event.recurrence.until
     others = (
         PlageOuverture.objects.filter(agent=agent)
         .exclude(pk__in=list(exclude_ids))
@@ -452,7 +437,7 @@ def find_clash(agent, event: RecurringEvent, *, exclude_ids: Iterable[int] = ())
     for other in others:
         other_event = other.event(_exception_rules(other))
         low = max(start, other.first_date)
-        ends = [d for d in (last, _last_date(other_event)) if d is not None]
+        ends = [d for d in (last, other_event.recurrence.until) if d is not None]
         high = min([*ends, low + OVERLAP_HORIZON])
         if high < low:
             continue
@@ -470,7 +455,7 @@ def _check_overlaps(organisation, agent, event: RecurringEvent, exclude_ids: Ite
 
 def is_occurrence(plage: PlageOuverture, day: date) -> bool:
     """Is `day` a date of the series (cancelled or moved occurrences included)?"""
-    return day in set(occurrence_dates(plage.event(), day, day))
+    return _occurs(plage.event(), day)
 
 
 def _require_occurrence(plage: PlageOuverture, day: date) -> None:
@@ -529,7 +514,7 @@ def update_plage(actor, plage: PlageOuverture, data: Mapping) -> dict:
 
 
 def _occurs(event: RecurringEvent, day: date) -> bool:
-    return day in set(occurrence_dates(event, day, day))
+    return day in occurrence_dates(event, day, day)
 
 
 @transaction.atomic

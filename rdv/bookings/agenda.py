@@ -13,13 +13,11 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from rdv.agendas.holidays import holiday_dates
-from rdv.agendas.models import Absence, PlageException, PlageOuverture
+from rdv.agendas.models import ABSENCE_LOOKBACK_DAYS, Absence, PlageException, PlageOuverture
 from rdv.availability import expand
 from rdv.availability.recurrence import local_day_interval
 from rdv.bookings.models import CANCELLED_STATUSES, Participation, Rdv, RdvAgent
 from rdv.bookings.perms import RdvScope
-
-ABSENCE_LOOKBACK_DAYS = 7  # a recurring absence spanning several days may start before the window
 
 
 @dataclass

@@ -25,9 +25,6 @@ class RdvQuerySet(models.QuerySet):
     def for_organisation(self, organisation: Organisation) -> "RdvQuerySet":
         return self.filter(organisation=organisation)
 
-    def not_cancelled(self) -> "RdvQuerySet":
-        return self.exclude(status__in=CANCELLED_STATUSES)
-
 
 class Rdv(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="rdvs")

@@ -76,7 +76,3 @@ def can_see_rdv(agent, rdv: Rdv) -> bool:
 def can_edit_rdv(agent, rdv: Rdv) -> bool:
     """Whoever sees the RDV may change it."""
     return can_see_rdv(agent, rdv)
-
-
-def can_book_in(agent, organisation) -> bool:
-    return rdv_scope(agent, organisation).allowed

@@ -387,9 +387,8 @@ def _set_status(actor, rdv: Rdv, status: str, *, reason: str = "") -> Rdv:
     if cancelled or was_cancelled:
         rdv.cancel_reason = (reason or "").strip()[:300] if cancelled else ""
     rdv.save(update_fields=["status", "status_changed_at", "status_changed_by", "cancel_reason", "updated_at"])
-    participation_status = {s.value: s.value for s in ParticipationStatus}.get(status)
-    if not rdv.collective and participation_status:
-        rdv.participations.update(status=participation_status)
+    if not rdv.collective:  # an individual RDV's participation follows it (same status values)
+        rdv.participations.update(status=status)
     changes = {"status": [RdvStatus(old).label, RdvStatus(status).label]}
     if cancelled and reason:
         changes["reason"] = rdv.cancel_reason

@@ -4,6 +4,7 @@
 deliveries and notifications are enqueued from here, inside the same transaction).
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
@@ -249,3 +250,14 @@ def _describe_value(value: Any) -> str:
 def describe_changes(changes: dict) -> list[tuple[str, str]]:
     """Human (French) lines for the journal page."""
     return [(FIELD_LABELS.get(key, key), _describe_value(value)) for key, value in (changes or {}).items()]
+
+
+def describe_entries(entries, hidden: Iterable[str] = ()) -> list:
+    """Give journal entries their French `label` and `details` for display, leaving out the
+    changed fields named in `hidden` (fields the espace hides, switched-off Contexte…)."""
+    hidden = set(hidden)
+    entries = list(entries)
+    for entry in entries:
+        entry.label = ACTION_LABELS.get(entry.action, entry.action)
+        entry.details = describe_changes({k: v for k, v in (entry.changes or {}).items() if k not in hidden})
+    return entries

@@ -16,10 +16,6 @@ class DsfrForm(_DsfrContext, DsfrBaseForm):
     """A plain form rendered with the DSFR snippets (optional fields are marked)."""
 
 
-class DsfrModelForm(_DsfrContext, DsfrBaseForm, forms.ModelForm):
-    """A model form rendered with the DSFR snippets."""
-
-
 def add_domain_error(form: forms.Form, error) -> None:
     """Attach a DomainError to the form, on its field when it names one the form has."""
     field = error.field if error.field in form.fields else None

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -61,11 +60,8 @@ COPY_SUFFIX = " (copie)"
 
 
 def motif_has_rdvs(motif: Motif) -> bool:
-    """True once any RDV uses the motif. The RDV model arrives with the bookings app."""
-    if motif.pk is None or not apps.is_installed("rdv.bookings"):
-        return False
-    rdvs = getattr(motif, "rdvs", None)
-    return rdvs is not None and rdvs.exists()
+    """True once any RDV uses the motif (its type and "collective" are then locked)."""
+    return motif.pk is not None and motif.rdvs.exists()
 
 
 # Validation -----------------------------------------------------------------------------

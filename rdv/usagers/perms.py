@@ -9,19 +9,6 @@ def is_member(usager: Usager, organisation: Organisation) -> bool:
     return UsagerOrganisation.objects.filter(usager=usager, organisation=organisation).exists()
 
 
-def can_view_usager(agent, organisation: Organisation, usager: Usager) -> bool:
-    """Agents of the organisation see its usagers; with the espace setting "usagers visibles sur
-    tout l'espace" they also see every usager of the espace."""
-    if not can_access_organisation(agent, organisation) or usager.territory_id != organisation.territory_id:
-        return False
-    return organisation.territory.usagers_visible_territory_wide or is_member(usager, organisation)
-
-
-def can_edit_usager(agent, organisation: Organisation, usager: Usager) -> bool:
-    """Only usagers of the organisation are edited from it (others are added to it first)."""
-    return can_access_organisation(agent, organisation) and is_member(usager, organisation)
-
-
 def can_add_usager_to_organisation(agent, organisation: Organisation, usager: Usager) -> bool:
     return (
         can_access_organisation(agent, organisation)

@@ -72,10 +72,6 @@ def field_visible(territory: Territory, name: str) -> bool:
     return territory.usager_field_visible(VISIBILITY_SETTING[name])
 
 
-def visible_standard_fields(territory: Territory) -> list[str]:
-    return [name for name in STANDARD_FIELDS if field_visible(territory, name)]
-
-
 def _label(name: str) -> str:
     return str(Usager._meta.get_field(name).verbose_name)
 
@@ -459,7 +455,12 @@ def find_duplicates(
             reasons.append("même adresse e-mail")
         if phone and usager.phone == phone:
             reasons.append("même numéro de téléphone")
-        if birth_date and usager.birth_date == birth_date and usager.last_name_key == last_key:
+        if (
+            birth_date
+            and usager.birth_date == birth_date
+            and usager.last_name_key == last_key
+            and usager.first_name_key == first_key
+        ):
             reasons.append("mêmes nom, prénom et date de naissance")
         duplicates.append(Duplicate(usager, reasons))
     return duplicates

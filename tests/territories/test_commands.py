@@ -79,6 +79,9 @@ def test_create_espace_creates_territory_organisation_and_admin_invitation(mailo
     assert last_invitation_path(mailoutbox).startswith("/invitation/")
     assert list(AuditLog.objects.filter(territory=territory).values_list("action", flat=True).order_by("id")) == [
         "territory.created",
+        "organisation.created",
+        "service.activated",
+        "service.activated",
         "invitation.created",
     ]
 

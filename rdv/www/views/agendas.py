@@ -511,7 +511,7 @@ def absence_list(request, organisation, agent_id):
     for absence in Absence.objects.filter(organisation=organisation, agent=agent).order_by("first_date", "start_time"):
         absence.description = describe_recurrence(absence)
         absence.hours = _absence_hours(absence)
-        last = absence.end_date if absence.recurrence == RecurrenceKind.NONE else absence.until
+        last = absence.last_possible_date
         (past if last is not None and last < today else current).append(absence)
     return _render(
         request,

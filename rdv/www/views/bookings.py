@@ -20,13 +20,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from rdv.accounts.models import Agent, AgentService
-from rdv.agendas.calendar import holiday_zone
+from rdv.agendas.calendar import french_date, holiday_zone
 from rdv.agendas.models import Lieu
 from rdv.bookings import services
 from rdv.bookings.agenda import build_agenda
 from rdv.bookings.models import Participation, Rdv, RdvAgent
 from rdv.bookings.perms import RdvScope, rdv_scope
-from rdv.core.audit import ACTION_LABELS, describe_changes
+from rdv.core.audit import describe_entries
 from rdv.core.errors import DomainError
 from rdv.core.forms import add_domain_error, parse_day, submitted
 from rdv.core.models import AuditLog
@@ -51,21 +51,6 @@ MAX_AGENDA_AGENTS = 12
 MAX_POLLED_RDVS = 500
 POLL_SECONDS = 15
 HISTORY_SIZE = 50
-WEEKDAYS = ["Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche"]
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 
 # Helpers ----------------------------------------------------------------------------------------
@@ -105,10 +90,6 @@ def _lieux(organisation):
     return Lieu.objects.for_organisation(organisation).active().order_by("name")
 
 
-def long_date(day: datetime.date) -> str:
-    return f"{WEEKDAYS[day.weekday()]} {day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
-
-
 def _render(request, template, organisation, title, **context):
     context.update(
         {
@@ -127,13 +108,7 @@ def _history(rdv: Rdv, context_enabled: bool) -> list[AuditLog]:
             :HISTORY_SIZE
         ]
     )
-    for entry in entries:
-        entry.label = ACTION_LABELS.get(entry.action, entry.action)
-        changes = dict(entry.changes or {})
-        if not context_enabled:
-            changes.pop("context", None)
-        entry.details = describe_changes(changes)
-    return entries
+    return describe_entries(entries, hidden=() if context_enabled else ("context",))
 
 
 # Agenda -----------------------------------------------------------------------------------------
@@ -196,16 +171,16 @@ def agenda(request, organisation):
         return f"{reverse('agenda', args=[organisation.pk])}?{urlencode(params)}"
 
     if view == "jour":
-        heading = long_date(day)
+        heading = french_date(day).capitalize()
     else:
-        heading = f"Semaine du {long_date(first_day).lower()} au {long_date(last_day).lower()}"
+        heading = f"Semaine du {french_date(first_day)} au {french_date(last_day)}"
     territory = organisation.territory
     poll_url = ""
     if territory.waiting_room_notifies_visually and data.rdv_ids:
         ids = ",".join(str(pk) for pk in data.rdv_ids[:MAX_POLLED_RDVS])
         poll_url = f"{reverse('agenda_arrivals', args=[organisation.pk])}?{urlencode({'rdvs': ids})}"
     for row in data.rows:
-        row.label = long_date(row.day)
+        row.label = french_date(row.day).capitalize()
         row.day_link = link(row.day, "jour")
     return _render(
         request,
@@ -493,7 +468,7 @@ def rdv_create(request, organisation):
 
 def _when(rdv: Rdv) -> str:
     start = timezone.localtime(rdv.starts_at)
-    return f"{long_date(start.date()).lower()} à {start:%H:%M}"
+    return f"{french_date(start.date())} à {start:%H:%M}"
 
 
 def _book(request, organisation, form: RdvCreateForm, visible_usagers, duplicates: list) -> Rdv | None:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from rdv.accounts import services as account_services
 from rdv.accounts.models import AccessLevel, Agent, AgentRole, AgentService, Invitation, InvitationStatus, TerritoryRole
-from rdv.core.audit import ACTION_LABELS, describe_changes
+from rdv.core.audit import describe_entries
 from rdv.core.errors import DomainError
 from rdv.core.forms import add_domain_error, submitted
 from rdv.core.models import AuditLog
@@ -344,7 +344,5 @@ def journal(request, territory):
         AuditLog.objects.for_territory(territory).exclude(object_type="usagers.Usager").order_by("-created_at", "-id")
     )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    for entry in page:
-        entry.label = ACTION_LABELS.get(entry.action, entry.action)
-        entry.details = describe_changes(entry.changes)
+    describe_entries(page)
     return _render(request, "espace/journal.html", territory, "Journal des modifications", page=page)

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from rdv.core.audit import ACTION_LABELS, describe_changes
+from rdv.core.audit import describe_entries
 from rdv.core.errors import DomainError
 from rdv.core.forms import add_domain_error, submitted
 from rdv.core.models import AuditLog
@@ -158,11 +158,7 @@ def _history(usager: Usager, territory) -> list[AuditLog]:
         .select_related("organisation")
         .order_by("-created_at", "-id")[:HISTORY_SIZE]
     )
-    for entry in entries:
-        entry.label = ACTION_LABELS.get(entry.action, entry.action)
-        changes = {key: value for key, value in (entry.changes or {}).items() if key not in hidden}
-        entry.details = describe_changes(changes)
-    return entries
+    return describe_entries(entries, hidden)
 
 
 @organisation_member_required

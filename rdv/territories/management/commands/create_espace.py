@@ -7,7 +7,8 @@ from rdv.accounts.models import AccessLevel
 from rdv.accounts.services import invite_agent
 from rdv.core.audit import log_action
 from rdv.core.errors import DomainError
-from rdv.territories.models import Organisation, Service, Territory, TerritoryService
+from rdv.territories import services as territory_services
+from rdv.territories.models import Service, Territory
 
 
 class Command(BaseCommand):
@@ -31,13 +32,16 @@ class Command(BaseCommand):
             raise CommandError(f"Un espace nommé « {name} » existe déjà.")
         territory = Territory.objects.create(name=name, departement_number=departement)
         log_action(None, "territory.created", territory, {"name": name})
-        first_organisation = Organisation.objects.create(territory=territory, name=organisation)
+        try:
+            first_organisation = territory_services.create_organisation(None, territory, organisation)
+        except DomainError as error:
+            raise CommandError(error.message) from error
         chosen = []
         for service_name in services or ["Secrétariat"]:
             service = Service.objects.filter(name__iexact=service_name).first()
             if service is None:
                 raise CommandError(f"Service inconnu : « {service_name} ». Ajoutez-le au catalogue dans /superadmin/.")
-            TerritoryService.objects.get_or_create(territory=territory, service=service)
+            territory_services.activate_service(None, territory, service)
             chosen.append(service)
         try:
             result = invite_agent(

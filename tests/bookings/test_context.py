@@ -6,7 +6,6 @@
   SMS and ICS files do not exist yet and must each get such a test when they arrive.
 """
 
-
 import pytest
 from django.core import mail
 from django.urls import reverse

@@ -116,6 +116,8 @@ def test_permissions_matrix(client, setup, bob, collective_rdv, page, kind):
     if response.status_code == 404 or kind == "intervenant":
         assert state() == before
         assert "Dupont" not in page_text(response)
+    else:  # allowed: the page itself, or the redirect after the action, never the login page
+        assert not response.get("Location", "").startswith(reverse("login")), url
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.id)

@@ -102,6 +102,8 @@ def test_agent_books_a_found_slot_for_a_new_usager_and_a_colleague_sees_the_arri
         base_url=live_server.url, locale="fr-FR", viewport={"width": 1280, "height": 900}
     )
     colleague = colleague_context.new_page()
+    colleague_errors: list[str] = []  # the htmx polling page must run without JavaScript error
+    colleague.on("pageerror", lambda error: colleague_errors.append(str(error)))
     try:
         log_in(colleague, mds.colleague.email)
         colleague.goto(f"/organisations/{mds.organisation.pk}/agenda/?agents={mds.booker.pk}")
@@ -175,6 +177,7 @@ def test_agent_books_a_found_slot_for_a_new_usager_and_a_colleague_sees_the_arri
         expect(colleague.get_by_text(re.compile(r"Salle d'attente :\s+Inès NOUVELLE"))).to_be_visible()
         assert colleague.evaluate("window.notReloaded") is True
         assert_accessible(colleague)
+        assert not colleague_errors, colleague_errors
 
         # The booker's agenda and RDV list show it too.
         page.get_by_role("link", name="Voir dans l'agenda").click()

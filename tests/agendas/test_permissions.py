@@ -215,7 +215,7 @@ def test_an_agent_in_two_organisations_has_separate_agendas_per_organisation(cli
     elsewhere = agenda.create_plage(
         organisation=world.other_organisation, lieu=other_lieu, motifs=[other_motif], title="Ailleurs"
     )
-    here = agenda.create_plage(title="Ici", start_time=time(14), end_time=time(16))
+    agenda.create_plage(title="Ici", start_time=time(14), end_time=time(16))
     log_in(client, world.organisation_admin)  # admin of the first organisation only
     page = client.get(reverse("plage_list", args=[world.organisation.pk, world.agent.pk])).content.decode()
     assert "Ici" in page and "Ailleurs" not in page

@@ -200,7 +200,7 @@ def test_a_one_off_plage_ignores_recurrence_details(agenda):
 @pytest.mark.django_db
 def test_weekly_plages_on_other_weekdays_do_not_overlap(agenda):
     agenda.create_plage(**agenda.weekly(weekdays=[0, 2]))  # Monday, Wednesday
-    plage = agenda.create_plage(**agenda.weekly(weekdays=[1, 3], title="Mardi et jeudi"))
+    agenda.create_plage(**agenda.weekly(weekdays=[1, 3], title="Mardi et jeudi"))
     assert PlageOuverture.objects.count() == 2  # both stored
 
 
@@ -236,7 +236,7 @@ def test_an_untitled_plage_is_named_by_its_motifs_in_the_clash_message(agenda):
 @pytest.mark.django_db
 def test_every_two_weeks_on_alternate_weeks_do_not_overlap(agenda):
     agenda.create_plage(**agenda.weekly(recurrence_interval=2, title="Semaines paires"))
-    plage = agenda.create_plage(
+    agenda.create_plage(
         **agenda.weekly(recurrence_interval=2, first_date=TUESDAY + timedelta(weeks=1), title="Semaines impaires")
     )
     assert PlageOuverture.objects.count() == 2  # both stored
@@ -265,7 +265,7 @@ def test_monthly_plage_clashing_with_a_weekly_one_is_refused(agenda):
 @pytest.mark.django_db
 def test_monthly_plage_on_weeks_without_the_weekly_one_is_accepted(agenda):
     agenda.create_plage(**agenda.weekly(until=date(2027, 3, 31), title="Mars"))
-    plage = agenda.create_plage(recurrence="monthly", first_date=date(2027, 4, 13), title="Mensuelle")
+    agenda.create_plage(recurrence="monthly", first_date=date(2027, 4, 13), title="Mensuelle")
     assert PlageOuverture.objects.count() == 2  # both stored
 
 
@@ -283,7 +283,7 @@ def test_plages_in_another_organisation_count_for_the_overlap(agenda):
 @pytest.mark.django_db
 def test_plages_of_other_agents_never_clash(agenda):
     agenda.create_plage()
-    plage = agenda.create_plage(agent=agenda.world.organisation_admin)
+    agenda.create_plage(agent=agenda.world.organisation_admin)
     assert PlageOuverture.objects.count() == 2  # both stored
 
 
@@ -291,7 +291,7 @@ def test_plages_of_other_agents_never_clash(agenda):
 def test_a_cancelled_occurrence_leaves_room_for_another_plage(agenda):
     weekly = agenda.create_plage(**agenda.weekly())
     services.cancel_plage_occurrence(agenda.world.organisation_admin, weekly, TUESDAY)
-    one_off = agenda.create_plage(title="Remplacement")
+    agenda.create_plage(title="Remplacement")
     assert PlageOuverture.objects.count() == 2  # both stored
 
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
 
-from rdv.core.forms import DsfrForm
+from rdv.www.forms.base import DsfrForm
 
 
 class LoginForm(auth_forms.AuthenticationForm, DsfrForm):

@@ -7,8 +7,8 @@ from django.db.models import Q
 from rdv.accounts.models import Agent
 from rdv.agendas.models import MAX_RECURRENCE_INTERVAL, WEEKDAY_LABELS, Lieu, RecurrenceKind
 from rdv.agendas.services import usable_motifs
-from rdv.core.forms import DateField, DsfrForm, ModelChoiceField, ModelMultipleChoiceField
 from rdv.motifs.models import Motif
+from rdv.www.forms.base import DateField, DsfrForm, ModelChoiceField, ModelMultipleChoiceField
 
 DATE_FORMAT = "%Y-%m-%d"
 TIME_FORMAT = "%H:%M"

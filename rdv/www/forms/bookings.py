@@ -8,9 +8,10 @@ from django.utils import timezone
 from rdv.accounts.models import Agent
 from rdv.agendas.models import Lieu
 from rdv.bookings.models import RdvStatus
-from rdv.core.forms import DATE_MAX, DATE_MIN, DateField, DsfrForm, ModelChoiceField, ModelMultipleChoiceField
+from rdv.core.dates import DATE_MAX, DATE_MIN
 from rdv.motifs.models import Motif
 from rdv.usagers.models import Usager
+from rdv.www.forms.base import DateField, DsfrForm, ModelChoiceField, ModelMultipleChoiceField
 
 DATE_FORMAT = "%Y-%m-%d"
 MAX_DURATION = 24 * 60

@@ -4,8 +4,8 @@ from django import forms
 from django.core.validators import validate_email
 
 from rdv.accounts.models import AccessLevel
-from rdv.core.forms import DsfrForm, ModelChoiceField, ModelMultipleChoiceField
 from rdv.territories.models import Organisation, Service, Territory
+from rdv.www.forms.base import DsfrForm, ModelChoiceField, ModelMultipleChoiceField
 
 NOT_ATTACHED = ""
 LEVEL_CHOICES = [

@@ -2,7 +2,6 @@
 
 from django import forms
 
-from rdv.core.forms import DsfrForm
 from rdv.territories.models import (
     RDV_OPTIONAL_FIELDS,
     USAGER_OPTIONAL_FIELDS,
@@ -11,6 +10,7 @@ from rdv.territories.models import (
     WaitingRoomNotification,
 )
 from rdv.usagers.models import CustomField, CustomFieldKind
+from rdv.www.forms.base import DsfrForm
 
 
 class UsagerFieldsForm(DsfrForm):

@@ -4,7 +4,6 @@ from django import forms
 from django.db.models import Q
 from django.utils.html import escape
 
-from rdv.core.forms import DsfrForm, ModelChoiceField, ModelMultipleChoiceField
 from rdv.motifs.models import (
     INSTRUCTIONS_MAX_LENGTH,
     MAX_DURATION_MINUTES,
@@ -15,6 +14,7 @@ from rdv.motifs.models import (
 )
 from rdv.motifs.sanitize import rich_text_for_editing
 from rdv.territories.models import Organisation, Service, Territory
+from rdv.www.forms.base import DsfrForm, ModelChoiceField, ModelMultipleChoiceField
 
 BATCH_FIELD = "apply_to_batch"
 LOCKED_HELP = (

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_POST
 from rdv.accounts import services
 from rdv.accounts.perms import can_log_in
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error, submitted
 from rdv.www.forms.accounts import AcceptInvitationForm, LoginForm, PasswordResetForm, SetPasswordForm
+from rdv.www.forms.base import add_domain_error, submitted
 
 
 class LoginView(auth_views.LoginView):

@@ -21,8 +21,8 @@ from rdv.agendas.calendar import describe_recurrence, french_date, holiday_zone,
 from rdv.agendas.calendar import week as build_week
 from rdv.agendas.models import Absence, Lieu, PlageOuverture, RecurrenceKind
 from rdv.agendas.search import search_slots
+from rdv.core.dates import parse_day
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error, parse_day, submitted
 from rdv.www.forms.agendas import (
     AbsenceForm,
     EndPlageForm,
@@ -32,6 +32,7 @@ from rdv.www.forms.agendas import (
     SlotSearchForm,
     WeekForm,
 )
+from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.tenancy import organisation_member_required
 
 MAX_SEARCH_START = timedelta(days=730)

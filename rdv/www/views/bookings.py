@@ -27,12 +27,13 @@ from rdv.bookings.agenda import build_agenda
 from rdv.bookings.models import Participation, Rdv, RdvAgent
 from rdv.bookings.perms import RdvScope, rdv_scope
 from rdv.core.audit import describe_entries
+from rdv.core.dates import parse_day
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error, parse_day, submitted
 from rdv.core.models import AuditLog
 from rdv.motifs.models import Motif
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import Usager
+from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.bookings import (
     CancelForm,
     ParticipantForm,

@@ -13,10 +13,10 @@ from rdv.accounts import services as account_services
 from rdv.accounts.models import AccessLevel, Agent, AgentRole, AgentService, Invitation, InvitationStatus, TerritoryRole
 from rdv.core.audit import describe_entries
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error, submitted
 from rdv.core.models import AuditLog
 from rdv.territories import services as territory_services
 from rdv.territories.models import Organisation, Service
+from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.espace import AgentAssignmentForm, AgentFilterForm, InvitationForm, OrganisationForm
 from rdv.www.tenancy import territory_admin_required
 

@@ -12,11 +12,11 @@ from django.views.decorators.http import require_POST
 from rdv.agendas.calendar import holiday_zone
 from rdv.agendas.holidays import holiday_dates
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error, submitted
 from rdv.territories import services as territory_services
 from rdv.territories.models import RDV_OPTIONAL_FIELDS, USAGER_OPTIONAL_FIELDS, HolidayZone
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind, Usager
+from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.espace_settings import (
     CustomFieldForm,
     HolidayZoneForm,

@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error, submitted
 from rdv.motifs import perms as motif_perms
 from rdv.motifs import services
 from rdv.motifs.models import Motif
 from rdv.territories.models import Organisation, Territory
+from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.motifs import (
     MotifConfigurationForm,
     MotifFilterForm,

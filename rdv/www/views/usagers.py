@@ -11,11 +11,11 @@ from django.views.decorators.http import require_POST
 
 from rdv.core.audit import describe_entries
 from rdv.core.errors import DomainError
-from rdv.core.forms import add_domain_error, submitted
 from rdv.core.models import AuditLog
 from rdv.usagers import perms as usager_perms
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, Usager, UsagerOrganisation
+from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.usagers import UsagerForm, UsagerSearchForm
 from rdv.www.tenancy import organisation_member_required
 

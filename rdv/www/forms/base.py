@@ -1,7 +1,7 @@
-import datetime
-
 from django import forms
 from dsfr.forms import DsfrBaseForm
+
+from rdv.core.dates import DATE_MAX, DATE_MIN, DATE_OUT_OF_RANGE
 
 
 class _DsfrContext:
@@ -26,22 +26,6 @@ def submitted(request):
     """The data to bind a form to: the POST data on a POST (even an empty one: an all-unchecked form
     posts nothing but must still be validated and saved), None on a GET."""
     return request.POST if request.method == "POST" else None
-
-
-# Bounds of every date typed or passed in a URL: beyond them, date arithmetic overflows (year 9999
-# + 1 day) and nothing of the product makes sense anyway.
-DATE_MIN = datetime.date(1900, 1, 1)
-DATE_MAX = datetime.date(2200, 12, 31)
-DATE_OUT_OF_RANGE = "Saisissez une date entre 1900 et 2200."
-
-
-def parse_day(raw: str | None) -> datetime.date | None:
-    """A YYYY-MM-DD date from a URL parameter, or None when absent, malformed or out of range."""
-    try:
-        day = datetime.date.fromisoformat(raw or "")
-    except ValueError:
-        return None
-    return day if DATE_MIN <= day <= DATE_MAX else None
 
 
 class DateField(forms.DateField):

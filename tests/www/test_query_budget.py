@@ -1,0 +1,86 @@
+"""The main pages run a bounded, fixed number of SQL queries (the request context is built once).
+
+Budgets are the counts measured with the demo data; a page that needs more fails here. Lower the
+budget when a page gets cheaper."""
+
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from rdv.accounts.models import Agent
+from rdv.agendas.models import Lieu
+from rdv.bookings.models import Rdv
+from rdv.motifs.models import Motif
+from rdv.territories.models import Organisation
+from rdv.usagers.models import Usager
+from rdv.www.urls import urlpatterns
+from tests.helpers import log_in
+
+# (user, url name, budget): measured on the demo data.
+BUDGETS = [
+    ("admin", "espace_agents", 14),
+    ("admin", "espace_invitations", 8),
+    ("admin", "espace_services", 10),
+    ("admin", "espace_organisations", 8),
+    ("admin", "espace_journal", 9),
+    ("admin", "espace_motifs", 11),
+    ("admin", "espace_motif", 13),
+    ("admin", "espace_custom_fields", 8),
+    ("admin", "espace_agent_edit", 14),
+    ("admin", "organisation_home", 8),
+    ("admin", "organisation_motifs", 11),
+    ("admin", "organisation_motif", 14),
+    ("admin", "lieu_list", 9),
+    ("admin", "agenda_agents", 9),
+    ("agent", "agenda_week", 14),
+    ("agent", "plage_list", 13),
+    ("agent", "absence_list", 11),
+    ("agent", "slot_search", 11),
+    ("agent", "usager_list", 10),
+    ("agent", "usager_detail", 15),
+    ("agent", "usager_create", 9),
+    ("agent", "agenda", 16),
+    ("agent", "rdv_list", 17),
+    ("agent", "rdv_create", 13),
+    ("secretariat", "agenda", 14),
+    ("secretariat", "rdv_list", 17),
+    ("secretariat", "rdv_detail", 15),
+    ("secretariat", "rdv_create", 13),
+]
+USERS = {
+    "admin": "admin@demo.rdv.fr",
+    "agent": "agent@demo.rdv.fr",
+    "secretariat": "secretariat@demo.rdv.fr",
+}
+
+
+def _kwargs(name: str, agent, valence) -> dict:
+    values = {
+        "territory_id": valence.territory_id,
+        "organisation_id": valence.pk,
+        "agent_id": agent.pk,
+        "motif_id": Motif.objects.filter(organisation=valence).order_by("pk").first().pk,
+        "lieu_id": Lieu.objects.filter(organisation=valence).order_by("pk").first().pk,
+        "rdv_id": Rdv.objects.filter(organisation=valence).order_by("pk").first().pk,
+        "usager_id": Usager.objects.filter(organisations=valence).order_by("pk").first().pk,
+    }
+    pattern = next(p for p in urlpatterns if p.name == name)
+    return {key: values[key] for key in pattern.pattern.regex.groupindex}
+
+
+def test_main_pages_stay_within_their_query_budget(db):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    valence = Organisation.objects.get(name="MDS Valence")
+    over = []
+    for user, name, budget in BUDGETS:
+        agent = Agent.objects.get(email=USERS[user])
+        client = log_in(Client(), agent)
+        url = reverse(name, kwargs=_kwargs(name, agent, valence))
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        if len(queries.captured_queries) > budget:
+            over.append(f"{user} {name}: {len(queries.captured_queries)} queries > {budget}")
+    assert not over, "\n".join(over)

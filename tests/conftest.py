@@ -31,13 +31,13 @@ def build_world(prefix: str) -> World:
     admin = factories.AgentFactory(email=f"{prefix}-admin@exemple.fr")
     factories.TerritoryRoleFactory(agent=admin, territory=territory)
     factories.AgentRoleFactory(agent=admin, organisation=organisation, access_level=AccessLevel.ADMIN)
-    factories.AgentServiceFactory(agent=admin, service=service)
+    factories.AgentServiceFactory(agent=admin, territory=territory, service=service)
     org_admin = factories.AgentFactory(email=f"{prefix}-orga@exemple.fr")
     factories.AgentRoleFactory(agent=org_admin, organisation=organisation, access_level=AccessLevel.ADMIN)
-    factories.AgentServiceFactory(agent=org_admin, service=service)
+    factories.AgentServiceFactory(agent=org_admin, territory=territory, service=service)
     agent = factories.AgentFactory(email=f"{prefix}-agent@exemple.fr")
     factories.AgentRoleFactory(agent=agent, organisation=organisation, access_level=AccessLevel.BASIC)
-    factories.AgentServiceFactory(agent=agent, service=service)
+    factories.AgentServiceFactory(agent=agent, territory=territory, service=service)
     return World(territory, organisation, other, service, inactive, admin, org_admin, agent)
 
 

@@ -61,6 +61,9 @@ class AgentRoleFactory(factory.django.DjangoModelFactory):
 
 
 class AgentServiceFactory(factory.django.DjangoModelFactory):
+    """Services are per espace: pass `territory` (no default, so that no test gives a service in an
+    espace by accident)."""
+
     class Meta:
         model = AgentService
 

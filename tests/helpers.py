@@ -80,7 +80,7 @@ def db_state() -> dict:
         "activations": rows(TerritoryService.objects, "territory", "service"),
         "agents": rows(Agent.objects, "pk", "email", "first_name", "last_name", "password", "is_active"),
         "roles": rows(AgentRole.objects, "agent", "organisation", "access_level"),
-        "services": rows(AgentService.objects, "agent", "service"),
+        "services": rows(AgentService.objects, "agent", "territory", "service"),
         "territory_roles": rows(TerritoryRole.objects, "agent", "territory"),
         "invitations": rows(
             Invitation.objects,
@@ -96,3 +96,35 @@ def db_state() -> dict:
         "invitation_organisations": rows(InvitationOrganisation.objects, "invitation", "organisation", "access_level"),
         "audit": AuditLog.objects.count(),
     }
+
+
+def as_agent(agent, where):
+    """The context `agent` acts with on the pages of `where`: an organisation, an espace, or an object
+    of an organisation (RDV, plage, lieu, motif…). `agent=None` is the system (every right in the
+    espace). An agent without rights there gets a context without rights, which services refuse."""
+    from rdv.accounts.context import organisation_context, territory_context
+    from rdv.core.context import ActorKind, Context
+
+    label = where._meta.label
+    if label == "territories.Territory":
+        organisation, territory = None, where
+    elif label == "territories.Organisation":
+        organisation, territory = where, where.territory
+    elif hasattr(where, "organisation"):
+        organisation = where.organisation
+        territory = organisation.territory
+    else:  # an object of the espace (invitation, custom field…)
+        organisation, territory = None, where.territory
+    if agent is None:
+        return Context.system(territory, organisation)
+    if organisation is not None:
+        # Not a member: the rights of an espace admin (if any), without access level.
+        administers = territory_context(agent, territory) is not None
+        return organisation_context(agent, organisation) or Context(
+            kind=ActorKind.AGENT,
+            territory=territory,
+            organisation=organisation,
+            agent=agent,
+            territory_admin=administers,
+        )
+    return territory_context(agent, territory) or Context(kind=ActorKind.AGENT, territory=territory, agent=agent)

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rdv.agendas",
     "rdv.bookings",
     "rdv.www",
+    "rdv.ops",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 
-from rdv.accounts.perms import can_log_in
+from rdv.accounts.policies import can_log_in
 
 
 class AgentBackend(ModelBackend):

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from rdv.core.context import AccessLevel
 from rdv.core.text import normalise_text
 from rdv.territories.models import Organisation, Service, Territory
 
@@ -90,12 +91,6 @@ class Agent(AbstractBaseUser, PermissionsMixin):
         return self.first_name
 
 
-class AccessLevel(models.TextChoices):
-    BASIC = "basic", "Agent"
-    ADMIN = "admin", "Administrateur"
-    INTERVENANT = "intervenant", "Intervenant"
-
-
 class AgentRole(models.Model):
     """Agent × organisation with an access level: the unit of rights."""
 
@@ -113,17 +108,30 @@ class AgentRole(models.Model):
         return f"{self.agent} · {self.organisation} · {self.get_access_level_display()}"
 
 
+class AgentServiceQuerySet(models.QuerySet):
+    def in_territory(self, territory) -> "AgentServiceQuerySet":
+        return self.filter(territory=territory)
+
+
 class AgentService(models.Model):
+    """The agent works for this service in this espace. Per espace: what an admin of one espace sets
+    never changes what the agent may do in another."""
+
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="service_links")
+    territory = models.ForeignKey(Territory, on_delete=models.CASCADE, related_name="agent_services")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="agent_links")
+
+    objects = AgentServiceQuerySet.as_manager()
 
     class Meta:
         verbose_name = "service de l'agent"
         verbose_name_plural = "services des agents"
-        constraints = [models.UniqueConstraint("agent", "service", name="agent_service_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "territory", "service"], name="agent_service_unique_per_espace")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.agent} · {self.service}"
+        return f"{self.agent} · {self.service} ({self.territory})"
 
 
 class TerritoryRole(models.Model):

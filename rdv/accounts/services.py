@@ -1,4 +1,7 @@
-"""Agent invitations and assignments: the only code that changes roles and services."""
+"""Agent invitations and assignments: the only code that changes roles and services.
+
+Espace admins act through a context (rdv.core.context) checked by rdv.accounts.policies; an
+invitation link is its own right (accept_invitation_*)."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,7 +27,9 @@ from rdv.accounts.models import (
     hash_token,
     new_token,
 )
+from rdv.accounts.policies import can_edit_agent, can_manage_agents, can_manage_invitation
 from rdv.core.audit import log_action
+from rdv.core.context import Context, require
 from rdv.core.errors import DomainError
 from rdv.core.tasks import send_email
 from rdv.territories.models import Organisation, Service, Territory
@@ -82,13 +87,14 @@ class InvitationResult:
 
 @transaction.atomic
 def invite_agent(
-    actor,
-    territory: Territory,
+    ctx: Context,
     email: str,
     services: Iterable[Service],
     organisation_levels: Mapping[Organisation, str],
     make_territory_admin: bool = False,
 ) -> InvitationResult:
+    require(can_manage_agents(ctx))
+    territory = ctx.territory
     email = normalise_email(email)
     if not email:
         raise DomainError("email_required", "L'adresse e-mail est obligatoire.", field="email")
@@ -106,7 +112,7 @@ def invite_agent(
     reissued = invitation is not None
     if invitation is None:
         invitation = Invitation(territory=territory, email=email)
-    invitation.invited_by = actor if getattr(actor, "pk", None) else None
+    invitation.invited_by = ctx.agent
     invitation.make_territory_admin = make_territory_admin
     token = _rotate_token(invitation, now)
     try:
@@ -124,7 +130,7 @@ def invite_agent(
     )
     existing_agent = Agent.objects.filter(email__iexact=email).exists()
     log_action(
-        actor,
+        ctx.actor,
         "invitation.reissued" if reissued else "invitation.created",
         invitation,
         {
@@ -140,20 +146,22 @@ def invite_agent(
 
 
 @transaction.atomic
-def resend_invitation(actor, invitation: Invitation) -> Invitation:
+def resend_invitation(ctx: Context, invitation: Invitation) -> Invitation:
     """A new link with a new expiry; the previous link stops working."""
+    require(can_manage_invitation(ctx, invitation))
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status() in (InvitationStatus.ACCEPTED, InvitationStatus.CANCELLED):
         raise DomainError("invitation_closed", "Cette invitation est close : créez-en une nouvelle.")
     token = _rotate_token(invitation, timezone.now())
     invitation.save(update_fields=["token_hash", "sent_at", "expires_at"])
-    log_action(actor, "invitation.resent", invitation, {"expires_at": invitation.expires_at.isoformat()})
+    log_action(ctx.actor, "invitation.resent", invitation, {"expires_at": invitation.expires_at.isoformat()})
     _send_invitation(invitation, token)
     return invitation
 
 
 @transaction.atomic
-def cancel_invitation(actor, invitation: Invitation) -> Invitation:
+def cancel_invitation(ctx: Context, invitation: Invitation) -> Invitation:
+    require(can_manage_invitation(ctx, invitation))
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status() == InvitationStatus.ACCEPTED:
         raise DomainError("invitation_accepted", "Cette invitation a déjà été acceptée.")
@@ -161,7 +169,7 @@ def cancel_invitation(actor, invitation: Invitation) -> Invitation:
         return invitation
     invitation.cancelled_at = timezone.now()
     invitation.save(update_fields=["cancelled_at"])
-    log_action(actor, "invitation.cancelled", invitation, {"email": invitation.email})
+    log_action(ctx.actor, "invitation.cancelled", invitation, {"email": invitation.email})
     return invitation
 
 
@@ -202,7 +210,9 @@ def _apply_invitation(invitation: Invitation, agent: Agent) -> dict:
     added_services = []
     for service in invitation.services.all():
         if service.pk in active_ids:  # a service deactivated since the invitation is not given
-            _, created = AgentService.objects.get_or_create(agent=agent, service=service)
+            _, created = AgentService.objects.get_or_create(
+                agent=agent, service=service, territory=invitation.territory
+            )
             if created:
                 added_services.append(service.name)
     added_roles = {}
@@ -261,8 +271,7 @@ def accept_invitation_as_existing_agent(token: str, agent: Agent) -> Invitation:
 
 @transaction.atomic
 def update_agent_assignments(
-    actor,
-    territory: Territory,
+    ctx: Context,
     agent: Agent,
     services: Iterable[Service],
     organisation_levels: Mapping[Organisation, str],
@@ -270,12 +279,15 @@ def update_agent_assignments(
     territory_admin: bool | None = None,
     confirm_removal: bool = False,
 ) -> dict:
-    """Set the agent's services (among those active in the espace) and roles in the espace's
-    organisations. Services inactive in the espace and roles elsewhere are kept as they are.
+    """Set the agent's services in the context's espace (among those active there) and roles in the
+    espace's organisations. Services inactive in the espace, and everything in other espaces, are
+    kept as they are.
 
     Removing the agent's last organisation of the espace needs `confirm_removal`; the agent
     account and its history are kept.
     """
+    require(can_edit_agent(ctx, agent))
+    territory = ctx.territory
     services = list(services)
     _check_organisations_in(territory, organisation_levels)
     active = set(Service.objects.active_in(territory))
@@ -294,13 +306,13 @@ def update_agent_assignments(
             "Vous retirez cet agent de sa dernière organisation de l'espace. Confirmez pour continuer.",
             field="organisations",
         )
-    current_services = set(Service.objects.filter(agent_links__agent=agent))
+    current_services = set(Service.objects.filter(agent_links__agent=agent, agent_links__territory=territory))
     kept_inactive = {s for s in current_services if s not in active}
     if organisation_levels and not (set(services) | kept_inactive):
         raise DomainError("services_required", "Choisissez au moins un service.", field="services")
     if (
         territory_admin is False
-        and getattr(actor, "pk", None) == agent.pk
+        and ctx.is_self(agent)
         and TerritoryRole.objects.filter(agent=agent, territory=territory).exists()
     ):
         raise DomainError(
@@ -313,8 +325,8 @@ def update_agent_assignments(
     wanted_services = set(services)
     to_add = wanted_services - current_services
     to_remove = (current_services & active) - wanted_services
-    AgentService.objects.bulk_create(AgentService(agent=agent, service=s) for s in to_add)
-    AgentService.objects.filter(agent=agent, service__in=to_remove).delete()
+    AgentService.objects.bulk_create(AgentService(agent=agent, territory=territory, service=s) for s in to_add)
+    AgentService.objects.filter(agent=agent, territory=territory, service__in=to_remove).delete()
     if to_add or to_remove:
         changes["services"] = {
             "ajoutés": ", ".join(sorted(s.name for s in to_add)) or None,
@@ -348,7 +360,7 @@ def update_agent_assignments(
 
     if changes:
         action = "agent.removed_from_territory" if current_roles and not organisation_levels else "agent.updated"
-        log_action(actor, action, agent, changes, territory=territory)
+        log_action(ctx.actor, action, agent, changes, territory=territory)
     return changes
 
 
@@ -358,16 +370,3 @@ def _check_organisations_in(territory: Territory, levels: Mapping[Organisation, 
             raise DomainError("organisation_outside", "Organisation inconnue.", field="organisations")
         if level not in AccessLevel.values:
             raise DomainError("access_level_invalid", "Niveau d'accès inconnu.", field="organisations")
-
-
-def lock_agendas(agents) -> None:
-    """Serialise every write to these agents' agendas until the transaction ends.
-
-    PostgreSQL: row locks on the agents, always taken in id order so that two operations on the
-    same agents never deadlock; the re-check that follows sees what the previous holder committed.
-    (The exclusion constraint alone refuses the overlap, but two inserts checking each other's
-    uncommitted rows can deadlock.) SQLite ignores FOR UPDATE: its write transactions are already
-    serialised (BEGIN IMMEDIATE)."""
-    ids = sorted({getattr(agent, "pk", agent) for agent in agents})
-    if ids:
-        list(Agent.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))

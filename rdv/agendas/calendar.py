@@ -12,6 +12,7 @@ from django.utils import timezone
 from rdv.agendas.holidays import holiday_dates
 from rdv.agendas.models import ABSENCE_LOOKBACK_DAYS, WEEKDAY_LABELS, Absence, PlageOuverture, RecurrenceKind
 from rdv.availability.recurrence import PARIS, expand, local_day_interval, occurrence_dates
+from rdv.territories.models import HolidayZone
 
 MONTH_LABELS = [
     "janvier",
@@ -105,8 +106,6 @@ DEPARTEMENT_ZONES.update({"974": "974", "976": "976"})
 def holiday_zone(territory) -> str:
     """The public-holiday zone of an espace: its setting when one is chosen, else its département
     (Alsace-Moselle and overseas départements have extra holidays), else metropolitan France ("")."""
-    from rdv.territories.models import HolidayZone
-
     explicit = getattr(territory, "holiday_zone", "") or ""
     if explicit in HolidayZone.values and explicit:
         return explicit

@@ -54,6 +54,17 @@ class RecurrenceKind(models.TextChoices):
 
 WEEKDAY_LABELS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
 MAX_RECURRENCE_INTERVAL = 52
+# The fields of a plage or an absence that describe its recurrence (what the engine expands).
+EVENT_FIELDS = [
+    "first_date",
+    "start_time",
+    "end_time",
+    "recurrence",
+    "recurrence_interval",
+    "recurrence_weekdays",
+    "until",
+    "recurrence_last_of_month",
+]
 
 
 def recurrence_constraints(prefix: str) -> list[models.BaseConstraint]:

@@ -1,8 +1,10 @@
 """Agenda operations: the only code that creates or changes lieux, plages d'ouverture (and their
 occurrence exceptions) and absences.
 
-Every function runs in one transaction, checks every rule itself (so no path can bypass one),
-raises `DomainError` with a French message, and records the change with `log_action`.
+Every function takes the actor's context first and refuses ("forbidden") what
+rdv.agendas.policies does not allow; it runs in one transaction, checks every rule itself (so no
+path can bypass one), raises `DomainError` with a French message, and records the change with
+`log_action`.
 `data` arguments are mappings of model field names (as the forms' cleaned data).
 
 Plages of one agent never overlap, whatever their organisation: every write that adds or moves
@@ -21,8 +23,7 @@ from django.db.models import Exists, Q
 from django.utils import timezone
 
 from rdv.accounts.models import AgentRole, AgentService
-from rdv.accounts.services import lock_agendas
-from rdv.agendas.availability import EVENT_FIELDS
+from rdv.agendas import policies
 from rdv.agendas.calendar import (
     WHOLE_DAY_END,
     WHOLE_DAY_START,
@@ -30,8 +31,10 @@ from rdv.agendas.calendar import (
     plage_name,
     time_range,
 )
+from rdv.agendas.locks import lock_agendas
 from rdv.agendas.models import (
     ABSENCE_LOOKBACK_DAYS,
+    EVENT_FIELDS,
     MAX_RECURRENCE_INTERVAL,
     Absence,
     Lieu,
@@ -41,10 +44,11 @@ from rdv.agendas.models import (
 )
 from rdv.availability.recurrence import PARIS, Recurrence, RecurringEvent, expand, occurrence_dates
 from rdv.core.audit import log_action
+from rdv.core.context import Context, require
 from rdv.core.errors import DomainError
+from rdv.core.phones import InvalidPhone, format_phone, normalise_phone
 from rdv.motifs.models import Motif
 from rdv.territories.models import Organisation
-from rdv.usagers.text import InvalidPhone, format_phone, normalise_phone
 
 NAME_MAX_LENGTH = 200
 ADDRESS_MAX_LENGTH = 300
@@ -243,7 +247,9 @@ def lieu_phone_display(lieu: Lieu) -> str:
 
 
 @transaction.atomic
-def create_lieu(actor, organisation: Organisation, data: Mapping) -> Lieu:
+def create_lieu(ctx: Context, data: Mapping) -> Lieu:
+    require(policies.can_manage_lieux(ctx))
+    organisation = ctx.organisation
     values = _lieu_values(data)
     _check_lieu_name(organisation, values["name"])
     try:
@@ -253,12 +259,13 @@ def create_lieu(actor, organisation: Organisation, data: Mapping) -> Lieu:
         raise DomainError(
             "lieu_name_taken", f"Un lieu s'appelle déjà « {values['name']} » dans l'organisation.", field="name"
         ) from None
-    log_action(actor, "lieu.created", lieu, values)
+    log_action(ctx.actor, "lieu.created", lieu, values)
     return lieu
 
 
 @transaction.atomic
-def update_lieu(actor, lieu: Lieu, data: Mapping) -> dict:
+def update_lieu(ctx: Context, lieu: Lieu, data: Mapping) -> dict:
+    require(policies.can_manage_lieu(ctx, lieu))
     values = _lieu_values(data)
     if lieu.archived_at is None:
         _check_lieu_name(lieu.organisation, values["name"], exclude_pk=lieu.pk)
@@ -267,7 +274,7 @@ def update_lieu(actor, lieu: Lieu, data: Mapping) -> dict:
         for name, value in values.items():
             setattr(lieu, name, value)
         lieu.save(update_fields=list(values))
-        log_action(actor, "lieu.updated", lieu, changes)
+        log_action(ctx.actor, "lieu.updated", lieu, changes)
     return changes
 
 
@@ -277,7 +284,8 @@ def _running_plages(lieu: Lieu, today: date):
 
 
 @transaction.atomic
-def archive_lieu(actor, lieu: Lieu, *, now: datetime | None = None) -> None:
+def archive_lieu(ctx: Context, lieu: Lieu, *, now: datetime | None = None) -> None:
+    require(policies.can_manage_lieu(ctx, lieu))
     if lieu.archived_at is not None:
         raise DomainError("lieu_archived", "Ce lieu est déjà archivé.")
     now = now or timezone.now()
@@ -291,27 +299,29 @@ def archive_lieu(actor, lieu: Lieu, *, now: datetime | None = None) -> None:
         )
     lieu.archived_at = now
     lieu.save(update_fields=["archived_at"])
-    log_action(actor, "lieu.archived", lieu, {"archived_at": [None, now]})
+    log_action(ctx.actor, "lieu.archived", lieu, {"archived_at": [None, now]})
 
 
 @transaction.atomic
-def restore_lieu(actor, lieu: Lieu) -> None:
+def restore_lieu(ctx: Context, lieu: Lieu) -> None:
+    require(policies.can_manage_lieu(ctx, lieu))
     if lieu.archived_at is None:
         raise DomainError("lieu_not_archived", "Ce lieu n'est pas archivé.")
     _check_lieu_name(lieu.organisation, lieu.name, exclude_pk=lieu.pk)
     old = lieu.archived_at
     lieu.archived_at = None
     lieu.save(update_fields=["archived_at"])
-    log_action(actor, "lieu.restored", lieu, {"archived_at": [old, None]})
+    log_action(ctx.actor, "lieu.restored", lieu, {"archived_at": [old, None]})
 
 
 # Plages: values and validation -------------------------------------------------------------------
 
 
 def usable_motifs(organisation: Organisation, agent):
-    """Motifs an agent may put in a plage of the organisation: active motifs of the agent's services,
-    and motifs open to the secretariat when the agent belongs to a secretariat service. One query."""
-    links = AgentService.objects.filter(agent=agent)
+    """Motifs an agent may put in a plage of the organisation: active motifs of the agent's services
+    in the organisation's espace, and motifs open to the secretariat when the agent belongs to a
+    secretariat service there. One query."""
+    links = AgentService.objects.filter(agent=agent, territory_id=organisation.territory_id)
     condition = Q(service_id__in=links.values("service_id")) | (
         Q(for_secretariat=True) & Exists(links.filter(service__is_secretariat=True))
     )
@@ -470,25 +480,29 @@ def _plage_log(values: Mapping, motifs: list) -> dict:
 # Plages: operations ----------------------------------------------------------------------------
 
 
-def _create_plage(actor, organisation, agent, values: dict, motifs: list) -> PlageOuverture:
+def _create_plage(ctx: Context, organisation, agent, values: dict, motifs: list) -> PlageOuverture:
     _check_overlaps(organisation, agent, _event(values))
     plage = PlageOuverture.objects.create(organisation=organisation, agent=agent, **values)
     plage.motifs.set(motifs)
-    log_action(actor, "plage.created", plage, {"agent": agent, **_plage_log(values, motifs)})
+    log_action(ctx.actor, "plage.created", plage, {"agent": agent, **_plage_log(values, motifs)})
     return plage
 
 
 @transaction.atomic
-def create_plage(actor, organisation: Organisation, agent, data: Mapping) -> PlageOuverture:
+def create_plage(ctx: Context, agent, data: Mapping) -> PlageOuverture:
+    """A plage of `agent` in the context's organisation."""
+    organisation = ctx.organisation
     _check_member(agent, organisation)
+    require(policies.can_manage_agenda(ctx, agent))
     _lock_agent(agent)
     values, motifs = _plage_values(organisation, agent, data, None)
-    return _create_plage(actor, organisation, agent, values, motifs)
+    return _create_plage(ctx, organisation, agent, values, motifs)
 
 
 @transaction.atomic
-def update_plage(actor, plage: PlageOuverture, data: Mapping) -> dict:
+def update_plage(ctx: Context, plage: PlageOuverture, data: Mapping) -> dict:
     """Change the whole series. Exceptions of dates that are still occurrences are kept; the others go."""
+    require(policies.can_manage_plage(ctx, plage))
     _lock_agent(plage.agent)
     values, motifs = _plage_values(plage.organisation, plage.agent, data, plage)
     new_event = _event(values)
@@ -509,7 +523,7 @@ def update_plage(actor, plage: PlageOuverture, data: Mapping) -> dict:
             setattr(plage, name, value)
         plage.save()
         plage.motifs.set(motifs)
-        log_action(actor, "plage.updated", plage, changes)
+        log_action(ctx.actor, "plage.updated", plage, changes)
     return changes
 
 
@@ -518,15 +532,16 @@ def _occurs(event: RecurringEvent, day: date) -> bool:
 
 
 @transaction.atomic
-def update_plage_from(actor, plage: PlageOuverture, from_date: date, data: Mapping) -> PlageOuverture:
+def update_plage_from(ctx: Context, plage: PlageOuverture, from_date: date, data: Mapping) -> PlageOuverture:
     """ "Cette occurrence et les suivantes": the series ends the day before `from_date` and a new plage
     with the new values starts on `from_date`. Exceptions from that date on are dropped with the old
     series. From the first occurrence, this is a change of the whole series."""
+    require(policies.can_manage_plage(ctx, plage))
     if plage.recurrence == RecurrenceKind.NONE:
         raise DomainError("not_recurring", "Cette plage ne se répète pas : modifiez-la directement.")
     _require_occurrence(plage, from_date)
     if from_date <= plage.first_date:
-        update_plage(actor, plage, {**data, "first_date": plage.first_date})
+        update_plage(ctx, plage, {**data, "first_date": plage.first_date})
         return plage
     _lock_agent(plage.agent)
     values, motifs = _plage_values(plage.organisation, plage.agent, {**data, "first_date": from_date}, plage)
@@ -535,31 +550,33 @@ def update_plage_from(actor, plage: PlageOuverture, from_date: date, data: Mappi
     plage.save(update_fields=["until"])
     dropped = list(plage.exceptions.filter(date__gte=from_date).values_list("date", flat=True))
     plage.exceptions.filter(date__gte=from_date).delete()
-    new_plage = _create_plage(actor, plage.organisation, plage.agent, values, motifs)
+    new_plage = _create_plage(ctx, plage.organisation, plage.agent, values, motifs)
     changes = {"until": [old_until, plage.until], "suite": f"plage n° {new_plage.pk} à partir du {from_date:%d/%m/%Y}"}
     if dropped:
         changes["exceptions retirées"] = [d.isoformat() for d in dropped]
-    log_action(actor, "plage.split", plage, changes)
+    log_action(ctx.actor, "plage.split", plage, changes)
     return new_plage
 
 
 @transaction.atomic
-def cancel_plage_occurrence(actor, plage: PlageOuverture, day: date) -> PlageException:
+def cancel_plage_occurrence(ctx: Context, plage: PlageOuverture, day: date) -> PlageException:
     """Cancel one occurrence; the rest of the series is untouched."""
+    require(policies.can_manage_plage(ctx, plage))
     _require_occurrence(plage, day)
     exception, _ = PlageException.objects.update_or_create(
         plage=plage, date=day, defaults={"cancelled": True, "start_time": None, "end_time": None}
     )
-    log_action(actor, "plage.occurrence_cancelled", plage, {"date": day.isoformat()})
+    log_action(ctx.actor, "plage.occurrence_cancelled", plage, {"date": day.isoformat()})
     return exception
 
 
 @transaction.atomic
 def move_plage_occurrence(
-    actor, plage: PlageOuverture, day: date, start_time: Any, end_time: Any
+    ctx: Context, plage: PlageOuverture, day: date, start_time: Any, end_time: Any
 ) -> PlageException | None:
     """Change the hours of one occurrence (same day); the rest of the series is untouched. Back to the
     series' hours, the exception is removed."""
+    require(policies.can_manage_plage(ctx, plage))
     _require_occurrence(plage, day)
     start = _time(start_time, "start_time", "Indiquez l'heure de début.")
     end = _time(end_time, "end_time", "Indiquez l'heure de fin.")
@@ -586,7 +603,7 @@ def move_plage_occurrence(
             plage=plage, date=day, defaults={"cancelled": False, "start_time": start, "end_time": end}
         )
     log_action(
-        actor,
+        ctx.actor,
         "plage.occurrence_moved",
         plage,
         {
@@ -598,8 +615,9 @@ def move_plage_occurrence(
 
 
 @transaction.atomic
-def restore_plage_occurrence(actor, plage: PlageOuverture, day: date) -> None:
+def restore_plage_occurrence(ctx: Context, plage: PlageOuverture, day: date) -> None:
     """Back to the series' hours for one occurrence (undo a cancellation or a move)."""
+    require(policies.can_manage_plage(ctx, plage))
     exception = plage.exceptions.filter(date=day).first()
     if exception is None:
         raise DomainError("no_exception", "Cette occurrence suit déjà les horaires de la série.")
@@ -609,12 +627,13 @@ def restore_plage_occurrence(actor, plage: PlageOuverture, day: date) -> None:
     )
     _check_overlaps(plage.organisation, plage.agent, single, exclude_ids=[plage.pk])
     exception.delete()
-    log_action(actor, "plage.occurrence_restored", plage, {"date": day.isoformat()})
+    log_action(ctx.actor, "plage.occurrence_restored", plage, {"date": day.isoformat()})
 
 
 @transaction.atomic
-def end_plage(actor, plage: PlageOuverture, last_date: Any) -> None:
+def end_plage(ctx: Context, plage: PlageOuverture, last_date: Any) -> None:
     """End a recurring series after `last_date` (inclusive); later exceptions go with it."""
+    require(policies.can_manage_plage(ctx, plage))
     if plage.recurrence == RecurrenceKind.NONE:
         raise DomainError("not_recurring", "Cette plage ne se répète pas : supprimez-la plutôt.")
     last = _date(last_date, "until", "Indiquez la date de la dernière occurrence.")
@@ -635,13 +654,14 @@ def end_plage(actor, plage: PlageOuverture, last_date: Any) -> None:
     plage.until = last
     plage.save(update_fields=["until"])
     plage.exceptions.filter(date__gt=last).delete()
-    log_action(actor, "plage.ended", plage, {"until": [old, last]})
+    log_action(ctx.actor, "plage.ended", plage, {"until": [old, last]})
 
 
 @transaction.atomic
-def delete_plage(actor, plage: PlageOuverture) -> None:
+def delete_plage(ctx: Context, plage: PlageOuverture) -> None:
+    require(policies.can_manage_plage(ctx, plage))
     log_action(
-        actor, "plage.deleted", plage, {"agent": plage.agent, "lieu": plage.lieu, "first_date": plage.first_date}
+        ctx.actor, "plage.deleted", plage, {"agent": plage.agent, "lieu": plage.lieu, "first_date": plage.first_date}
     )
     plage.delete()
 
@@ -693,30 +713,35 @@ def _absence_values(data: Mapping) -> dict:
 
 
 @transaction.atomic
-def create_absence(actor, organisation: Organisation, agent, data: Mapping) -> Absence:
+def create_absence(ctx: Context, agent, data: Mapping) -> Absence:
+    """An absence of `agent` in the context's organisation."""
+    organisation = ctx.organisation
     _check_member(agent, organisation)
+    require(policies.can_manage_agenda(ctx, agent))
     values = _absence_values(data)
     absence = Absence.objects.create(organisation=organisation, agent=agent, **values)
-    log_action(actor, "absence.created", absence, {"agent": agent, **values})
+    log_action(ctx.actor, "absence.created", absence, {"agent": agent, **values})
     return absence
 
 
 @transaction.atomic
-def update_absence(actor, absence: Absence, data: Mapping) -> dict:
+def update_absence(ctx: Context, absence: Absence, data: Mapping) -> dict:
+    require(policies.can_manage_absence(ctx, absence))
     values = _absence_values(data)
     changes = _diff(absence, values)
     if changes:
         for name, value in values.items():
             setattr(absence, name, value)
         absence.save()
-        log_action(actor, "absence.updated", absence, changes)
+        log_action(ctx.actor, "absence.updated", absence, changes)
     return changes
 
 
 @transaction.atomic
-def delete_absence(actor, absence: Absence) -> None:
+def delete_absence(ctx: Context, absence: Absence) -> None:
+    require(policies.can_manage_absence(ctx, absence))
     log_action(
-        actor,
+        ctx.actor,
         "absence.deleted",
         absence,
         {

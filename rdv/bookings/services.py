@@ -1,8 +1,10 @@
 """The booking operations: the only code that creates or changes RDVs.
 
-Each operation runs in one transaction, re-checks the slot with the availability engine (the
-same data and code as the displayed slots), calls `log_action`, and raises a `DomainError`
-with a French message. Public pages, agent pages and the API all call these functions.
+Each operation takes the actor's context first and refuses ("forbidden") what
+rdv.bookings.policies does not allow (agents, usagers and prescripteurs online alike); it runs in
+one transaction, re-checks the slot with the availability engine (the same data and code as the
+displayed slots), calls `log_action`, and raises a `DomainError` with a French message. Public
+pages, agent pages and the API all call these functions.
 
 No double booking: on PostgreSQL an exclusion constraint on `RdvAgent` (agent, time range)
 refuses overlapping exclusive rows, whatever the race; on SQLite write transactions are
@@ -17,10 +19,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from rdv.accounts.models import AgentRole, AgentService
-from rdv.accounts.services import lock_agendas
-from rdv.agendas.availability import is_slot_free
+from rdv.accounts.models import AgentRole
 from rdv.agendas.calendar import holiday_zone
+from rdv.agendas.locks import lock_agendas
+from rdv.bookings import policies
+from rdv.bookings.availability import is_slot_free
 from rdv.bookings.models import (
     CANCELLED_STATUSES,
     CreatedBy,
@@ -31,10 +34,12 @@ from rdv.bookings.models import (
     RdvStatus,
 )
 from rdv.core.audit import log_action
+from rdv.core.context import ActorKind, Context, require
 from rdv.core.errors import DomainError
 from rdv.core.tasks import send_email
 from rdv.motifs.models import LocationType
-from rdv.usagers.services import add_usager_to_organisation
+from rdv.usagers import policies as usager_policies
+from rdv.usagers.services import add_usager_to_organisation, create_usager
 
 SLOT_TAKEN = "Ce créneau n'est plus disponible : un autre rendez-vous vient d'y être pris. Choisissez un autre créneau."
 OUTSIDE_AVAILABILITY = (
@@ -64,17 +69,20 @@ class BookingRequest:
     visio_url: str = ""
 
 
-def _check_request(organisation, request: BookingRequest) -> timedelta:
+def _check_request(ctx: Context, request: BookingRequest) -> timedelta:
+    organisation = ctx.organisation
     motif = request.motif
-    if motif.organisation_id != organisation.pk:
+    if organisation is None or motif.organisation_id != organisation.pk:
         raise BookingError("motif_outside", "Ce motif n'appartient pas à l'organisation.", field="motif")
     if motif.archived_at is not None:
         raise BookingError("motif_archived", "Ce motif est archivé : il ne peut plus être réservé.", field="motif")
+    require(policies.can_book(ctx, motif), "Vous ne pouvez pas réserver ce motif.")
     _check_agents(organisation, request.agents)
     _check_lieu(organisation, motif, request.lieu)
     for usager in request.usagers:
         if usager.territory_id != organisation.territory_id:
             raise BookingError("usager_outside", "Usager inconnu.", field="usagers")
+        require(usager_policies.can_add_to_organisation(ctx, usager))
     if len({usager.pk for usager in request.usagers}) != len(request.usagers):
         raise BookingError("usager_twice", "Un même usager est choisi deux fois.", field="usagers")
     _check_text(request.context, request.address, request.visio_url)
@@ -196,24 +204,26 @@ def _describe(rdv: Rdv, agents: Iterable) -> dict:
     }
 
 
+CREATED_BY = {ActorKind.USAGER: CreatedBy.USAGER, ActorKind.PRESCRIPTEUR: CreatedBy.PRESCRIPTEUR}
+
+
+def _check_override(ctx: Context, override: bool) -> None:
+    if override:
+        require(policies.can_override(ctx), "Seul un agent peut réserver en dehors des disponibilités.")
+
+
 @transaction.atomic
-def book_rdv(
-    actor,
-    organisation,
-    request: BookingRequest,
-    *,
-    created_by: str = CreatedBy.AGENT,
-    override: bool = False,
-    online: bool = False,
-) -> Rdv:
-    """Book a RDV. `override` (agents only, after an explicit confirmation) books even outside
-    the plages or over another RDV; it is recorded in the audit log."""
-    duration = _check_request(organisation, request)
+def book_rdv(ctx: Context, request: BookingRequest, *, override: bool = False) -> Rdv:
+    """Book a RDV in the context's organisation. `override` (agents only, after an explicit
+    confirmation) books even outside the plages or over another RDV; it is recorded in the audit
+    log. An usager or a prescripteur books online: the online booking window applies."""
+    organisation = ctx.organisation
+    duration = _check_request(ctx, request)
+    _check_override(ctx, override)
+    online = ctx.is_public
     start = request.starts_at
     if start.tzinfo is None:
         raise BookingError("naive_datetime", "Heure de début invalide.", field="starts_at")
-    if online and override:
-        raise BookingError("override_forbidden", "Action impossible.")
     busy_agents = _recheck(
         organisation, request.motif, request.agents, start, duration, lieu=request.lieu, online=online
     )
@@ -225,8 +235,8 @@ def book_rdv(
         lieu=request.lieu,
         starts_at=start,
         ends_at=start + duration,
-        created_by=created_by,
-        created_by_agent=actor if created_by == CreatedBy.AGENT else None,
+        created_by=CREATED_BY.get(ctx.kind, CreatedBy.AGENT),
+        created_by_agent=ctx.agent,
         context=request.context or "",
         address=request.address or "",
         visio_url=request.visio_url or "",
@@ -236,42 +246,34 @@ def book_rdv(
     _insert_agents(rdv, request.agents, exclusive=not busy_agents)
     Participation.objects.bulk_create(Participation(rdv=rdv, usager=u) for u in request.usagers)
     for usager in request.usagers:  # an usager found across the espace now belongs here too
-        add_usager_to_organisation(actor, usager, organisation)
+        add_usager_to_organisation(ctx, usager)
     changes = _describe(rdv, request.agents)
     changes["usagers"] = ", ".join(str(u) for u in request.usagers)
     if busy_agents:
         changes["override"] = "réservé hors disponibilité, confirmé par l'agent : " + ", ".join(
             str(a) for a in busy_agents
         )
-    log_action(actor, "rdv.created", rdv, changes)
+    log_action(ctx.actor, "rdv.created", rdv, changes)
     return rdv
 
 
 @transaction.atomic
-def book_rdv_for_new_usager(
-    actor,
-    organisation,
-    usager_data: dict,
-    request: BookingRequest,
-    *,
-    override: bool = False,
-):
+def book_rdv_for_new_usager(ctx: Context, usager_data: dict, request: BookingRequest, *, override: bool = False):
     """Create the usager's file (rdv.usagers.services.create_usager) and book the RDV for them, in
     one transaction: when the booking is refused, no file is left behind. Returns (rdv, usager)."""
-    from rdv.usagers.services import create_usager
-
-    usager = create_usager(actor, organisation, usager_data)
+    usager = create_usager(ctx, usager_data)
     request.usagers = [*request.usagers, usager]
-    rdv = book_rdv(actor, organisation, request, override=override)
+    rdv = book_rdv(ctx, request, override=override)
     return rdv, usager
 
 
 @transaction.atomic
-def update_rdv(actor, rdv: Rdv, *, context=None, address=None, visio_url=None) -> dict:
+def update_rdv(ctx: Context, rdv: Rdv, *, context=None, address=None, visio_url=None) -> dict:
     """Change the free-text fields of a RDV (None: unchanged). Returns the changes.
 
     The Contexte's text is not copied to the journal (it is readable only by the agents who can
     see the RDV): the journal says that it changed."""
+    require(policies.can_change(ctx, rdv))
     rdv = _locked(rdv)
     values = {"context": context, "address": address, "visio_url": visio_url}
     values = {name: value.strip() for name, value in values.items() if value is not None}
@@ -284,7 +286,7 @@ def update_rdv(actor, rdv: Rdv, *, context=None, address=None, visio_url=None) -
             setattr(rdv, name, value)
     if changes:
         rdv.save(update_fields=[*values, "updated_at"])
-        log_action(actor, "rdv.updated", rdv, changes)
+        log_action(ctx.actor, "rdv.updated", rdv, changes)
     return changes
 
 
@@ -299,22 +301,26 @@ def _locked(rdv: Rdv) -> Rdv:
 
 @transaction.atomic
 def move_rdv(
-    actor,
+    ctx: Context,
     rdv: Rdv,
     new_start: datetime,
     *,
     agents: Sequence | None = None,
     lieu=None,
     override: bool = False,
-    online: bool = False,
 ) -> Rdv:
+    """Move a RDV (agents may also change its agents and lieu). An usager moves their RDV online:
+    same agents and lieu, the online booking window applies."""
     rdv = _locked(rdv)
     if rdv.is_cancelled:
         raise BookingError("rdv_cancelled", "Ce rendez-vous est annulé : il ne peut plus être déplacé.")
+    require(policies.can_move(ctx, rdv))
+    _check_override(ctx, override)
+    online = ctx.is_public
+    if online and (agents is not None or lieu is not None):
+        raise BookingError("forbidden", "Vous ne pouvez changer que l'horaire de votre rendez-vous.")
     if new_start is None or new_start.tzinfo is None:
         raise BookingError("naive_datetime", "Heure de début invalide.", field="starts_at")
-    if online and override:
-        raise BookingError("override_forbidden", "Action impossible.")
     current_agents = [link.agent for link in rdv.agent_links.select_related("agent")]
     agents = list(agents) if agents is not None else current_agents
     lieu = lieu if lieu is not None else rdv.lieu
@@ -335,25 +341,28 @@ def move_rdv(
     changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
     if busy:
         changes["override"] = "déplacé hors disponibilité, confirmé par l'agent : " + ", ".join(str(a) for a in busy)
-    log_action(actor, "rdv.moved", rdv, changes)
+    log_action(ctx.actor, "rdv.moved", rdv, changes)
     return rdv
 
 
 @transaction.atomic
-def cancel_rdv(actor, rdv: Rdv, *, by_usager: bool = False, reason: str = "") -> Rdv:
+def cancel_rdv(ctx: Context, rdv: Rdv, *, by_usager: bool = False, reason: str = "") -> Rdv:
     """Cancel: "annulé par l'usager" (excused) or "annulé par le service" (revoked). The slot is
-    freed at once."""
-    return _set_status(actor, rdv, RdvStatus.EXCUSED if by_usager else RdvStatus.REVOKED, reason=reason)
+    freed at once. An usager online cancels their own RDV (always "annulé par l'usager")."""
+    require(policies.can_cancel(ctx, rdv))
+    by_usager = by_usager or ctx.is_public
+    return _set_status(ctx, rdv, RdvStatus.EXCUSED if by_usager else RdvStatus.REVOKED, reason=reason)
 
 
 @transaction.atomic
-def set_status(actor, rdv: Rdv, status: str, *, reason: str = "") -> Rdv:
+def set_status(ctx: Context, rdv: Rdv, status: str, *, reason: str = "") -> Rdv:
+    require(policies.can_change(ctx, rdv))
     if status not in RdvStatus.values:
         raise BookingError("status_invalid", "Statut inconnu.", field="status")
-    return _set_status(actor, rdv, status, reason=reason)
+    return _set_status(ctx, rdv, status, reason=reason)
 
 
-def _set_status(actor, rdv: Rdv, status: str, *, reason: str = "") -> Rdv:
+def _set_status(ctx: Context, rdv: Rdv, status: str, *, reason: str = "") -> Rdv:
     rdv = _locked(rdv)
     old = rdv.status
     if old == status:
@@ -383,7 +392,7 @@ def _set_status(actor, rdv: Rdv, status: str, *, reason: str = "") -> Rdv:
     elif cancelled and not was_cancelled:
         rdv.agent_links.update(blocks_agenda=False)
     rdv.status, rdv.status_changed_at = status, now
-    rdv.status_changed_by = actor if getattr(actor, "pk", None) else None
+    rdv.status_changed_by = ctx.agent
     if cancelled or was_cancelled:
         rdv.cancel_reason = (reason or "").strip()[:300] if cancelled else ""
     rdv.save(update_fields=["status", "status_changed_at", "status_changed_by", "cancel_reason", "updated_at"])
@@ -392,14 +401,15 @@ def _set_status(actor, rdv: Rdv, status: str, *, reason: str = "") -> Rdv:
     changes = {"status": [RdvStatus(old).label, RdvStatus(status).label]}
     if cancelled and reason:
         changes["reason"] = rdv.cancel_reason
-    log_action(actor, "rdv.cancelled" if cancelled and not was_cancelled else "rdv.status_changed", rdv, changes)
+    log_action(ctx.actor, "rdv.cancelled" if cancelled and not was_cancelled else "rdv.status_changed", rdv, changes)
     return rdv
 
 
 @transaction.atomic
-def add_participant(actor, rdv: Rdv, usager) -> Participation:
+def add_participant(ctx: Context, rdv: Rdv, usager) -> Participation:
     """Add an usager to a RDV; a collective RDV refuses participants beyond its capacity (the RDV
     row is locked, so concurrent joins are counted one after the other)."""
+    require(policies.can_change(ctx, rdv))
     rdv = _locked(rdv)
     if rdv.is_cancelled:
         raise BookingError("rdv_cancelled", "Ce rendez-vous est annulé.")
@@ -412,14 +422,15 @@ def add_participant(actor, rdv: Rdv, usager) -> Participation:
     active = rdv.participations.exclude(status__in=[ParticipationStatus.EXCUSED, ParticipationStatus.REVOKED])
     if rdv.max_participants and active.count() >= rdv.max_participants:
         raise BookingError("full", "Ce rendez-vous collectif est complet.", field="usager")
+    add_usager_to_organisation(ctx, usager)  # checks that the context may book this usager here
     participation = Participation.objects.create(rdv=rdv, usager=usager)
-    add_usager_to_organisation(actor, usager, rdv.organisation)
-    log_action(actor, "rdv.participant_added", rdv, {"usager": str(usager)})
+    log_action(ctx.actor, "rdv.participant_added", rdv, {"usager": str(usager)})
     return participation
 
 
 @transaction.atomic
-def remove_participant(actor, rdv: Rdv, usager) -> None:
+def remove_participant(ctx: Context, rdv: Rdv, usager) -> None:
+    require(policies.can_change(ctx, rdv))
     rdv = _locked(rdv)
     if not rdv.participations.filter(usager=usager).exists():
         raise BookingError("not_participant", "Cet usager ne participe pas à ce rendez-vous.", field="usager")
@@ -431,14 +442,15 @@ def remove_participant(actor, rdv: Rdv, usager) -> None:
             field="usager",
         )
     rdv.participations.filter(usager=usager).delete()
-    log_action(actor, "rdv.participant_removed", rdv, {"usager": str(usager)})
+    log_action(ctx.actor, "rdv.participant_removed", rdv, {"usager": str(usager)})
 
 
 @transaction.atomic
-def mark_arrived(actor, rdv: Rdv, arrived: bool = True) -> Rdv:
+def mark_arrived(ctx: Context, rdv: Rdv, arrived: bool = True) -> Rdv:
     """Waiting room: the usager has arrived (only on the day of the RDV), or undo. The agents of
     the RDV are told according to the espace setting: visual mark in their agenda (read from
     `arrived_at`) and/or an e-mail at once."""
+    require(policies.can_change(ctx, rdv))
     rdv = _locked(rdv)
     if rdv.is_cancelled:
         raise BookingError("rdv_cancelled", "Ce rendez-vous est annulé.")
@@ -447,9 +459,9 @@ def mark_arrived(actor, rdv: Rdv, arrived: bool = True) -> Rdv:
     if arrived == (rdv.arrived_at is not None):
         return rdv
     rdv.arrived_at = timezone.now() if arrived else None
-    rdv.arrived_marked_by = actor if arrived and getattr(actor, "pk", None) else None
+    rdv.arrived_marked_by = ctx.agent if arrived else None
     rdv.save(update_fields=["arrived_at", "arrived_marked_by", "updated_at"])
-    log_action(actor, "rdv.arrived" if arrived else "rdv.arrival_undone", rdv, {})
+    log_action(ctx.actor, "rdv.arrived" if arrived else "rdv.arrival_undone", rdv, {})
     territory = rdv.organisation.territory
     if arrived and territory.waiting_room_notifies_by_email:
         _email_arrival(rdv)
@@ -473,27 +485,10 @@ def _email_arrival(rdv: Rdv) -> None:
         )
 
 
-def agents_for_motif(organisation, motif):
-    """Agents of the organisation who can take RDVs of this motif: its service's agents, and the
-    secretariat's when the motif is "ouvert au secrétariat"."""
-    from rdv.accounts.models import Agent
-
-    services = Q(service=motif.service)
-    if motif.for_secretariat:
-        services |= Q(service__is_secretariat=True)
-    with_service = AgentService.objects.filter(services).values("agent_id")
-    return (
-        Agent.objects.filter(roles__organisation=organisation, pk__in=with_service)
-        .distinct()
-        .order_by("last_name", "first_name")
-    )
-
-
 __all__ = [
     "BookingError",
     "BookingRequest",
     "add_participant",
-    "agents_for_motif",
     "book_rdv",
     "book_rdv_for_new_usager",
     "cancel_rdv",

@@ -13,12 +13,12 @@ from rdv.core.models import AuditLog
 
 
 def _resolve_tenant(obj: Any) -> tuple[Any, Any]:
-    """Find (territory, organisation) of an object from its usual attributes."""
-    from rdv.territories.models import Organisation, Territory
-
-    if isinstance(obj, Territory):
+    """Find (territory, organisation) of an object from its usual attributes (core imports no other
+    app: the espace and organisation models are recognised by their label)."""
+    label = obj._meta.label if isinstance(obj, models.Model) else ""
+    if label == "territories.Territory":
         return obj, None
-    if isinstance(obj, Organisation):
+    if label == "territories.Organisation":
         return obj.territory, obj
     organisation = getattr(obj, "organisation", None)
     territory = getattr(obj, "territory", None)

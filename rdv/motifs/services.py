@@ -1,7 +1,9 @@
 """Motif operations: the only code that creates or changes motifs.
 
-Every function runs in one transaction, checks every rule itself (so no path can bypass one),
-raises `DomainError` with a French message, and records the change with `log_action`.
+Every function takes the actor's context first and refuses ("forbidden") what
+rdv.motifs.policies does not allow; it runs in one transaction, checks every rule itself (so no
+path can bypass one), raises `DomainError` with a French message, and records the change with
+`log_action`.
 `data` arguments are mappings of model field names (as the forms' cleaned data).
 """
 
@@ -14,7 +16,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rdv.core.audit import log_action
+from rdv.core.context import Context, require
 from rdv.core.errors import DomainError
+from rdv.motifs import policies
 from rdv.motifs.models import (
     BOOKABLE_BY_USAGERS,
     INSTRUCTIONS_MAX_LENGTH,
@@ -345,12 +349,14 @@ def _snapshot(motif: Motif, fields: Iterable[str]) -> dict:
 
 @transaction.atomic
 def create_territory_motifs(
-    actor, territory: Territory, organisations: Iterable[Organisation], data: Mapping[str, Any]
+    ctx: Context, organisations: Iterable[Organisation], data: Mapping[str, Any]
 ) -> list[Motif]:
-    """One independent motif per organisation, all or none. They share a `creation_batch`.
+    """One independent motif per organisation of the context's espace, all or none. They share a
+    `creation_batch`.
 
     `data` holds the configuration fields, and optionally online booking and instruction fields.
     """
+    territory = ctx.territory
     organisations = sorted({o.pk: o for o in organisations}.values(), key=lambda o: o.name.casefold())
     if not organisations:
         raise DomainError("organisations_required", "Choisissez au moins une organisation.", field="organisations")
@@ -361,6 +367,7 @@ def create_territory_motifs(
             "Ces organisations ne font pas partie de l'espace : " + ", ".join(outside) + ".",
             field="organisations",
         )
+    require(all(policies.can_create_in(ctx, organisation) for organisation in organisations))
     values = clean_configuration(territory, data)
     if any(field in data for field in ONLINE_BOOKING_FIELDS):
         values |= clean_online_booking(data, values["bookable_by"])
@@ -376,21 +383,24 @@ def create_territory_motifs(
         details = _snapshot(motif, values.keys())
         if len(organisations) > 1:
             details["organisations"] = names
-        log_action(actor, "motif.created", motif, details)
+        log_action(ctx.actor, "motif.created", motif, details)
         motifs.append(motif)
     return motifs
 
 
-def create_motif(actor, organisation: Organisation, data: Mapping[str, Any]) -> Motif:
-    """An organisation admin creates a motif in their organisation."""
-    return create_territory_motifs(actor, organisation.territory, [organisation], data)[0]
+def create_motif(ctx: Context, data: Mapping[str, Any]) -> Motif:
+    """An organisation admin creates a motif in the context's organisation."""
+    if ctx.organisation is None:
+        raise DomainError("organisations_required", "Choisissez au moins une organisation.", field="organisations")
+    return create_territory_motifs(ctx, [ctx.organisation], data)[0]
 
 
 # Updates, one function per tab ----------------------------------------------------------------
 
 
-def _locked_targets(motif: Motif, also: Iterable[Motif]) -> list[Motif]:
-    """The motif and the chosen motifs created together with it, locked for update."""
+def _locked_targets(ctx: Context, motif: Motif, also: Iterable[Motif]) -> list[Motif]:
+    """The motif and the chosen motifs created together with it, locked for update; every one must
+    be manageable by the context."""
     ids = [motif.pk] + [m.pk for m in also if m.pk != motif.pk]
     queryset = (
         Motif.objects.select_for_update(of=("self",)).select_related("organisation__territory").filter(pk__in=ids)
@@ -402,6 +412,7 @@ def _locked_targets(motif: Motif, also: Iterable[Motif]) -> list[Motif]:
     territory_ids = {t.organisation.territory_id for t in targets}
     if len(territory_ids) != 1:
         raise DomainError("not_same_batch", "Ces motifs n'ont pas été créés ensemble.")
+    require(all(policies.can_manage(ctx, target) for target in targets))
     for target in targets:
         if target.is_archived:
             raise DomainError(
@@ -425,7 +436,7 @@ def _naming_organisation(error: DomainError, motif: Motif, multiple: bool) -> Do
 
 @transaction.atomic
 def update_motif_configuration(
-    actor, motif: Motif, data: Mapping[str, Any], *, also: Iterable[Motif] = ()
+    ctx: Context, motif: Motif, data: Mapping[str, Any], *, also: Iterable[Motif] = ()
 ) -> list[Motif]:
     """The "Configuration" tab. `also`: motifs created together with `motif` to update the same way.
 
@@ -433,7 +444,7 @@ def update_motif_configuration(
     that modality (a lieu, a phone call…) and their participants under that rule.
     Returns the motifs that changed.
     """
-    targets = _locked_targets(motif, also)
+    targets = _locked_targets(ctx, motif, also)
     multiple = len(targets) > 1
     changed = []
     for target in targets:
@@ -457,17 +468,17 @@ def update_motif_configuration(
         changes = _apply(target, values)
         if changes:
             _save(target)
-            log_action(actor, "motif.configuration_updated", target, changes)
+            log_action(ctx.actor, "motif.configuration_updated", target, changes)
             changed.append(target)
     return changed
 
 
 @transaction.atomic
 def update_motif_online_booking(
-    actor, motif: Motif, data: Mapping[str, Any], *, also: Iterable[Motif] = ()
+    ctx: Context, motif: Motif, data: Mapping[str, Any], *, also: Iterable[Motif] = ()
 ) -> list[Motif]:
     """The "Réservation en ligne" tab. Returns the motifs that changed."""
-    targets = _locked_targets(motif, also)
+    targets = _locked_targets(ctx, motif, also)
     changed = []
     for target in targets:
         try:
@@ -477,24 +488,24 @@ def update_motif_online_booking(
         changes = _apply(target, values)
         if changes:
             _save(target)
-            log_action(actor, "motif.online_booking_updated", target, changes)
+            log_action(ctx.actor, "motif.online_booking_updated", target, changes)
             changed.append(target)
     return changed
 
 
 @transaction.atomic
 def update_motif_instructions(
-    actor, motif: Motif, data: Mapping[str, Any], *, also: Iterable[Motif] = ()
+    ctx: Context, motif: Motif, data: Mapping[str, Any], *, also: Iterable[Motif] = ()
 ) -> list[Motif]:
     """The "Notifications et instructions" tab: texts are sanitised before they are stored."""
-    targets = _locked_targets(motif, also)
+    targets = _locked_targets(ctx, motif, also)
     values = clean_instructions(data)
     changed = []
     for target in targets:
         changes = _apply(target, values)
         if changes:
             _save(target)
-            log_action(actor, "motif.instructions_updated", target, changes)
+            log_action(ctx.actor, "motif.instructions_updated", target, changes)
             changed.append(target)
     return changed
 
@@ -519,9 +530,10 @@ def _copy_name(motif: Motif) -> str:
 
 
 @transaction.atomic
-def duplicate_motif(actor, motif: Motif) -> Motif:
+def duplicate_motif(ctx: Context, motif: Motif) -> Motif:
     """A copy in the same organisation, named "<name> (copie)", to offer another type or duration."""
     source = Motif.objects.select_related("organisation", "service").get(pk=motif.pk)
+    require(policies.can_manage(ctx, source))
     copy = Motif.objects.get(pk=source.pk)
     copy.pk = None
     copy.id = None
@@ -531,25 +543,27 @@ def duplicate_motif(actor, motif: Motif) -> Motif:
     copy.archived_at = None
     copy.created_at = None
     _save(copy)
-    log_action(actor, "motif.duplicated", copy, {"source": f"{source.name} (n° {source.pk})", "name": copy.name})
+    log_action(ctx.actor, "motif.duplicated", copy, {"source": f"{source.name} (n° {source.pk})", "name": copy.name})
     return copy
 
 
 @transaction.atomic
-def archive_motif(actor, motif: Motif) -> Motif:
+def archive_motif(ctx: Context, motif: Motif) -> Motif:
     """Soft delete: no longer offered for new plages or bookings; existing RDVs keep it."""
     motif = Motif.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=motif.pk)
+    require(policies.can_manage(ctx, motif))
     if motif.is_archived:
         raise DomainError("motif_already_archived", f"Le motif « {motif.name} » est déjà archivé.")
     motif.archived_at = timezone.now()
     motif.save(update_fields=["archived_at", "updated_at"])
-    log_action(actor, "motif.archived", motif, {"archived_at": motif.archived_at.isoformat()})
+    log_action(ctx.actor, "motif.archived", motif, {"archived_at": motif.archived_at.isoformat()})
     return motif
 
 
 @transaction.atomic
-def restore_motif(actor, motif: Motif) -> Motif:
+def restore_motif(ctx: Context, motif: Motif) -> Motif:
     motif = Motif.objects.select_for_update(of=("self",)).select_related("organisation", "service").get(pk=motif.pk)
+    require(policies.can_manage(ctx, motif))
     if not motif.is_archived:
         raise DomainError("motif_not_archived", f"Le motif « {motif.name} » n'est pas archivé.")
     other = find_name_clash(motif.organisation, motif.service, motif.name, motif.location_type, motif.pk)
@@ -562,5 +576,5 @@ def restore_motif(actor, motif: Motif) -> Motif:
         )
     motif.archived_at = None
     _save(motif, update_fields=["archived_at", "updated_at"])
-    log_action(actor, "motif.restored", motif, {})
+    log_action(ctx.actor, "motif.restored", motif, {})
     return motif

@@ -1,8 +1,12 @@
-"""Espace administration operations: organisations and service activation."""
+"""Espace administration operations: organisations, service activation and espace settings.
+
+Every function takes the actor's context first and refuses ("forbidden") unless the context
+administers the espace (rdv.territories.policies)."""
 
 from django.db import IntegrityError, transaction
 
 from rdv.core.audit import log_action
+from rdv.core.context import Context, require
 from rdv.core.errors import DomainError
 from rdv.territories.models import (
     RDV_OPTIONAL_FIELDS,
@@ -14,6 +18,7 @@ from rdv.territories.models import (
     TerritoryService,
     WaitingRoomNotification,
 )
+from rdv.territories.policies import can_administer, can_change_organisation
 
 
 def _clean_name(name: str) -> str:
@@ -36,7 +41,22 @@ def _check_unique_organisation_name(territory: Territory, name: str, exclude_pk=
 
 
 @transaction.atomic
-def create_organisation(actor, territory: Territory, name: str) -> Organisation:
+def create_territory(ctx: Context, name: str, departement_number: str = "") -> Territory:
+    """A new espace: platform operators only (Context.operator(): command line and admin site)."""
+    require(ctx.is_system and ctx.territory is None)
+    name = _clean_name(name)
+    if Territory.objects.filter(name__iexact=name).exists():
+        raise DomainError("territory_name_taken", f"Un espace nommé « {name} » existe déjà.", field="name")
+    departement_number = (departement_number or "").strip()[:3]
+    territory = Territory.objects.create(name=name, departement_number=departement_number)
+    log_action(ctx.actor, "territory.created", territory, {"name": name})
+    return territory
+
+
+@transaction.atomic
+def create_organisation(ctx: Context, name: str) -> Organisation:
+    require(can_administer(ctx))
+    territory = ctx.territory
     name = _clean_name(name)
     _check_unique_organisation_name(territory, name)
     try:
@@ -46,12 +66,13 @@ def create_organisation(actor, territory: Territory, name: str) -> Organisation:
         raise DomainError(
             "organisation_name_taken", f"Une organisation nommée « {name} » existe déjà.", field="name"
         ) from exc
-    log_action(actor, "organisation.created", organisation, {"name": name})
+    log_action(ctx.actor, "organisation.created", organisation, {"name": name})
     return organisation
 
 
 @transaction.atomic
-def rename_organisation(actor, organisation: Organisation, name: str) -> Organisation:
+def rename_organisation(ctx: Context, organisation: Organisation, name: str) -> Organisation:
+    require(can_change_organisation(ctx, organisation))
     name = _clean_name(name)
     if name == organisation.name:
         return organisation
@@ -59,34 +80,33 @@ def rename_organisation(actor, organisation: Organisation, name: str) -> Organis
     old = organisation.name
     organisation.name = name
     organisation.save(update_fields=["name"])
-    log_action(actor, "organisation.renamed", organisation, {"name": [old, name]})
+    log_action(ctx.actor, "organisation.renamed", organisation, {"name": [old, name]})
     return organisation
 
 
 @transaction.atomic
-def activate_service(actor, territory: Territory, service: Service) -> bool:
+def activate_service(ctx: Context, service: Service) -> bool:
     """Returns False when the service was already active."""
+    require(can_administer(ctx))
+    territory = ctx.territory
     _, created = TerritoryService.objects.get_or_create(territory=territory, service=service)
     if created:
-        log_action(actor, "service.activated", territory, {"service": service.name})
+        log_action(ctx.actor, "service.activated", territory, {"service": service.name})
     return created
 
 
 @transaction.atomic
-def deactivate_service(actor, territory: Territory, service: Service) -> bool:
+def deactivate_service(ctx: Context, service: Service) -> bool:
     """Agents keep their existing assignments (flagged in the agent list); new ones are refused."""
+    require(can_administer(ctx))
+    territory = ctx.territory
     deleted, _ = TerritoryService.objects.filter(territory=territory, service=service).delete()
     if deleted:
-        log_action(actor, "service.deactivated", territory, {"service": service.name})
+        log_action(ctx.actor, "service.deactivated", territory, {"service": service.name})
     return bool(deleted)
 
 
 # Espace settings ----------------------------------------------------------------------------
-
-
-def territory_rdv_field_enabled(territory: Territory, name: str) -> bool:
-    """Whether the optional RDV field `name` (e.g. "context") is shown in this espace."""
-    return territory.rdv_field_enabled(name)
 
 
 def _locked(territory: Territory) -> Territory:
@@ -94,10 +114,12 @@ def _locked(territory: Territory) -> Territory:
 
 
 @transaction.atomic
-def set_hidden_usager_fields(actor, territory: Territory, hidden: list[str]) -> dict:
+def set_hidden_usager_fields(ctx: Context, hidden: list[str]) -> dict:
     """Hide these standard usager fields in every organisation of the espace; show the others.
 
     Stored values are kept: a field shown again displays what was typed before. Returns the changes."""
+    require(can_administer(ctx))
+    territory = ctx.territory
     unknown = sorted(set(hidden) - set(USAGER_OPTIONAL_FIELDS))
     if unknown:
         raise DomainError(
@@ -115,16 +137,18 @@ def set_hidden_usager_fields(actor, territory: Territory, hidden: list[str]) -> 
     }
     if changes:
         locked.save(update_fields=["hidden_usager_fields"])
-        log_action(actor, "territory.usager_fields_updated", locked, changes)
+        log_action(ctx.actor, "territory.usager_fields_updated", locked, changes)
     territory.hidden_usager_fields = locked.hidden_usager_fields
     return changes
 
 
 @transaction.atomic
-def set_usagers_visible_territory_wide(actor, territory: Territory, visible: bool) -> bool:
+def set_usagers_visible_territory_wide(ctx: Context, visible: bool) -> bool:
     """Let agents find usagers of every organisation of the espace (and add them to theirs).
 
     Returns True when the setting changed."""
+    require(can_administer(ctx))
+    territory = ctx.territory
     locked = _locked(territory)
     old = locked.usagers_visible_territory_wide
     if old == bool(visible):
@@ -132,18 +156,23 @@ def set_usagers_visible_territory_wide(actor, territory: Territory, visible: boo
     locked.usagers_visible_territory_wide = bool(visible)
     locked.save(update_fields=["usagers_visible_territory_wide"])
     log_action(
-        actor, "territory.usager_visibility_updated", locked, {"usagers_visible_territory_wide": [old, bool(visible)]}
+        ctx.actor,
+        "territory.usager_visibility_updated",
+        locked,
+        {"usagers_visible_territory_wide": [old, bool(visible)]},
     )
     territory.usagers_visible_territory_wide = bool(visible)
     return True
 
 
 @transaction.atomic
-def set_rdv_fields_enabled(actor, territory: Territory, enabled: dict[str, bool]) -> dict:
+def set_rdv_fields_enabled(ctx: Context, enabled: dict[str, bool]) -> dict:
     """Switch optional RDV fields on or off, e.g. {"context": False}.
 
     A field switched off is hidden everywhere; what was typed stays stored and reappears when it is
     switched on again. Returns the changes."""
+    require(can_administer(ctx))
+    territory = ctx.territory
     unknown = sorted(set(enabled) - set(RDV_OPTIONAL_FIELDS))
     if unknown:
         raise DomainError("unknown_rdv_field", "Champ inconnu de la fiche RDV : " + ", ".join(unknown) + ".")
@@ -158,13 +187,15 @@ def set_rdv_fields_enabled(actor, territory: Territory, enabled: dict[str, bool]
             changes[attribute] = [old, bool(value)]
     if changes:
         locked.save(update_fields=list(changes))
-        log_action(actor, "territory.rdv_fields_updated", locked, changes)
+        log_action(ctx.actor, "territory.rdv_fields_updated", locked, changes)
     return changes
 
 
 @transaction.atomic
-def set_waiting_room_notification(actor, territory: Territory, mode: str) -> bool:
+def set_waiting_room_notification(ctx: Context, mode: str) -> bool:
     """How agents are told that an usager is in the waiting room. Returns True when it changed."""
+    require(can_administer(ctx))
+    territory = ctx.territory
     if mode not in WaitingRoomNotification.values:
         raise DomainError(
             "invalid_waiting_room_mode",
@@ -178,7 +209,7 @@ def set_waiting_room_notification(actor, territory: Territory, mode: str) -> boo
     locked.waiting_room_notification = mode
     locked.save(update_fields=["waiting_room_notification"])
     log_action(
-        actor,
+        ctx.actor,
         "territory.waiting_room_updated",
         locked,
         {"waiting_room_notification": [WaitingRoomNotification(old).label, WaitingRoomNotification(mode).label]},
@@ -188,8 +219,10 @@ def set_waiting_room_notification(actor, territory: Territory, mode: str) -> boo
 
 
 @transaction.atomic
-def set_holiday_zone(actor, territory: Territory, zone: str) -> bool:
+def set_holiday_zone(ctx: Context, zone: str) -> bool:
     """Which public holidays close the agendas of the espace. Returns True when it changed."""
+    require(can_administer(ctx))
+    territory = ctx.territory
     if zone not in HolidayZone.values:
         raise DomainError("invalid_holiday_zone", "Choisissez une zone proposée.", field="holiday_zone")
     locked = _locked(territory)
@@ -199,7 +232,7 @@ def set_holiday_zone(actor, territory: Territory, zone: str) -> bool:
     locked.holiday_zone = zone
     locked.save(update_fields=["holiday_zone"])
     log_action(
-        actor,
+        ctx.actor,
         "territory.holiday_zone_updated",
         locked,
         {"holiday_zone": [HolidayZone(old).label, HolidayZone(zone).label]},

@@ -11,8 +11,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from rdv.core.phones import format_phone, phone_search_keys
+from rdv.core.text import normalise_text
 from rdv.territories.models import Organisation, Territory
-from rdv.usagers.text import format_phone, normalise_text, phone_search_keys
 
 
 class FamilySituation(models.TextChoices):

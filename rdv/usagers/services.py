@@ -1,24 +1,29 @@
 """Usager files and the espace's custom fields: the only code that writes them.
 
-Every function runs in a transaction, raises DomainError with a French message on bad input
-(nothing is then changed) and records what it did with log_action.
+Every function takes the actor's context first, refuses ("forbidden") what rdv.usagers.policies
+does not allow, runs in a transaction, raises DomainError with a French message on bad input
+(nothing is then changed) and records what it did with log_action. Reads (search, duplicates,
+history) are in rdv.usagers.selectors.
 """
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from rdv.core.audit import log_action
+from rdv.core.context import Context, require
 from rdv.core.errors import DomainError
-from rdv.territories.models import USAGER_OPTIONAL_FIELDS, Organisation, Territory
+from rdv.core.phones import InvalidPhone, format_phone, normalise_phone
+from rdv.core.text import normalise_text
+from rdv.territories.models import USAGER_OPTIONAL_FIELDS, Territory
+from rdv.usagers import policies
 from rdv.usagers.models import (
     CustomField,
     CustomFieldKind,
@@ -27,7 +32,6 @@ from rdv.usagers.models import (
     Usager,
     UsagerOrganisation,
 )
-from rdv.usagers.text import InvalidPhone, format_phone, normalise_phone, normalise_text
 
 # Standard fields of the usager file, in display order.
 STANDARD_FIELDS = (
@@ -183,11 +187,16 @@ def _display(name: str, value: Any) -> Any:
     return value
 
 
-def _check_responsible(usager: Usager, responsible: Usager) -> None:
+def _check_responsible(ctx: Context, usager: Usager, responsible: Usager) -> None:
     if responsible.territory_id != usager.territory_id:
         raise DomainError(
             "responsible_other_territory", "L'usager responsable doit appartenir au même espace.", field="responsible"
         )
+    # The responsible's file must be one the actor may read (an usager online: themselves).
+    if ctx.is_public:
+        require(ctx.usager is not None and ctx.usager.pk == responsible.pk)
+    else:
+        require(policies.can_see(ctx, responsible))
     if usager.pk and responsible.pk == usager.pk:
         raise DomainError("responsible_self", "Un usager ne peut pas être son propre responsable.", field="responsible")
     if responsible.responsible_id:
@@ -310,23 +319,24 @@ def _custom_change_key(field: CustomField) -> str:
 
 @transaction.atomic
 def create_usager(
-    actor,
-    organisation: Organisation,
+    ctx: Context,
     data: Mapping[str, Any],
     custom_values: Mapping[CustomField, Any] | None = None,
     *,
     responsible: Usager | None = None,
 ) -> Usager:
-    """Create an usager file in `organisation` (and so in its espace)."""
+    """Create an usager file in the context's organisation (and so in its espace)."""
+    require(policies.can_create(ctx))
+    organisation = ctx.organisation
     territory = organisation.territory
     data = dict(data)
     for name in ALWAYS_SHOWN:
         data.setdefault(name, "")
-    usager = Usager(territory=territory, created_by=actor if getattr(actor, "pk", None) else None)
+    usager = Usager(territory=territory, created_by=ctx.agent)
     for name, value in _clean_data(territory, data).items():
         setattr(usager, name, value)
     if responsible is not None and field_visible(territory, "responsible"):
-        _check_responsible(usager, responsible)
+        _check_responsible(ctx, usager, responsible)
         usager.responsible = responsible
     usager.custom_values = {
         field.key: value
@@ -339,7 +349,7 @@ def create_usager(
     changes = {"last_name": usager.last_name, "first_name": usager.first_name, "organisation": organisation.name}
     if usager.responsible:
         changes["responsible"] = str(usager.responsible)
-    log_action(actor, "usager.created", usager, changes, organisation=organisation)
+    log_action(ctx.actor, "usager.created", usager, changes, organisation=organisation)
     return usager
 
 
@@ -348,17 +358,18 @@ _NOT_GIVEN = object()
 
 @transaction.atomic
 def update_usager(
-    actor,
+    ctx: Context,
     usager: Usager,
     data: Mapping[str, Any],
     custom_values: Mapping[CustomField, Any] | None = None,
     *,
     responsible: Any = _NOT_GIVEN,
-    organisation: Organisation | None = None,
 ) -> dict:
-    """Change the given fields of an usager file (others, and fields the espace hides, are kept).
+    """Change the given fields of an usager file of the context's organisation (others, and fields
+    the espace hides, are kept).
 
     `responsible` is an Usager to attach to, None to detach, or left out. Returns the changes."""
+    require(policies.can_edit(ctx, usager))
     locked = Usager.objects.select_for_update(of=("self",)).select_related("territory").get(pk=usager.pk)
     territory = locked.territory
     changes: dict[str, list] = {}
@@ -369,7 +380,7 @@ def update_usager(
             setattr(locked, name, value)
     if responsible is not _NOT_GIVEN and field_visible(territory, "responsible"):
         if responsible is not None:
-            _check_responsible(locked, responsible)
+            _check_responsible(ctx, locked, responsible)
         if locked.responsible_id != (responsible.pk if responsible else None):
             changes["responsible"] = [str(locked.responsible) if locked.responsible else None, str(responsible or "")]
             locked.responsible = responsible
@@ -387,15 +398,16 @@ def update_usager(
     locked.custom_values = stored
     locked.refresh_search_fields()
     locked.save()
-    log_action(actor, "usager.updated", locked, changes, organisation=organisation)
+    log_action(ctx.actor, "usager.updated", locked, changes, organisation=ctx.organisation)
     return changes
 
 
 @transaction.atomic
-def add_usager_to_organisation(actor, usager: Usager, organisation: Organisation) -> bool:
-    """Attach an usager of the espace to one more organisation. Returns False when already there."""
-    if usager.territory_id != organisation.territory_id:
-        raise DomainError("usager_other_territory", "Cet usager appartient à un autre espace.")
+def add_usager_to_organisation(ctx: Context, usager: Usager) -> bool:
+    """Attach an usager of the espace to the context's organisation. Returns False when already
+    there."""
+    require(policies.can_add_to_organisation(ctx, usager))
+    organisation = ctx.organisation
     try:
         with transaction.atomic():
             _, created = UsagerOrganisation.objects.get_or_create(usager=usager, organisation=organisation)
@@ -403,77 +415,13 @@ def add_usager_to_organisation(actor, usager: Usager, organisation: Organisation
         return False
     if created:
         log_action(
-            actor,
+            ctx.actor,
             "usager.added_to_organisation",
             usager,
             {"organisation": organisation.name},
             organisation=organisation,
         )
     return created
-
-
-@dataclass
-class Duplicate:
-    usager: Usager
-    reasons: list[str]
-
-
-def find_duplicates(
-    territory: Territory,
-    data: Mapping[str, Any],
-    *,
-    scope: models.QuerySet | None = None,
-    exclude_pk: int | None = None,
-    limit: int = 5,
-) -> list[Duplicate]:
-    """Usagers that look like the one described by `data`: same e-mail, same phone, or same first
-    name, last name and birth date. `scope` limits the search to what the agent may see."""
-    email = str(data.get("email") or "").strip().lower()
-    try:
-        phone = normalise_phone(str(data.get("phone") or ""))
-    except InvalidPhone:
-        phone = ""
-    last_key = normalise_text(data.get("last_name"))
-    first_key = normalise_text(data.get("first_name"))
-    birth_date = data.get("birth_date")
-    condition = Q()
-    if email:
-        condition |= Q(email=email)
-    if phone:
-        condition |= Q(phone=phone)
-    if last_key and first_key and birth_date:
-        condition |= Q(last_name_key=last_key, first_name_key=first_key, birth_date=birth_date)
-    if not condition:
-        return []
-    queryset = (scope if scope is not None else Usager.objects.all()).filter(territory=territory).filter(condition)
-    if exclude_pk:
-        queryset = queryset.exclude(pk=exclude_pk)
-    duplicates = []
-    for usager in queryset.order_by("last_name_key", "first_name_key", "id")[:limit]:
-        reasons = []
-        if email and usager.email == email:
-            reasons.append("même adresse e-mail")
-        if phone and usager.phone == phone:
-            reasons.append("même numéro de téléphone")
-        if (
-            birth_date
-            and usager.birth_date == birth_date
-            and usager.last_name_key == last_key
-            and usager.first_name_key == first_key
-        ):
-            reasons.append("mêmes nom, prénom et date de naissance")
-        duplicates.append(Duplicate(usager, reasons))
-    return duplicates
-
-
-def search_usagers(organisation: Organisation, query: str = "", *, territory_wide: bool = False) -> models.QuerySet:
-    """Usagers of `organisation` (or, with `territory_wide` and the espace setting on, of its whole
-    espace) matching `query`, in alphabetical order."""
-    if territory_wide and organisation.territory.usagers_visible_territory_wide:
-        queryset = Usager.objects.filter(territory=organisation.territory)
-    else:
-        queryset = Usager.objects.in_organisation(organisation)
-    return queryset.search(query).order_by("last_name_key", "first_name_key", "id")
 
 
 # Custom fields ---------------------------------------------------------------------------
@@ -536,8 +484,7 @@ def _usagers_with_value(field: CustomField) -> models.QuerySet:
 
 @transaction.atomic
 def create_custom_field(
-    actor,
-    territory: Territory,
+    ctx: Context,
     *,
     label: str,
     kind: str,
@@ -545,6 +492,8 @@ def create_custom_field(
     required: bool = False,
     help_text: str = "",
 ) -> CustomField:
+    require(policies.can_manage_custom_fields(ctx))
+    territory = ctx.territory
     label, kind, options, help_text = _clean_custom_field(territory, label, kind, choices, help_text)
     position = (CustomField.objects.filter(territory=territory).aggregate(m=Max("position"))["m"] or 0) + 1
     try:
@@ -563,7 +512,7 @@ def create_custom_field(
             "label_taken", f"Un champ nommé « {label} » existe déjà dans cet espace.", field="label"
         ) from exc
     log_action(
-        actor,
+        ctx.actor,
         "custom_field.created",
         field,
         {
@@ -578,7 +527,7 @@ def create_custom_field(
 
 @transaction.atomic
 def update_custom_field(
-    actor,
+    ctx: Context,
     field: CustomField,
     *,
     label: str,
@@ -589,6 +538,7 @@ def update_custom_field(
 ) -> dict:
     """Change a custom field. Its type cannot change once an usager has a value for it, and an
     option of a list cannot be removed while an usager has it. Returns the changes."""
+    require(policies.can_manage_custom_field(ctx, field))
     field = CustomField.objects.select_for_update().get(pk=field.pk)
     label, kind, options, help_text = _clean_custom_field(
         field.territory, label, kind, choices, help_text, exclude_pk=field.pk
@@ -635,37 +585,40 @@ def update_custom_field(
             raise DomainError(
                 "label_taken", f"Un champ nommé « {label} » existe déjà dans cet espace.", field="label"
             ) from exc
-        log_action(actor, "custom_field.updated", field, changes)
+        log_action(ctx.actor, "custom_field.updated", field, changes)
     return changes
 
 
 @transaction.atomic
-def archive_custom_field(actor, field: CustomField) -> bool:
+def archive_custom_field(ctx: Context, field: CustomField) -> bool:
     """Hide the field from forms and files; the values already typed are kept."""
+    require(policies.can_manage_custom_field(ctx, field))
     field = CustomField.objects.select_for_update().get(pk=field.pk)
     if field.is_archived:
         return False
     field.archived_at = timezone.now()
     field.save(update_fields=["archived_at"])
-    log_action(actor, "custom_field.archived", field, {"label": field.label})
+    log_action(ctx.actor, "custom_field.archived", field, {"label": field.label})
     return True
 
 
 @transaction.atomic
-def restore_custom_field(actor, field: CustomField) -> bool:
+def restore_custom_field(ctx: Context, field: CustomField) -> bool:
     """Show an archived field again, with the values it had."""
+    require(policies.can_manage_custom_field(ctx, field))
     field = CustomField.objects.select_for_update().get(pk=field.pk)
     if not field.is_archived:
         return False
     field.archived_at = None
     field.save(update_fields=["archived_at"])
-    log_action(actor, "custom_field.restored", field, {"label": field.label})
+    log_action(ctx.actor, "custom_field.restored", field, {"label": field.label})
     return True
 
 
 @transaction.atomic
-def move_custom_field(actor, field: CustomField, direction: str) -> bool:
+def move_custom_field(ctx: Context, field: CustomField, direction: str) -> bool:
     """Move a field one place up or down in the forms. Returns False at either end."""
+    require(policies.can_manage_custom_field(ctx, field))
     if direction not in ("up", "down"):
         raise DomainError("invalid_direction", "Déplacement inconnu.")
     fields = list(
@@ -680,5 +633,5 @@ def move_custom_field(actor, field: CustomField, direction: str) -> bool:
         item.position = position
     CustomField.objects.bulk_update(fields, ["position"])
     moved = fields[target]
-    log_action(actor, "custom_field.moved", moved, {"position": [index + 1, target + 1]})
+    log_action(ctx.actor, "custom_field.moved", moved, {"position": [index + 1, target + 1]})
     return True

@@ -8,7 +8,7 @@ from rdv.accounts import services
 from rdv.accounts.models import AccessLevel, Agent, AgentRole, AgentService, TerritoryRole
 from rdv.core.models import AuditLog
 from tests import factories
-from tests.helpers import assignment_data, invite, log_in, login_post, page_text
+from tests.helpers import as_agent, assignment_data, invite, log_in, login_post, page_text
 
 
 def _edit_url(world, agent):
@@ -136,7 +136,7 @@ def test_removing_from_one_espace_keeps_roles_in_another(alice, bob):
     both = alice.agent
     factories.AgentRoleFactory(agent=both, organisation=bob.organisation)
     services.update_agent_assignments(
-        alice.territory_admin, alice.territory, both, [alice.service], {}, confirm_removal=True
+        as_agent(alice.territory_admin, alice.territory), both, [alice.service], {}, confirm_removal=True
     )
     assert _levels(both, alice.territory) == {}
     assert _levels(both, bob.territory) == {"bob Centre": "basic"}

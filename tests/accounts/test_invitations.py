@@ -13,7 +13,16 @@ from rdv.accounts import services
 from rdv.accounts.models import AccessLevel, Agent, AgentRole, AgentService, Invitation, TerritoryRole
 from rdv.core.models import AuditLog
 from tests import factories
-from tests.helpers import accept_data, invite, invite_data, last_invitation_path, log_in, login_post, page_text
+from tests.helpers import (
+    accept_data,
+    as_agent,
+    invite,
+    invite_data,
+    last_invitation_path,
+    log_in,
+    login_post,
+    page_text,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=PARIS)  # a Tuesday, far from a DST change
@@ -319,7 +328,10 @@ def test_invitation_opened_by_another_logged_in_agent_says_wrong_account(client,
 
 def test_wrong_account_is_refused_by_the_service_too(alice, mailoutbox):
     result = services.invite_agent(
-        alice.territory_admin, alice.territory, "someone@exemple.fr", [alice.service], {alice.organisation: "basic"}
+        as_agent(alice.territory_admin, alice.territory),
+        "someone@exemple.fr",
+        [alice.service],
+        {alice.organisation: "basic"},
     )
     token = last_invitation_path(mailoutbox).split("/")[2]
     with pytest.raises(services.DomainError) as error:
@@ -383,8 +395,7 @@ def test_deactivated_service_is_not_offered_by_the_invite_form_and_is_refused(cl
 def test_service_refuses_an_inactive_service_a_foreign_organisation_or_a_bad_email(alice, bob):
     with pytest.raises(services.DomainError) as inactive:
         services.invite_agent(
-            alice.territory_admin,
-            alice.territory,
+            as_agent(alice.territory_admin, alice.territory),
             "x@exemple.fr",
             [alice.inactive_service],
             {alice.organisation: "basic"},
@@ -392,17 +403,26 @@ def test_service_refuses_an_inactive_service_a_foreign_organisation_or_a_bad_ema
     assert inactive.value.code == "service_inactive"
     with pytest.raises(services.DomainError) as foreign:
         services.invite_agent(
-            alice.territory_admin, alice.territory, "x@exemple.fr", [alice.service], {bob.organisation: "basic"}
+            as_agent(alice.territory_admin, alice.territory),
+            "x@exemple.fr",
+            [alice.service],
+            {bob.organisation: "basic"},
         )
     assert foreign.value.code == "organisation_outside"
     with pytest.raises(services.DomainError) as level:
         services.invite_agent(
-            alice.territory_admin, alice.territory, "x@exemple.fr", [alice.service], {alice.organisation: "root"}
+            as_agent(alice.territory_admin, alice.territory),
+            "x@exemple.fr",
+            [alice.service],
+            {alice.organisation: "root"},
         )
     assert level.value.code == "access_level_invalid"
     with pytest.raises(services.DomainError) as email:
         services.invite_agent(
-            alice.territory_admin, alice.territory, "a@x.fr, b@x.fr", [alice.service], {alice.organisation: "basic"}
+            as_agent(alice.territory_admin, alice.territory),
+            "a@x.fr, b@x.fr",
+            [alice.service],
+            {alice.organisation: "basic"},
         )
     assert email.value.code == "email_invalid"
     assert not Invitation.objects.exists()

@@ -13,6 +13,7 @@ from rdv.agendas import services
 from rdv.agendas.models import Absence, PlageException, PlageOuverture
 from rdv.core.models import AuditLog
 from tests import factories
+from tests.helpers import as_agent
 
 TUESDAY = date(2027, 3, 2)
 NOW = datetime(2027, 1, 1, 8, 0, tzinfo=UTC)  # before every date of these tests
@@ -55,8 +56,10 @@ class Agenda:
 
     def create_plage(self, agent=None, organisation=None, **overrides):
         return services.create_plage(
-            self.world.organisation_admin,
-            organisation or self.organisation,
+            # The organisation admin in their organisation; the system elsewhere.
+            as_agent(
+                self.world.organisation_admin if organisation is None else None, organisation or self.organisation
+            ),
             agent or self.agent,
             self.plage_data(**overrides),
         )

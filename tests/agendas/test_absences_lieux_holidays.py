@@ -6,13 +6,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rdv.agendas import services
-from rdv.agendas.availability import find_slots
 from rdv.agendas.calendar import holiday_zone
 from rdv.agendas.models import Absence, Lieu
+from rdv.bookings.availability import find_slots
 from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
 from tests import factories
 from tests.agendas.conftest import NOW, TUESDAY, agenda_state
+from tests.helpers import as_agent
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -32,7 +33,9 @@ def starts(motif, first: date, last: date | None = None, **options) -> dict[date
 @pytest.mark.django_db
 def test_an_absence_of_a_few_hours_removes_the_slots_it_covers(agenda):
     agenda.create_plage()
-    services.create_absence(agenda.world.organisation_admin, agenda.organisation, agenda.agent, agenda.absence_data())
+    services.create_absence(
+        as_agent(agenda.world.organisation_admin, agenda.organisation), agenda.agent, agenda.absence_data()
+    )
     assert starts(agenda.motif, TUESDAY)[TUESDAY] == ["09:00", "09:30", "11:00", "11:30"]
     assert AuditLog.objects.filter(action="absence.created").count() == 1
 
@@ -41,8 +44,7 @@ def test_an_absence_of_a_few_hours_removes_the_slots_it_covers(agenda):
 def test_an_absence_over_several_days_removes_every_slot_of_those_days(agenda):
     agenda.create_plage(**agenda.weekly(weekdays=[0, 1, 2, 3, 4], first_date=date(2027, 3, 1)))
     services.create_absence(
-        agenda.agent,
-        agenda.organisation,
+        as_agent(agenda.agent, agenda.organisation),
         agenda.agent,
         agenda.absence_data(whole_day=True, first_date=TUESDAY, end_date=TUESDAY + timedelta(days=2)),
     )
@@ -56,8 +58,7 @@ def test_an_absence_over_several_days_removes_every_slot_of_those_days(agenda):
 def test_an_absence_starting_in_the_afternoon_and_ending_days_later(agenda):
     agenda.create_plage(**agenda.weekly(weekdays=[0, 1, 2], first_date=date(2027, 3, 1), end_time=time(17, 0)))
     services.create_absence(
-        agenda.agent,
-        agenda.organisation,
+        as_agent(agenda.agent, agenda.organisation),
         agenda.agent,
         agenda.absence_data(
             first_date=date(2027, 3, 1), start_time=time(14, 0), end_date=date(2027, 3, 3), end_time=time(10, 0)
@@ -73,8 +74,7 @@ def test_an_absence_starting_in_the_afternoon_and_ending_days_later(agenda):
 def test_a_recurring_absence_removes_the_slots_of_each_occurrence(agenda):
     agenda.create_plage(**agenda.weekly())
     services.create_absence(
-        agenda.agent,
-        agenda.organisation,
+        as_agent(agenda.agent, agenda.organisation),
         agenda.agent,
         agenda.absence_data(recurrence="weekly", recurrence_interval=2, start_time=time(9, 0), end_time=time(12, 0)),
     )
@@ -87,7 +87,7 @@ def test_an_absence_entered_in_another_organisation_blocks_the_agent_everywhere(
     agenda.create_plage()
     other = agenda.world.other_organisation
     factories.AgentRoleFactory(agent=agenda.agent, organisation=other)
-    services.create_absence(agenda.agent, other, agenda.agent, agenda.absence_data(whole_day=True))
+    services.create_absence(as_agent(agenda.agent, other), agenda.agent, agenda.absence_data(whole_day=True))
     assert starts(agenda.motif, TUESDAY) == {}
 
 
@@ -112,7 +112,9 @@ def test_an_absence_entered_in_another_organisation_blocks_the_agent_everywhere(
 def test_bad_absence_input_is_refused_in_french_and_saves_nothing(agenda, overrides, code, words):
     before = agenda_state()
     with pytest.raises(DomainError) as caught:
-        services.create_absence(agenda.agent, agenda.organisation, agenda.agent, agenda.absence_data(**overrides))
+        services.create_absence(
+            as_agent(agenda.agent, agenda.organisation), agenda.agent, agenda.absence_data(**overrides)
+        )
     assert caught.value.code == code
     assert words in caught.value.message
     assert agenda_state() == before
@@ -120,11 +122,13 @@ def test_bad_absence_input_is_refused_in_french_and_saves_nothing(agenda, overri
 
 @pytest.mark.django_db
 def test_absences_are_updated_and_deleted_with_an_audit_trail(agenda):
-    absence = services.create_absence(agenda.agent, agenda.organisation, agenda.agent, agenda.absence_data())
-    changes = services.update_absence(agenda.agent, absence, agenda.absence_data(title="Formation"))
+    absence = services.create_absence(as_agent(agenda.agent, agenda.organisation), agenda.agent, agenda.absence_data())
+    changes = services.update_absence(as_agent(agenda.agent, absence), absence, agenda.absence_data(title="Formation"))
     assert changes == {"title": ["Congés", "Formation"]}
-    assert services.update_absence(agenda.agent, absence, agenda.absence_data(title="Formation")) == {}
-    services.delete_absence(agenda.agent, absence)
+    assert (
+        services.update_absence(as_agent(agenda.agent, absence), absence, agenda.absence_data(title="Formation")) == {}
+    )
+    services.delete_absence(as_agent(agenda.agent, absence), absence)
     assert not Absence.objects.exists()
     assert list(AuditLog.objects.order_by("id").values_list("action", flat=True)) == [
         "absence.created",
@@ -172,8 +176,7 @@ def test_the_holiday_zone_is_the_espace_setting_else_follows_the_departement():
 @pytest.mark.django_db
 def test_a_lieu_is_created_with_a_normalised_phone(agenda):
     lieu = services.create_lieu(
-        agenda.world.organisation_admin,
-        agenda.organisation,
+        as_agent(agenda.world.organisation_admin, agenda.organisation),
         {"name": " Mairie ", "address": "1 place de la Mairie", "phone": "04 75 12 34 56", "is_open": True},
     )
     assert (lieu.name, lieu.phone) == ("Mairie", "+33475123456")
@@ -196,8 +199,7 @@ def test_bad_lieu_input_is_refused_in_french_and_saves_nothing(agenda, data, cod
     before = agenda_state()
     with pytest.raises(DomainError) as caught:
         services.create_lieu(
-            agenda.world.organisation_admin,
-            agenda.organisation,
+            as_agent(agenda.world.organisation_admin, agenda.organisation),
             {"name": "Nouveau", "address": "2 rue Neuve", "phone": "", **data},
         )
     assert caught.value.code == code
@@ -208,8 +210,7 @@ def test_bad_lieu_input_is_refused_in_french_and_saves_nothing(agenda, data, cod
 @pytest.mark.django_db
 def test_a_lieu_name_is_free_in_another_organisation(agenda):
     lieu = services.create_lieu(
-        agenda.world.organisation_admin,
-        agenda.world.other_organisation,
+        as_agent(None, agenda.world.other_organisation),
         {"name": "Maison des solidarités", "address": "3 rue Haute"},
     )
     assert lieu.organisation == agenda.world.other_organisation
@@ -220,7 +221,7 @@ def test_a_lieu_with_running_plages_cannot_be_archived(agenda):
     agenda.create_plage(**agenda.weekly())
     before = agenda_state()
     with pytest.raises(DomainError) as caught:
-        services.archive_lieu(agenda.world.organisation_admin, agenda.lieu, now=NOW)
+        services.archive_lieu(as_agent(agenda.world.organisation_admin, agenda.lieu), agenda.lieu, now=NOW)
     assert caught.value.message.startswith("Ce lieu est utilisé par 1 plage d'ouverture en cours")
     assert agenda_state() == before
 
@@ -228,17 +229,18 @@ def test_a_lieu_with_running_plages_cannot_be_archived(agenda):
 @pytest.mark.django_db
 def test_archive_and_restore_a_lieu(agenda):
     agenda.create_plage(first_date=date(2026, 3, 3))  # over
-    services.archive_lieu(agenda.world.organisation_admin, agenda.lieu, now=NOW)
+    services.archive_lieu(as_agent(agenda.world.organisation_admin, agenda.lieu), agenda.lieu, now=NOW)
     assert Lieu.objects.active().filter(pk=agenda.lieu.pk).count() == 0
     # Its name is free again; restoring then clashes.
     services.create_lieu(
-        agenda.world.organisation_admin, agenda.organisation, {"name": "Maison des solidarités", "address": "4 rue"}
+        as_agent(agenda.world.organisation_admin, agenda.organisation),
+        {"name": "Maison des solidarités", "address": "4 rue"},
     )
     with pytest.raises(DomainError) as caught:
-        services.restore_lieu(agenda.world.organisation_admin, agenda.lieu)
+        services.restore_lieu(as_agent(agenda.world.organisation_admin, agenda.lieu), agenda.lieu)
     assert caught.value.code == "lieu_name_taken"
     Lieu.objects.filter(address="4 rue").update(name="Autre nom")
-    services.restore_lieu(agenda.world.organisation_admin, agenda.lieu)
+    services.restore_lieu(as_agent(agenda.world.organisation_admin, agenda.lieu), agenda.lieu)
     agenda.lieu.refresh_from_db()
     assert agenda.lieu.archived_at is None
     assert list(
@@ -251,14 +253,14 @@ def test_archive_and_restore_a_lieu(agenda):
 @pytest.mark.django_db
 def test_updating_a_lieu_records_only_what_changed(agenda):
     changes = services.update_lieu(
-        agenda.world.organisation_admin,
+        as_agent(agenda.world.organisation_admin, agenda.lieu),
         agenda.lieu,
         {"name": agenda.lieu.name, "address": agenda.lieu.address, "phone": "", "is_open": False},
     )
     assert changes == {"is_open": [True, False]}
     assert (
         services.update_lieu(
-            agenda.world.organisation_admin,
+            as_agent(agenda.world.organisation_admin, agenda.lieu),
             agenda.lieu,
             {"name": agenda.lieu.name, "address": agenda.lieu.address, "phone": "", "is_open": False},
         )

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from rdv.agendas.availability import find_slots
+from rdv.bookings.availability import find_slots
 from rdv.bookings.models import Rdv, RdvAgent
 from tests import factories
 from tests.agendas.conftest import NOW
@@ -18,7 +18,7 @@ def build(agenda, agent_count: int, rdvs_per_agent: int):
     for index in range(agent_count):
         agent = factories.AgentFactory()
         factories.AgentRoleFactory(agent=agent, organisation=world.organisation)
-        factories.AgentServiceFactory(agent=agent, service=world.service)
+        factories.AgentServiceFactory(agent=agent, territory=world.territory, service=world.service)
         plage = factories.PlageOuvertureFactory(
             organisation=world.organisation,
             agent=agent,

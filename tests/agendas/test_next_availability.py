@@ -2,8 +2,8 @@
 
 from datetime import UTC, date, datetime, time
 
-from rdv.agendas.availability import next_availability_by_lieu
 from rdv.availability.recurrence import to_utc
+from rdv.bookings.availability import next_availability_by_lieu
 from tests import factories
 
 NOW = datetime(2027, 7, 12, 6, 0, tzinfo=UTC)  # Monday 12 July 2027, 08:00 in Paris

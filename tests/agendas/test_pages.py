@@ -11,7 +11,7 @@ from rdv.agendas import services
 from rdv.agendas.models import Absence, Lieu, PlageException, PlageOuverture
 from tests import factories
 from tests.agendas.conftest import TUESDAY, agenda_state
-from tests.helpers import log_in, page_text
+from tests.helpers import as_agent, log_in, page_text
 
 
 def plage_post(agenda, **overrides) -> dict:
@@ -252,7 +252,7 @@ def test_bad_absence_form_input_shows_a_french_error(client, agenda):
 
 @pytest.mark.django_db
 def test_edit_and_delete_an_absence_from_the_pages(client, agenda):
-    absence = services.create_absence(agenda.agent, agenda.organisation, agenda.agent, agenda.absence_data())
+    absence = services.create_absence(as_agent(agenda.agent, agenda.organisation), agenda.agent, agenda.absence_data())
     log_in(client, agenda.agent)
     edit = url("absence_edit", agenda, absence.pk)
     form = page_text(client.get(edit))
@@ -329,8 +329,7 @@ def test_basic_agents_read_lieux_without_management_buttons(client, agenda):
 def test_the_week_view_shows_plages_absences_and_holidays_per_day(client, agenda):
     agenda.create_plage(**agenda.weekly(weekdays=[1, 2], first_date=date(2027, 7, 13), title="Accueil d'été"))
     services.create_absence(
-        agenda.agent,
-        agenda.organisation,
+        as_agent(agenda.agent, agenda.organisation),
         agenda.agent,
         agenda.absence_data(
             title="Formation", first_date=date(2027, 7, 15), start_time=time(14, 0), end_time=time(16, 0)
@@ -351,8 +350,7 @@ def test_the_week_view_shows_plages_absences_and_holidays_per_day(client, agenda
 @pytest.mark.django_db
 def test_the_week_view_shows_a_multi_day_absence_on_each_day(client, agenda):
     services.create_absence(
-        agenda.agent,
-        agenda.organisation,
+        as_agent(agenda.agent, agenda.organisation),
         agenda.agent,
         agenda.absence_data(
             first_date=TUESDAY, start_time=time(14, 0), end_date=date(2027, 3, 4), end_time=time(10, 0)
@@ -368,7 +366,9 @@ def test_the_week_view_shows_absences_entered_in_another_organisation_without_th
     other = agenda.world.other_organisation
     factories.AgentRoleFactory(agent=agenda.agent, organisation=other)
     services.create_absence(
-        agenda.agent, other, agenda.agent, agenda.absence_data(title="Rendez-vous médical", first_date=TUESDAY)
+        as_agent(agenda.agent, other),
+        agenda.agent,
+        agenda.absence_data(title="Rendez-vous médical", first_date=TUESDAY),
     )
     log_in(client, agenda.agent)
     response = client.get(url("agenda_week", agenda) + "?date=2027-03-02")

@@ -13,7 +13,7 @@ from rdv.accounts.models import AccessLevel
 from rdv.agendas import services
 from tests import factories
 from tests.agendas.conftest import NOW, TUESDAY, agenda_state
-from tests.helpers import log_in
+from tests.helpers import as_agent, log_in
 
 ADMIN_ONLY = {"lieu_create", "lieu_edit", "lieu_archive", "lieu_restore"}
 MEMBER_PAGES = {"lieu_list", "agenda_agents", "slot_search"}
@@ -31,8 +31,8 @@ class Objects:
 
 def objects_for(agenda, owner) -> Objects:
     plage = agenda.create_plage(agent=owner, **agenda.weekly(title=f"Plage de {owner.email}"))
-    services.cancel_plage_occurrence(agenda.world.organisation_admin, plage, date(2027, 3, 16))
-    absence = services.create_absence(owner, agenda.organisation, owner, agenda.absence_data())
+    services.cancel_plage_occurrence(as_agent(agenda.world.organisation_admin, plage), plage, date(2027, 3, 16))
+    absence = services.create_absence(as_agent(owner, agenda.organisation), owner, agenda.absence_data())
     lieu = factories.LieuFactory(organisation=agenda.organisation, name=f"Libre {owner.pk}")
     archived = factories.LieuFactory(organisation=agenda.organisation, name=f"Archivé {owner.pk}", archived_at=NOW)
     return Objects(agenda, owner, plage, absence, lieu, archived)
@@ -174,8 +174,7 @@ def test_ids_of_another_espace_answer_404_inside_ones_own_organisation(client, a
     bob_lieu = factories.LieuFactory(organisation=bob.organisation)
     bob_motif = factories.MotifFactory(organisation=bob.organisation, service=bob.service)
     bob_plage = services.create_plage(
-        bob.organisation_admin,
-        bob.organisation,
+        as_agent(bob.organisation_admin, bob.organisation),
         bob.agent,
         {"lieu": bob_lieu, "motifs": [bob_motif], "first_date": TUESDAY, "start_time": time(9), "end_time": time(12)},
     )
@@ -241,7 +240,7 @@ def test_organisation_admins_manage_the_agenda_of_an_intervenant(client, agenda)
     world = agenda.world
     intervenant = factories.AgentFactory(email="intervenant@exemple.fr", first_name="Inès", last_name="Tervenant")
     factories.AgentRoleFactory(agent=intervenant, organisation=world.organisation, access_level=AccessLevel.INTERVENANT)
-    factories.AgentServiceFactory(agent=intervenant, service=world.service)
+    factories.AgentServiceFactory(agent=intervenant, territory=world.territory, service=world.service)
     log_in(client, world.organisation_admin)
     assert "Inès Tervenant" in client.get(reverse("agenda_agents", args=[world.organisation.pk])).content.decode()
     response = client.post(

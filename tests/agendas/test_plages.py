@@ -6,12 +6,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rdv.agendas import services
-from rdv.agendas.availability import find_slots
 from rdv.agendas.models import PlageException, PlageOuverture
+from rdv.bookings.availability import find_slots
 from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
 from tests import factories
 from tests.agendas.conftest import NOW, TUESDAY, agenda_state
+from tests.helpers import as_agent
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -29,7 +30,9 @@ def refused(agenda, code: str, *, plage=None, **overrides) -> DomainError:
         if plage is None:
             agenda.create_plage(**overrides)
         else:
-            services.update_plage(agenda.world.organisation_admin, plage, agenda.plage_data(**overrides))
+            services.update_plage(
+                as_agent(agenda.world.organisation_admin, plage), plage, agenda.plage_data(**overrides)
+            )
     assert caught.value.code == code
     assert agenda_state() == before
     return caught.value
@@ -127,7 +130,9 @@ def test_a_plage_keeps_its_lieu_after_the_lieu_closes(agenda):
     plage = agenda.create_plage()
     agenda.lieu.is_open = False
     agenda.lieu.save()
-    changes = services.update_plage(agenda.world.organisation_admin, plage, agenda.plage_data(title="Accueil"))
+    changes = services.update_plage(
+        as_agent(agenda.world.organisation_admin, plage), plage, agenda.plage_data(title="Accueil")
+    )
     assert changes["title"] == ["Permanence", "Accueil"]
 
 
@@ -160,7 +165,7 @@ def test_secretariat_agents_may_use_motifs_open_to_the_secretariat(agenda):
     secretariat = factories.ServiceFactory(name="Secrétariat", is_secretariat=True)
     agent = factories.AgentFactory()
     factories.AgentRoleFactory(agent=agent, organisation=agenda.organisation)
-    factories.AgentServiceFactory(agent=agent, service=secretariat)
+    factories.AgentServiceFactory(agent=agent, territory=agenda.world.territory, service=secretariat)
     open_motif = factories.MotifFactory(
         organisation=agenda.organisation, service=agenda.world.service, name="Accueil", for_secretariat=True
     )
@@ -290,7 +295,7 @@ def test_plages_of_other_agents_never_clash(agenda):
 @pytest.mark.django_db
 def test_a_cancelled_occurrence_leaves_room_for_another_plage(agenda):
     weekly = agenda.create_plage(**agenda.weekly())
-    services.cancel_plage_occurrence(agenda.world.organisation_admin, weekly, TUESDAY)
+    services.cancel_plage_occurrence(as_agent(agenda.world.organisation_admin, weekly), weekly, TUESDAY)
     agenda.create_plage(title="Remplacement")
     assert PlageOuverture.objects.count() == 2  # both stored
 
@@ -319,7 +324,7 @@ def test_cancelling_one_occurrence_removes_its_slots_only(agenda):
     next_week = TUESDAY + timedelta(weeks=1)
     assert slot_starts(agenda.motif, TUESDAY)[:2] == ["09:00", "09:30"]
 
-    services.cancel_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY)
+    services.cancel_plage_occurrence(as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY)
 
     assert slot_starts(agenda.motif, TUESDAY) == []
     assert slot_starts(agenda.motif, next_week) == ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]
@@ -334,7 +339,9 @@ def test_a_date_outside_the_series_cannot_be_cancelled(agenda):
     plage = agenda.create_plage(**agenda.weekly())
     before = agenda_state()
     with pytest.raises(DomainError) as caught:
-        services.cancel_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY + timedelta(days=1))
+        services.cancel_plage_occurrence(
+            as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY + timedelta(days=1)
+        )
     assert caught.value.message == "La plage n'a pas d'occurrence le mercredi 3 mars 2027."
     assert agenda_state() == before
 
@@ -342,14 +349,16 @@ def test_a_date_outside_the_series_cannot_be_cancelled(agenda):
 @pytest.mark.django_db
 def test_moving_one_occurrence_changes_that_day_only(agenda):
     plage = agenda.create_plage(**agenda.weekly())
-    services.move_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY, "14:00", "15:00")
+    services.move_plage_occurrence(as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY, "14:00", "15:00")
     assert slot_starts(agenda.motif, TUESDAY) == ["14:00", "14:30"]
     assert slot_starts(agenda.motif, TUESDAY + timedelta(weeks=1))[0] == "09:00"
     exception = PlageException.objects.get(plage=plage)
     assert (exception.date, exception.cancelled, exception.start_time) == (TUESDAY, False, time(14, 0))
 
     # Back to the series' hours: the exception goes away.
-    services.move_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY, time(9, 0), time(12, 0))
+    services.move_plage_occurrence(
+        as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY, time(9, 0), time(12, 0)
+    )
     assert not PlageException.objects.exists()
 
 
@@ -359,10 +368,14 @@ def test_moving_an_occurrence_onto_another_plage_is_refused(agenda):
     plage = agenda.create_plage(**agenda.weekly(title="Matin"))
     before = agenda_state()
     with pytest.raises(DomainError) as caught:
-        services.move_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY, "11:00", "15:00")
+        services.move_plage_occurrence(
+            as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY, "11:00", "15:00"
+        )
     assert "« Après-midi » du mardi 2 mars 2027 14:00–16:00" in caught.value.message
     with pytest.raises(DomainError) as caught:
-        services.move_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY, "11:00", "10:00")
+        services.move_plage_occurrence(
+            as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY, "11:00", "10:00"
+        )
     assert caught.value.code == "end_before_start"
     assert agenda_state() == before
 
@@ -370,21 +383,21 @@ def test_moving_an_occurrence_onto_another_plage_is_refused(agenda):
 @pytest.mark.django_db
 def test_restoring_an_occurrence_brings_its_slots_back(agenda):
     plage = agenda.create_plage(**agenda.weekly())
-    services.cancel_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY)
-    services.restore_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY)
+    services.cancel_plage_occurrence(as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY)
+    services.restore_plage_occurrence(as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY)
     assert slot_starts(agenda.motif, TUESDAY)[0] == "09:00"
     with pytest.raises(DomainError) as caught:
-        services.restore_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY)
+        services.restore_plage_occurrence(as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY)
     assert caught.value.code == "no_exception"
 
 
 @pytest.mark.django_db
 def test_restoring_an_occurrence_that_now_clashes_is_refused(agenda):
     plage = agenda.create_plage(**agenda.weekly())
-    services.cancel_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY)
+    services.cancel_plage_occurrence(as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY)
     agenda.create_plage(title="Remplacement", start_time=time(10, 0), end_time=time(11, 0))
     with pytest.raises(DomainError) as caught:
-        services.restore_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY)
+        services.restore_plage_occurrence(as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY)
     assert "« Remplacement »" in caught.value.message
     assert PlageException.objects.get(plage=plage).cancelled
 
@@ -395,10 +408,12 @@ def test_restoring_an_occurrence_that_now_clashes_is_refused(agenda):
 @pytest.mark.django_db
 def test_updating_the_series_keeps_exceptions_of_remaining_dates(agenda):
     plage = agenda.create_plage(**agenda.weekly(weekdays=[1, 3]))
-    services.cancel_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY)
-    services.cancel_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY + timedelta(days=2))
+    services.cancel_plage_occurrence(as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY)
+    services.cancel_plage_occurrence(
+        as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY + timedelta(days=2)
+    )
     changes = services.update_plage(
-        agenda.world.organisation_admin, plage, agenda.weekly(weekdays=[1], start_time=time(8, 0))
+        as_agent(agenda.world.organisation_admin, plage), plage, agenda.weekly(weekdays=[1], start_time=time(8, 0))
     )
     assert changes["start_time"] == [time(9, 0), time(8, 0)]
     assert list(PlageException.objects.values_list("date", flat=True)) == [TUESDAY]  # Thursday's went away
@@ -409,11 +424,15 @@ def test_updating_the_series_keeps_exceptions_of_remaining_dates(agenda):
 def test_this_and_following_splits_the_series(agenda):
     plage = agenda.create_plage(**agenda.weekly())
     split_day = TUESDAY + timedelta(weeks=2)
-    services.cancel_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY + timedelta(weeks=1))
-    services.cancel_plage_occurrence(agenda.world.organisation_admin, plage, split_day + timedelta(weeks=1))
+    services.cancel_plage_occurrence(
+        as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY + timedelta(weeks=1)
+    )
+    services.cancel_plage_occurrence(
+        as_agent(agenda.world.organisation_admin, plage), plage, split_day + timedelta(weeks=1)
+    )
 
     new_plage = services.update_plage_from(
-        agenda.world.organisation_admin,
+        as_agent(agenda.world.organisation_admin, plage),
         plage,
         split_day,
         agenda.weekly(
@@ -437,7 +456,7 @@ def test_this_and_following_splits_the_series(agenda):
 def test_this_and_following_from_the_first_occurrence_changes_the_whole_series(agenda):
     plage = agenda.create_plage(**agenda.weekly())
     result = services.update_plage_from(
-        agenda.world.organisation_admin, plage, TUESDAY, agenda.weekly(start_time=time(8, 0))
+        as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY, agenda.weekly(start_time=time(8, 0))
     )
     assert result == plage
     assert PlageOuverture.objects.count() == 1
@@ -452,7 +471,10 @@ def test_a_refused_split_changes_nothing(agenda):
     before = agenda_state()
     with pytest.raises(DomainError) as caught:
         services.update_plage_from(
-            agenda.world.organisation_admin, plage, TUESDAY + timedelta(weeks=1), agenda.weekly(weekdays=[1, 3])
+            as_agent(agenda.world.organisation_admin, plage),
+            plage,
+            TUESDAY + timedelta(weeks=1),
+            agenda.weekly(weekdays=[1, 3]),
         )
     assert caught.value.code == "plage_overlap"
     assert agenda_state() == before
@@ -462,32 +484,38 @@ def test_a_refused_split_changes_nothing(agenda):
 def test_this_and_following_needs_a_recurring_plage_and_an_occurrence(agenda):
     one_off = agenda.create_plage()
     with pytest.raises(DomainError) as caught:
-        services.update_plage_from(agenda.world.organisation_admin, one_off, TUESDAY, agenda.plage_data())
+        services.update_plage_from(
+            as_agent(agenda.world.organisation_admin, one_off), one_off, TUESDAY, agenda.plage_data()
+        )
     assert caught.value.code == "not_recurring"
     weekly = agenda.create_plage(**agenda.weekly(weekdays=[3], title="Jeudi"))
     with pytest.raises(DomainError) as caught:
-        services.update_plage_from(agenda.world.organisation_admin, weekly, TUESDAY, agenda.weekly(weekdays=[3]))
+        services.update_plage_from(
+            as_agent(agenda.world.organisation_admin, weekly), weekly, TUESDAY, agenda.weekly(weekdays=[3])
+        )
     assert caught.value.code == "not_an_occurrence"
 
 
 @pytest.mark.django_db
 def test_ending_a_series_drops_later_occurrences(agenda):
     plage = agenda.create_plage(**agenda.weekly())
-    services.cancel_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY + timedelta(weeks=3))
-    services.end_plage(agenda.world.organisation_admin, plage, TUESDAY + timedelta(weeks=1))
+    services.cancel_plage_occurrence(
+        as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY + timedelta(weeks=3)
+    )
+    services.end_plage(as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY + timedelta(weeks=1))
     assert slot_starts(agenda.motif, TUESDAY + timedelta(weeks=1))[0] == "09:00"
     assert slot_starts(agenda.motif, TUESDAY + timedelta(weeks=2)) == []
     assert not PlageException.objects.exists()
     with pytest.raises(DomainError) as caught:
-        services.end_plage(agenda.world.organisation_admin, plage, TUESDAY - timedelta(days=1))
+        services.end_plage(as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY - timedelta(days=1))
     assert caught.value.code == "until_before_first_date"
 
 
 @pytest.mark.django_db
 def test_deleting_a_plage_removes_its_slots_and_is_audited(agenda):
     plage = agenda.create_plage(**agenda.weekly())
-    services.cancel_plage_occurrence(agenda.world.organisation_admin, plage, TUESDAY)
-    services.delete_plage(agenda.world.organisation_admin, plage)
+    services.cancel_plage_occurrence(as_agent(agenda.world.organisation_admin, plage), plage, TUESDAY)
+    services.delete_plage(as_agent(agenda.world.organisation_admin, plage), plage)
     assert not PlageOuverture.objects.exists()
     assert not PlageException.objects.exists()
     assert slot_starts(agenda.motif, TUESDAY + timedelta(weeks=1)) == []

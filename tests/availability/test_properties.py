@@ -1,4 +1,4 @@
-"""Property tests: the availability engine against the brute-force reference (tests/availability/reference.py).
+"""Property tests: the availability engine against the brute-force reference (rdv/availability/reference.py).
 
 Random agendas over 1–4 weeks, often around the DST changes of 2026 and 2027 and the French public
 holidays: weekly / monthly / one-off plages with exceptions, absences (some over several days),
@@ -22,8 +22,8 @@ from rdv.availability import (
     free_intervals,
     local_day_interval,
 )
+from rdv.availability import reference as ref
 from rdv.availability.slots import cut
-from tests.availability import reference as ref
 
 PROPERTY = settings(
     max_examples=200,

@@ -17,6 +17,7 @@ from rdv.agendas.models import Lieu, PlageOuverture
 from rdv.bookings import services
 from rdv.territories.models import Service
 from tests import factories
+from tests.helpers import as_agent
 
 PARIS = timezone.get_default_timezone()
 NOW = datetime(2027, 3, 9, 8, 0, tzinfo=PARIS)
@@ -67,7 +68,7 @@ class Setup:
 
     def book(self, start=None, *, actor=None, override=False, **kwargs):
         return services.book_rdv(
-            actor or self.agent, self.organisation, self.request(start, **kwargs), override=override
+            as_agent(actor or self.agent, self.organisation), self.request(start, **kwargs), override=override
         )
 
 
@@ -110,13 +111,13 @@ def setup(alice) -> Setup:
     _plage(organisation, admin, lieu, [motif, collective, phone])
     secretariat = factories.AgentFactory(email="secretariat@exemple.fr", first_name="Sophie", last_name="Secrétaire")
     factories.AgentRoleFactory(agent=secretariat, organisation=organisation, access_level=AccessLevel.BASIC)
-    factories.AgentServiceFactory(agent=secretariat, service=secretariat_service)
+    factories.AgentServiceFactory(agent=secretariat, territory=alice.territory, service=secretariat_service)
     other_agent = factories.AgentFactory(email="pmi@exemple.fr", first_name="Paul", last_name="Pmi")
     factories.AgentRoleFactory(agent=other_agent, organisation=organisation, access_level=AccessLevel.BASIC)
-    factories.AgentServiceFactory(agent=other_agent, service=pmi)
+    factories.AgentServiceFactory(agent=other_agent, territory=alice.territory, service=pmi)
     outsider = factories.AgentFactory(email="nord@exemple.fr", first_name="Nina", last_name="Nord")
     factories.AgentRoleFactory(agent=outsider, organisation=alice.other_organisation, access_level=AccessLevel.BASIC)
-    factories.AgentServiceFactory(agent=outsider, service=social)
+    factories.AgentServiceFactory(agent=outsider, territory=alice.territory, service=social)
     usagers = [
         factories.UsagerFactory(
             territory=alice.territory,

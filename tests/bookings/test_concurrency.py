@@ -14,7 +14,8 @@ from rdv.bookings.models import Participation, Rdv, RdvAgent
 from rdv.core.errors import DomainError
 from rdv.motifs.models import Motif
 from rdv.territories.models import Organisation, Service, Territory, TerritoryService
-from rdv.usagers.models import Usager
+from rdv.usagers.models import Usager, UsagerOrganisation
+from tests.helpers import as_agent
 
 
 def _setting_up(collective=False, capacity=None):
@@ -24,7 +25,7 @@ def _setting_up(collective=False, capacity=None):
     TerritoryService.objects.create(territory=territory, service=service)
     agent = Agent.objects.create_user("agent-concurrence@exemple.fr", "x" * 12, first_name="A", last_name="B")
     AgentRole.objects.create(agent=agent, organisation=organisation, access_level=AccessLevel.BASIC)
-    AgentService.objects.create(agent=agent, service=service)
+    AgentService.objects.create(agent=agent, territory=territory, service=service)
     motif = Motif.objects.create(
         organisation=organisation,
         service=service,
@@ -49,10 +50,12 @@ def _setting_up(collective=False, capacity=None):
 
 
 def _usagers(organisation, count):
-    return [
+    usagers = [
         Usager.objects.create(territory=organisation.territory, first_name=f"U{i}", last_name="Test")
         for i in range(count)
     ]
+    UsagerOrganisation.objects.bulk_create(UsagerOrganisation(usager=u, organisation=organisation) for u in usagers)
+    return usagers
 
 
 def _run_in_threads(count, work):
@@ -93,8 +96,7 @@ def test_twenty_concurrent_bookings_of_one_slot_exactly_one_wins():
 
         def book(index, slot=slot):
             services.book_rdv(
-                agent,
-                organisation,
+                as_agent(agent, organisation),
                 services.BookingRequest(
                     motif=motif, starts_at=slot, agents=[agent], usagers=[usagers[index]], lieu=lieu
                 ),
@@ -118,8 +120,7 @@ def test_concurrent_bookings_on_sqlite_are_serialised():
 
     def book(index):
         services.book_rdv(
-            agent,
-            organisation,
+            as_agent(agent, organisation),
             services.BookingRequest(motif=motif, starts_at=start, agents=[agent], usagers=[usagers[index]], lieu=lieu),
         )
 
@@ -135,12 +136,11 @@ def test_concurrent_joins_of_a_collective_rdv_never_exceed_capacity():
     organisation, motif, lieu, agent, start = _setting_up(collective=True, capacity=3)
     usagers = _usagers(organisation, 6)
     rdv = services.book_rdv(
-        agent,
-        organisation,
+        as_agent(agent, organisation),
         services.BookingRequest(motif=motif, starts_at=start, agents=[agent], usagers=[], lieu=lieu),
     )
 
-    outcomes = _run_in_threads(6, lambda index: services.add_participant(agent, rdv, usagers[index]))
+    outcomes = _run_in_threads(6, lambda index: services.add_participant(as_agent(agent, rdv), rdv, usagers[index]))
 
     assert outcomes.count("ok") == 3, outcomes
     assert outcomes.count("full") == 3, outcomes

@@ -14,7 +14,7 @@ from rdv.bookings import services
 from rdv.bookings.models import Rdv
 from rdv.territories.models import WaitingRoomNotification
 from tests.bookings.conftest import MARKER, TODAY, at
-from tests.helpers import log_in, page_text
+from tests.helpers import as_agent, log_in, page_text
 
 
 def set_context_enabled(setup, enabled: bool):
@@ -55,7 +55,7 @@ def test_the_context_is_shown_to_agents_while_the_setting_is_on(client, setup):
 
 def test_switching_the_setting_off_hides_it_everywhere_and_keeps_the_text(client, setup):
     rdv = setup.book(at(TODAY, 10), context=MARKER)
-    services.update_rdv(setup.agent, rdv, context=MARKER + " (modifié)")
+    services.update_rdv(as_agent(setup.agent, rdv), rdv, context=MARKER + " (modifié)")
     set_context_enabled(setup, False)
     log_in(client, setup.agent)
 
@@ -120,7 +120,7 @@ def test_agents_who_cannot_see_the_rdv_never_see_its_context(client, setup):
 
 def test_the_context_is_never_in_the_journal(setup):
     rdv = setup.book(at(TODAY, 10), context=MARKER)
-    services.update_rdv(setup.agent, rdv, context=MARKER + " bis")
+    services.update_rdv(as_agent(setup.agent, rdv), rdv, context=MARKER + " bis")
     from rdv.core.models import AuditLog
 
     assert all(MARKER not in str(entry.changes) and MARKER not in entry.object_repr for entry in AuditLog.objects.all())
@@ -147,16 +147,16 @@ def test_no_email_ever_contains_the_context(setup, enabled):
     mail.outbox.clear()
 
     rdv = setup.book(at(TODAY, 10), context=MARKER)
-    services.update_rdv(setup.agent, rdv, context=MARKER + " modifié")
-    services.move_rdv(setup.agent, rdv, at(TODAY, 11))
-    services.mark_arrived(setup.agent, rdv)
-    services.mark_arrived(setup.agent, rdv, arrived=False)
-    services.cancel_rdv(setup.agent, rdv, reason="Annulé")
-    services.set_status(setup.agent, rdv, "unknown")
+    services.update_rdv(as_agent(setup.agent, rdv), rdv, context=MARKER + " modifié")
+    services.move_rdv(as_agent(setup.agent, rdv), rdv, at(TODAY, 11))
+    services.mark_arrived(as_agent(setup.agent, rdv), rdv)
+    services.mark_arrived(as_agent(setup.agent, rdv), rdv, arrived=False)
+    services.cancel_rdv(as_agent(setup.agent, rdv), rdv, reason="Annulé")
+    services.set_status(as_agent(setup.agent, rdv), rdv, "unknown")
     collective = setup.book(at(TODAY, 9), motif=setup.collective_motif, usagers=[setup.usager], context=MARKER)
-    services.add_participant(setup.agent, collective, setup.usager2)
-    services.remove_participant(setup.agent, collective, setup.usager)
-    services.cancel_rdv(setup.agent, collective, by_usager=True)
+    services.add_participant(as_agent(setup.agent, collective), collective, setup.usager2)
+    services.remove_participant(as_agent(setup.agent, collective), collective, setup.usager)
+    services.cancel_rdv(as_agent(setup.agent, collective), collective, by_usager=True)
 
     assert mail.outbox, "the waiting-room e-mail was sent"
     usager_addresses = {setup.usager.email, setup.usager2.email}

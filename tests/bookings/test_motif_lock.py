@@ -10,14 +10,14 @@ from rdv.core.models import AuditLog
 from rdv.motifs import services as motif_services
 from rdv.motifs.models import LocationType, Motif
 from tests.bookings.conftest import TODAY, at
-from tests.helpers import log_in, page_text
+from tests.helpers import as_agent, log_in, page_text
 from tests.motifs.conftest import as_post, configuration
 
 
 @pytest.fixture
 def motif(setup):
     return motif_services.create_motif(
-        setup.world.territory_admin, setup.organisation, configuration(setup.world, name="Accueil social")
+        as_agent(setup.world.territory_admin, setup.organisation), configuration(setup.world, name="Accueil social")
     )
 
 
@@ -29,18 +29,20 @@ def book(setup, motif, **kwargs):
         usagers=kwargs.pop("usagers", [setup.usager]),
         lieu=setup.lieu if motif.location_type == LocationType.PUBLIC_OFFICE else None,
     )
-    return booking_services.book_rdv(setup.agent, setup.organisation, request, override=True)
+    return booking_services.book_rdv(as_agent(setup.agent, setup.organisation), request, override=True)
 
 
 def test_type_and_collective_change_freely_before_any_rdv(setup, motif):
     assert not motif_services.motif_has_rdvs(motif)
     motif_services.update_motif_configuration(
-        setup.world.territory_admin, motif, configuration(setup.world, name="Accueil social", location_type="phone")
+        as_agent(setup.world.territory_admin, motif),
+        motif,
+        configuration(setup.world, name="Accueil social", location_type="phone"),
     )
     motif.refresh_from_db()
     assert motif.location_type == LocationType.PHONE
     motif_services.update_motif_configuration(
-        setup.world.territory_admin,
+        as_agent(setup.world.territory_admin, motif),
         motif,
         configuration(setup.world, name="Accueil social", collective=True, max_participants=5),
     )
@@ -59,7 +61,9 @@ def test_type_and_collective_are_locked_once_a_rdv_exists(setup, motif, change, 
 
     with pytest.raises(DomainError) as caught:
         motif_services.update_motif_configuration(
-            setup.world.territory_admin, motif, configuration(setup.world, name="Accueil social", **change)
+            as_agent(setup.world.territory_admin, motif),
+            motif,
+            configuration(setup.world, name="Accueil social", **change),
         )
 
     assert caught.value.code == "motif_in_use"
@@ -72,17 +76,21 @@ def test_type_and_collective_are_locked_once_a_rdv_exists(setup, motif, change, 
 
 def test_a_cancelled_rdv_still_locks_the_motif(setup, motif):
     rdv = book(setup, motif)
-    booking_services.cancel_rdv(setup.agent, rdv)
+    booking_services.cancel_rdv(as_agent(setup.agent, rdv), rdv)
     with pytest.raises(DomainError):
         motif_services.update_motif_configuration(
-            setup.world.territory_admin, motif, configuration(setup.world, name="Accueil social", location_type="visio")
+            as_agent(setup.world.territory_admin, motif),
+            motif,
+            configuration(setup.world, name="Accueil social", location_type="visio"),
         )
 
 
 def test_other_fields_still_change_once_a_rdv_exists(setup, motif):
     book(setup, motif)
     motif_services.update_motif_configuration(
-        setup.world.territory_admin, motif, configuration(setup.world, name="Accueil social renommé", color="#000091")
+        as_agent(setup.world.territory_admin, motif),
+        motif,
+        configuration(setup.world, name="Accueil social renommé", color="#000091"),
     )
     motif.refresh_from_db()
     assert (motif.name, motif.color) == ("Accueil social renommé", "#000091")

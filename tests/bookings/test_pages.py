@@ -17,7 +17,7 @@ from rdv.usagers.models import Usager
 from tests import factories
 from tests.bookings.conftest import TODAY, at, next_weekday
 from tests.bookings.test_services import state
-from tests.helpers import log_in, page_text
+from tests.helpers import as_agent, log_in, page_text
 
 TOMORROW = next_weekday(TODAY)
 
@@ -426,7 +426,7 @@ def test_agents_of_other_organisations_are_not_shown(agent_client, setup):
 
 def test_cancelled_rdvs_are_hidden_unless_asked(agent_client, setup):
     rdv = setup.book(at(TODAY, 10))
-    services.cancel_rdv(setup.agent, rdv)
+    services.cancel_rdv(as_agent(setup.agent, rdv), rdv)
     assert "Jeanne DUPONT" not in page_text(agent_client.get(url("agenda", setup)))
     text = page_text(agent_client.get(url("agenda", setup), {"annules": "1"}))
     assert "Jeanne DUPONT" in text and "Annulé par le service" in text
@@ -439,7 +439,7 @@ def test_the_list_filters(agent_client, setup):
     setup.book(at(TODAY, 10))
     setup.book(at(TOMORROW, 10), usagers=[setup.usager2])
     phone = setup.book(at(TODAY, 11), motif=setup.phone_motif, usagers=[setup.usager3])
-    services.cancel_rdv(setup.agent, phone)
+    services.cancel_rdv(as_agent(setup.agent, phone), phone)
 
     def names(**filters):
         text = page_text(agent_client.get(url("rdv_list", setup), filters))
@@ -474,7 +474,7 @@ def read_csv(response) -> list[list[str]]:
 
 def test_csv_export_with_french_headers(agent_client, setup):
     rdv = setup.book(at(TODAY, 10), context="Note interne")
-    services.mark_arrived(setup.agent, rdv)
+    services.mark_arrived(as_agent(setup.agent, rdv), rdv)
     setup.book(at(TODAY, 11), motif=setup.collective_motif, usagers=[setup.usager2, setup.usager3])
 
     response = agent_client.get(url("rdv_list", setup), {"format": "csv"})

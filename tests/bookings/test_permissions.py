@@ -14,11 +14,11 @@ import pytest
 from django.urls import reverse
 
 from rdv.accounts.models import AccessLevel
-from rdv.bookings.perms import can_edit_rdv, can_see_rdv, rdvs_visible_to
+from rdv.bookings import policies
 from tests import factories
 from tests.bookings.conftest import TODAY, at
 from tests.bookings.test_services import state
-from tests.helpers import log_in, page_text
+from tests.helpers import as_agent, log_in, page_text
 
 
 @dataclass
@@ -79,7 +79,7 @@ def visitor(setup, bob, kind):
         factories.AgentRoleFactory(
             agent=intervenant, organisation=setup.organisation, access_level=AccessLevel.INTERVENANT
         )
-        factories.AgentServiceFactory(agent=intervenant, service=setup.world.service)
+        factories.AgentServiceFactory(agent=intervenant, territory=setup.world.territory, service=setup.world.service)
         return intervenant
     return {
         "admin": setup.admin,
@@ -141,11 +141,14 @@ def test_ids_of_another_espace_answer_404_even_for_its_own_admin(client, setup, 
 
 def test_visibility_scope(setup):
     social = setup.book(at(TODAY, 10))
-    pmi = setup.book(at(TODAY, 11), motif=setup.other_motif)  # a PMI motif taken by the social worker
-    pmi_by_other = setup.book(at(TODAY, 9), motif=setup.other_motif, agents=[setup.admin], override=True)
+    # A PMI motif taken by the social worker (booked by the admin: not a motif of the worker's services).
+    pmi = setup.book(at(TODAY, 11), motif=setup.other_motif, actor=setup.admin)
+    pmi_by_other = setup.book(
+        at(TODAY, 9), motif=setup.other_motif, agents=[setup.admin], override=True, actor=setup.admin
+    )
 
     def visible(agent):
-        return set(rdvs_visible_to(agent, setup.organisation).values_list("pk", flat=True))
+        return set(policies.scope(as_agent(agent, setup.organisation)).values_list("pk", flat=True))
 
     everything = {social.pk, pmi.pk, pmi_by_other.pk}
     assert visible(setup.admin) == everything
@@ -153,9 +156,10 @@ def test_visibility_scope(setup):
     assert visible(setup.agent) == {social.pk, pmi.pk}  # own service + taking part
     assert visible(setup.other_agent) == {pmi.pk, pmi_by_other.pk}
     assert visible(setup.outsider) == set()
-    assert can_see_rdv(setup.agent, social) and can_edit_rdv(setup.agent, social)
-    assert not can_see_rdv(setup.other_agent, social)
-    assert not can_edit_rdv(setup.outsider, social)
+    assert policies.can_see(as_agent(setup.agent, social), social)
+    assert policies.can_change(as_agent(setup.agent, social), social)
+    assert not policies.can_see(as_agent(setup.other_agent, social), social)
+    assert not policies.can_change(as_agent(setup.outsider, social), social)
 
 
 def test_an_agent_of_another_service_sees_the_time_as_busy_without_details(client, setup):
@@ -173,7 +177,7 @@ def test_an_agent_of_another_service_sees_the_time_as_busy_without_details(clien
 
 def test_the_list_shows_only_visible_rdvs(client, setup):
     setup.book(at(TODAY, 10))
-    setup.book(at(TODAY, 11), motif=setup.other_motif, usagers=[setup.usager2])
+    setup.book(at(TODAY, 11), motif=setup.other_motif, usagers=[setup.usager2], actor=setup.admin)
     log_in(client, setup.other_agent)
 
     text = page_text(client.get(reverse("rdv_list", args=[setup.organisation.pk])))

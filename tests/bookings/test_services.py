@@ -6,15 +6,17 @@ A refusal raises a DomainError with a stable code and a French message, and chan
 import pytest
 import time_machine
 
-from rdv.agendas.availability import find_slots
 from rdv.agendas.models import Absence, Lieu
+from rdv.bookings import selectors as rdv_selectors
 from rdv.bookings import services
+from rdv.bookings.availability import find_slots
 from rdv.bookings.models import Participation, ParticipationStatus, Rdv, RdvAgent, RdvStatus
 from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
 from rdv.usagers.models import Usager
 from tests import factories
 from tests.bookings.conftest import TODAY, at, next_weekday
+from tests.helpers import as_agent
 
 
 def state() -> dict:
@@ -163,7 +165,7 @@ def test_an_archived_motif_cannot_be_booked(setup):
 def test_a_new_usager_is_created_with_the_booking(setup):
     request = setup.request(at(TODAY, 10), usagers=[])
     rdv, usager = services.book_rdv_for_new_usager(
-        setup.agent, setup.organisation, {"first_name": "Inès", "last_name": "Nouvelle"}, request
+        as_agent(setup.agent, setup.organisation), {"first_name": "Inès", "last_name": "Nouvelle"}, request
     )
 
     assert usager.organisations.get() == setup.organisation
@@ -178,8 +180,7 @@ def test_a_refused_booking_leaves_no_new_usager_behind(setup):
     refused(
         "slot_taken",
         services.book_rdv_for_new_usager,
-        setup.agent,
-        setup.organisation,
+        as_agent(setup.agent, setup.organisation),
         {"first_name": "Inès", "last_name": "Nouvelle"},
         request,
     )
@@ -192,7 +193,7 @@ def test_a_refused_booking_leaves_no_new_usager_behind(setup):
 def test_moving_to_a_free_time_moves_the_rdv_and_its_agents(setup):
     rdv = setup.book(at(TODAY, 10))
 
-    services.move_rdv(setup.agent, rdv, at(TODAY, 11))
+    services.move_rdv(as_agent(setup.agent, rdv), rdv, at(TODAY, 11))
 
     rdv.refresh_from_db()
     assert (rdv.starts_at, rdv.ends_at) == (at(TODAY, 11), at(TODAY, 11, 30))
@@ -205,7 +206,7 @@ def test_moving_to_a_free_time_moves_the_rdv_and_its_agents(setup):
 
 def test_moving_a_little_later_over_its_own_time_is_allowed(setup):
     rdv = setup.book(at(TODAY, 10))
-    services.move_rdv(setup.agent, rdv, at(TODAY, 10, 15))
+    services.move_rdv(as_agent(setup.agent, rdv), rdv, at(TODAY, 10, 15))
     rdv.refresh_from_db()
     assert rdv.starts_at == at(TODAY, 10, 15)
 
@@ -214,32 +215,32 @@ def test_moving_onto_a_taken_time_is_refused(setup):
     setup.book(at(TODAY, 11), usagers=[setup.usager2])
     rdv = setup.book(at(TODAY, 10))
 
-    error = refused("slot_taken", services.move_rdv, setup.agent, rdv, at(TODAY, 11))
+    error = refused("slot_taken", services.move_rdv, as_agent(setup.agent, rdv), rdv, at(TODAY, 11))
     assert "n'est plus disponible" in error.message
 
 
 def test_moving_outside_the_plages_needs_a_confirmation(setup):
     rdv = setup.book(at(TODAY, 10))
-    refused("outside_availability", services.move_rdv, setup.agent, rdv, at(TODAY, 15))
+    refused("outside_availability", services.move_rdv, as_agent(setup.agent, rdv), rdv, at(TODAY, 15))
 
-    services.move_rdv(setup.agent, rdv, at(TODAY, 15), override=True)
+    services.move_rdv(as_agent(setup.agent, rdv), rdv, at(TODAY, 15), override=True)
     assert "hors disponibilité" in AuditLog.objects.get(action="rdv.moved").changes["override"]
 
 
 def test_moving_to_another_agent_and_a_lieu_of_another_organisation(setup):
     rdv = setup.book(at(TODAY, 10))
-    services.move_rdv(setup.agent, rdv, at(TODAY, 10), agents=[setup.admin])
+    services.move_rdv(as_agent(setup.agent, rdv), rdv, at(TODAY, 10), agents=[setup.admin])
     assert list(RdvAgent.objects.values_list("agent", flat=True)) == [setup.admin.pk]
 
     other_lieu = Lieu.objects.create(organisation=setup.world.other_organisation, name="Nord", address="2 rue")
-    refused("lieu_invalid", services.move_rdv, setup.agent, rdv, at(TODAY, 11), lieu=other_lieu)
-    refused("agent_outside", services.move_rdv, setup.agent, rdv, at(TODAY, 11), agents=[setup.outsider])
+    refused("lieu_invalid", services.move_rdv, as_agent(setup.agent, rdv), rdv, at(TODAY, 11), lieu=other_lieu)
+    refused("agent_outside", services.move_rdv, as_agent(setup.agent, rdv), rdv, at(TODAY, 11), agents=[setup.outsider])
 
 
 def test_a_cancelled_rdv_cannot_be_moved(setup):
     rdv = setup.book(at(TODAY, 10))
-    services.cancel_rdv(setup.agent, rdv)
-    error = refused("rdv_cancelled", services.move_rdv, setup.agent, rdv, at(TODAY, 11))
+    services.cancel_rdv(as_agent(setup.agent, rdv), rdv)
+    error = refused("rdv_cancelled", services.move_rdv, as_agent(setup.agent, rdv), rdv, at(TODAY, 11))
     assert "annulé" in error.message
 
 
@@ -250,7 +251,7 @@ def test_cancelling_frees_the_slot(setup):
     rdv = setup.book(at(TODAY, 10))
     assert at(TODAY, 10) not in free_starts(setup, TODAY)
 
-    services.cancel_rdv(setup.agent, rdv, reason="Usager malade")
+    services.cancel_rdv(as_agent(setup.agent, rdv), rdv, reason="Usager malade")
 
     assert at(TODAY, 10) in free_starts(setup, TODAY)
     rdv.refresh_from_db()
@@ -264,24 +265,24 @@ def test_cancelling_frees_the_slot(setup):
 
 def test_cancelling_at_the_usagers_request_is_excused(setup):
     rdv = setup.book(at(TODAY, 10))
-    services.cancel_rdv(setup.agent, rdv, by_usager=True)
+    services.cancel_rdv(as_agent(setup.agent, rdv), rdv, by_usager=True)
     rdv.refresh_from_db()
     assert rdv.status == RdvStatus.EXCUSED
 
 
 def test_un_cancelling_when_the_time_was_retaken_is_refused(setup):
     rdv = setup.book(at(TODAY, 10))
-    services.cancel_rdv(setup.agent, rdv)
+    services.cancel_rdv(as_agent(setup.agent, rdv), rdv)
     setup.book(at(TODAY, 10), usagers=[setup.usager2])
 
-    error = refused("slot_taken", services.set_status, setup.agent, rdv, RdvStatus.UNKNOWN)
+    error = refused("slot_taken", services.set_status, as_agent(setup.agent, rdv), rdv, RdvStatus.UNKNOWN)
     assert "repris" in error.message
 
 
 def test_un_cancelling_when_the_time_is_still_free_restores_the_rdv(setup):
     rdv = setup.book(at(TODAY, 10))
-    services.cancel_rdv(setup.agent, rdv, reason="Erreur")
-    services.set_status(setup.agent, rdv, RdvStatus.UNKNOWN)
+    services.cancel_rdv(as_agent(setup.agent, rdv), rdv, reason="Erreur")
+    services.set_status(as_agent(setup.agent, rdv), rdv, RdvStatus.UNKNOWN)
 
     rdv.refresh_from_db()
     assert (rdv.status, rdv.cancel_reason) == (RdvStatus.UNKNOWN, "")
@@ -292,7 +293,7 @@ def test_un_cancelling_when_the_time_is_still_free_restores_the_rdv(setup):
 @pytest.mark.parametrize("status", [RdvStatus.SEEN, RdvStatus.NOSHOW])
 def test_seen_or_noshow_before_the_rdv_is_refused(setup, status):
     rdv = setup.book(at(TODAY, 10))
-    error = refused("status_future", services.set_status, setup.agent, rdv, status)
+    error = refused("status_future", services.set_status, as_agent(setup.agent, rdv), rdv, status)
     assert error.message == "Ce rendez-vous n'a pas encore eu lieu."
 
 
@@ -300,7 +301,7 @@ def test_seen_or_noshow_before_the_rdv_is_refused(setup, status):
 def test_seen_or_noshow_once_the_rdv_has_started(setup, status):
     rdv = setup.book(at(TODAY, 10))
     with time_machine.travel(at(TODAY, 10, 5), tick=False):
-        services.set_status(setup.agent, rdv, status)
+        services.set_status(as_agent(setup.agent, rdv), rdv, status)
     rdv.refresh_from_db()
     assert rdv.status == status
     assert rdv.participations.get().status == status
@@ -309,7 +310,7 @@ def test_seen_or_noshow_once_the_rdv_has_started(setup, status):
 
 def test_an_unknown_status_is_refused(setup):
     rdv = setup.book(at(TODAY, 10))
-    refused("status_invalid", services.set_status, setup.agent, rdv, "perdu")
+    refused("status_invalid", services.set_status, as_agent(setup.agent, rdv), rdv, "perdu")
 
 
 # Collective RDVs and participants -------------------------------------------------------------------
@@ -321,7 +322,7 @@ def test_a_collective_rdv_is_booked_up_to_its_capacity(setup):
     assert rdv.participations.count() == 3
 
     extra = factories.UsagerFactory(territory=setup.world.territory, organisations=[setup.organisation])
-    error = refused("full", services.add_participant, setup.agent, rdv, extra)
+    error = refused("full", services.add_participant, as_agent(setup.agent, rdv), rdv, extra)
     assert error.message == "Ce rendez-vous collectif est complet."
 
 
@@ -334,10 +335,10 @@ def test_a_collective_rdv_refuses_too_many_participants_at_booking(setup):
 
 def test_a_cancelled_participant_frees_a_seat(setup):
     rdv = setup.book(at(TODAY, 10), motif=setup.collective_motif, usagers=[setup.usager, setup.usager2])
-    services.add_participant(setup.agent, rdv, setup.usager3)
-    services.remove_participant(setup.agent, rdv, setup.usager)
+    services.add_participant(as_agent(setup.agent, rdv), rdv, setup.usager3)
+    services.remove_participant(as_agent(setup.agent, rdv), rdv, setup.usager)
     extra = factories.UsagerFactory(territory=setup.world.territory, organisations=[setup.organisation])
-    services.add_participant(setup.agent, rdv, extra)
+    services.add_participant(as_agent(setup.agent, rdv), rdv, extra)
     assert rdv.participations.count() == 3
     assert AuditLog.objects.filter(action="rdv.participant_added").count() == 2
     assert AuditLog.objects.filter(action="rdv.participant_removed").count() == 1
@@ -345,23 +346,23 @@ def test_a_cancelled_participant_frees_a_seat(setup):
 
 def test_adding_a_participant_twice_is_refused(setup):
     rdv = setup.book(at(TODAY, 10), motif=setup.collective_motif, usagers=[setup.usager])
-    error = refused("already_participant", services.add_participant, setup.agent, rdv, setup.usager)
+    error = refused("already_participant", services.add_participant, as_agent(setup.agent, rdv), rdv, setup.usager)
     assert error.message == f"{setup.usager} participe déjà à ce rendez-vous."
 
 
 def test_an_individual_rdv_keeps_its_single_usager(setup):
     rdv = setup.book(at(TODAY, 10))
-    refused("already_participant", services.add_participant, setup.agent, rdv, setup.usager)
-    refused("not_collective", services.add_participant, setup.agent, rdv, setup.usager2)
-    error = refused("last_participant", services.remove_participant, setup.agent, rdv, setup.usager)
+    refused("already_participant", services.add_participant, as_agent(setup.agent, rdv), rdv, setup.usager)
+    refused("not_collective", services.add_participant, as_agent(setup.agent, rdv), rdv, setup.usager2)
+    error = refused("last_participant", services.remove_participant, as_agent(setup.agent, rdv), rdv, setup.usager)
     assert "annulez ce rendez-vous" in error.message
-    refused("not_participant", services.remove_participant, setup.agent, rdv, setup.usager2)
+    refused("not_participant", services.remove_participant, as_agent(setup.agent, rdv), rdv, setup.usager2)
 
 
 def test_no_participant_can_join_a_cancelled_rdv(setup):
     rdv = setup.book(at(TODAY, 10), motif=setup.collective_motif, usagers=[setup.usager])
-    services.cancel_rdv(setup.agent, rdv)
-    refused("rdv_cancelled", services.add_participant, setup.agent, rdv, setup.usager2)
+    services.cancel_rdv(as_agent(setup.agent, rdv), rdv)
+    refused("rdv_cancelled", services.add_participant, as_agent(setup.agent, rdv), rdv, setup.usager2)
 
 
 # Waiting room (the e-mails per setting are in test_waiting_room.py) ----------------------------------
@@ -370,12 +371,12 @@ def test_no_participant_can_join_a_cancelled_rdv(setup):
 def test_arrival_is_marked_and_undone_on_the_day(setup):
     rdv = setup.book(at(TODAY, 10))
 
-    services.mark_arrived(setup.agent, rdv)
+    services.mark_arrived(as_agent(setup.agent, rdv), rdv)
     rdv.refresh_from_db()
     assert rdv.arrived_at is not None
     assert rdv.arrived_marked_by == setup.agent
 
-    services.mark_arrived(setup.agent, rdv, arrived=False)
+    services.mark_arrived(as_agent(setup.agent, rdv), rdv, arrived=False)
     rdv.refresh_from_db()
     assert rdv.arrived_at is None
     assert [e.action for e in AuditLog.objects.filter(action__startswith="rdv.arr").order_by("pk")] == [
@@ -386,19 +387,19 @@ def test_arrival_is_marked_and_undone_on_the_day(setup):
 
 def test_arrival_can_only_be_marked_on_the_day_of_the_rdv(setup):
     rdv = setup.book(at(next_weekday(TODAY), 10))
-    error = refused("not_today", services.mark_arrived, setup.agent, rdv)
+    error = refused("not_today", services.mark_arrived, as_agent(setup.agent, rdv), rdv)
     assert error.message == "L'arrivée ne peut être signalée que le jour du rendez-vous."
 
 
 def test_arrival_of_a_cancelled_rdv_is_refused(setup):
     rdv = setup.book(at(TODAY, 10))
-    services.cancel_rdv(setup.agent, rdv)
-    refused("rdv_cancelled", services.mark_arrived, setup.agent, rdv)
+    services.cancel_rdv(as_agent(setup.agent, rdv), rdv)
+    refused("rdv_cancelled", services.mark_arrived, as_agent(setup.agent, rdv), rdv)
 
 
 def test_arrival_is_stored_so_nothing_is_lost_on_restart(setup):
     rdv = setup.book(at(TODAY, 10))
-    services.mark_arrived(setup.agent, rdv)
+    services.mark_arrived(as_agent(setup.agent, rdv), rdv)
     fresh = Rdv.objects.get(pk=rdv.pk)  # a new process reads the database, not memory
     assert fresh.arrived_at == at(TODAY, 8)
 
@@ -408,33 +409,37 @@ def test_arrival_is_stored_so_nothing_is_lost_on_restart(setup):
 
 def test_updating_the_context_logs_that_it_changed_without_its_text(setup):
     rdv = setup.book(at(TODAY, 10))
-    changes = services.update_rdv(setup.agent, rdv, context="Texte confidentiel", address=" 3 rue Haute ")
+    changes = services.update_rdv(
+        as_agent(setup.agent, rdv), rdv, context="Texte confidentiel", address=" 3 rue Haute "
+    )
 
     rdv.refresh_from_db()
     assert (rdv.context, rdv.address) == ("Texte confidentiel", "3 rue Haute")
     assert changes == {"context": "modifié", "address": [None, "3 rue Haute"]}
     entry = AuditLog.objects.get(action="rdv.updated")
     assert "Texte confidentiel" not in str(entry.changes)
-    assert services.update_rdv(setup.agent, rdv, context="Texte confidentiel") == {}
+    assert services.update_rdv(as_agent(setup.agent, rdv), rdv, context="Texte confidentiel") == {}
 
 
 def test_agents_for_motif_includes_the_secretariat_when_the_motif_is_open_to_it(setup):
-    assert setup.secretariat not in services.agents_for_motif(setup.organisation, setup.motif)
+    assert setup.secretariat not in rdv_selectors.agents_for_motif(as_agent(None, setup.organisation), setup.motif)
     setup.motif.for_secretariat = True
     setup.motif.save()
-    assert setup.secretariat in services.agents_for_motif(setup.organisation, setup.motif)
-    assert setup.other_agent not in services.agents_for_motif(setup.organisation, setup.motif)
+    assert setup.secretariat in rdv_selectors.agents_for_motif(as_agent(None, setup.organisation), setup.motif)
+    assert setup.other_agent not in rdv_selectors.agents_for_motif(as_agent(None, setup.organisation), setup.motif)
 
 
 def test_cancelled_rdvs_do_not_block_the_engine_but_still_exist(setup):
     rdv = setup.book(at(TODAY, 10))
-    services.cancel_rdv(setup.agent, rdv)
+    services.cancel_rdv(as_agent(setup.agent, rdv), rdv)
     assert Rdv.objects.filter(pk=rdv.pk).exists()
     assert RdvAgent.objects.get(rdv=rdv).blocks_agenda is False
     assert at(TODAY, 10) in free_starts(setup, TODAY)
 
 
 def test_an_usager_of_another_organisation_booked_here_now_belongs_here_too(setup):
+    setup.world.territory.usagers_visible_territory_wide = True  # found across the espace
+    setup.world.territory.save()
     stranger = factories.UsagerFactory(
         territory=setup.organisation.territory, last_name="Nord", organisations=[setup.world.other_organisation]
     )
@@ -445,7 +450,20 @@ def test_an_usager_of_another_organisation_booked_here_now_belongs_here_too(setu
 
 
 def test_joining_a_collective_rdv_attaches_the_usager_to_the_organisation(setup):
+    setup.world.territory.usagers_visible_territory_wide = True  # found across the espace
+    setup.world.territory.save()
     rdv = setup.book(motif=setup.collective_motif)
     stranger = factories.UsagerFactory(territory=setup.organisation.territory, organisations=[])
-    services.add_participant(setup.agent, rdv, stranger)
+    services.add_participant(as_agent(setup.agent, rdv), rdv, stranger)
     assert list(stranger.organisations.all()) == [setup.organisation]
+
+
+def test_an_usager_the_agent_may_not_read_cannot_be_booked_or_added(setup):
+    """Without espace-wide visibility, an usager of another organisation is out of reach."""
+    stranger = factories.UsagerFactory(
+        territory=setup.organisation.territory, last_name="Nord", organisations=[setup.world.other_organisation]
+    )
+    refused("forbidden", setup.book, usagers=[stranger])
+    rdv = setup.book(motif=setup.collective_motif)
+    refused("forbidden", services.add_participant, as_agent(setup.agent, rdv), rdv, stranger)
+    assert list(stranger.organisations.all()) == [setup.world.other_organisation]

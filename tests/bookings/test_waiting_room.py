@@ -10,7 +10,7 @@ from django.urls import reverse
 from rdv.bookings import services
 from rdv.territories.models import WaitingRoomNotification
 from tests.bookings.conftest import TODAY, at
-from tests.helpers import log_in, page_text
+from tests.helpers import as_agent, log_in, page_text
 
 MODES = {
     WaitingRoomNotification.NONE: (False, False),
@@ -37,7 +37,7 @@ def test_emails_are_sent_at_once_according_to_the_setting(setup, two_agent_rdv, 
     set_mode(setup, mode)
     mail.outbox.clear()
 
-    services.mark_arrived(setup.secretariat, two_agent_rdv)
+    services.mark_arrived(as_agent(setup.secretariat, two_agent_rdv), two_agent_rdv)
 
     _, by_email = MODES[mode]
     if not by_email:
@@ -53,16 +53,16 @@ def test_emails_are_sent_at_once_according_to_the_setting(setup, two_agent_rdv, 
 
 def test_undoing_an_arrival_sends_nothing(setup, two_agent_rdv):
     set_mode(setup, WaitingRoomNotification.BOTH)
-    services.mark_arrived(setup.agent, two_agent_rdv)
+    services.mark_arrived(as_agent(setup.agent, two_agent_rdv), two_agent_rdv)
     mail.outbox.clear()
-    services.mark_arrived(setup.agent, two_agent_rdv, arrived=False)
+    services.mark_arrived(as_agent(setup.agent, two_agent_rdv), two_agent_rdv, arrived=False)
     assert mail.outbox == []
 
 
 def test_marking_twice_sends_one_email_per_agent(setup, two_agent_rdv):
     set_mode(setup, WaitingRoomNotification.EMAIL)
-    services.mark_arrived(setup.agent, two_agent_rdv)
-    services.mark_arrived(setup.agent, two_agent_rdv)
+    services.mark_arrived(as_agent(setup.agent, two_agent_rdv), two_agent_rdv)
+    services.mark_arrived(as_agent(setup.agent, two_agent_rdv), two_agent_rdv)
     assert len(mail.outbox) == 2
 
 
@@ -75,7 +75,7 @@ def agenda_of(client, setup, viewer, agent):
 @pytest.mark.parametrize("mode", list(MODES))
 def test_the_visual_mark_in_the_agenda_follows_the_setting(client, setup, two_agent_rdv, mode):
     set_mode(setup, mode)
-    services.mark_arrived(setup.secretariat, two_agent_rdv)
+    services.mark_arrived(as_agent(setup.secretariat, two_agent_rdv), two_agent_rdv)
 
     text = agenda_of(client, setup, setup.admin, setup.agent)  # a second agent of the RDV
 
@@ -97,7 +97,7 @@ def test_the_agenda_polls_a_small_fragment(client, setup, two_agent_rdv):
     assert "Arrivé(e)" not in text
 
     # Another agent marks the arrival: the next poll brings the mark, without reloading the page.
-    services.mark_arrived(setup.secretariat, two_agent_rdv)
+    services.mark_arrived(as_agent(setup.secretariat, two_agent_rdv), two_agent_rdv)
     fragment = " ".join(page_text(client.get(fragment_url)).split())
     assert "<html" not in fragment
     assert f'hx-swap-oob="innerHTML:.arrivee-{two_agent_rdv.pk}"' in fragment
@@ -105,7 +105,7 @@ def test_the_agenda_polls_a_small_fragment(client, setup, two_agent_rdv):
     assert 'id="salle-d-attente"' in fragment and "Jeanne DUPONT (RDV de 10:00)" in fragment
 
     # Undone: the next poll clears it.
-    services.mark_arrived(setup.secretariat, two_agent_rdv, arrived=False)
+    services.mark_arrived(as_agent(setup.secretariat, two_agent_rdv), two_agent_rdv, arrived=False)
     fragment = page_text(client.get(fragment_url))
     assert f'hx-swap-oob="innerHTML:.arrivee-{two_agent_rdv.pk}"' in fragment
     assert "Arrivé(e)" not in fragment
@@ -113,7 +113,7 @@ def test_the_agenda_polls_a_small_fragment(client, setup, two_agent_rdv):
 
 def test_the_fragment_says_nothing_about_rdvs_the_agent_cannot_see(client, setup, two_agent_rdv):
     set_mode(setup, WaitingRoomNotification.VISUAL)
-    services.mark_arrived(setup.agent, two_agent_rdv)
+    services.mark_arrived(as_agent(setup.agent, two_agent_rdv), two_agent_rdv)
     log_in(client, setup.other_agent)
     fragment = page_text(
         client.get(reverse("agenda_arrivals", args=[setup.organisation.pk]), {"rdvs": f"{two_agent_rdv.pk},abc"})
@@ -124,7 +124,7 @@ def test_the_fragment_says_nothing_about_rdvs_the_agent_cannot_see(client, setup
 
 def test_the_fragment_is_empty_when_the_setting_is_not_visual(client, setup, two_agent_rdv):
     set_mode(setup, WaitingRoomNotification.EMAIL)
-    services.mark_arrived(setup.agent, two_agent_rdv)
+    services.mark_arrived(as_agent(setup.agent, two_agent_rdv), two_agent_rdv)
     log_in(client, setup.agent)
     fragment = page_text(
         client.get(reverse("agenda_arrivals", args=[setup.organisation.pk]), {"rdvs": two_agent_rdv.pk})
@@ -133,7 +133,7 @@ def test_the_fragment_is_empty_when_the_setting_is_not_visual(client, setup, two
 
 
 def test_the_list_and_the_rdv_page_show_the_arrival(client, setup, two_agent_rdv):
-    services.mark_arrived(setup.agent, two_agent_rdv)
+    services.mark_arrived(as_agent(setup.agent, two_agent_rdv), two_agent_rdv)
     log_in(client, setup.admin)
     assert "Arrivé(e) à 08:00" in page_text(client.get(reverse("rdv_list", args=[setup.organisation.pk])))
     detail = page_text(client.get(reverse("rdv_detail", args=[setup.organisation.pk, two_agent_rdv.pk])))

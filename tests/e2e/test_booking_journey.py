@@ -58,10 +58,10 @@ def mds(travelled, live_server) -> Organisation:
     factories.TerritoryServiceFactory(territory=territory, service=social)
     booker = factories.AgentFactory(email="bruno.petit@exemple.fr", first_name="Bruno", last_name="Petit")
     factories.AgentRoleFactory(agent=booker, organisation=valence, access_level=AccessLevel.BASIC)
-    factories.AgentServiceFactory(agent=booker, service=social)
+    factories.AgentServiceFactory(agent=booker, territory=territory, service=social)
     colleague = factories.AgentFactory(email="alice.martin@exemple.fr", first_name="Alice", last_name="Martin")
     factories.AgentRoleFactory(agent=colleague, organisation=valence, access_level=AccessLevel.ADMIN)
-    factories.AgentServiceFactory(agent=colleague, service=social)
+    factories.AgentServiceFactory(agent=colleague, territory=territory, service=social)
     motif = factories.MotifFactory(organisation=valence, service=social, name="Premier accueil", color="#b34000")
     lieu = Lieu.objects.create(organisation=valence, name="MDS Valence — Centre", address="12 avenue de Romans")
     plage = PlageOuverture.objects.create(

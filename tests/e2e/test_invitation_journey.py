@@ -20,6 +20,7 @@ from rdv.accounts import services as account_services
 from rdv.accounts.models import AccessLevel, Agent, AgentRole, AgentService, Invitation, InvitationStatus
 from tests import factories
 from tests.e2e.axe import assert_accessible
+from tests.helpers import as_agent
 
 NEW_AGENT_EMAIL = "camille.durand@exemple.fr"
 NEW_AGENT_PASSWORD = "Rendez-vous-2026-solide"
@@ -49,7 +50,7 @@ def espace(settings, live_server) -> Espace:
     admin = factories.AgentFactory(email="alice.martin@exemple.fr", first_name="Alice", last_name="Martin")
     factories.TerritoryRoleFactory(agent=admin, territory=territory)
     factories.AgentRoleFactory(agent=admin, organisation=valence, access_level=AccessLevel.ADMIN)
-    factories.AgentServiceFactory(agent=admin, service=social)
+    factories.AgentServiceFactory(agent=admin, territory=territory, service=social)
     return Espace(territory, valence, romans, social, admin)
 
 
@@ -226,7 +227,7 @@ def test_admin_invites_an_agent_who_joins_then_gets_new_rights(page: Page, espac
 
 def test_expired_or_tampered_invitation_link_shows_a_french_error_page(page: Page, espace: Espace):
     result = account_services.invite_agent(
-        espace.admin, espace.territory, NEW_AGENT_EMAIL, [espace.social], {espace.valence: AccessLevel.BASIC}
+        as_agent(espace.admin, espace.territory), NEW_AGENT_EMAIL, [espace.social], {espace.valence: AccessLevel.BASIC}
     )
     link = INVITATION_LINK.search(mail.outbox[0].body).group(0)
     expired_at = timezone.now() - timedelta(minutes=5)

@@ -4,6 +4,7 @@ import pytest
 
 from rdv.motifs import services
 from rdv.motifs.models import BookableBy, LocationType
+from tests.helpers import as_agent
 
 AGENT_BACKEND = "rdv.accounts.backends.AgentBackend"
 
@@ -66,15 +67,14 @@ def online(**overrides) -> dict:
 @pytest.fixture
 def motif(alice):
     """A motif of alice's first organisation, created by the espace admin."""
-    return services.create_motif(alice.territory_admin, alice.organisation, configuration(alice))
+    return services.create_motif(as_agent(alice.territory_admin, alice.organisation), configuration(alice))
 
 
 @pytest.fixture
 def batch(alice):
     """The same motif created in both organisations of alice's espace."""
     return services.create_territory_motifs(
-        alice.territory_admin,
-        alice.territory,
+        as_agent(alice.territory_admin, alice.territory),
         [alice.organisation, alice.other_organisation],
         configuration(alice, name="Entretien budget"),
     )

@@ -9,6 +9,7 @@ from rdv.core.models import AuditLog
 from rdv.motifs import services
 from rdv.motifs.models import LocationType, Motif
 from tests import factories
+from tests.helpers import as_agent
 from tests.motifs.conftest import as_post, configuration, log_in, online
 
 pytestmark = pytest.mark.django_db
@@ -152,7 +153,7 @@ def test_the_motif_page_shows_the_three_tabs(client, alice, motif):
 
 
 def test_the_configuration_tab_saves_only_its_part(client, alice, motif):
-    services.update_motif_online_booking(alice.territory_admin, motif, {"bookable_online": True})
+    services.update_motif_online_booking(as_agent(alice.territory_admin, motif), motif, {"bookable_online": True})
     log_in(client, alice.territory_admin)
 
     response = client.post(
@@ -229,7 +230,9 @@ def test_bad_delays_get_a_french_message_and_change_nothing(client, alice, motif
 
 
 def test_opening_a_motif_reserved_to_agents_explains_what_to_change(client, alice):
-    motif = services.create_motif(alice.territory_admin, alice.organisation, configuration(alice, bookable_by="agents"))
+    motif = services.create_motif(
+        as_agent(alice.territory_admin, alice.organisation), configuration(alice, bookable_by="agents")
+    )
     log_in(client, alice.territory_admin)
 
     response = client.post(espace_url(alice, "espace_motif_online_booking", motif.pk), online())
@@ -325,7 +328,7 @@ def test_scripts_in_instructions_never_reach_a_page(client, alice, batch):
             {"instructions_before": SCRIPT, "instructions_after": "a" * 5001},
         )
     )
-    copy = services.duplicate_motif(alice.territory_admin, first)
+    copy = services.duplicate_motif(as_agent(alice.territory_admin, first), first)
 
     pages = [failed]
     for url in [
@@ -421,7 +424,7 @@ def test_archiving_hides_the_motif_from_the_default_list(client, alice, motif):
 
 
 def test_an_archived_motif_page_offers_restore_and_no_save(client, alice, motif):
-    services.archive_motif(alice.territory_admin, motif)
+    services.archive_motif(as_agent(alice.territory_admin, motif), motif)
     log_in(client, alice.territory_admin)
 
     page = text(client.get(espace_url(alice, "espace_motif", motif.pk)))
@@ -435,8 +438,8 @@ def test_an_archived_motif_page_offers_restore_and_no_save(client, alice, motif)
 
 
 def test_restoring_onto_a_reused_name_explains_the_clash(client, alice, motif):
-    services.archive_motif(alice.territory_admin, motif)
-    services.create_motif(alice.territory_admin, alice.organisation, configuration(alice))
+    services.archive_motif(as_agent(alice.territory_admin, motif), motif)
+    services.create_motif(as_agent(alice.territory_admin, alice.organisation), configuration(alice))
     log_in(client, alice.territory_admin)
 
     response = client.post(espace_url(alice, "espace_motif_restore", motif.pk), follow=True)
@@ -447,7 +450,7 @@ def test_restoring_onto_a_reused_name_explains_the_clash(client, alice, motif):
 
 
 def test_editing_an_archived_motif_is_refused(client, alice, motif):
-    services.archive_motif(alice.territory_admin, motif)
+    services.archive_motif(as_agent(alice.territory_admin, motif), motif)
     log_in(client, alice.territory_admin)
 
     response = client.post(
@@ -468,14 +471,16 @@ def catalogue(alice):
     factories.TerritoryServiceFactory(territory=alice.territory, service=pmi)
     admin = alice.territory_admin
     both = [alice.organisation, alice.other_organisation]
-    services.create_territory_motifs(admin, alice.territory, both, configuration(alice, name="Budget"))
+    services.create_territory_motifs(as_agent(admin, alice.territory), both, configuration(alice, name="Budget"))
     services.create_territory_motifs(
-        admin, alice.territory, both, configuration(alice, name="Consultation", service=pmi, location_type="phone")
+        as_agent(admin, alice.territory),
+        both,
+        configuration(alice, name="Consultation", service=pmi, location_type="phone"),
     )
-    online_motif = services.create_motif(admin, alice.organisation, configuration(alice, name="Permanence"))
-    services.update_motif_online_booking(admin, online_motif, {"bookable_online": True})
-    archived = services.create_motif(admin, alice.other_organisation, configuration(alice, name="Ancien"))
-    services.archive_motif(admin, archived)
+    online_motif = services.create_motif(as_agent(admin, alice.organisation), configuration(alice, name="Permanence"))
+    services.update_motif_online_booking(as_agent(admin, online_motif), online_motif, {"bookable_online": True})
+    archived = services.create_motif(as_agent(admin, alice.other_organisation), configuration(alice, name="Ancien"))
+    services.archive_motif(as_agent(admin, archived), archived)
     return pmi
 
 
@@ -544,13 +549,12 @@ def test_an_unknown_filter_value_is_ignored_not_an_error(client, alice, catalogu
 def test_the_list_costs_the_same_queries_for_many_motifs(client, alice, django_assert_max_num_queries):
     log_in(client, alice.territory_admin)
     url = espace_url(alice, "espace_motifs")
-    services.create_motif(alice.territory_admin, alice.organisation, configuration(alice, name="Seul"))
+    services.create_motif(as_agent(alice.territory_admin, alice.organisation), configuration(alice, name="Seul"))
     with django_assert_max_num_queries(20) as few:
         client.get(url)
     for index in range(30):
         services.create_territory_motifs(
-            alice.territory_admin,
-            alice.territory,
+            as_agent(alice.territory_admin, alice.territory),
             [alice.organisation, alice.other_organisation],
             configuration(alice, name=f"Motif {index}"),
         )
@@ -622,9 +626,9 @@ def test_a_tab_url_opened_directly_shows_that_tab(client, alice, motif):
 
 def test_the_espace_journal_describes_motif_changes_in_french(client, alice, motif):
     services.update_motif_configuration(
-        alice.territory_admin, motif, configuration(alice, location_type=LocationType.VISIO)
+        as_agent(alice.territory_admin, motif), motif, configuration(alice, location_type=LocationType.VISIO)
     )
-    services.archive_motif(alice.territory_admin, motif)
+    services.archive_motif(as_agent(alice.territory_admin, motif), motif)
     log_in(client, alice.territory_admin)
 
     page = text(client.get(espace_url(alice, "espace_journal")))

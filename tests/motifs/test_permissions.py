@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from rdv.motifs.models import Motif
+from tests.helpers import as_agent
 from tests.motifs.conftest import as_post, configuration, log_in, online
 
 pytestmark = pytest.mark.django_db
@@ -155,7 +156,7 @@ def test_an_organisation_admin_cannot_reach_another_organisation_of_the_espace(c
 def test_the_espace_list_shows_only_the_espace_motifs(client, alice, bob, motif):
     from rdv.motifs import services
 
-    services.create_motif(bob.territory_admin, bob.organisation, configuration(bob, name="Motif de Bob"))
+    services.create_motif(as_agent(bob.territory_admin, bob.organisation), configuration(bob, name="Motif de Bob"))
     log_in(client, alice.territory_admin)
 
     page = client.get(reverse("espace_motifs", args=[alice.territory.pk])).content.decode()

@@ -7,6 +7,7 @@ from rdv.core.models import AuditLog
 from rdv.motifs import services
 from rdv.motifs.models import BookableBy, LocationType, Motif, Visibility
 from tests import factories
+from tests.helpers import as_agent
 from tests.motifs.conftest import configuration
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +25,7 @@ def refuse(code, function, *args, **kwargs) -> DomainError:
 
 def test_espace_admin_creates_one_independent_motif_per_organisation(alice):
     motifs = services.create_territory_motifs(
-        alice.territory_admin,
-        alice.territory,
+        as_agent(alice.territory_admin, alice.territory),
         [alice.organisation, alice.other_organisation],
         configuration(alice, name="Entretien budget"),
     )
@@ -42,7 +42,7 @@ def test_espace_admin_creates_one_independent_motif_per_organisation(alice):
 def test_motifs_created_together_stay_independent(alice, batch):
     first, second = batch
     services.update_motif_configuration(
-        alice.territory_admin, first, configuration(alice, name="Entretien budget familial")
+        as_agent(alice.territory_admin, first), first, configuration(alice, name="Entretien budget familial")
     )
 
     second.refresh_from_db()
@@ -57,8 +57,7 @@ def test_a_failure_in_one_organisation_creates_the_motif_in_none(alice):
     error = refuse(
         "motif_name_taken",
         services.create_territory_motifs,
-        alice.territory_admin,
-        alice.territory,
+        as_agent(alice.territory_admin, alice.territory),
         [alice.organisation, alice.other_organisation],
         configuration(alice, name="entretien BUDGET"),
     )
@@ -69,15 +68,20 @@ def test_a_failure_in_one_organisation_creates_the_motif_in_none(alice):
 
 
 def test_creation_needs_at_least_one_organisation(alice):
-    refuse("organisations_required", services.create_territory_motifs, alice.territory_admin, alice.territory, [], {})
+    refuse(
+        "organisations_required",
+        services.create_territory_motifs,
+        as_agent(alice.territory_admin, alice.territory),
+        [],
+        {},
+    )
 
 
 def test_creation_refuses_an_organisation_of_another_espace(alice, bob):
     error = refuse(
         "organisation_outside_territory",
         services.create_territory_motifs,
-        alice.territory_admin,
-        alice.territory,
+        as_agent(alice.territory_admin, alice.territory),
         [alice.organisation, bob.organisation],
         configuration(alice),
     )
@@ -86,7 +90,7 @@ def test_creation_refuses_an_organisation_of_another_espace(alice, bob):
 
 
 def test_organisation_admin_creates_a_motif_in_their_organisation(alice):
-    motif = services.create_motif(alice.organisation_admin, alice.organisation, configuration(alice))
+    motif = services.create_motif(as_agent(alice.organisation_admin, alice.organisation), configuration(alice))
 
     assert motif.organisation == alice.organisation
     assert AuditLog.objects.get(action="motif.created").actor == alice.organisation_admin
@@ -125,8 +129,7 @@ def test_bad_configuration_is_refused_with_a_french_message(alice, overrides, co
     error = refuse(
         code,
         services.create_territory_motifs,
-        alice.territory_admin,
-        alice.territory,
+        as_agent(alice.territory_admin, alice.territory),
         [alice.organisation],
         configuration(alice, **overrides),
     )
@@ -140,8 +143,7 @@ def test_the_service_must_be_active_in_the_espace(alice):
     error = refuse(
         "service_inactive",
         services.create_motif,
-        alice.territory_admin,
-        alice.organisation,
+        as_agent(alice.territory_admin, alice.organisation),
         configuration(alice, service=alice.inactive_service),
     )
     assert "Insertion" in error.message
@@ -155,21 +157,22 @@ def test_a_motif_cannot_belong_to_the_secretariat_service(alice):
     refuse(
         "service_is_secretariat",
         services.create_motif,
-        alice.territory_admin,
-        alice.organisation,
+        as_agent(alice.territory_admin, alice.organisation),
         configuration(alice, service=secretariat),
     )
 
 
 def test_a_collective_motif_on_site_keeps_its_capacity(alice):
     motif = services.create_motif(
-        alice.territory_admin, alice.organisation, configuration(alice, collective=True, max_participants=12)
+        as_agent(alice.territory_admin, alice.organisation), configuration(alice, collective=True, max_participants=12)
     )
     assert motif.collective and motif.max_participants == 12
 
 
 def test_an_individual_motif_has_no_capacity(alice):
-    motif = services.create_motif(alice.territory_admin, alice.organisation, configuration(alice, max_participants=8))
+    motif = services.create_motif(
+        as_agent(alice.territory_admin, alice.organisation), configuration(alice, max_participants=8)
+    )
     assert motif.max_participants is None
 
 
@@ -177,8 +180,7 @@ def test_name_is_unique_per_organisation_service_and_type_ignoring_case_and_spac
     error = refuse(
         "motif_name_taken",
         services.create_motif,
-        alice.territory_admin,
-        alice.organisation,
+        as_agent(alice.territory_admin, alice.organisation),
         configuration(alice, name="  premier   ACCUEIL "),
     )
     assert "« Premier accueil »" in error.message
@@ -188,20 +190,22 @@ def test_name_is_unique_per_organisation_service_and_type_ignoring_case_and_spac
 
 def test_same_name_is_allowed_with_another_type_or_another_organisation(alice, motif):
     services.create_motif(
-        alice.territory_admin, alice.organisation, configuration(alice, location_type=LocationType.PHONE)
+        as_agent(alice.territory_admin, alice.organisation), configuration(alice, location_type=LocationType.PHONE)
     )
-    services.create_motif(alice.territory_admin, alice.other_organisation, configuration(alice))
+    services.create_motif(as_agent(alice.territory_admin, alice.other_organisation), configuration(alice))
 
     assert Motif.objects.filter(name="Premier accueil").count() == 3
 
 
 def test_renaming_onto_another_motif_is_refused(alice, motif):
-    other = services.create_motif(alice.territory_admin, alice.organisation, configuration(alice, name="Suivi"))
+    other = services.create_motif(
+        as_agent(alice.territory_admin, alice.organisation), configuration(alice, name="Suivi")
+    )
 
     refuse(
         "motif_name_taken",
         services.update_motif_configuration,
-        alice.territory_admin,
+        as_agent(alice.territory_admin, other),
         other,
         configuration(alice, name="Premier Accueil"),
     )
@@ -210,10 +214,12 @@ def test_renaming_onto_another_motif_is_refused(alice, motif):
 
 
 def test_configuration_update_changes_only_its_tab_and_is_logged(alice, motif):
-    services.update_motif_online_booking(alice.territory_admin, motif, {"bookable_online": True})
+    services.update_motif_online_booking(as_agent(alice.territory_admin, motif), motif, {"bookable_online": True})
 
     changed = services.update_motif_configuration(
-        alice.territory_admin, motif, configuration(alice, default_duration_minutes=45, location_type="phone")
+        as_agent(alice.territory_admin, motif),
+        motif,
+        configuration(alice, default_duration_minutes=45, location_type="phone"),
     )
 
     motif.refresh_from_db()
@@ -225,7 +231,9 @@ def test_configuration_update_changes_only_its_tab_and_is_logged(alice, motif):
 
 
 def test_an_unchanged_configuration_writes_nothing(alice, motif):
-    assert services.update_motif_configuration(alice.territory_admin, motif, configuration(alice)) == []
+    assert (
+        services.update_motif_configuration(as_agent(alice.territory_admin, motif), motif, configuration(alice)) == []
+    )
     assert not AuditLog.objects.filter(action="motif.configuration_updated").exists()
 
 
@@ -234,7 +242,9 @@ def test_a_motif_keeps_its_service_after_the_service_is_deactivated(alice, motif
 
     TerritoryService.objects.filter(territory=alice.territory, service=alice.service).delete()
 
-    services.update_motif_configuration(alice.territory_admin, motif, configuration(alice, name="Accueil"))
+    services.update_motif_configuration(
+        as_agent(alice.territory_admin, motif), motif, configuration(alice, name="Accueil")
+    )
     motif.refresh_from_db()
     assert motif.name == "Accueil" and motif.service == alice.service
 
@@ -259,7 +269,7 @@ def test_type_and_collective_are_locked_once_rdvs_exist(alice, motif, monkeypatc
     error = refuse(
         "motif_in_use",
         services.update_motif_configuration,
-        alice.territory_admin,
+        as_agent(alice.territory_admin, motif),
         motif,
         configuration(alice, **overrides),
     )
@@ -273,7 +283,9 @@ def test_type_and_collective_are_locked_once_rdvs_exist(alice, motif, monkeypatc
 def test_other_fields_still_change_once_rdvs_exist(alice, motif, monkeypatch):
     monkeypatch.setattr(services, "motif_has_rdvs", lambda m: True)
 
-    services.update_motif_configuration(alice.territory_admin, motif, configuration(alice, default_duration_minutes=20))
+    services.update_motif_configuration(
+        as_agent(alice.territory_admin, motif), motif, configuration(alice, default_duration_minutes=20)
+    )
 
     motif.refresh_from_db()
     assert motif.default_duration_minutes == 20
@@ -284,7 +296,7 @@ def test_other_fields_still_change_once_rdvs_exist(alice, motif, monkeypatch):
 
 def test_online_booking_is_saved_with_its_delays(alice, motif):
     services.update_motif_online_booking(
-        alice.territory_admin,
+        as_agent(alice.territory_admin, motif),
         motif,
         {
             "bookable_online": True,
@@ -325,7 +337,7 @@ def test_bad_delays_are_refused_and_nothing_changes(alice, motif, minimum, maxim
     error = refuse(
         code,
         services.update_motif_online_booking,
-        alice.territory_admin,
+        as_agent(alice.territory_admin, motif),
         motif,
         {"bookable_online": True, "min_booking_delay_minutes": minimum, "max_booking_delay_minutes": maximum},
     )
@@ -340,7 +352,7 @@ def test_bad_visibility_is_refused(alice, motif):
     refuse(
         "visibility_invalid",
         services.update_motif_online_booking,
-        alice.territory_admin,
+        as_agent(alice.territory_admin, motif),
         motif,
         {"visibility": "everywhere"},
     )
@@ -348,13 +360,13 @@ def test_bad_visibility_is_refused(alice, motif):
 
 def test_a_motif_booked_by_agents_only_cannot_be_opened_to_usagers(alice):
     motif = services.create_motif(
-        alice.territory_admin, alice.organisation, configuration(alice, bookable_by=BookableBy.AGENTS)
+        as_agent(alice.territory_admin, alice.organisation), configuration(alice, bookable_by=BookableBy.AGENTS)
     )
 
     error = refuse(
         "online_needs_usagers",
         services.update_motif_online_booking,
-        alice.territory_admin,
+        as_agent(alice.territory_admin, motif),
         motif,
         {"bookable_online": True},
     )
@@ -362,12 +374,12 @@ def test_a_motif_booked_by_agents_only_cannot_be_opened_to_usagers(alice):
 
 
 def test_an_online_motif_cannot_be_restricted_to_agents(alice, motif):
-    services.update_motif_online_booking(alice.territory_admin, motif, {"bookable_online": True})
+    services.update_motif_online_booking(as_agent(alice.territory_admin, motif), motif, {"bookable_online": True})
 
     refuse(
         "bookable_by_conflicts_online",
         services.update_motif_configuration,
-        alice.territory_admin,
+        as_agent(alice.territory_admin, motif),
         motif,
         configuration(alice, bookable_by=BookableBy.AGENTS_AND_PRESCRIPTEURS),
     )
@@ -380,7 +392,7 @@ def test_a_tab_can_be_applied_to_the_motifs_created_together(alice, batch):
     first, second = batch
 
     changed = services.update_motif_online_booking(
-        alice.territory_admin, first, {"bookable_online": True}, also=[second]
+        as_agent(alice.territory_admin, alice.territory), first, {"bookable_online": True}, also=[second]
     )
 
     assert {m.pk for m in changed} == {first.pk, second.pk}
@@ -395,7 +407,7 @@ def test_applying_to_the_batch_is_all_or_nothing(alice, batch):
     error = refuse(
         "motif_name_taken",
         services.update_motif_configuration,
-        alice.territory_admin,
+        as_agent(alice.territory_admin, alice.territory),
         first,
         configuration(alice, name="Budget"),
         also=[second],
@@ -410,7 +422,7 @@ def test_only_motifs_of_the_same_batch_can_be_updated_together(alice, batch, mot
     refuse(
         "not_same_batch",
         services.update_motif_online_booking,
-        alice.territory_admin,
+        as_agent(alice.territory_admin, batch[0]),
         batch[0],
         {"bookable_online": True},
         also=[motif],
@@ -423,7 +435,7 @@ def test_only_motifs_of_the_same_batch_can_be_updated_together(alice, batch, mot
 
 def test_instructions_are_sanitised_before_they_are_stored(alice, motif):
     services.update_motif_instructions(
-        alice.territory_admin,
+        as_agent(alice.territory_admin, motif),
         motif,
         {
             "instructions_before": "Apportez :\n<script>alert(1)</script>votre <strong>livret</strong>",
@@ -444,7 +456,7 @@ def test_too_long_instructions_are_refused(alice, motif):
     error = refuse(
         "text_too_long",
         services.update_motif_instructions,
-        alice.territory_admin,
+        as_agent(alice.territory_admin, motif),
         motif,
         {"instructions_before": "a" * 5001},
     )
@@ -458,12 +470,12 @@ def test_too_long_instructions_are_refused(alice, motif):
 
 def test_duplicating_copies_every_setting_under_a_suffixed_name(alice, motif):
     services.update_motif_online_booking(
-        alice.territory_admin, motif, {"bookable_online": True, "min_booking_delay_minutes": 90}
+        as_agent(alice.territory_admin, motif), motif, {"bookable_online": True, "min_booking_delay_minutes": 90}
     )
-    services.update_motif_instructions(alice.territory_admin, motif, {"instructions_after": "Merci"})
+    services.update_motif_instructions(as_agent(alice.territory_admin, motif), motif, {"instructions_after": "Merci"})
     motif.refresh_from_db()
 
-    copy = services.duplicate_motif(alice.territory_admin, motif)
+    copy = services.duplicate_motif(as_agent(alice.territory_admin, motif), motif)
 
     assert copy.pk != motif.pk and copy.name == "Premier accueil (copie)"
     for field in ("organisation", "service", "location_type", "default_duration_minutes", "color", "bookable_by"):
@@ -474,16 +486,18 @@ def test_duplicating_copies_every_setting_under_a_suffixed_name(alice, motif):
 
 
 def test_duplicating_twice_numbers_the_copies(alice, motif):
-    services.duplicate_motif(alice.territory_admin, motif)
-    second = services.duplicate_motif(alice.territory_admin, motif)
+    services.duplicate_motif(as_agent(alice.territory_admin, motif), motif)
+    second = services.duplicate_motif(as_agent(alice.territory_admin, motif), motif)
     assert second.name == "Premier accueil (copie 2)"
 
 
 def test_the_copy_can_offer_another_type(alice, motif):
-    copy = services.duplicate_motif(alice.territory_admin, motif)
+    copy = services.duplicate_motif(as_agent(alice.territory_admin, motif), motif)
 
     services.update_motif_configuration(
-        alice.territory_admin, copy, configuration(alice, name="Premier accueil", location_type=LocationType.PHONE)
+        as_agent(alice.territory_admin, copy),
+        copy,
+        configuration(alice, name="Premier accueil", location_type=LocationType.PHONE),
     )
 
     assert set(Motif.objects.values_list("name", "location_type")) == {
@@ -493,9 +507,9 @@ def test_the_copy_can_offer_another_type(alice, motif):
 
 
 def test_archived_motifs_are_not_offered_but_kept(alice, motif):
-    services.update_motif_online_booking(alice.territory_admin, motif, {"bookable_online": True})
+    services.update_motif_online_booking(as_agent(alice.territory_admin, motif), motif, {"bookable_online": True})
 
-    services.archive_motif(alice.territory_admin, motif)
+    services.archive_motif(as_agent(alice.territory_admin, motif), motif)
 
     motif.refresh_from_db()
     assert motif.is_archived
@@ -505,33 +519,33 @@ def test_archived_motifs_are_not_offered_but_kept(alice, motif):
 
 
 def test_archiving_twice_is_refused(alice, motif):
-    services.archive_motif(alice.territory_admin, motif)
-    refuse("motif_already_archived", services.archive_motif, alice.territory_admin, motif)
+    services.archive_motif(as_agent(alice.territory_admin, motif), motif)
+    refuse("motif_already_archived", services.archive_motif, as_agent(alice.territory_admin, motif), motif)
 
 
 def test_an_archived_motif_cannot_be_edited(alice, motif):
-    services.archive_motif(alice.territory_admin, motif)
+    services.archive_motif(as_agent(alice.territory_admin, motif), motif)
     refuse(
         "motif_archived",
         services.update_motif_configuration,
-        alice.territory_admin,
+        as_agent(alice.territory_admin, motif),
         motif,
         configuration(alice, name="Autre"),
     )
 
 
 def test_an_archived_name_can_be_reused(alice, motif):
-    services.archive_motif(alice.territory_admin, motif)
+    services.archive_motif(as_agent(alice.territory_admin, motif), motif)
 
-    services.create_motif(alice.territory_admin, alice.organisation, configuration(alice))
+    services.create_motif(as_agent(alice.territory_admin, alice.organisation), configuration(alice))
 
     assert Motif.objects.filter(name="Premier accueil").count() == 2
 
 
 def test_restoring_brings_the_motif_back(alice, motif):
-    services.archive_motif(alice.territory_admin, motif)
+    services.archive_motif(as_agent(alice.territory_admin, motif), motif)
 
-    services.restore_motif(alice.territory_admin, motif)
+    services.restore_motif(as_agent(alice.territory_admin, motif), motif)
 
     motif.refresh_from_db()
     assert not motif.is_archived
@@ -539,10 +553,10 @@ def test_restoring_brings_the_motif_back(alice, motif):
 
 
 def test_restoring_onto_a_reused_name_is_refused(alice, motif):
-    services.archive_motif(alice.territory_admin, motif)
-    services.create_motif(alice.territory_admin, alice.organisation, configuration(alice))
+    services.archive_motif(as_agent(alice.territory_admin, motif), motif)
+    services.create_motif(as_agent(alice.territory_admin, alice.organisation), configuration(alice))
 
-    error = refuse("motif_name_taken", services.restore_motif, alice.territory_admin, motif)
+    error = refuse("motif_name_taken", services.restore_motif, as_agent(alice.territory_admin, motif), motif)
 
     assert error.message.startswith("Impossible de restaurer ce motif")
     motif.refresh_from_db()
@@ -550,12 +564,12 @@ def test_restoring_onto_a_reused_name_is_refused(alice, motif):
 
 
 def test_restoring_an_active_motif_is_refused(alice, motif):
-    refuse("motif_not_archived", services.restore_motif, alice.territory_admin, motif)
+    refuse("motif_not_archived", services.restore_motif, as_agent(alice.territory_admin, motif), motif)
 
 
 def test_every_change_is_in_the_espace_journal(alice, motif):
-    services.duplicate_motif(alice.territory_admin, motif)
-    services.archive_motif(alice.territory_admin, motif)
+    services.duplicate_motif(as_agent(alice.territory_admin, motif), motif)
+    services.archive_motif(as_agent(alice.territory_admin, motif), motif)
 
     logs = AuditLog.objects.for_territory(alice.territory)
     assert set(logs.values_list("action", flat=True)) == {"motif.created", "motif.duplicated", "motif.archived"}
@@ -566,7 +580,12 @@ def test_the_database_refuses_a_duplicate_name_that_slipped_past_the_check(alice
     """Two concurrent creations both pass the check; the unique constraint stops the second."""
     monkeypatch.setattr(services, "find_name_clash", lambda *args, **kwargs: None)
 
-    refuse("motif_name_taken", services.create_motif, alice.territory_admin, alice.organisation, configuration(alice))
+    refuse(
+        "motif_name_taken",
+        services.create_motif,
+        as_agent(alice.territory_admin, alice.organisation),
+        configuration(alice),
+    )
 
     assert Motif.objects.count() == 1
 
@@ -587,7 +606,7 @@ def test_a_real_rdv_locks_the_type_of_its_motif(alice, motif):
     refuse(
         "motif_in_use",
         services.update_motif_configuration,
-        alice.territory_admin,
+        as_agent(alice.territory_admin, motif),
         motif,
         configuration(alice, location_type=LocationType.HOME),
     )

@@ -10,7 +10,7 @@ from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
 from rdv.territories import services
 from rdv.territories.models import Territory
-from tests.helpers import log_in
+from tests.helpers import as_agent, log_in
 
 
 def test_alsace_moselle_and_overseas_have_their_own_holidays():
@@ -28,16 +28,16 @@ def test_the_zone_follows_the_departement_unless_the_espace_chooses_one():
     drome = Territory.objects.create(name="Drôme", departement_number="26")
     assert holiday_zone(moselle) == "57"
     assert holiday_zone(drome) == ""
-    services.set_holiday_zone(None, drome, "6AE")
+    services.set_holiday_zone(as_agent(None, drome), "6AE")
     assert holiday_zone(drome) == "6AE"
 
 
 def test_setting_the_zone_is_logged_and_bad_input_refused(alice):
-    assert services.set_holiday_zone(alice.territory_admin, alice.territory, "974") is True
-    assert services.set_holiday_zone(alice.territory_admin, alice.territory, "974") is False
+    assert services.set_holiday_zone(as_agent(alice.territory_admin, alice.territory), "974") is True
+    assert services.set_holiday_zone(as_agent(alice.territory_admin, alice.territory), "974") is False
     assert AuditLog.objects.filter(action="territory.holiday_zone_updated").count() == 1
     with pytest.raises(DomainError):
-        services.set_holiday_zone(alice.territory_admin, alice.territory, "XX")
+        services.set_holiday_zone(as_agent(alice.territory_admin, alice.territory), "XX")
     alice.territory.refresh_from_db()
     assert alice.territory.holiday_zone == "974"
 

@@ -9,7 +9,7 @@ from rdv.core.models import AuditLog
 from rdv.territories import services
 from rdv.territories.models import Organisation, TerritoryService
 from tests import factories
-from tests.helpers import log_in, page_text
+from tests.helpers import as_agent, log_in, page_text
 
 
 @pytest.fixture
@@ -37,8 +37,8 @@ def test_organisation_names_are_unique_in_an_espace_whatever_the_case(admin_clie
 
 
 def test_two_espaces_may_have_organisations_with_the_same_name(alice, bob):
-    services.create_organisation(alice.territory_admin, alice.territory, "MDS Sud")
-    services.create_organisation(bob.territory_admin, bob.territory, "mds sud")
+    services.create_organisation(as_agent(alice.territory_admin, alice.territory), "MDS Sud")
+    services.create_organisation(as_agent(bob.territory_admin, bob.territory), "mds sud")
     assert Organisation.objects.filter(name__iexact="mds sud").count() == 2
 
 
@@ -73,7 +73,7 @@ def test_renaming_to_the_name_of_a_sibling_is_refused(admin_client, alice):
 )
 def test_organisation_service_refuses_bad_names(alice, name, code):
     with pytest.raises(DomainError) as error:
-        services.create_organisation(alice.territory_admin, alice.territory, name)
+        services.create_organisation(as_agent(alice.territory_admin, alice.territory), name)
     assert error.value.code == code
     assert error.value.field == "name"
     assert Organisation.objects.filter(territory=alice.territory).count() == 2
@@ -94,16 +94,18 @@ def test_activating_and_deactivating_a_service(admin_client, alice):
 
 
 def test_service_activation_is_per_espace(alice, bob):
-    services.deactivate_service(alice.territory_admin, alice.territory, alice.service)
+    services.deactivate_service(as_agent(alice.territory_admin, alice.territory), alice.service)
     assert TerritoryService.objects.filter(territory=bob.territory, service=bob.service).exists()
     assert not TerritoryService.objects.filter(territory=alice.territory, service=alice.service).exists()
 
 
 def test_activation_services_report_whether_something_changed(alice):
-    assert services.activate_service(alice.territory_admin, alice.territory, alice.service) is False
-    assert services.activate_service(alice.territory_admin, alice.territory, alice.inactive_service) is True
-    assert services.deactivate_service(alice.territory_admin, alice.territory, alice.inactive_service) is True
-    assert services.deactivate_service(alice.territory_admin, alice.territory, alice.inactive_service) is False
+    assert services.activate_service(as_agent(alice.territory_admin, alice.territory), alice.service) is False
+    assert services.activate_service(as_agent(alice.territory_admin, alice.territory), alice.inactive_service) is True
+    assert services.deactivate_service(as_agent(alice.territory_admin, alice.territory), alice.inactive_service) is True
+    assert (
+        services.deactivate_service(as_agent(alice.territory_admin, alice.territory), alice.inactive_service) is False
+    )
     assert list(AuditLog.objects.order_by("id").values_list("action", flat=True)) == [
         "service.activated",
         "service.deactivated",
@@ -138,7 +140,7 @@ def test_catalogue_service_added_by_an_operator_can_be_activated(admin_client, a
 
 def test_organisation_names_with_accents_are_compared_case_insensitively_on_postgresql(postgres_only, alice):
     # SQLite's LIKE and lower() only fold ASCII letters; PostgreSQL folds "É" and "é" too.
-    services.create_organisation(alice.territory_admin, alice.territory, "Maison de l'Été")
+    services.create_organisation(as_agent(alice.territory_admin, alice.territory), "Maison de l'Été")
     with pytest.raises(DomainError) as error:
-        services.create_organisation(alice.territory_admin, alice.territory, "MAISON DE L'ÉTÉ")
+        services.create_organisation(as_agent(alice.territory_admin, alice.territory), "MAISON DE L'ÉTÉ")
     assert error.value.code == "organisation_name_taken"

@@ -6,7 +6,7 @@ from django.test import Client
 from rdv.accounts.models import AccessLevel
 from rdv.usagers import services as usager_services
 from tests import factories
-from tests.helpers import log_in
+from tests.helpers import as_agent, log_in
 
 
 @pytest.fixture
@@ -32,6 +32,6 @@ def make_usager():
     def make(organisation, actor=None, custom_values=None, **data):
         data.setdefault("first_name", "Camille")
         data.setdefault("last_name", "Martin")
-        return usager_services.create_usager(actor, organisation, data, custom_values)
+        return usager_services.create_usager(as_agent(actor, organisation), data, custom_values)
 
     return make

@@ -43,8 +43,9 @@ def _count_queries(client, url) -> tuple[int, str]:
     return len(context.captured_queries), _text(response)
 
 
-# Session, agent, the login check (2), organisation + role, header menus (2), count, page of usagers.
-LIST_QUERIES = 10
+# Session, agent, the login check (2), the request context (organisation, role and services: one
+# query), header menus (2), count, page of usagers. (Before the request context: 10.)
+LIST_QUERIES = 9
 
 
 def _text(response) -> str:

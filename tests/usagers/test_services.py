@@ -8,9 +8,11 @@ import pytest
 from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
 from rdv.territories import services as territory_services
+from rdv.usagers import selectors as usager_selectors
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind, Usager, UsagerOrganisation
 from tests import factories
+from tests.helpers import as_agent
 
 
 def _actions(obj) -> list[str]:
@@ -26,8 +28,7 @@ def _actions(obj) -> list[str]:
 
 def test_creating_an_usager_normalises_contacts_attaches_the_organisation_and_logs(alice):
     usager = usager_services.create_usager(
-        alice.agent,
-        alice.organisation,
+        as_agent(alice.agent, alice.organisation),
         {"first_name": " Éloïse ", "last_name": "Dupré", "email": "Eloise.Dupre@Exemple.FR", "phone": "06 12 34 56 78"},
     )
     usager.refresh_from_db()
@@ -57,7 +58,7 @@ def test_creating_an_usager_normalises_contacts_attaches_the_organisation_and_lo
 def test_bad_usager_input_is_refused_in_french_and_nothing_is_saved(alice, data, code, message):
     payload = {"first_name": "Anne", "last_name": "Durand", **data}
     with pytest.raises(DomainError) as error:
-        usager_services.create_usager(alice.agent, alice.organisation, payload)
+        usager_services.create_usager(as_agent(alice.agent, alice.organisation), payload)
     assert error.value.code == code
     assert message in error.value.message
     assert not Usager.objects.exists()
@@ -67,59 +68,78 @@ def test_bad_usager_input_is_refused_in_french_and_nothing_is_saved(alice, data,
 def test_updating_logs_old_and_new_values_and_an_unchanged_save_logs_nothing(alice, make_usager):
     usager = make_usager(alice.organisation, phone="0612345678", family_situation="single")
     changes = usager_services.update_usager(
-        alice.agent,
+        as_agent(alice.agent, alice.organisation),
         usager,
         {"phone": "07 81 23 45 67", "family_situation": "married", "first_name": "Camille"},
-        organisation=alice.organisation,
     )
     assert changes == {
         "phone": ["06 12 34 56 78", "07 81 23 45 67"],
         "family_situation": ["Célibataire", "Marié(e)"],
     }
-    assert usager_services.update_usager(alice.agent, usager, {"phone": "0781234567"}) == {}
+    assert (
+        usager_services.update_usager(
+            as_agent(alice.agent, usager.organisations.first()), usager, {"phone": "0781234567"}
+        )
+        == {}
+    )
     assert _actions(usager) == ["usager.created", "usager.updated"]
 
 
 def test_a_hidden_field_is_neither_changed_nor_lost_by_an_update(alice, make_usager):
     usager = make_usager(alice.organisation, family_situation="pacs", city="Valence")
-    territory_services.set_hidden_usager_fields(alice.territory_admin, alice.territory, ["family_situation"])
-    usager_services.update_usager(alice.agent, usager, {"family_situation": "", "city": "Romans"})
+    territory_services.set_hidden_usager_fields(as_agent(alice.territory_admin, alice.territory), ["family_situation"])
+    usager_services.update_usager(
+        as_agent(alice.agent, usager.organisations.first()), usager, {"family_situation": "", "city": "Romans"}
+    )
     usager.refresh_from_db()
     assert (usager.family_situation, usager.city) == ("pacs", "Romans")
 
 
 def test_an_usager_can_be_added_to_another_organisation_of_its_espace_once(alice, make_usager):
     usager = make_usager(alice.organisation)
-    assert usager_services.add_usager_to_organisation(alice.agent, usager, alice.other_organisation) is True
-    assert usager_services.add_usager_to_organisation(alice.agent, usager, alice.other_organisation) is False
+    nord = factories.AgentFactory()
+    factories.AgentRoleFactory(agent=nord, organisation=alice.other_organisation)
+    ctx = as_agent(nord, alice.other_organisation)
+    refuse_forbidden = pytest.raises(DomainError, match="droits")
+    with refuse_forbidden:  # the file is not visible from the other organisation
+        usager_services.add_usager_to_organisation(ctx, usager)
+    alice.territory.usagers_visible_territory_wide = True
+    alice.territory.save()
+    ctx = as_agent(nord, alice.other_organisation)
+    assert usager_services.add_usager_to_organisation(ctx, usager) is True
+    assert usager_services.add_usager_to_organisation(ctx, usager) is False
     assert set(usager.organisations.all()) == {alice.organisation, alice.other_organisation}
     assert _actions(usager).count("usager.added_to_organisation") == 1
 
 
 def test_an_usager_cannot_join_an_organisation_of_another_espace(alice, bob, make_usager):
     usager = make_usager(alice.organisation)
-    with pytest.raises(DomainError, match="autre espace"):
-        usager_services.add_usager_to_organisation(bob.agent, usager, bob.organisation)
+    bob.territory.usagers_visible_territory_wide = True
+    bob.territory.save()
+    with pytest.raises(DomainError, match="droits"):
+        usager_services.add_usager_to_organisation(as_agent(bob.agent, bob.organisation), usager)
     assert not UsagerOrganisation.objects.filter(organisation=bob.organisation).exists()
 
 
 def test_relatives_hang_from_one_responsible_in_the_same_espace(alice, bob, make_usager):
     parent = make_usager(alice.organisation, first_name="Nadia")
     child = usager_services.create_usager(
-        alice.agent, alice.organisation, {"first_name": "Léo", "last_name": "Martin"}, responsible=parent
+        as_agent(alice.agent, alice.organisation), {"first_name": "Léo", "last_name": "Martin"}, responsible=parent
     )
     assert list(parent.relatives.all()) == [child]
     with pytest.raises(DomainError, match="déjà rattaché"):
         usager_services.create_usager(
-            alice.agent, alice.organisation, {"first_name": "Petit", "last_name": "Fils"}, responsible=child
+            as_agent(alice.agent, alice.organisation), {"first_name": "Petit", "last_name": "Fils"}, responsible=child
         )
     with pytest.raises(DomainError, match="même espace"):
         usager_services.create_usager(
-            bob.agent, bob.organisation, {"first_name": "A", "last_name": "B"}, responsible=parent
+            as_agent(bob.agent, bob.organisation), {"first_name": "A", "last_name": "B"}, responsible=parent
         )
     with pytest.raises(DomainError, match="des proches"):
-        usager_services.update_usager(alice.agent, parent, {}, responsible=make_usager(alice.organisation))
-    usager_services.update_usager(alice.agent, child, {}, responsible=None)
+        usager_services.update_usager(
+            as_agent(alice.agent, parent.organisations.first()), parent, {}, responsible=make_usager(alice.organisation)
+        )
+    usager_services.update_usager(as_agent(alice.agent, child.organisations.first()), child, {}, responsible=None)
     child.refresh_from_db()
     assert child.responsible is None
 
@@ -135,22 +155,30 @@ def test_duplicates_are_found_by_email_phone_or_name_and_birth_date(alice, make_
     )
     make_usager(alice.organisation, first_name="Éloïse", last_name="Dupré", birth_date=datetime.date(1991, 1, 2))
 
+    ctx = as_agent(alice.agent, alice.organisation)
+    alice.territory.usagers_visible_territory_wide = True  # the agent reads every file of the espace
+    alice.territory.save()
+
     def found(**data):
-        return {d.usager for d in usager_services.find_duplicates(alice.territory, data)}
+        return {d.usager for d in usager_selectors.find_duplicates(ctx, data)}
 
     assert found(email="A@Exemple.fr") == {by_email}
     assert found(phone="+33 6 12 34 56 78") == {by_phone}
     assert found(first_name="ELOISE", last_name="dupre", birth_date=datetime.date(1990, 1, 2)) == {by_name}
     assert found(first_name="Éloïse", last_name="Dupré") == set()  # a name alone is not enough
-    reasons = usager_services.find_duplicates(alice.territory, {"email": "a@exemple.fr"})[0].reasons
+    reasons = usager_selectors.find_duplicates(ctx, {"email": "a@exemple.fr"})[0].reasons
     assert reasons == ["même adresse e-mail"]
 
 
-def test_duplicates_are_searched_only_in_the_given_scope(alice, bob, make_usager):
-    make_usager(alice.other_organisation, email="a@exemple.fr")
+def test_duplicates_are_searched_only_among_the_files_the_agent_may_read(alice, bob, make_usager):
+    other = make_usager(alice.other_organisation, email="a@exemple.fr")
     make_usager(bob.organisation, email="a@exemple.fr")
-    scope = Usager.objects.visible_from(alice.organisation)
-    assert usager_services.find_duplicates(alice.territory, {"email": "a@exemple.fr"}, scope=scope) == []
+    ctx = as_agent(alice.agent, alice.organisation)
+    assert usager_selectors.find_duplicates(ctx, {"email": "a@exemple.fr"}) == []
+    alice.territory.usagers_visible_territory_wide = True
+    alice.territory.save()
+    ctx = as_agent(alice.agent, alice.organisation)
+    assert [d.usager for d in usager_selectors.find_duplicates(ctx, {"email": "a@exemple.fr"})] == [other]
 
 
 # Custom fields -----------------------------------------------------------------------------
@@ -160,7 +188,7 @@ def _field(territory, kind, **extra):
     extra.setdefault("label", f"Champ {kind}")
     if kind == CustomFieldKind.CHOICE:
         extra.setdefault("choices", ["RSA", "Logement"])
-    return usager_services.create_custom_field(None, territory, kind=kind, **extra)
+    return usager_services.create_custom_field(as_agent(None, territory), kind=kind, **extra)
 
 
 @pytest.mark.parametrize(
@@ -203,7 +231,9 @@ def test_bad_custom_values_are_refused_in_french_and_nothing_is_saved(alice, mak
     field = _field(alice.territory, kind)
     usager = make_usager(alice.organisation)
     with pytest.raises(DomainError) as error:
-        usager_services.update_usager(alice.agent, usager, {"city": "Valence"}, {field: bad})
+        usager_services.update_usager(
+            as_agent(alice.agent, usager.organisations.first()), usager, {"city": "Valence"}, {field: bad}
+        )
     assert message in error.value.message
     assert error.value.field == field.key
     usager.refresh_from_db()
@@ -214,16 +244,18 @@ def test_bad_custom_values_are_refused_in_french_and_nothing_is_saved(alice, mak
 def test_a_required_custom_field_must_be_filled_at_creation(alice):
     field = _field(alice.territory, CustomFieldKind.TEXT, label="Référent", required=True)
     with pytest.raises(DomainError, match="« Référent » est obligatoire"):
-        usager_services.create_usager(None, alice.organisation, {"first_name": "A", "last_name": "B"})
+        usager_services.create_usager(as_agent(None, alice.organisation), {"first_name": "A", "last_name": "B"})
     with pytest.raises(DomainError, match="obligatoire"):
-        usager_services.create_usager(None, alice.organisation, {"first_name": "A", "last_name": "B"}, {field: " "})
+        usager_services.create_usager(
+            as_agent(None, alice.organisation), {"first_name": "A", "last_name": "B"}, {field: " "}
+        )
     assert not Usager.objects.exists()
 
 
 def test_emptying_a_custom_value_removes_it(alice, make_usager):
     field = _field(alice.territory, CustomFieldKind.TEXT)
     usager = make_usager(alice.organisation, custom_values={field: "valeur"})
-    changes = usager_services.update_usager(None, usager, {}, {field: ""})
+    changes = usager_services.update_usager(as_agent(None, usager.organisations.first()), usager, {}, {field: ""})
     usager.refresh_from_db()
     assert usager.custom_values == {}
     assert changes == {f"champ « {field.label} »": ["valeur", None]}
@@ -232,19 +264,19 @@ def test_emptying_a_custom_value_removes_it(alice, make_usager):
 def test_a_custom_field_of_another_espace_or_archived_is_refused(alice, bob, make_usager):
     theirs = _field(bob.territory, CustomFieldKind.TEXT)
     archived = _field(alice.territory, CustomFieldKind.TEXT, label="Ancien")
-    usager_services.archive_custom_field(None, archived)
+    usager_services.archive_custom_field(as_agent(None, archived), archived)
     archived.refresh_from_db()
     usager = make_usager(alice.organisation)
     for field in (theirs, archived):
         with pytest.raises(DomainError, match="n'est pas proposé"):
-            usager_services.update_usager(None, usager, {}, {field: "x"})
+            usager_services.update_usager(as_agent(None, usager.organisations.first()), usager, {}, {field: "x"})
 
 
 def test_changing_the_type_of_a_field_with_values_is_refused_with_an_explanation(alice, make_usager):
     field = _field(alice.territory, CustomFieldKind.TEXT, label="Quartier")
     make_usager(alice.organisation, custom_values={field: "Nord"})
     with pytest.raises(DomainError) as error:
-        usager_services.update_custom_field(None, field, label="Quartier", kind=CustomFieldKind.NUMBER)
+        usager_services.update_custom_field(as_agent(None, field), field, label="Quartier", kind=CustomFieldKind.NUMBER)
     assert error.value.code == "kind_locked"
     assert "1 usager(s) ont déjà une valeur" in error.value.message
     assert "créez un nouveau champ" in error.value.message
@@ -255,7 +287,7 @@ def test_changing_the_type_of_a_field_with_values_is_refused_with_an_explanation
 def test_changing_the_type_of_a_field_without_values_is_allowed_and_logged(alice):
     field = _field(alice.territory, CustomFieldKind.TEXT, label="Quartier")
     changes = usager_services.update_custom_field(
-        None, field, label="Quartier", kind=CustomFieldKind.CHOICE, choices=["Nord", "Sud"]
+        as_agent(None, field), field, label="Quartier", kind=CustomFieldKind.CHOICE, choices=["Nord", "Sud"]
     )
     field.refresh_from_db()
     assert (field.kind, field.choices) == (CustomFieldKind.CHOICE, ["Nord", "Sud"])
@@ -268,10 +300,14 @@ def test_an_option_in_use_cannot_be_removed_from_a_list(alice, make_usager):
     make_usager(alice.organisation, custom_values={field: "Logement"})
     with pytest.raises(DomainError, match="« Logement » est utilisée par 1 usager"):
         usager_services.update_custom_field(
-            None, field, label="Orientation", kind=CustomFieldKind.CHOICE, choices=["RSA", "Santé"]
+            as_agent(None, field), field, label="Orientation", kind=CustomFieldKind.CHOICE, choices=["RSA", "Santé"]
         )
     usager_services.update_custom_field(
-        None, field, label="Orientation", kind=CustomFieldKind.CHOICE, choices=["RSA", "Logement", "Emploi"]
+        as_agent(None, field),
+        field,
+        label="Orientation",
+        kind=CustomFieldKind.CHOICE,
+        choices=["RSA", "Logement", "Emploi"],
     )
     field.refresh_from_db()
     assert field.choices == ["RSA", "Logement", "Emploi"]
@@ -289,7 +325,7 @@ def test_an_option_in_use_cannot_be_removed_from_a_list(alice, make_usager):
 )
 def test_bad_custom_field_definitions_are_refused_in_french(alice, label, kind, choices, message):
     with pytest.raises(DomainError, match=message):
-        usager_services.create_custom_field(None, alice.territory, label=label, kind=kind, choices=choices)
+        usager_services.create_custom_field(as_agent(None, alice.territory), label=label, kind=kind, choices=choices)
     assert not CustomField.objects.exists()
 
 
@@ -308,12 +344,12 @@ def test_choice_options_are_trimmed_and_deduplicated(alice):
 def test_archiving_keeps_values_and_restoring_brings_them_back(alice, make_usager):
     field = _field(alice.territory, CustomFieldKind.TEXT, label="Quartier")
     usager = make_usager(alice.organisation, custom_values={field: "Nord"})
-    assert usager_services.archive_custom_field(alice.territory_admin, field) is True
-    assert usager_services.archive_custom_field(alice.territory_admin, field) is False
-    usager_services.update_usager(None, usager, {"city": "Valence"})
+    assert usager_services.archive_custom_field(as_agent(alice.territory_admin, field), field) is True
+    assert usager_services.archive_custom_field(as_agent(alice.territory_admin, field), field) is False
+    usager_services.update_usager(as_agent(None, usager.organisations.first()), usager, {"city": "Valence"})
     usager.refresh_from_db()
     assert usager.custom_values == {field.key: "Nord"}
-    assert usager_services.restore_custom_field(alice.territory_admin, field) is True
+    assert usager_services.restore_custom_field(as_agent(alice.territory_admin, field), field) is True
     field.refresh_from_db()
     assert not field.is_archived
     assert _actions(field) == ["custom_field.created", "custom_field.archived", "custom_field.restored"]
@@ -321,12 +357,12 @@ def test_archiving_keeps_values_and_restoring_brings_them_back(alice, make_usage
 
 def test_fields_move_up_and_down_and_stop_at_the_ends(alice):
     first, second, third = (_field(alice.territory, CustomFieldKind.TEXT, label=name) for name in ("A", "B", "C"))
-    assert usager_services.move_custom_field(None, third, "up") is True
-    assert usager_services.move_custom_field(None, first, "up") is False
-    assert usager_services.move_custom_field(None, first, "down") is True
+    assert usager_services.move_custom_field(as_agent(None, third), third, "up") is True
+    assert usager_services.move_custom_field(as_agent(None, first), first, "up") is False
+    assert usager_services.move_custom_field(as_agent(None, first), first, "down") is True
     order = list(CustomField.objects.for_territory(alice.territory).values_list("label", flat=True))
     assert order == ["C", "A", "B"]
-    assert usager_services.move_custom_field(None, second, "down") is False
+    assert usager_services.move_custom_field(as_agent(None, second), second, "down") is False
     assert _actions(third)[-1] == "custom_field.moved"
 
 

@@ -14,7 +14,7 @@ from rdv.territories import services as territory_services
 from rdv.territories.models import USAGER_OPTIONAL_FIELDS, Territory, WaitingRoomNotification
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind
-from tests.helpers import log_in, page_text
+from tests.helpers import as_agent, log_in, page_text
 
 
 def settings_state() -> dict:
@@ -76,8 +76,8 @@ VISITORS = ["territory_admin", "organisation_admin", "agent", "other_espace_admi
 
 
 def _fields_of(world):
-    first = usager_services.create_custom_field(None, world.territory, label="Premier", kind="text")
-    usager_services.create_custom_field(None, world.territory, label="Second", kind="text")
+    first = usager_services.create_custom_field(as_agent(None, world.territory), label="Premier", kind="text")
+    usager_services.create_custom_field(as_agent(None, world.territory), label="Second", kind="text")
     return first
 
 
@@ -146,8 +146,8 @@ def test_an_unknown_move_direction_is_a_404(alice):
 
 
 def test_settings_index_is_in_the_side_menu_and_summarises_each_setting(alice):
-    territory_services.set_hidden_usager_fields(None, alice.territory, ["family_situation"])
-    usager_services.create_custom_field(None, alice.territory, label="Orientation", kind="text")
+    territory_services.set_hidden_usager_fields(as_agent(None, alice.territory), ["family_situation"])
+    usager_services.create_custom_field(as_agent(None, alice.territory), label="Orientation", kind="text")
     client = log_in(Client(), alice.territory_admin)
     text = page_text(client.get(reverse("espace_settings", args=[alice.territory.pk])))
     assert 'aria-current="page">Paramètres</a>' in text
@@ -181,7 +181,7 @@ def test_hiding_usager_fields_saves_confirms_and_logs(alice):
 
 
 def test_the_usager_fields_page_shows_each_switch_in_its_current_state(alice):
-    territory_services.set_hidden_usager_fields(None, alice.territory, ["logement"])
+    territory_services.set_hidden_usager_fields(as_agent(None, alice.territory), ["logement"])
     client = log_in(Client(), alice.territory_admin)
     text = page_text(client.get(reverse("espace_settings_usager_fields", args=[alice.territory.pk])))
     inputs = {
@@ -208,7 +208,7 @@ def test_switching_the_context_field_off_and_on_saves_confirms_and_logs(alice):
     client = log_in(Client(), alice.territory_admin)
     response = _post(client, "espace_settings_rdv_fields", alice.territory, {})
     alice.territory.refresh_from_db()
-    assert territory_services.territory_rdv_field_enabled(alice.territory, "context") is False
+    assert alice.territory.rdv_field_enabled("context") is False
     assert "Champs de la fiche RDV enregistrés" in page_text(response)
     _post(client, "espace_settings_rdv_fields", alice.territory, {"enable_context": "on"})
     alice.territory.refresh_from_db()
@@ -218,7 +218,7 @@ def test_switching_the_context_field_off_and_on_saves_confirms_and_logs(alice):
 
 
 def test_the_context_setting_of_one_espace_does_not_touch_another(alice, bob):
-    territory_services.set_rdv_fields_enabled(None, alice.territory, {"context": False})
+    territory_services.set_rdv_fields_enabled(as_agent(None, alice.territory), {"context": False})
     bob.territory.refresh_from_db()
     assert bob.territory.rdv_field_enabled("context") is True
 
@@ -294,7 +294,7 @@ def test_a_bad_custom_field_is_refused_in_french_and_nothing_is_saved(alice, dat
 
 
 def test_the_edit_page_refuses_a_type_change_when_values_exist(alice, make_usager):
-    field = usager_services.create_custom_field(None, alice.territory, label="Quartier", kind="text")
+    field = usager_services.create_custom_field(as_agent(None, alice.territory), label="Quartier", kind="text")
     make_usager(alice.organisation, custom_values={field: "Nord"})
     client = log_in(Client(), alice.territory_admin)
     url = reverse("espace_custom_field_edit", args=[alice.territory.pk, field.pk])

@@ -11,7 +11,7 @@ from rdv.core.models import AuditLog
 from rdv.territories import services as territory_services
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomFieldKind, Usager, UsagerOrganisation
-from tests.helpers import log_in, page_text
+from tests.helpers import as_agent, log_in, page_text
 
 
 def usager_state() -> dict:
@@ -73,7 +73,7 @@ def test_an_usager_of_another_organisation_is_a_404_unless_visible_territory_wid
     alice, nord_agent, make_usager, territory_wide
 ):
     usager = make_usager(alice.organisation)
-    territory_services.set_usagers_visible_territory_wide(None, alice.territory, territory_wide)
+    territory_services.set_usagers_visible_territory_wide(as_agent(None, alice.territory), territory_wide)
     client = log_in(Client(), nord_agent)
     nord = alice.other_organisation
     before = usager_state()
@@ -94,7 +94,7 @@ def test_an_usager_of_another_organisation_is_a_404_unless_visible_territory_wid
 
 def test_finding_an_usager_in_the_whole_espace_then_adding_it_to_my_organisation(alice, nord_agent, make_usager):
     usager = make_usager(alice.organisation, first_name="Éloïse", last_name="Dupré")
-    territory_services.set_usagers_visible_territory_wide(None, alice.territory, True)
+    territory_services.set_usagers_visible_territory_wide(as_agent(None, alice.territory), True)
     client = log_in(Client(), nord_agent)
     nord = alice.other_organisation
 
@@ -119,7 +119,7 @@ def test_finding_an_usager_in_the_whole_espace_then_adding_it_to_my_organisation
 def test_another_espaces_usager_is_a_404_even_when_both_are_territory_wide(alice, bob, make_usager):
     theirs = make_usager(bob.organisation, last_name="Secret")
     for world in (alice, bob):
-        territory_services.set_usagers_visible_territory_wide(None, world.territory, True)
+        territory_services.set_usagers_visible_territory_wide(as_agent(None, world.territory), True)
     client = log_in(Client(), alice.agent)
     before = usager_state()
     for name in ("usager_detail", "usager_edit"):
@@ -147,7 +147,7 @@ def test_hiding_fields_removes_them_from_forms_files_and_lists_of_every_organisa
     nord = make_usager(alice.other_organisation, family_situation="pacs", birth_date=birth)
     theirs = make_usager(bob.organisation, family_situation="pacs", birth_date=birth)
     territory_services.set_hidden_usager_fields(
-        alice.territory_admin, alice.territory, ["family_situation", "birth_date"]
+        as_agent(alice.territory_admin, alice.territory), ["family_situation", "birth_date"]
     )
 
     pages = [
@@ -173,7 +173,7 @@ def test_hiding_fields_removes_them_from_forms_files_and_lists_of_every_organisa
 
 def test_values_of_a_hidden_field_survive_an_edit_and_come_back_when_shown_again(alice, make_usager):
     usager = make_usager(alice.organisation, family_situation="pacs", notes="Suivi en cours")
-    territory_services.set_hidden_usager_fields(None, alice.territory, ["family_situation", "notes"])
+    territory_services.set_hidden_usager_fields(as_agent(None, alice.territory), ["family_situation", "notes"])
     client = log_in(Client(), alice.agent)
 
     response = client.post(
@@ -184,7 +184,7 @@ def test_values_of_a_hidden_field_survive_an_edit_and_come_back_when_shown_again
     usager.refresh_from_db()
     assert (usager.city, usager.family_situation, usager.notes) == ("Valence", "pacs", "Suivi en cours")
 
-    territory_services.set_hidden_usager_fields(None, alice.territory, [])
+    territory_services.set_hidden_usager_fields(as_agent(None, alice.territory), [])
     detail = page_text(client.get(_url("usager_detail", alice.organisation, usager)))
     assert "Pacsé(e)" in detail and "Suivi en cours" in detail
     edit = page_text(client.get(_url("usager_edit", alice.organisation, usager)))
@@ -193,8 +193,10 @@ def test_values_of_a_hidden_field_survive_an_edit_and_come_back_when_shown_again
 
 def test_hidden_fields_also_leave_the_history(alice, make_usager):
     usager = make_usager(alice.organisation)
-    usager_services.update_usager(None, usager, {"family_situation": "single", "city": "Valence"})
-    territory_services.set_hidden_usager_fields(None, alice.territory, ["family_situation"])
+    usager_services.update_usager(
+        as_agent(None, usager.organisations.first()), usager, {"family_situation": "single", "city": "Valence"}
+    )
+    territory_services.set_hidden_usager_fields(as_agent(None, alice.territory), ["family_situation"])
     detail = page_text(log_in(Client(), alice.agent).get(_url("usager_detail", alice.organisation, usager)))
     assert "commune : — → Valence" in detail
     assert "situation familiale" not in detail
@@ -207,7 +209,7 @@ def test_custom_fields_appear_in_every_organisation_of_the_espace_and_archived_o
     alice, bob, nord_agent, make_usager
 ):
     field = usager_services.create_custom_field(
-        None, alice.territory, label="Orientation", kind="choice", choices=["RSA", "Logement"]
+        as_agent(None, alice.territory), label="Orientation", kind="choice", choices=["RSA", "Logement"]
     )
     usager = make_usager(alice.organisation, custom_values={field: "Logement"})
     for client, organisation in (
@@ -222,10 +224,10 @@ def test_custom_fields_appear_in_every_organisation_of_the_espace_and_archived_o
     detail = page_text(client.get(_url("usager_detail", alice.organisation, usager)))
     assert "Orientation" in detail and "Logement" in detail
 
-    usager_services.archive_custom_field(None, field)
+    usager_services.archive_custom_field(as_agent(None, field), field)
     assert f'name="{field.key}"' not in page_text(client.get(_url("usager_create", alice.organisation)))
     assert "Orientation" not in page_text(client.get(_url("usager_detail", alice.organisation, usager)))
-    usager_services.restore_custom_field(None, field)
+    usager_services.restore_custom_field(as_agent(None, field), field)
     assert "Logement" in page_text(client.get(_url("usager_detail", alice.organisation, usager)))
 
 
@@ -244,7 +246,7 @@ def test_custom_fields_appear_in_every_organisation_of_the_espace_and_archived_o
 def test_each_custom_field_type_refuses_bad_input_in_french_and_saves_nothing(alice, kind, bad, message):
     choices = ["RSA", "Logement"] if kind == CustomFieldKind.CHOICE else []
     field = usager_services.create_custom_field(
-        None, alice.territory, label="Champ", kind=kind, choices=choices, required=not bad
+        as_agent(None, alice.territory), label="Champ", kind=kind, choices=choices, required=not bad
     )
     client = log_in(Client(), alice.agent)
     before = usager_state()
@@ -269,7 +271,9 @@ def test_each_custom_field_type_refuses_bad_input_in_french_and_saves_nothing(al
 )
 def test_good_custom_values_are_saved_and_shown_on_the_file(alice, kind, typed, stored, shown):
     choices = ["RSA", "Logement"] if kind == CustomFieldKind.CHOICE else []
-    field = usager_services.create_custom_field(None, alice.territory, label="Champ", kind=kind, choices=choices)
+    field = usager_services.create_custom_field(
+        as_agent(None, alice.territory), label="Champ", kind=kind, choices=choices
+    )
     client = log_in(Client(), alice.agent)
     response = client.post(_url("usager_create", alice.organisation), {**VALID, field.key: typed}, follow=True)
     usager = Usager.objects.get()

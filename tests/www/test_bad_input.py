@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from rdv.accounts import services as account_services
 from rdv.accounts.models import AccessLevel
-from tests.helpers import db_state, log_in, page_text
+from tests.helpers import as_agent, db_state, log_in, page_text
 
 HUGE = "x" * 100_000
 BIG_ID = "9" * 30
@@ -222,8 +222,7 @@ def test_garbage_password_reset_gets_a_french_error(alice, mailoutbox, data, mes
 )
 def test_garbage_invitation_acceptance_gets_a_french_error(alice, mailoutbox, data, message):
     account_services.invite_agent(
-        alice.territory_admin,
-        alice.territory,
+        as_agent(alice.territory_admin, alice.territory),
         "camille@exemple.fr",
         [alice.service],
         {alice.organisation: AccessLevel.BASIC},

@@ -9,7 +9,7 @@ from django.urls import reverse
 from rdv.accounts import services as account_services
 from rdv.accounts.models import AccessLevel
 from tests import factories
-from tests.helpers import log_in, page_text
+from tests.helpers import as_agent, log_in, page_text
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_agents_list_filters_by_organisation_and_service(admin_client, alice):
     factories.AgentRoleFactory(agent=nord, organisation=alice.other_organisation)
     pmi = factories.ServiceFactory(name="PMI (Protection Maternelle et Infantile)")
     factories.TerritoryServiceFactory(territory=alice.territory, service=pmi)
-    factories.AgentServiceFactory(agent=nord, service=pmi)
+    factories.AgentServiceFactory(agent=nord, territory=alice.territory, service=pmi)
 
     assert _listed(admin_client, alice, organisation=alice.other_organisation.pk) == {"nord@exemple.fr"}
     assert _listed(admin_client, alice, service=pmi.pk) == {"nord@exemple.fr"}
@@ -107,7 +107,7 @@ def test_deactivated_service_is_flagged_on_assigned_agents_and_filterable(admin_
     factories.TerritoryServiceFactory(territory=alice.territory, service=pmi)
     other = factories.AgentFactory(email="pmi@exemple.fr")
     factories.AgentRoleFactory(agent=other, organisation=alice.organisation)
-    factories.AgentServiceFactory(agent=other, service=pmi)
+    factories.AgentServiceFactory(agent=other, territory=alice.territory, service=pmi)
 
     admin_client.post(reverse("espace_service_toggle", args=[alice.territory.pk, alice.service.pk, "desactiver"]))
     response = admin_client.get(_agents_url(alice))
@@ -179,8 +179,10 @@ def _make_agents(world, start, count):
         agent = factories.AgentFactory(email=f"agent{i:03d}@exemple.fr")
         factories.AgentRoleFactory(agent=agent, organisation=world.organisation, access_level=AccessLevel.ADMIN)
         factories.AgentRoleFactory(agent=agent, organisation=world.other_organisation)
-        factories.AgentServiceFactory(agent=agent, service=world.service)
-        factories.AgentServiceFactory(agent=agent, service=pmi)  # inactive in the espace: flagged
+        factories.AgentServiceFactory(agent=agent, territory=world.territory, service=world.service)
+        factories.AgentServiceFactory(
+            agent=agent, territory=world.territory, service=pmi
+        )  # inactive in the espace: flagged
         if i % 3 == 0:
             factories.TerritoryRoleFactory(agent=agent, territory=world.territory)
 
@@ -188,8 +190,7 @@ def _make_agents(world, start, count):
 def _make_invitations(world, start, count):
     for i in range(start, start + count):
         account_services.invite_agent(
-            world.territory_admin if i % 2 else None,
-            world.territory,
+            as_agent(world.territory_admin if i % 2 else None, world.territory),
             f"invite{i:03d}@exemple.fr",
             [world.service],
             {world.organisation: AccessLevel.BASIC, world.other_organisation: AccessLevel.ADMIN},

@@ -12,7 +12,7 @@ from rdv.accounts import services as account_services
 from rdv.accounts.models import AccessLevel
 from rdv.www.urls import urlpatterns
 from tests import factories
-from tests.helpers import db_state, log_in, page_text
+from tests.helpers import as_agent, db_state, log_in, page_text
 
 ESPACE_PATTERNS = {p.name: p for p in urlpatterns if p.name and p.name.startswith("espace_")}
 # The foundation's espace pages, tested below with real objects of both espaces. Pages added by
@@ -48,8 +48,7 @@ class Objects:
 
 def objects_of(world) -> Objects:
     invitation = account_services.invite_agent(
-        world.territory_admin,
-        world.territory,
+        as_agent(world.territory_admin, world.territory),
         f"invite-{world.territory.name.split()[-1]}@exemple.fr",
         [world.service],
         {world.organisation: AccessLevel.BASIC},
@@ -306,7 +305,7 @@ def test_agents_list_filtered_by_an_organisation_of_the_other_espace_shows_nothi
 def test_services_page_counts_only_own_agents(alice, bob):
     extra = factories.AgentFactory()
     factories.AgentRoleFactory(agent=extra, organisation=bob.organisation)
-    factories.AgentServiceFactory(agent=extra, service=bob.service)
+    factories.AgentServiceFactory(agent=extra, territory=bob.territory, service=bob.service)
     client = log_in(Client(), alice.territory_admin)
     rows = client.get(reverse("espace_services", args=[alice.territory.pk])).context["rows"]
     counts = {row["service"].name: row["agents"] for row in rows}

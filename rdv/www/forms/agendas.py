@@ -2,11 +2,9 @@
 checked by rdv.agendas.services."""
 
 from django import forms
-from django.db.models import Q
 
 from rdv.accounts.models import Agent
 from rdv.agendas.models import MAX_RECURRENCE_INTERVAL, WEEKDAY_LABELS, Lieu, RecurrenceKind
-from rdv.agendas.services import usable_motifs
 from rdv.motifs.models import Motif
 from rdv.www.forms.base import DateField, DsfrForm, ModelChoiceField, ModelMultipleChoiceField
 
@@ -236,7 +234,8 @@ class PlageForm(RecurrenceFormMixin, DsfrForm):
         ),
     ]
 
-    def __init__(self, organisation, agent, *args, plage=None, fixed_first_date=None, **kwargs):
+    def __init__(self, *args, lieux, motifs, plage=None, fixed_first_date=None, **kwargs):
+        """`lieux` and `motifs`: the choices (rdv.agendas.selectors.plage_choices)."""
         if plage is not None and "initial" not in kwargs:
             kwargs["initial"] = {
                 "title": plage.title,
@@ -250,16 +249,8 @@ class PlageForm(RecurrenceFormMixin, DsfrForm):
         if fixed_first_date is not None:
             kwargs.setdefault("initial", {})["first_date"] = fixed_first_date
         super().__init__(*args, **kwargs)
-        lieux = Q(archived_at__isnull=True, is_open=True)
-        motifs = Q(pk__in=usable_motifs(organisation, agent).values("pk"))
-        if plage is not None:
-            # The current values stay listed, so that a refusal (archived motif, closed lieu) is explained.
-            lieux |= Q(pk=plage.lieu_id)
-            motifs |= Q(pk__in=plage.motifs.values("pk"))
-        self.fields["lieu"].queryset = Lieu.objects.for_organisation(organisation).filter(lieux).order_by("name")
-        self.fields["motifs"].queryset = (
-            Motif.objects.for_organisation(organisation).filter(motifs).order_by("service__name", "name")
-        )
+        self.fields["lieu"].queryset = lieux
+        self.fields["motifs"].queryset = motifs
         if fixed_first_date is not None:
             self.fields["first_date"].disabled = True
             set_help_text(self, "first_date", "Les occurrences précédentes gardent les réglages actuels de la série.")
@@ -405,12 +396,10 @@ class SlotSearchForm(DsfrForm):
     )
     start_date = date_field("À partir du", required=False, help_text="Laissez vide pour chercher dès aujourd'hui.")
 
-    def __init__(self, organisation, *args, **kwargs):
+    def __init__(self, *args, motifs, lieux, agents, **kwargs):
+        """`motifs`: those the agent may book (rdv.motifs.selectors.bookable_motifs), the same as the
+        booking form's; `lieux` and `agents`: the organisation's."""
         super().__init__(*args, **kwargs)
-        self.fields["motif"].queryset = (
-            Motif.objects.for_organisation(organisation).active().select_related("service").order_by("name")
-        )
-        self.fields["lieu"].queryset = Lieu.objects.for_organisation(organisation).active().order_by("name")
-        self.fields["agents"].queryset = Agent.objects.filter(roles__organisation=organisation).order_by(
-            "last_name", "first_name", "email"
-        )
+        self.fields["motif"].queryset = motifs
+        self.fields["lieu"].queryset = lieux
+        self.fields["agents"].queryset = agents

@@ -7,10 +7,10 @@ from django import forms
 from dsfr.utils import dsfr_input_class_attr
 
 from rdv.core.errors import DomainError
+from rdv.core.phones import InvalidPhone, format_phone, normalise_phone
 from rdv.territories.models import Territory
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind, FamilySituation, Logement, Usager
-from rdv.usagers.text import InvalidPhone, format_phone, normalise_phone
 from rdv.www.forms.base import DateField, DsfrForm
 
 DATE_WIDGET_FORMAT = "%Y-%m-%d"

@@ -6,7 +6,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
 from rdv.accounts import services
-from rdv.accounts.perms import can_log_in
+from rdv.accounts.policies import can_log_in
 from rdv.core.errors import DomainError
 from rdv.www.forms.accounts import AcceptInvitationForm, LoginForm, PasswordResetForm, SetPasswordForm
 from rdv.www.forms.base import add_domain_error, submitted

@@ -1,8 +1,9 @@
 """Agenda pages of an organisation: lieux, agents' plages d'ouverture and absences, the week view, and
 the agent-side search "trouver un créneau".
 
-Rights (rdv.agendas.perms): organisation admins manage the lieux and every agent's agenda; basic
-agents manage their own agenda and read the lieux. Anything else answers 404.
+Rights (rdv.agendas.policies, with the request's context): organisation admins manage the lieux and
+every agent's agenda; basic agents manage their own agenda and read the lieux. Anything else
+answers 404.
 """
 
 from datetime import date, timedelta
@@ -15,14 +16,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from rdv.accounts.models import Agent
-from rdv.agendas import perms
+from rdv.agendas import policies
+from rdv.agendas import selectors as agenda_selectors
 from rdv.agendas import services as agenda_services
 from rdv.agendas.calendar import describe_recurrence, french_date, holiday_zone, monday_of, plage_name, time_range
-from rdv.agendas.calendar import week as build_week
 from rdv.agendas.models import Absence, Lieu, PlageOuverture, RecurrenceKind
-from rdv.agendas.search import search_slots
+from rdv.bookings.search import search_slots
 from rdv.core.dates import parse_day
 from rdv.core.errors import DomainError
+from rdv.motifs import selectors as motif_selectors
 from rdv.www.forms.agendas import (
     AbsenceForm,
     EndPlageForm,
@@ -57,11 +59,9 @@ def _parse_day(value: str) -> date:
     return day
 
 
-def _agent_or_404(request, organisation, agent_id) -> Agent:
-    agent = get_object_or_404(Agent.objects.filter(roles__organisation=organisation), pk=agent_id)
-    if not perms.can_manage_agenda(request.user, organisation, agent):
-        raise Http404("Agenda introuvable")
-    return agent
+def _agent_or_404(ctx, agent_id) -> Agent:
+    """An agent whose agenda the context manages (404 otherwise)."""
+    return get_object_or_404(policies.agendas_scope(ctx), pk=agent_id)
 
 
 def _agenda_crumbs(organisation, agent, request, page: str | None = None):
@@ -81,21 +81,20 @@ def _agenda_context(request, organisation, agent, section: str) -> dict:
 # Lieux -------------------------------------------------------------------------------------------
 
 
-def _require_lieu_admin(request, organisation) -> None:
-    if not perms.can_manage_lieux(request.user, organisation):
+def _require_lieu_admin(ctx) -> None:
+    if not policies.can_manage_lieux(ctx):
         raise Http404("Lieu introuvable")
 
 
-def _lieu_or_404(organisation, lieu_id) -> Lieu:
-    return get_object_or_404(Lieu.objects.for_organisation(organisation).select_related("organisation"), pk=lieu_id)
+def _lieu_or_404(ctx, lieu_id) -> Lieu:
+    return get_object_or_404(policies.lieux_scope(ctx).select_related("organisation"), pk=lieu_id)
 
 
 @organisation_member_required
-def lieu_list(request, organisation):
+def lieu_list(request, ctx):
+    organisation = ctx.organisation
     archived = request.GET.get("archives") == "1"
-    lieux = Lieu.objects.for_organisation(organisation)
-    lieux = lieux.filter(archived_at__isnull=not archived).order_by("name", "pk")
-    rows = [(lieu, agenda_services.lieu_phone_display(lieu)) for lieu in lieux]
+    rows = [(lieu, agenda_services.lieu_phone_display(lieu)) for lieu in agenda_selectors.lieux(ctx, archived=archived)]
     return _render(
         request,
         organisation,
@@ -103,17 +102,18 @@ def lieu_list(request, organisation):
         "Lieux archivés" if archived else "Lieux",
         rows=rows,
         archived=archived,
-        can_manage=perms.can_manage_lieux(request.user, organisation),
+        can_manage=policies.can_manage_lieux(ctx),
     )
 
 
 @organisation_member_required
-def lieu_create(request, organisation):
-    _require_lieu_admin(request, organisation)
+def lieu_create(request, ctx):
+    organisation = ctx.organisation
+    _require_lieu_admin(ctx)
     form = LieuForm(submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            lieu = agenda_services.create_lieu(request.user, organisation, form.cleaned_data)
+            lieu = agenda_services.create_lieu(ctx, form.cleaned_data)
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -124,13 +124,14 @@ def lieu_create(request, organisation):
 
 
 @organisation_member_required
-def lieu_edit(request, organisation, lieu_id):
-    _require_lieu_admin(request, organisation)
-    lieu = _lieu_or_404(organisation, lieu_id)
+def lieu_edit(request, ctx, lieu_id):
+    organisation = ctx.organisation
+    _require_lieu_admin(ctx)
+    lieu = _lieu_or_404(ctx, lieu_id)
     form = LieuForm(submitted(request), lieu=lieu)
     if request.method == "POST" and form.is_valid():
         try:
-            changes = agenda_services.update_lieu(request.user, lieu, form.cleaned_data)
+            changes = agenda_services.update_lieu(ctx, lieu, form.cleaned_data)
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -153,11 +154,12 @@ def lieu_edit(request, organisation, lieu_id):
 
 @require_POST
 @organisation_member_required
-def lieu_archive(request, organisation, lieu_id):
-    _require_lieu_admin(request, organisation)
-    lieu = _lieu_or_404(organisation, lieu_id)
+def lieu_archive(request, ctx, lieu_id):
+    organisation = ctx.organisation
+    _require_lieu_admin(ctx)
+    lieu = _lieu_or_404(ctx, lieu_id)
     try:
-        agenda_services.archive_lieu(request.user, lieu)
+        agenda_services.archive_lieu(ctx, lieu)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -167,11 +169,12 @@ def lieu_archive(request, organisation, lieu_id):
 
 @require_POST
 @organisation_member_required
-def lieu_restore(request, organisation, lieu_id):
-    _require_lieu_admin(request, organisation)
-    lieu = _lieu_or_404(organisation, lieu_id)
+def lieu_restore(request, ctx, lieu_id):
+    organisation = ctx.organisation
+    _require_lieu_admin(ctx)
+    lieu = _lieu_or_404(ctx, lieu_id)
     try:
-        agenda_services.restore_lieu(request.user, lieu)
+        agenda_services.restore_lieu(ctx, lieu)
     except DomainError as error:
         messages.error(request, error.message)
         return redirect(f"{reverse('lieu_list', args=[organisation.pk])}?archives=1")
@@ -183,18 +186,20 @@ def lieu_restore(request, organisation, lieu_id):
 
 
 @organisation_member_required
-def agenda_agents(request, organisation):
-    agents = list(perms.manageable_agents(request.user, organisation))
+def agenda_agents(request, ctx):
+    organisation = ctx.organisation
+    agents = list(policies.agendas_scope(ctx))
     return _render(request, organisation, "agendas/agents.html", "Agendas des agents", agents=agents)
 
 
 @organisation_member_required
-def agenda_week(request, organisation, agent_id):
-    agent = _agent_or_404(request, organisation, agent_id)
+def agenda_week(request, ctx, agent_id):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
     form = WeekForm(request.GET or None)
     chosen = form.cleaned_data.get("date") if form.is_valid() else None
     monday = monday_of(chosen or timezone.localdate())
-    days = build_week(organisation, agent, monday, holiday_zone(organisation.territory))
+    days = agenda_selectors.week(ctx, agent, monday)
     sunday = monday + timedelta(days=6)
     return _render(
         request,
@@ -216,36 +221,17 @@ def agenda_week(request, organisation, agent_id):
 # Plages ------------------------------------------------------------------------------------------
 
 
-def _plage_or_404(organisation, agent, plage_id) -> PlageOuverture:
+def _plage_or_404(ctx, agent, plage_id) -> PlageOuverture:
     return get_object_or_404(
-        PlageOuverture.objects.for_organisation(organisation)
-        .filter(agent=agent)
-        .select_related("lieu", "organisation", "agent"),
-        pk=plage_id,
+        policies.plages_scope(ctx).filter(agent=agent).select_related("lieu", "organisation", "agent"), pk=plage_id
     )
 
 
 @organisation_member_required
-def plage_list(request, organisation, agent_id):
-    agent = _agent_or_404(request, organisation, agent_id)
-    today = timezone.localdate()
-    plages = list(
-        PlageOuverture.objects.for_organisation(organisation)
-        .filter(agent=agent)
-        .select_related("lieu")
-        .prefetch_related("motifs", "exceptions")
-        .order_by("first_date", "start_time", "pk")
-    )
-    current, past = [], []
-    for plage in plages:
-        plage.name = plage_name(plage)
-        plage.description = describe_recurrence(plage)
-        plage.hours = time_range(plage.start_time, plage.end_time)
-        plage.exception_list = sorted(plage.exceptions.all(), key=lambda e: e.date)
-        plage.motif_names = ", ".join(str(motif) for motif in plage.motifs.all())
-        plage.week_date = max(plage.first_date, today)
-        last = plage.last_possible_date
-        (past if last is not None and last < today else current).append(plage)
+def plage_list(request, ctx, agent_id):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
+    current, past = agenda_selectors.agent_plages(ctx, agent)
     return _render(
         request,
         organisation,
@@ -265,13 +251,15 @@ def _plage_redirect(organisation, agent, day: date | None = None):
 
 
 @organisation_member_required
-def plage_create(request, organisation, agent_id):
-    agent = _agent_or_404(request, organisation, agent_id)
+def plage_create(request, ctx, agent_id):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
     initial = {"first_date": parse_day(request.GET.get("date")) or timezone.localdate()}
-    form = PlageForm(organisation, agent, submitted(request), initial=initial)
+    lieux, motifs = agenda_selectors.plage_choices(ctx, agent)
+    form = PlageForm(submitted(request), initial=initial, lieux=lieux, motifs=motifs)
     if request.method == "POST" and form.is_valid():
         try:
-            plage = agenda_services.create_plage(request.user, organisation, agent, form.plage_data())
+            plage = agenda_services.create_plage(ctx, agent, form.plage_data())
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -289,13 +277,15 @@ def plage_create(request, organisation, agent_id):
 
 
 @organisation_member_required
-def plage_edit(request, organisation, agent_id, plage_id):
-    agent = _agent_or_404(request, organisation, agent_id)
-    plage = _plage_or_404(organisation, agent, plage_id)
-    form = PlageForm(organisation, agent, submitted(request), plage=plage)
+def plage_edit(request, ctx, agent_id, plage_id):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
+    plage = _plage_or_404(ctx, agent, plage_id)
+    lieux, motifs = agenda_selectors.plage_choices(ctx, agent, plage)
+    form = PlageForm(submitted(request), plage=plage, lieux=lieux, motifs=motifs)
     if request.method == "POST" and form.is_valid():
         try:
-            changes = agenda_services.update_plage(request.user, plage, form.plage_data())
+            changes = agenda_services.update_plage(ctx, plage, form.plage_data())
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -317,9 +307,10 @@ def plage_edit(request, organisation, agent_id, plage_id):
 
 
 @organisation_member_required
-def plage_delete(request, organisation, agent_id, plage_id):
-    agent = _agent_or_404(request, organisation, agent_id)
-    plage = _plage_or_404(organisation, agent, plage_id)
+def plage_delete(request, ctx, agent_id, plage_id):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
+    plage = _plage_or_404(ctx, agent, plage_id)
     recurring = plage.recurrence != RecurrenceKind.NONE
     end_form = EndPlageForm(
         request.POST if request.POST.get("action") == "terminer" else None,
@@ -329,13 +320,13 @@ def plage_delete(request, organisation, agent_id, plage_id):
         action = request.POST.get("action")
         if action == "supprimer":
             name = plage_name(plage)
-            agenda_services.delete_plage(request.user, plage)
+            agenda_services.delete_plage(ctx, plage)
             messages.success(request, f"La plage « {name} » est supprimée.")
             return _plage_redirect(organisation, agent)
         if action == "terminer" and recurring:
             if end_form.is_valid():
                 try:
-                    agenda_services.end_plage(request.user, plage, end_form.cleaned_data["until"])
+                    agenda_services.end_plage(ctx, plage, end_form.cleaned_data["until"])
                 except DomainError as error:
                     add_domain_error(end_form, error)
                 else:
@@ -361,8 +352,8 @@ def plage_delete(request, organisation, agent_id, plage_id):
     )
 
 
-def _occurrence_or_404(organisation, agent, plage_id, day: str):
-    plage = _plage_or_404(organisation, agent, plage_id)
+def _occurrence_or_404(ctx, agent, plage_id, day: str):
+    plage = _plage_or_404(ctx, agent, plage_id)
     when = _parse_day(day)
     if not agenda_services.is_occurrence(plage, when):
         raise Http404("Occurrence introuvable")
@@ -370,9 +361,10 @@ def _occurrence_or_404(organisation, agent, plage_id, day: str):
 
 
 @organisation_member_required
-def plage_occurrence(request, organisation, agent_id, plage_id, day):
-    agent = _agent_or_404(request, organisation, agent_id)
-    plage, when = _occurrence_or_404(organisation, agent, plage_id, day)
+def plage_occurrence(request, ctx, agent_id, plage_id, day):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
+    plage, when = _occurrence_or_404(ctx, agent, plage_id, day)
     exception = plage.exceptions.filter(date=when).first()
     start, end = plage.start_time, plage.end_time
     if exception is not None and not exception.cancelled:
@@ -388,7 +380,7 @@ def plage_occurrence(request, organisation, agent_id, plage_id, day):
     if request.method == "POST" and form.is_valid():
         try:
             agenda_services.move_plage_occurrence(
-                request.user, plage, when, form.cleaned_data["start_time"], form.cleaned_data["end_time"]
+                ctx, plage, when, form.cleaned_data["start_time"], form.cleaned_data["end_time"]
             )
         except DomainError as error:
             add_domain_error(form, error)
@@ -422,11 +414,12 @@ def plage_occurrence(request, organisation, agent_id, plage_id, day):
 
 @require_POST
 @organisation_member_required
-def plage_occurrence_cancel(request, organisation, agent_id, plage_id, day):
-    agent = _agent_or_404(request, organisation, agent_id)
-    plage, when = _occurrence_or_404(organisation, agent, plage_id, day)
+def plage_occurrence_cancel(request, ctx, agent_id, plage_id, day):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
+    plage, when = _occurrence_or_404(ctx, agent, plage_id, day)
     try:
-        agenda_services.cancel_plage_occurrence(request.user, plage, when)
+        agenda_services.cancel_plage_occurrence(ctx, plage, when)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -438,11 +431,12 @@ def plage_occurrence_cancel(request, organisation, agent_id, plage_id, day):
 
 @require_POST
 @organisation_member_required
-def plage_occurrence_restore(request, organisation, agent_id, plage_id, day):
-    agent = _agent_or_404(request, organisation, agent_id)
-    plage, when = _occurrence_or_404(organisation, agent, plage_id, day)
+def plage_occurrence_restore(request, ctx, agent_id, plage_id, day):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
+    plage, when = _occurrence_or_404(ctx, agent, plage_id, day)
     try:
-        agenda_services.restore_plage_occurrence(request.user, plage, when)
+        agenda_services.restore_plage_occurrence(ctx, plage, when)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -451,15 +445,17 @@ def plage_occurrence_restore(request, organisation, agent_id, plage_id, day):
 
 
 @organisation_member_required
-def plage_edit_following(request, organisation, agent_id, plage_id, day):
-    agent = _agent_or_404(request, organisation, agent_id)
-    plage, when = _occurrence_or_404(organisation, agent, plage_id, day)
+def plage_edit_following(request, ctx, agent_id, plage_id, day):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
+    plage, when = _occurrence_or_404(ctx, agent, plage_id, day)
     if plage.recurrence == RecurrenceKind.NONE or when == plage.first_date:
         return redirect("plage_edit", organisation.pk, agent.pk, plage.pk)
-    form = PlageForm(organisation, agent, submitted(request), plage=plage, fixed_first_date=when)
+    lieux, motifs = agenda_selectors.plage_choices(ctx, agent, plage)
+    form = PlageForm(submitted(request), plage=plage, fixed_first_date=when, lieux=lieux, motifs=motifs)
     if request.method == "POST" and form.is_valid():
         try:
-            new_plage = agenda_services.update_plage_from(request.user, plage, when, form.plage_data())
+            new_plage = agenda_services.update_plage_from(ctx, plage, when, form.plage_data())
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -485,8 +481,8 @@ def plage_edit_following(request, organisation, agent_id, plage_id, day):
 # Absences --------------------------------------------------------------------------------------
 
 
-def _absence_or_404(organisation, agent, absence_id) -> Absence:
-    return get_object_or_404(Absence.objects.filter(organisation=organisation, agent=agent), pk=absence_id)
+def _absence_or_404(ctx, agent, absence_id) -> Absence:
+    return get_object_or_404(policies.absences_scope(ctx).filter(agent=agent), pk=absence_id)
 
 
 def _absence_hours(absence: Absence) -> str:
@@ -505,15 +501,13 @@ def _absence_hours(absence: Absence) -> str:
 
 
 @organisation_member_required
-def absence_list(request, organisation, agent_id):
-    agent = _agent_or_404(request, organisation, agent_id)
-    today = timezone.localdate()
-    current, past = [], []
-    for absence in Absence.objects.filter(organisation=organisation, agent=agent).order_by("first_date", "start_time"):
+def absence_list(request, ctx, agent_id):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
+    current, past = agenda_selectors.agent_absences(ctx, agent)
+    for absence in current + past:
         absence.description = describe_recurrence(absence)
         absence.hours = _absence_hours(absence)
-        last = absence.last_possible_date
-        (past if last is not None and last < today else current).append(absence)
     return _render(
         request,
         organisation,
@@ -527,12 +521,13 @@ def absence_list(request, organisation, agent_id):
 
 
 @organisation_member_required
-def absence_create(request, organisation, agent_id):
-    agent = _agent_or_404(request, organisation, agent_id)
+def absence_create(request, ctx, agent_id):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
     form = AbsenceForm(submitted(request), initial={"first_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
-            absence = agenda_services.create_absence(request.user, organisation, agent, form.absence_data())
+            absence = agenda_services.create_absence(ctx, agent, form.absence_data())
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -550,13 +545,14 @@ def absence_create(request, organisation, agent_id):
 
 
 @organisation_member_required
-def absence_edit(request, organisation, agent_id, absence_id):
-    agent = _agent_or_404(request, organisation, agent_id)
-    absence = _absence_or_404(organisation, agent, absence_id)
+def absence_edit(request, ctx, agent_id, absence_id):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
+    absence = _absence_or_404(ctx, agent, absence_id)
     form = AbsenceForm(submitted(request), absence=absence)
     if request.method == "POST" and form.is_valid():
         try:
-            changes = agenda_services.update_absence(request.user, absence, form.absence_data())
+            changes = agenda_services.update_absence(ctx, absence, form.absence_data())
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -578,12 +574,13 @@ def absence_edit(request, organisation, agent_id, absence_id):
 
 
 @organisation_member_required
-def absence_delete(request, organisation, agent_id, absence_id):
-    agent = _agent_or_404(request, organisation, agent_id)
-    absence = _absence_or_404(organisation, agent, absence_id)
+def absence_delete(request, ctx, agent_id, absence_id):
+    organisation = ctx.organisation
+    agent = _agent_or_404(ctx, agent_id)
+    absence = _absence_or_404(ctx, agent, absence_id)
     if request.method == "POST":
         title = absence.title
-        agenda_services.delete_absence(request.user, absence)
+        agenda_services.delete_absence(ctx, absence)
         messages.success(request, f"L'absence « {title} » est supprimée.")
         return redirect("absence_list", organisation.pk, agent.pk)
     return _render(
@@ -603,8 +600,14 @@ def absence_delete(request, organisation, agent_id, absence_id):
 
 
 @organisation_member_required
-def slot_search(request, organisation):
-    form = SlotSearchForm(organisation, request.GET or None)
+def slot_search(request, ctx):
+    organisation = ctx.organisation
+    form = SlotSearchForm(
+        request.GET or None,
+        motifs=motif_selectors.bookable_motifs(ctx),
+        lieux=agenda_selectors.active_lieux(ctx),
+        agents=agenda_selectors.organisation_agents(ctx),
+    )
     result = None
     if request.GET and form.is_valid():
         today = timezone.localdate()

@@ -1,8 +1,8 @@
 """Agenda and RDV pages for the agents of an organisation.
 
-Each view parses its input, checks the scope (rdv.bookings.perms: anything outside is a 404),
-calls one function of rdv.bookings (services for changes, agenda for the read model) and
-renders. A DomainError becomes a French form error and nothing is changed.
+Each view parses its input, fetches RDVs through the context's scope (rdv.bookings.policies:
+anything outside is a 404), calls one function of rdv.bookings (services for changes, selectors
+for reads) and renders. A DomainError becomes a French form error and nothing is changed.
 """
 
 import csv
@@ -11,28 +11,26 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Prefetch
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.db.models import Prefetch
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from rdv.accounts.models import Agent, AgentService
+from rdv.agendas import selectors as agenda_selectors
 from rdv.agendas.calendar import french_date, holiday_zone
-from rdv.agendas.models import Lieu
+from rdv.bookings import policies as rdv_policies
+from rdv.bookings import selectors as rdv_selectors
 from rdv.bookings import services
-from rdv.bookings.agenda import build_agenda
-from rdv.bookings.models import Participation, Rdv, RdvAgent
-from rdv.bookings.perms import RdvScope, rdv_scope
-from rdv.core.audit import describe_entries
+from rdv.bookings.models import Participation, Rdv
 from rdv.core.dates import parse_day
 from rdv.core.errors import DomainError
-from rdv.core.models import AuditLog
+from rdv.motifs import selectors as motif_selectors
 from rdv.motifs.models import Motif
-from rdv.usagers import services as usager_services
-from rdv.usagers.models import Usager
+from rdv.usagers import policies as usager_policies
+from rdv.usagers import selectors as usager_selectors
 from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.bookings import (
     CancelForm,
@@ -51,65 +49,32 @@ SEARCH_RESULTS = 10
 MAX_AGENDA_AGENTS = 12
 MAX_POLLED_RDVS = 500
 POLL_SECONDS = 15
-HISTORY_SIZE = 50
 
 
 # Helpers ----------------------------------------------------------------------------------------
 
 
-def _scope(request, organisation) -> RdvScope:
-    scope = rdv_scope(request.user, organisation)
-    if not scope.allowed:  # organisation_member_required already checked it
-        raise Http404("Organisation introuvable")
-    return scope
-
-
-def _get_rdv(scope: RdvScope, rdv_id) -> Rdv:
+def _get_rdv(ctx, rdv_id) -> Rdv:
     return get_object_or_404(
-        scope.rdvs().select_related("motif__service", "lieu", "organisation__territory", "created_by_agent"),
+        rdv_policies.scope(ctx).select_related("motif__service", "lieu", "organisation__territory", "created_by_agent"),
         pk=rdv_id,
     )
 
 
-def _context_enabled(organisation) -> bool:
-    return organisation.territory.rdv_field_enabled("context")
+def _context_enabled(ctx) -> bool:
+    return ctx.territory.rdv_field_enabled("context")
 
 
-def _org_agents(organisation):
-    """Agents who may appear in the organisation's agendas (intervenants included)."""
-    return Agent.objects.filter(roles__organisation=organisation).distinct().order_by("last_name", "first_name", "pk")
-
-
-def _bookable_motifs(scope: RdvScope):
-    motifs = Motif.objects.for_organisation(scope.organisation).active().select_related("service")
-    if not scope.sees_all:
-        motifs = motifs.filter(service_id__in=AgentService.objects.filter(agent=scope.agent).values("service_id"))
-    return motifs.order_by("service__name", "name", "location_type")
-
-
-def _lieux(organisation):
-    return Lieu.objects.for_organisation(organisation).active().order_by("name")
-
-
-def _render(request, template, organisation, title, **context):
+def _render(request, template, ctx, title, **context):
     context.update(
         {
-            "organisation": organisation,
-            "territory": organisation.territory,
+            "organisation": ctx.organisation,
+            "territory": ctx.territory,
             "title": title,
-            "context_enabled": _context_enabled(organisation),
+            "context_enabled": _context_enabled(ctx),
         }
     )
     return render(request, template, context)
-
-
-def _history(rdv: Rdv, context_enabled: bool) -> list[AuditLog]:
-    entries = list(
-        AuditLog.objects.filter(object_type=Rdv._meta.label, object_id=str(rdv.pk)).order_by("-created_at", "-id")[
-            :HISTORY_SIZE
-        ]
-    )
-    return describe_entries(entries, hidden=() if context_enabled else ("context",))
 
 
 # Agenda -----------------------------------------------------------------------------------------
@@ -135,11 +100,11 @@ def _parse_day(request, name: str = "date") -> datetime.date:
 
 @require_GET
 @organisation_member_required
-def agenda(request, organisation):
-    scope = _scope(request, organisation)
+def agenda(request, ctx):
+    organisation = ctx.organisation
     view = "jour" if request.GET.get("vue") == "jour" else "semaine"
     day = _parse_day(request)
-    all_agents = list(_org_agents(organisation))
+    all_agents = list(agenda_selectors.organisation_agents(ctx))
     by_id = {agent.pk: agent for agent in all_agents}
     wanted = _parse_ids(request.GET.getlist("agents"))
     agents = [by_id[pk] for pk in wanted if pk in by_id][:MAX_AGENDA_AGENTS]
@@ -155,8 +120,8 @@ def agenda(request, organisation):
         first_day = day - datetime.timedelta(days=day.weekday())
         last_day = first_day + datetime.timedelta(days=6)
         step = datetime.timedelta(days=7)
-    data = build_agenda(
-        scope,
+    data = rdv_selectors.build_agenda(
+        ctx,
         agents,
         first_day,
         last_day,
@@ -186,7 +151,7 @@ def agenda(request, organisation):
     return _render(
         request,
         "bookings/agenda.html",
-        organisation,
+        ctx,
         "Agenda",
         agenda=data,
         view=view,
@@ -209,16 +174,16 @@ def agenda(request, organisation):
 
 @require_GET
 @organisation_member_required
-def agenda_arrivals(request, organisation):
+def agenda_arrivals(request, ctx):
     """htmx polling fragment: the waiting-room marks of the RDVs shown in an agenda (out-of-band
     swaps), and the waiting-room summary."""
-    scope = _scope(request, organisation)
+    organisation = ctx.organisation
     ids = _parse_ids(request.GET.getlist("rdvs"))[:MAX_POLLED_RDVS]
     visual = organisation.territory.waiting_room_notifies_visually
     rdvs = []
     if ids:
         rdvs = list(
-            scope.rdvs()
+            rdv_policies.scope(ctx)
             .filter(pk__in=ids)
             .prefetch_related(
                 Prefetch("participations", queryset=Participation.objects.select_related("usager").order_by("pk"))
@@ -241,47 +206,6 @@ def agenda_arrivals(request, organisation):
 # List and CSV export ----------------------------------------------------------------------------
 
 
-def _midnight(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
-
-
-def _filtered_rdvs(scope: RdvScope, data: dict):
-    queryset = scope.rdvs()
-    if data.get("du"):
-        queryset = queryset.filter(starts_at__gte=_midnight(data["du"]))
-    if data.get("au"):
-        queryset = queryset.filter(starts_at__lt=_midnight(data["au"] + datetime.timedelta(days=1)))
-    if data.get("agent"):
-        queryset = queryset.filter(Exists(RdvAgent.objects.filter(rdv_id=OuterRef("pk"), agent=data["agent"])))
-    if data.get("motif"):
-        queryset = queryset.filter(motif=data["motif"])
-    if data.get("statut"):
-        queryset = queryset.filter(status=data["statut"])
-    if data.get("lieu"):
-        queryset = queryset.filter(lieu=data["lieu"])
-    if data.get("usager"):
-        matching = Usager.objects.filter(territory_id=scope.organisation.territory_id).search(data["usager"])
-        queryset = queryset.filter(
-            Exists(Participation.objects.filter(rdv_id=OuterRef("pk"), usager__in=matching.values("pk")))
-        )
-    return (
-        queryset.select_related("motif__service", "lieu")
-        .prefetch_related(
-            Prefetch(
-                "participations",
-                queryset=Participation.objects.select_related("usager").order_by(
-                    "usager__last_name_key", "usager__first_name_key", "pk"
-                ),
-            ),
-            Prefetch(
-                "agent_links",
-                queryset=RdvAgent.objects.select_related("agent").order_by("agent__last_name", "agent__first_name"),
-            ),
-        )
-        .order_by("starts_at", "pk")
-    )
-
-
 class _Echo:
     def write(self, value):
         return value
@@ -295,69 +219,32 @@ def _csv_cell(value) -> str:
     return text
 
 
-CSV_HEADERS = [
-    "Date",
-    "Heure de début",
-    "Heure de fin",
-    "Durée (minutes)",
-    "Motif",
-    "Service",
-    "Type",
-    "Lieu",
-    "Agents",
-    "Usagers",
-    "Statut",
-    "Arrivé(e) à",
-    "Motif d'annulation",
-    "Pris le",
-]
-
-
-def _csv_rows(queryset, context_enabled: bool):
+def _csv_lines(rows):
     writer = csv.writer(_Echo(), delimiter=";")
-    yield "\ufeff" + writer.writerow([*CSV_HEADERS, *(["Contexte"] if context_enabled else [])])
-    for rdv in queryset.iterator(chunk_size=500):
-        start, end = timezone.localtime(rdv.starts_at), timezone.localtime(rdv.ends_at)
-        row = [
-            f"{start:%d/%m/%Y}",
-            f"{start:%H:%M}",
-            f"{end:%H:%M}",
-            rdv.duration_minutes,
-            rdv.motif.name,
-            rdv.motif.service.name,
-            rdv.motif.get_location_type_display(),
-            rdv.lieu.name if rdv.lieu_id else "",
-            ", ".join(str(link.agent) for link in rdv.agent_links.all()),
-            ", ".join(str(p.usager) for p in rdv.participations.all()),
-            rdv.get_status_display(),
-            f"{timezone.localtime(rdv.arrived_at):%H:%M}" if rdv.arrived_at else "",
-            rdv.cancel_reason,
-            f"{timezone.localtime(rdv.created_at):%d/%m/%Y %H:%M}",
-        ]
-        if context_enabled:
-            row.append(rdv.context)
-        yield writer.writerow([_csv_cell(value) for value in row])
+    for index, row in enumerate(rows):
+        line = writer.writerow([_csv_cell(value) for value in row])
+        yield "\ufeff" + line if index == 0 else line
 
 
 @require_GET
 @organisation_member_required
-def rdv_list(request, organisation):
-    scope = _scope(request, organisation)
+def rdv_list(request, ctx):
+    organisation = ctx.organisation
     params = request.GET.copy()
     if "du" not in params:  # by default: from today on
         params["du"] = timezone.localdate().isoformat()
     form = RdvFilterForm(
         params,
-        agents=_org_agents(organisation),
+        agents=agenda_selectors.organisation_agents(ctx),
         motifs=Motif.objects.for_organisation(organisation).select_related("service").order_by("name"),
-        lieux=Lieu.objects.for_organisation(organisation).order_by("name"),
+        lieux=agenda_selectors.lieux(ctx).order_by("name"),
     )
     form.is_valid()  # invalid filters are reported on the form and ignored
     data = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
-    queryset = _filtered_rdvs(scope, data)
-    context_enabled = _context_enabled(organisation)
+    queryset = rdv_selectors.rdv_list(ctx, data)
     if request.GET.get("format") == "csv":
-        response = StreamingHttpResponse(_csv_rows(queryset, context_enabled), content_type="text/csv; charset=utf-8")
+        rows = rdv_selectors.export_rows(ctx, queryset)
+        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
         filename = f"rendez-vous-{timezone.localdate():%Y-%m-%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
@@ -370,7 +257,7 @@ def rdv_list(request, organisation):
     return _render(
         request,
         "bookings/rdv_list.html",
-        organisation,
+        ctx,
         "Rendez-vous",
         form=form,
         page=page,
@@ -382,17 +269,13 @@ def rdv_list(request, organisation):
 # Booking ----------------------------------------------------------------------------------------
 
 
-def _search_usagers(organisation, query: str, exclude=()):
+def _search_usagers(ctx, query: str, exclude=()):
     if not query:
         return []
-    return list(
-        usager_services.search_usagers(organisation, query, territory_wide=True).exclude(pk__in=list(exclude))[
-            :SEARCH_RESULTS
-        ]
-    )
+    return list(usager_selectors.search(ctx, query, territory_wide=True).exclude(pk__in=list(exclude))[:SEARCH_RESULTS])
 
 
-def _initial_from_link(request, organisation, scope: RdvScope) -> dict:
+def _initial_from_link(request) -> dict:
     """Prefill from a link of "Trouver un créneau": ?motif=&debut=ISO&agent=&lieu=&usager="""
     initial = {"agents": [request.user.pk]}
     get = request.GET
@@ -416,22 +299,22 @@ def _initial_from_link(request, organisation, scope: RdvScope) -> dict:
 
 
 @organisation_member_required
-def rdv_create(request, organisation):
-    scope = _scope(request, organisation)
-    visible_usagers = Usager.objects.visible_from(organisation)
+def rdv_create(request, ctx):
+    organisation = ctx.organisation
+    visible_usagers = usager_policies.scope(ctx)
     options = {
-        "motifs": _bookable_motifs(scope),
-        "lieux": _lieux(organisation),
-        "agents": _org_agents(organisation),
+        "motifs": motif_selectors.bookable_motifs(ctx),
+        "lieux": agenda_selectors.active_lieux(ctx),
+        "agents": agenda_selectors.organisation_agents(ctx),
         "usagers": visible_usagers,
-        "context_enabled": _context_enabled(organisation),
+        "context_enabled": _context_enabled(ctx),
     }
     searching = request.method == "POST" and request.POST.get("action") == "rechercher"
     duplicates = []
     if request.method == "POST" and not searching:
         form = RdvCreateForm(request.POST, **options)
         if form.is_valid():
-            rdv = _book(request, organisation, form, visible_usagers, duplicates)
+            rdv = _book(ctx, form, duplicates)
             if rdv is not None:
                 messages.success(request, f"Rendez-vous enregistré : {rdv.motif.name}, {_when(rdv)}.")
                 return redirect("rdv_detail", organisation.pk, rdv.pk)
@@ -443,13 +326,13 @@ def rdv_create(request, organisation):
         initial["heure"] = data.get("heure")
         form = RdvCreateForm(initial=initial, **options)
     else:
-        form = RdvCreateForm(initial=_initial_from_link(request, organisation, scope), **options)
+        form = RdvCreateForm(initial=_initial_from_link(request), **options)
     chosen_ids = _parse_ids(
         request.POST.getlist("usagers") if request.method == "POST" else form.initial.get("usagers") or []
     )
     chosen = list(visible_usagers.filter(pk__in=chosen_ids)) if chosen_ids else []
     query = (request.POST.get("recherche_usager") if request.method == "POST" else "") or ""
-    results = _search_usagers(organisation, query.strip()[:100], exclude=[u.pk for u in chosen])
+    results = _search_usagers(ctx, query.strip()[:100], exclude=[u.pk for u in chosen])
     known = {u.pk for u in chosen} | {u.pk for u in results}
     for duplicate in duplicates:
         if duplicate.usager.pk not in known:
@@ -457,7 +340,7 @@ def rdv_create(request, organisation):
     return _render(
         request,
         "bookings/rdv_form.html",
-        organisation,
+        ctx,
         "Nouveau rendez-vous",
         form=form,
         chosen=chosen,
@@ -472,7 +355,7 @@ def _when(rdv: Rdv) -> str:
     return f"{french_date(start.date())} à {start:%H:%M}"
 
 
-def _book(request, organisation, form: RdvCreateForm, visible_usagers, duplicates: list) -> Rdv | None:
+def _book(ctx, form: RdvCreateForm, duplicates: list) -> Rdv | None:
     data = form.cleaned_data
     booking = services.BookingRequest(
         motif=data["motif"],
@@ -489,9 +372,7 @@ def _book(request, organisation, form: RdvCreateForm, visible_usagers, duplicate
     try:
         if form.creates_usager:
             if not data.get("confirmer_doublon"):
-                found = usager_services.find_duplicates(
-                    organisation.territory, form.new_usager_data(), scope=visible_usagers
-                )
+                found = usager_selectors.find_duplicates(ctx, form.new_usager_data())
                 if found:
                     duplicates.extend(found)
                     form.add_error(
@@ -500,11 +381,9 @@ def _book(request, organisation, form: RdvCreateForm, visible_usagers, duplicate
                         "la création d'une nouvelle fiche.",
                     )
                     return None
-            rdv, _ = services.book_rdv_for_new_usager(
-                request.user, organisation, form.new_usager_data(), booking, override=override
-            )
+            rdv, _ = services.book_rdv_for_new_usager(ctx, form.new_usager_data(), booking, override=override)
         else:
-            rdv = services.book_rdv(request.user, organisation, booking, override=override)
+            rdv = services.book_rdv(ctx, booking, override=override)
     except DomainError as error:
         field = {"duration": "duration_minutes", "starts_at": "heure"}.get(error.field, error.field)
         if error.field in ("first_name", "last_name", "email", "phone"):
@@ -517,15 +396,15 @@ def _book(request, organisation, form: RdvCreateForm, visible_usagers, duplicate
 
 @require_GET
 @organisation_member_required
-def usager_search(request, organisation):
+def usager_search(request, ctx):
     """htmx fragment of the booking form: usagers matching the search, as checkboxes (the usagers
     already chosen stay first and checked)."""
-    _scope(request, organisation)
-    visible = Usager.objects.visible_from(organisation)
+    organisation = ctx.organisation
+    visible = usager_policies.scope(ctx)
     chosen_ids = _parse_ids(request.GET.getlist("usagers"))
     chosen = list(visible.filter(pk__in=chosen_ids)) if chosen_ids else []
     query = request.GET.get("recherche_usager", "").strip()[:100]
-    results = _search_usagers(organisation, query, exclude=[u.pk for u in chosen])
+    results = _search_usagers(ctx, query, exclude=[u.pk for u in chosen])
     return render(
         request,
         "bookings/_usager_choices.html",
@@ -538,32 +417,22 @@ def usager_search(request, organisation):
 
 @require_GET
 @organisation_member_required
-def rdv_detail(request, organisation, rdv_id):
-    scope = _scope(request, organisation)
-    rdv = _get_rdv(scope, rdv_id)
-    return _detail(request, organisation, scope, rdv)
+def rdv_detail(request, ctx, rdv_id):
+    rdv = _get_rdv(ctx, rdv_id)
+    return _detail(request, ctx, rdv)
 
 
-def _detail(request, organisation, scope, rdv, *, status_form=None, cancel_form=None, participant_form=None):
-    participations = list(
-        rdv.participations.select_related("usager").order_by("usager__last_name_key", "usager__first_name_key", "pk")
-    )
-    visible_usager_ids = set(
-        Usager.objects.visible_from(organisation)
-        .filter(pk__in=[p.usager_id for p in participations])
-        .values_list("pk", flat=True)
-    )
-    for participation in participations:
-        participation.file_visible = participation.usager_id in visible_usager_ids
+def _detail(request, ctx, rdv, *, status_form=None, cancel_form=None, participant_form=None):
+    organisation = ctx.organisation
+    participations = rdv_selectors.participations(ctx, rdv)
     agents = [link.agent for link in rdv.agent_links.select_related("agent").order_by("agent__last_name")]
     query = request.GET.get("recherche_usager", "").strip()[:100]
-    results = _search_usagers(organisation, query, exclude=[p.usager_id for p in participations])
-    context_enabled = _context_enabled(organisation)
+    results = _search_usagers(ctx, query, exclude=[p.usager_id for p in participations])
     can_add = not rdv.is_cancelled and (rdv.collective or not participations)
     return _render(
         request,
         "bookings/rdv_detail.html",
-        organisation,
+        ctx,
         f"Rendez-vous du {_when(rdv)}",
         rdv=rdv,
         participations=participations,
@@ -575,7 +444,7 @@ def _detail(request, organisation, scope, rdv, *, status_form=None, cancel_form=
         search_query=query,
         search_results=results,
         can_add_participant=can_add,
-        history=_history(rdv, context_enabled),
+        history=rdv_selectors.history(ctx, rdv),
         agenda_link=f"{reverse('agenda', args=[organisation.pk])}?"
         + urlencode(
             [("vue", "jour"), ("date", timezone.localtime(rdv.starts_at).date().isoformat())]
@@ -585,15 +454,15 @@ def _detail(request, organisation, scope, rdv, *, status_form=None, cancel_form=
 
 
 @organisation_member_required
-def rdv_edit(request, organisation, rdv_id):
-    scope = _scope(request, organisation)
-    rdv = _get_rdv(scope, rdv_id)
-    context_enabled = _context_enabled(organisation)
+def rdv_edit(request, ctx, rdv_id):
+    organisation = ctx.organisation
+    rdv = _get_rdv(ctx, rdv_id)
+    context_enabled = _context_enabled(ctx)
     initial = {"context": rdv.context, "address": rdv.address, "visio_url": rdv.visio_url}
     form = RdvEditForm(submitted(request), initial=initial, context_enabled=context_enabled)
     if request.method == "POST" and form.is_valid():
         try:
-            changes = services.update_rdv(request.user, rdv, **form.cleaned_data)
+            changes = services.update_rdv(ctx, rdv, **form.cleaned_data)
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -602,13 +471,13 @@ def rdv_edit(request, organisation, rdv_id):
             else:
                 messages.info(request, "Aucune modification.")
             return redirect("rdv_detail", organisation.pk, rdv.pk)
-    return _render(request, "bookings/rdv_edit.html", organisation, "Modifier le rendez-vous", form=form, rdv=rdv)
+    return _render(request, "bookings/rdv_edit.html", ctx, "Modifier le rendez-vous", form=form, rdv=rdv)
 
 
 @organisation_member_required
-def rdv_move(request, organisation, rdv_id):
-    scope = _scope(request, organisation)
-    rdv = _get_rdv(scope, rdv_id)
+def rdv_move(request, ctx, rdv_id):
+    organisation = ctx.organisation
+    rdv = _get_rdv(ctx, rdv_id)
     if rdv.is_cancelled:
         messages.error(request, "Ce rendez-vous est annulé : il ne peut plus être déplacé.")
         return redirect("rdv_detail", organisation.pk, rdv.pk)
@@ -627,14 +496,14 @@ def rdv_move(request, organisation, rdv_id):
     form = RdvMoveForm(
         submitted(request),
         initial=initial,
-        lieux=_lieux(organisation),
-        agents=_org_agents(organisation),
+        lieux=agenda_selectors.active_lieux(ctx),
+        agents=agenda_selectors.organisation_agents(ctx),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.move_rdv(
-                request.user,
+                ctx,
                 rdv,
                 form.starts_at(),
                 agents=list(data["agents"]),
@@ -649,32 +518,32 @@ def rdv_move(request, organisation, rdv_id):
             rdv.refresh_from_db()
             messages.success(request, f"Rendez-vous déplacé au {_when(rdv)}.")
             return redirect("rdv_detail", organisation.pk, rdv.pk)
-    return _render(request, "bookings/rdv_move.html", organisation, "Déplacer le rendez-vous", form=form, rdv=rdv)
+    return _render(request, "bookings/rdv_move.html", ctx, "Déplacer le rendez-vous", form=form, rdv=rdv)
 
 
 @require_POST
 @organisation_member_required
-def rdv_status(request, organisation, rdv_id):
-    scope = _scope(request, organisation)
-    rdv = _get_rdv(scope, rdv_id)
+def rdv_status(request, ctx, rdv_id):
+    organisation = ctx.organisation
+    rdv = _get_rdv(ctx, rdv_id)
     form = StatusForm(request.POST)
     if form.is_valid():
         try:
-            services.set_status(request.user, rdv, form.cleaned_data["status"])
+            services.set_status(ctx, rdv, form.cleaned_data["status"])
         except DomainError as error:
             add_domain_error(form, error)
         else:
             rdv.refresh_from_db()
             messages.success(request, f"Statut du rendez-vous : {rdv.get_status_display()}.")
             return redirect("rdv_detail", organisation.pk, rdv.pk)
-    return _detail(request, organisation, scope, rdv, status_form=form)
+    return _detail(request, ctx, rdv, status_form=form)
 
 
 @require_POST
 @organisation_member_required
-def rdv_cancel(request, organisation, rdv_id):
-    scope = _scope(request, organisation)
-    rdv = _get_rdv(scope, rdv_id)
+def rdv_cancel(request, ctx, rdv_id):
+    organisation = ctx.organisation
+    rdv = _get_rdv(ctx, rdv_id)
     form = CancelForm(request.POST)
     if form.is_valid():
         if rdv.is_cancelled:
@@ -682,42 +551,42 @@ def rdv_cancel(request, organisation, rdv_id):
             return redirect("rdv_detail", organisation.pk, rdv.pk)
         try:
             services.cancel_rdv(
-                request.user, rdv, by_usager=form.cleaned_data["by"] == "usager", reason=form.cleaned_data["reason"]
+                ctx, rdv, by_usager=form.cleaned_data["by"] == "usager", reason=form.cleaned_data["reason"]
             )
         except DomainError as error:
             add_domain_error(form, error)
         else:
             messages.success(request, "Le rendez-vous est annulé : le créneau est de nouveau libre.")
             return redirect("rdv_detail", organisation.pk, rdv.pk)
-    return _detail(request, organisation, scope, rdv, cancel_form=form)
+    return _detail(request, ctx, rdv, cancel_form=form)
 
 
 @require_POST
 @organisation_member_required
-def rdv_participant_add(request, organisation, rdv_id):
-    scope = _scope(request, organisation)
-    rdv = _get_rdv(scope, rdv_id)
-    form = ParticipantForm(request.POST, usagers=Usager.objects.visible_from(organisation))
+def rdv_participant_add(request, ctx, rdv_id):
+    organisation = ctx.organisation
+    rdv = _get_rdv(ctx, rdv_id)
+    form = ParticipantForm(request.POST, usagers=usager_policies.scope(ctx))
     if form.is_valid():
         usager = form.cleaned_data["usager"]
         try:
-            services.add_participant(request.user, rdv, usager)
+            services.add_participant(ctx, rdv, usager)
         except DomainError as error:
             add_domain_error(form, error)
         else:
             messages.success(request, f"{usager} est ajouté(e) au rendez-vous.")
             return redirect("rdv_detail", organisation.pk, rdv.pk)
-    return _detail(request, organisation, scope, rdv, participant_form=form)
+    return _detail(request, ctx, rdv, participant_form=form)
 
 
 @require_POST
 @organisation_member_required
-def rdv_participant_remove(request, organisation, rdv_id, usager_id):
-    scope = _scope(request, organisation)
-    rdv = _get_rdv(scope, rdv_id)
+def rdv_participant_remove(request, ctx, rdv_id, usager_id):
+    organisation = ctx.organisation
+    rdv = _get_rdv(ctx, rdv_id)
     participation = get_object_or_404(Participation.objects.select_related("usager"), rdv=rdv, usager_id=usager_id)
     try:
-        services.remove_participant(request.user, rdv, participation.usager)
+        services.remove_participant(ctx, rdv, participation.usager)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -727,12 +596,12 @@ def rdv_participant_remove(request, organisation, rdv_id, usager_id):
 
 @require_POST
 @organisation_member_required
-def rdv_arrival(request, organisation, rdv_id):
-    scope = _scope(request, organisation)
-    rdv = _get_rdv(scope, rdv_id)
+def rdv_arrival(request, ctx, rdv_id):
+    organisation = ctx.organisation
+    rdv = _get_rdv(ctx, rdv_id)
     arrived = request.POST.get("arrive") != "0"
     try:
-        services.mark_arrived(request.user, rdv, arrived)
+        services.mark_arrived(ctx, rdv, arrived)
     except DomainError as error:
         messages.error(request, error.message)
     else:

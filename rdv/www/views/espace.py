@@ -3,19 +3,21 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from rdv.accounts import selectors as account_selectors
 from rdv.accounts import services as account_services
-from rdv.accounts.models import AccessLevel, Agent, AgentRole, AgentService, Invitation, InvitationStatus, TerritoryRole
+from rdv.accounts.models import InvitationStatus
+from rdv.accounts.policies import agents_scope, invitations_scope
 from rdv.core.audit import describe_entries
 from rdv.core.errors import DomainError
-from rdv.core.models import AuditLog
+from rdv.territories import selectors as territory_selectors
 from rdv.territories import services as territory_services
-from rdv.territories.models import Organisation, Service
+from rdv.territories.models import Service
+from rdv.territories.policies import organisations_scope
 from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.espace import AgentAssignmentForm, AgentFilterForm, InvitationForm, OrganisationForm
 from rdv.www.tenancy import territory_admin_required
@@ -23,44 +25,34 @@ from rdv.www.tenancy import territory_admin_required
 PAGE_SIZE = 50
 
 
-def _render(request, template, territory, title, **context):
-    context.update({"territory": territory, "title": title})
+def _render(request, template, ctx, title, **context):
+    context.update({"territory": ctx.territory, "title": title})
     return render(request, template, context)
 
 
 @territory_admin_required
-def index(request, territory):
-    return redirect("espace_agents", territory.pk)
+def index(request, ctx):
+    return redirect("espace_agents", ctx.territory.pk)
 
 
 # Services -----------------------------------------------------------------------------
 
 
 @territory_admin_required
-def services(request, territory):
-    active_ids = set(Service.objects.active_in(territory).values_list("pk", flat=True))
-    agent_counts = dict(
-        AgentService.objects.filter(agent__roles__organisation__territory=territory)
-        .values("service")
-        .annotate(n=Count("agent", distinct=True))
-        .values_list("service", "n")
-    )
-    rows = [
-        {"service": service, "active": service.pk in active_ids, "agents": agent_counts.get(service.pk, 0)}
-        for service in Service.objects.order_by("name")
-    ]
-    return _render(request, "espace/services.html", territory, "Services", rows=rows)
+def services(request, ctx):
+    rows = territory_selectors.services_overview(ctx, account_selectors.service_agent_counts(ctx))
+    return _render(request, "espace/services.html", ctx, "Services", rows=rows)
 
 
 @require_POST
 @territory_admin_required
-def service_toggle(request, territory, service_id, operation):
+def service_toggle(request, ctx, service_id, operation):
     service = get_object_or_404(Service, pk=service_id)
     if operation == "activer":
-        if territory_services.activate_service(request.user, territory, service):
+        if territory_services.activate_service(ctx, service):
             messages.success(request, f"Le service « {service.name} » est activé dans l'espace.")
     elif operation == "desactiver":
-        if territory_services.deactivate_service(request.user, territory, service):
+        if territory_services.deactivate_service(ctx, service):
             messages.success(
                 request,
                 f"Le service « {service.name} » est désactivé : il ne peut plus être choisi pour inviter ou "
@@ -68,52 +60,48 @@ def service_toggle(request, territory, service_id, operation):
             )
     else:
         raise Http404
-    return redirect("espace_services", territory.pk)
+    return redirect("espace_services", ctx.territory.pk)
 
 
 # Organisations ------------------------------------------------------------------------
 
 
 @territory_admin_required
-def organisations(request, territory):
-    rows = (
-        Organisation.objects.for_territory(territory)
-        .annotate(agent_count=Count("agent_roles", distinct=True))
-        .order_by("name")
-    )
-    return _render(request, "espace/organisations.html", territory, "Organisations", organisations=rows)
+def organisations(request, ctx):
+    rows = territory_selectors.organisations(ctx)
+    return _render(request, "espace/organisations.html", ctx, "Organisations", organisations=rows)
 
 
 @territory_admin_required
-def organisation_create(request, territory):
+def organisation_create(request, ctx):
     form = OrganisationForm(submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            organisation = territory_services.create_organisation(request.user, territory, form.cleaned_data["name"])
+            organisation = territory_services.create_organisation(ctx, form.cleaned_data["name"])
         except DomainError as error:
             add_domain_error(form, error)
         else:
             messages.success(request, f"L'organisation « {organisation.name} » est créée.")
-            return redirect("espace_organisations", territory.pk)
-    return _render(request, "espace/organisation_form.html", territory, "Nouvelle organisation", form=form)
+            return redirect("espace_organisations", ctx.territory.pk)
+    return _render(request, "espace/organisation_form.html", ctx, "Nouvelle organisation", form=form)
 
 
 @territory_admin_required
-def organisation_edit(request, territory, organisation_id):
-    organisation = get_object_or_404(Organisation, pk=organisation_id, territory=territory)
+def organisation_edit(request, ctx, organisation_id):
+    organisation = get_object_or_404(organisations_scope(ctx), pk=organisation_id)
     form = OrganisationForm(submitted(request), initial={"name": organisation.name})
     if request.method == "POST" and form.is_valid():
         try:
-            territory_services.rename_organisation(request.user, organisation, form.cleaned_data["name"])
+            territory_services.rename_organisation(ctx, organisation, form.cleaned_data["name"])
         except DomainError as error:
             add_domain_error(form, error)
         else:
             messages.success(request, f"L'organisation s'appelle désormais « {organisation.name} ».")
-            return redirect("espace_organisations", territory.pk)
+            return redirect("espace_organisations", ctx.territory.pk)
     return _render(
         request,
         "espace/organisation_form.html",
-        territory,
+        ctx,
         f"Renommer {organisation.name}",
         form=form,
         organisation=organisation,
@@ -124,23 +112,15 @@ def organisation_edit(request, territory, organisation_id):
 
 
 @territory_admin_required
-def invitations(request, territory):
+def invitations(request, ctx):
     status = request.GET.get("statut", "")
-    queryset = (
-        Invitation.objects.filter(territory=territory)
-        .select_related("invited_by")
-        .prefetch_related("services", "organisation_links__organisation")
-        .order_by("-sent_at")
-    )
-    if status in InvitationStatus.values:
-        queryset = queryset.with_status(status)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(account_selectors.invitation_list(ctx, status), PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = [(invitation, invitation.status(now)) for invitation in page]
     return _render(
         request,
         "espace/invitations.html",
-        territory,
+        ctx,
         "Invitations",
         page=page,
         rows=rows,
@@ -151,13 +131,12 @@ def invitations(request, territory):
 
 
 @territory_admin_required
-def invite(request, territory):
-    form = InvitationForm(territory, submitted(request))
+def invite(request, ctx):
+    form = InvitationForm(ctx.territory, submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
             result = account_services.invite_agent(
-                request.user,
-                territory,
+                ctx,
                 form.cleaned_data["email"],
                 form.cleaned_data["services"],
                 form.organisation_levels(),
@@ -174,27 +153,23 @@ def invite(request, territory):
             if result.existing_agent:
                 text += " Cette adresse a déjà un compte : les affectations seront ajoutées quand l'agent acceptera."
             messages.success(request, text)
-            return redirect("espace_invitations", territory.pk)
+            return redirect("espace_invitations", ctx.territory.pk)
     return _render(
         request,
         "espace/invite.html",
-        territory,
+        ctx,
         "Inviter un agent",
         form=form,
         validity_days=settings.AGENT_INVITATION_VALIDITY.days,
     )
 
 
-def _invitation_of(territory, invitation_id) -> Invitation:
-    return get_object_or_404(Invitation, pk=invitation_id, territory=territory)
-
-
 @require_POST
 @territory_admin_required
-def invitation_resend(request, territory, invitation_id):
-    invitation = _invitation_of(territory, invitation_id)
+def invitation_resend(request, ctx, invitation_id):
+    invitation = get_object_or_404(invitations_scope(ctx), pk=invitation_id)
     try:
-        invitation = account_services.resend_invitation(request.user, invitation)
+        invitation = account_services.resend_invitation(ctx, invitation)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -203,78 +178,41 @@ def invitation_resend(request, territory, invitation_id):
             request,
             f"Nouveau lien envoyé à {invitation.email}, valable jusqu'au {expiry}. L'ancien lien ne fonctionne plus.",
         )
-    return redirect("espace_invitations", territory.pk)
+    return redirect("espace_invitations", ctx.territory.pk)
 
 
 @require_POST
 @territory_admin_required
-def invitation_cancel(request, territory, invitation_id):
-    invitation = _invitation_of(territory, invitation_id)
+def invitation_cancel(request, ctx, invitation_id):
+    invitation = get_object_or_404(invitations_scope(ctx), pk=invitation_id)
     try:
-        account_services.cancel_invitation(request.user, invitation)
+        account_services.cancel_invitation(ctx, invitation)
     except DomainError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, f"L'invitation de {invitation.email} est annulée : son lien ne fonctionne plus.")
-    return redirect("espace_invitations", territory.pk)
+    return redirect("espace_invitations", ctx.territory.pk)
 
 
 # Agents -------------------------------------------------------------------------------
 
 
-def _agents_queryset(territory, active_service_ids, data):
-    roles_here = AgentRole.objects.filter(organisation__territory=territory).select_related("organisation")
-    queryset = (
-        Agent.objects.in_territory(territory)
-        .prefetch_related(
-            Prefetch("roles", queryset=roles_here.order_by("organisation__name"), to_attr="roles_here"),
-            Prefetch(
-                "service_links", queryset=AgentService.objects.select_related("service").order_by("service__name")
-            ),
-        )
-        .annotate(
-            is_territory_admin=Exists(TerritoryRole.objects.filter(agent=OuterRef("pk"), territory=territory)),
-        )
-        .order_by("last_name", "first_name", "email")
-    )
-    if data.get("q"):
-        queryset = queryset.search(data["q"])
-    # Organisation and level filter the same role (one filter() call: one join).
-    role_filter = {}
-    if data.get("organisation"):
-        role_filter["roles__organisation"] = data["organisation"]
-    status = data.get("status")
-    if status in (AccessLevel.ADMIN, AccessLevel.BASIC, AccessLevel.INTERVENANT):
-        role_filter.update({"roles__organisation__territory": territory, "roles__access_level": status})
-    if role_filter:
-        queryset = queryset.filter(**role_filter)
-    if data.get("service"):
-        queryset = queryset.filter(service_links__service=data["service"])
-    if status == "territory_admin":
-        queryset = queryset.filter(is_territory_admin=True)
-    elif status == "inactive_service":
-        queryset = queryset.filter(
-            Exists(AgentService.objects.filter(agent=OuterRef("pk")).exclude(service__in=active_service_ids))
-        )
-    return queryset.distinct()
-
-
 @territory_admin_required
-def agents(request, territory):
-    active_service_ids = set(Service.objects.active_in(territory).values_list("pk", flat=True))
-    filters = AgentFilterForm(territory, request.GET or None)
+def agents(request, ctx):
+    active_service_ids = territory_selectors.active_service_ids(ctx)
+    filters = AgentFilterForm(ctx.territory, request.GET or None)
     data = filters.cleaned_data if filters.is_valid() else {}
-    page = Paginator(_agents_queryset(territory, active_service_ids, data), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(account_selectors.agent_list(ctx, data), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
     for agent in page:
-        services_ = [(link.service, link.service_id in active_service_ids) for link in agent.service_links.all()]
+        services_ = [(link.service, link.service_id in active_service_ids) for link in agent.services_here]
         rows.append({"agent": agent, "services": services_, "roles": agent.roles_here})
     query = request.GET.copy()
     query.pop("page", None)
     return _render(
         request,
         "espace/agents.html",
-        territory,
+        ctx,
         "Agents",
         page=page,
         rows=rows,
@@ -284,24 +222,24 @@ def agents(request, territory):
 
 
 @territory_admin_required
-def agent_edit(request, territory, agent_id):
-    agent = get_object_or_404(Agent.objects.in_territory(territory), pk=agent_id)
-    roles = {role.organisation_id: role.access_level for role in agent.roles.filter(organisation__territory=territory)}
-    active = set(Service.objects.active_in(territory))
-    current_services = list(Service.objects.filter(agent_links__agent=agent).order_by("name"))
-    is_admin = TerritoryRole.objects.filter(agent=agent, territory=territory).exists()
+def agent_edit(request, ctx, agent_id):
+    agent = get_object_or_404(agents_scope(ctx), pk=agent_id)
+    current = account_selectors.assignments(ctx, agent)
+    active = territory_selectors.active_service_ids(ctx)
     form = AgentAssignmentForm(
-        territory,
+        ctx.territory,
         submitted(request),
-        initial_levels=roles,
-        initial={"services": [s for s in current_services if s in active], "territory_admin": is_admin},
+        initial_levels=current.levels,
+        initial={
+            "services": [s for s in current.services if s.pk in active],
+            "territory_admin": current.territory_admin,
+        },
     )
     needs_confirmation = False
     if request.method == "POST" and form.is_valid():
         try:
             changes = account_services.update_agent_assignments(
-                request.user,
-                territory,
+                ctx,
                 agent,
                 form.cleaned_data["services"],
                 form.organisation_levels(),
@@ -317,14 +255,14 @@ def agent_edit(request, territory, agent_id):
                     request,
                     f"{agent} est retiré(e) de l'espace. Son compte et son historique sont conservés.",
                 )
-                return redirect("espace_agents", territory.pk)
+                return redirect("espace_agents", ctx.territory.pk)
             messages.success(request, "Affectations enregistrées." if changes else "Aucune modification.")
-            return redirect("espace_agent_edit", territory.pk, agent.pk)
-    inactive_services = [s for s in current_services if s not in active]
+            return redirect("espace_agent_edit", ctx.territory.pk, agent.pk)
+    inactive_services = [s for s in current.services if s.pk not in active]
     return _render(
         request,
         "espace/agent_edit.html",
-        territory,
+        ctx,
         f"Affectations de {agent}",
         agent=agent,
         form=form,
@@ -337,12 +275,7 @@ def agent_edit(request, territory, agent_id):
 
 
 @territory_admin_required
-def journal(request, territory):
-    # Usager files keep their own history (shown on the file, to agents who may see it): their
-    # personal data stays out of the espace-wide journal.
-    queryset = (
-        AuditLog.objects.for_territory(territory).exclude(object_type="usagers.Usager").order_by("-created_at", "-id")
-    )
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+def journal(request, ctx):
+    page = Paginator(territory_selectors.journal(ctx), PAGE_SIZE).get_page(request.GET.get("page"))
     describe_entries(page)
-    return _render(request, "espace/journal.html", territory, "Journal des modifications", page=page)
+    return _render(request, "espace/journal.html", ctx, "Journal des modifications", page=page)

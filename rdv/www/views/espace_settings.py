@@ -14,6 +14,7 @@ from rdv.agendas.holidays import holiday_dates
 from rdv.core.errors import DomainError
 from rdv.territories import services as territory_services
 from rdv.territories.models import RDV_OPTIONAL_FIELDS, USAGER_OPTIONAL_FIELDS, HolidayZone
+from rdv.usagers import policies as usager_policies
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind, Usager
 from rdv.www.forms.base import add_domain_error, submitted
@@ -36,8 +37,9 @@ def _render(request, template, territory, title, **context):
 
 
 @territory_admin_required
-def index(request, territory):
-    fields = list(CustomField.objects.for_territory(territory))
+def index(request, ctx):
+    territory = ctx.territory
+    fields = list(usager_policies.custom_fields_scope(ctx))
     return _render(
         request,
         "espace/parametres/index.html",
@@ -70,14 +72,13 @@ def _setting_page(request, territory, form, *, save, success, url_name, template
 
 
 @territory_admin_required
-def usager_fields(request, territory):
+def usager_fields(request, ctx):
+    territory = ctx.territory
     return _setting_page(
         request,
         territory,
         UsagerFieldsForm(territory, submitted(request)),
-        save=lambda form: territory_services.set_hidden_usager_fields(
-            request.user, territory, form.hidden_fields_names()
-        ),
+        save=lambda form: territory_services.set_hidden_usager_fields(ctx, form.hidden_fields_names()),
         success=lambda territory, form: (
             "Champs de la fiche usager enregistrés pour toutes les organisations de l'espace. "
             "Les informations déjà saisies dans un champ masqué sont conservées."
@@ -89,7 +90,8 @@ def usager_fields(request, territory):
 
 
 @territory_admin_required
-def usager_visibility(request, territory):
+def usager_visibility(request, ctx):
+    territory = ctx.territory
     return _setting_page(
         request,
         territory,
@@ -97,7 +99,7 @@ def usager_visibility(request, territory):
             submitted(request), initial={"visible_territory_wide": territory.usagers_visible_territory_wide}
         ),
         save=lambda form: territory_services.set_usagers_visible_territory_wide(
-            request.user, territory, form.cleaned_data["visible_territory_wide"]
+            ctx, form.cleaned_data["visible_territory_wide"]
         ),
         success=lambda territory, form: (
             "Les usagers sont désormais visibles sur tout l'espace."
@@ -111,12 +113,13 @@ def usager_visibility(request, territory):
 
 
 @territory_admin_required
-def rdv_fields(request, territory):
+def rdv_fields(request, ctx):
+    territory = ctx.territory
     return _setting_page(
         request,
         territory,
         RdvFieldsForm(territory, submitted(request)),
-        save=lambda form: territory_services.set_rdv_fields_enabled(request.user, territory, form.enabled()),
+        save=lambda form: territory_services.set_rdv_fields_enabled(ctx, form.enabled()),
         success=lambda territory, form: "Champs de la fiche RDV enregistrés.",
         url_name="espace_settings_rdv_fields",
         template="espace/parametres/rdv_fields.html",
@@ -125,13 +128,14 @@ def rdv_fields(request, territory):
 
 
 @territory_admin_required
-def waiting_room(request, territory):
+def waiting_room(request, ctx):
+    territory = ctx.territory
     return _setting_page(
         request,
         territory,
         WaitingRoomForm(submitted(request), initial={"waiting_room_notification": territory.waiting_room_notification}),
         save=lambda form: territory_services.set_waiting_room_notification(
-            request.user, territory, form.cleaned_data["waiting_room_notification"]
+            ctx, form.cleaned_data["waiting_room_notification"]
         ),
         success=lambda territory, form: (
             f"Salle d'attente enregistrée : {territory.get_waiting_room_notification_display().lower()}."
@@ -143,16 +147,15 @@ def waiting_room(request, territory):
 
 
 @territory_admin_required
-def holidays(request, territory):
+def holidays(request, ctx):
+    territory = ctx.territory
     today = timezone.localdate()
     upcoming = holiday_dates(holiday_zone(territory), today, today + timedelta(days=365))
     return _setting_page(
         request,
         territory,
         HolidayZoneForm(submitted(request), initial={"holiday_zone": territory.holiday_zone}),
-        save=lambda form: territory_services.set_holiday_zone(
-            request.user, territory, form.cleaned_data["holiday_zone"]
-        ),
+        save=lambda form: territory_services.set_holiday_zone(ctx, form.cleaned_data["holiday_zone"]),
         success=lambda territory, form: f"Jours fériés enregistrés : {territory.get_holiday_zone_display()}.",
         url_name="espace_settings_holidays",
         template="espace/parametres/holidays.html",
@@ -164,24 +167,26 @@ def holidays(request, territory):
 # Custom fields -------------------------------------------------------------------------------
 
 
-def _custom_field_of(territory, field_id) -> CustomField:
-    return get_object_or_404(CustomField, pk=field_id, territory=territory)
+def _custom_field_of(ctx, field_id) -> CustomField:
+    return get_object_or_404(usager_policies.custom_fields_scope(ctx), pk=field_id)
 
 
 @territory_admin_required
-def custom_fields(request, territory):
-    fields = list(CustomField.objects.for_territory(territory).order_by("position", "id"))
+def custom_fields(request, ctx):
+    territory = ctx.territory
+    fields = list(usager_policies.custom_fields_scope(ctx).order_by("position", "id"))
     return _render(
         request, "espace/parametres/custom_fields.html", territory, "Champs personnalisés", custom_fields=fields
     )
 
 
 @territory_admin_required
-def custom_field_create(request, territory):
+def custom_field_create(request, ctx):
+    territory = ctx.territory
     form = CustomFieldForm(submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            field = usager_services.create_custom_field(request.user, territory, **form.service_kwargs())
+            field = usager_services.create_custom_field(ctx, **form.service_kwargs())
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -201,12 +206,13 @@ def custom_field_create(request, territory):
 
 
 @territory_admin_required
-def custom_field_edit(request, territory, field_id):
-    field = _custom_field_of(territory, field_id)
+def custom_field_edit(request, ctx, field_id):
+    territory = ctx.territory
+    field = _custom_field_of(ctx, field_id)
     form = CustomFieldForm(submitted(request), field=field)
     if request.method == "POST" and form.is_valid():
         try:
-            changes = usager_services.update_custom_field(request.user, field, **form.service_kwargs())
+            changes = usager_services.update_custom_field(ctx, field, **form.service_kwargs())
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -229,9 +235,10 @@ def custom_field_edit(request, territory, field_id):
 
 @require_POST
 @territory_admin_required
-def custom_field_archive(request, territory, field_id):
-    field = _custom_field_of(territory, field_id)
-    if usager_services.archive_custom_field(request.user, field):
+def custom_field_archive(request, ctx, field_id):
+    territory = ctx.territory
+    field = _custom_field_of(ctx, field_id)
+    if usager_services.archive_custom_field(ctx, field):
         messages.success(
             request,
             f"Le champ « {field.label} » est archivé : il n'apparaît plus sur les fiches usager. "
@@ -242,9 +249,10 @@ def custom_field_archive(request, territory, field_id):
 
 @require_POST
 @territory_admin_required
-def custom_field_restore(request, territory, field_id):
-    field = _custom_field_of(territory, field_id)
-    if usager_services.restore_custom_field(request.user, field):
+def custom_field_restore(request, ctx, field_id):
+    territory = ctx.territory
+    field = _custom_field_of(ctx, field_id)
+    if usager_services.restore_custom_field(ctx, field):
         messages.success(request, f"Le champ « {field.label} » est restauré, avec les valeurs déjà saisies.")
     return redirect("espace_custom_fields", territory.pk)
 
@@ -254,11 +262,12 @@ MOVES = {"monter": "up", "descendre": "down"}
 
 @require_POST
 @territory_admin_required
-def custom_field_move(request, territory, field_id, direction):
+def custom_field_move(request, ctx, field_id, direction):
+    territory = ctx.territory
     if direction not in MOVES:
         raise Http404
-    field = _custom_field_of(territory, field_id)
-    if usager_services.move_custom_field(request.user, field, MOVES[direction]):
+    field = _custom_field_of(ctx, field_id)
+    if usager_services.move_custom_field(ctx, field, MOVES[direction]):
         where = "plus haut" if direction == "monter" else "plus bas"
         messages.success(request, f"Le champ « {field.label} » est déplacé {where}.")
     return redirect("espace_custom_fields", territory.pk)

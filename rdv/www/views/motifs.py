@@ -1,11 +1,11 @@
 """Motif pages, at espace level (espace admins) and organisation level (organisation members).
 
-Both levels share the same templates; a `Scope` says which motifs the page may reach and which
-URLs to use. Anything outside the scope is a 404.
+Both levels share the same templates; `Pages` gives the URLs and layout of the level. What a page
+may reach comes from rdv.motifs.policies (scope, can_manage) with the request's context: anything
+outside is a 404.
 """
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.http import Http404
@@ -13,11 +13,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from rdv.core.context import Context
 from rdv.core.errors import DomainError
-from rdv.motifs import perms as motif_perms
+from rdv.motifs import policies as motif_policies
+from rdv.motifs import selectors as motif_selectors
 from rdv.motifs import services
 from rdv.motifs.models import Motif
-from rdv.territories.models import Organisation, Territory
 from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.motifs import (
     MotifConfigurationForm,
@@ -46,16 +47,29 @@ URL_SUFFIXES = {
 }
 
 
-@dataclass
-class Scope:
-    territory: Territory
-    organisation: Organisation | None  # None: the espace level
-    can_manage: bool
-    names: dict = field(init=False)
+@dataclass(frozen=True)
+class Pages:
+    """The URLs and layout of the motif pages of one level (espace or organisation)."""
 
-    def __post_init__(self):
+    ctx: Context
+
+    @property
+    def organisation(self):
+        return self.ctx.organisation
+
+    @property
+    def territory(self):
+        return self.ctx.territory
+
+    @property
+    def can_manage(self) -> bool:
+        """Whether the pages offer creation and changes (the services check again)."""
+        return motif_policies.can_create(self.ctx)
+
+    @property
+    def names(self) -> dict[str, str]:
         prefix = "espace" if self.organisation is None else "organisation"
-        self.names = {key: f"{prefix}_{suffix}" for key, suffix in URL_SUFFIXES.items()}
+        return {key: f"{prefix}_{suffix}" for key, suffix in URL_SUFFIXES.items()}
 
     @property
     def pk(self) -> int:
@@ -65,37 +79,30 @@ class Scope:
     def layout(self) -> str:
         return "motifs/_layout_espace.html" if self.organisation is None else "motifs/_layout_organisation.html"
 
-    def motifs(self):
-        if self.organisation is None:
-            return Motif.objects.for_territory(self.territory)
-        return Motif.objects.for_organisation(self.organisation)
-
     def url(self, name: str, *args) -> str:
         return reverse(self.names[name], args=[self.pk, *args])
 
     def get_motif(self, motif_id) -> Motif:
-        return get_object_or_404(self.motifs().select_related("organisation__territory", "service"), pk=motif_id)
+        return get_object_or_404(
+            motif_policies.scope(self.ctx).select_related("organisation__territory", "service"), pk=motif_id
+        )
 
 
-def _espace_scope(territory) -> Scope:
-    return Scope(territory, None, can_manage=True)
-
-
-def _organisation_scope(request, organisation, manage: bool = False) -> Scope:
-    can_manage = motif_perms.can_manage_organisation_motifs(request.user, organisation)
-    if manage and not can_manage:
+def _managed(pages: Pages, motif_id) -> Motif:
+    motif = pages.get_motif(motif_id)
+    if not motif_policies.can_manage(pages.ctx, motif):
         raise Http404("Motif introuvable")
-    return Scope(organisation.territory, organisation, can_manage=can_manage)
+    return motif
 
 
-def _render(request, scope: Scope, template: str, title: str, **context):
+def _render(request, pages: Pages, template: str, title: str, **context):
     context.update(
         {
-            "scope": scope,
-            "territory": scope.territory,
-            "organisation": scope.organisation,
+            "scope": pages,
+            "territory": pages.territory,
+            "organisation": pages.organisation,
             "title": title,
-            "layout": scope.layout,
+            "layout": pages.layout,
         }
     )
     return render(request, template, context)
@@ -109,68 +116,40 @@ def _add_error(form, error: DomainError) -> None:
 # List ------------------------------------------------------------------------------------------
 
 
-def _list(request, scope: Scope):
-    filters = MotifFilterForm(scope.territory, scope.organisation, request.GET or None)
+def _list(request, pages: Pages):
+    filters = MotifFilterForm(pages.territory, pages.organisation, request.GET or None)
     data = filters.cleaned_data if filters.is_valid() else {}
-    queryset = scope.motifs().select_related("organisation", "service")
-    archived = data.get("archived")
-    if archived == "archives":
-        queryset = queryset.archived()
-    elif archived != "tous":
-        queryset = queryset.active()
-    if data.get("organisation"):
-        queryset = queryset.filter(organisation=data["organisation"])
-    if data.get("service"):
-        queryset = queryset.filter(service=data["service"])
-    if data.get("location_type"):
-        queryset = queryset.filter(location_type=data["location_type"])
-    if data.get("online") == "oui":
-        queryset = queryset.filter(bookable_online=True)
-    elif data.get("online") == "non":
-        queryset = queryset.filter(bookable_online=False)
-    motifs = list(queryset.order_by("organisation__name", "service__name", "name", "location_type", "pk"))
-    # "Created together": the organisations of the other motifs of each batch, in one query.
-    batches = defaultdict(list)
-    rows = Motif.objects.filter(creation_batch__in={m.creation_batch for m in motifs}).values_list(
-        "creation_batch", "pk", "organisation__name"
-    )
-    for batch, pk, organisation_name in rows.order_by("organisation__name"):
-        batches[batch].append((pk, organisation_name))
-    for motif in motifs:
-        motif.created_with = [name for pk, name in batches[motif.creation_batch] if pk != motif.pk]
     return _render(
         request,
-        scope,
+        pages,
         "motifs/list.html",
         "Motifs",
-        motifs=motifs,
+        motifs=motif_selectors.motif_list(pages.ctx, data),
         filters=filters,
         filtered=bool(data) and any(data.values()),
     )
 
 
 @territory_admin_required
-def espace_motifs(request, territory):
-    return _list(request, _espace_scope(territory))
+def espace_motifs(request, ctx):
+    return _list(request, Pages(ctx))
 
 
 @organisation_member_required
-def organisation_motifs(request, organisation):
-    return _list(request, _organisation_scope(request, organisation))
+def organisation_motifs(request, ctx):
+    return _list(request, Pages(ctx))
 
 
 # Creation --------------------------------------------------------------------------------------
 
 
 @territory_admin_required
-def espace_motif_create(request, territory):
-    scope = _espace_scope(territory)
-    form = TerritoryMotifCreateForm(territory, submitted(request))
+def espace_motif_create(request, ctx):
+    scope = Pages(ctx)
+    form = TerritoryMotifCreateForm(ctx.territory, submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            motifs = services.create_territory_motifs(
-                request.user, territory, form.cleaned_data["organisations"], form.cleaned_data
-            )
+            motifs = services.create_territory_motifs(ctx, form.cleaned_data["organisations"], form.cleaned_data)
         except DomainError as error:
             _add_error(form, error)
         else:
@@ -185,12 +164,14 @@ def espace_motif_create(request, territory):
 
 
 @organisation_member_required
-def organisation_motif_create(request, organisation):
-    scope = _organisation_scope(request, organisation, manage=True)
+def organisation_motif_create(request, ctx):
+    scope = Pages(ctx)
+    if not scope.can_manage:
+        raise Http404("Motif introuvable")
     form = MotifConfigurationForm(scope.territory, submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            motif = services.create_motif(request.user, organisation, form.cleaned_data)
+            motif = services.create_motif(ctx, form.cleaned_data)
         except DomainError as error:
             _add_error(form, error)
         else:
@@ -205,22 +186,7 @@ def organisation_motif_create(request, organisation):
 # Detail with its three tabs ------------------------------------------------------------------------
 
 
-def _siblings(scope: Scope, motif: Motif) -> tuple[list[Motif], list[Motif]]:
-    """(all motifs created together with `motif`, those of them this page may also update)."""
-    together = list(
-        Motif.objects.filter(creation_batch=motif.creation_batch)
-        .exclude(pk=motif.pk)
-        .select_related("organisation", "service")
-        .order_by("organisation__name")
-    )
-    in_scope = set(scope.motifs().filter(pk__in=[m.pk for m in together]).values_list("pk", flat=True))
-    for other in together:
-        other.in_scope = other.pk in in_scope
-    editable = [m for m in together if m.in_scope and not m.is_archived]
-    return together, editable
-
-
-def _forms(scope: Scope, motif: Motif, editable, bound_tab: str | None = None, data=None) -> dict:
+def _forms(scope: Pages, motif: Motif, editable, bound_tab: str | None = None, data=None) -> dict:
     def bound(tab):
         return data if tab == bound_tab else None
 
@@ -244,11 +210,11 @@ def _forms(scope: Scope, motif: Motif, editable, bound_tab: str | None = None, d
     }
 
 
-def _detail(request, scope: Scope, motif_id, tab: str | None = None):
-    motif = scope.get_motif(motif_id)
+def _detail(request, scope: Pages, motif_id, tab: str | None = None):
+    motif = _managed(scope, motif_id)
     if tab is not None and request.method != "POST":
         return redirect(f"{scope.url('detail', motif.pk)}?onglet={tab}")
-    together, editable = _siblings(scope, motif)
+    together, editable = motif_selectors.siblings(scope.ctx, motif)
     if request.method == "POST":
         if tab not in TABS:
             raise Http404
@@ -261,7 +227,7 @@ def _detail(request, scope: Scope, motif_id, tab: str | None = None):
                 "instructions": services.update_motif_instructions,
             }[tab]
             try:
-                changed = update(request.user, motif, form.cleaned_data, also=form.chosen_siblings())
+                changed = update(scope.ctx, motif, form.cleaned_data, also=form.chosen_siblings())
             except DomainError as error:
                 _add_error(form, error)
             else:
@@ -297,27 +263,27 @@ def _detail(request, scope: Scope, motif_id, tab: str | None = None):
 
 
 @territory_admin_required
-def espace_motif(request, territory, motif_id, tab=None):
-    return _detail(request, _espace_scope(territory), motif_id, tab)
+def espace_motif(request, ctx, motif_id, tab=None):
+    return _detail(request, Pages(ctx), motif_id, tab)
 
 
 @organisation_member_required
-def organisation_motif(request, organisation, motif_id, tab=None):
-    return _detail(request, _organisation_scope(request, organisation, manage=True), motif_id, tab)
+def organisation_motif(request, ctx, motif_id, tab=None):
+    return _detail(request, Pages(ctx), motif_id, tab)
 
 
 # Duplicate, archive, restore ---------------------------------------------------------------------
 
 
-def _operate(request, scope: Scope, motif_id, operation: str):
-    motif = scope.get_motif(motif_id)
+def _operate(request, scope: Pages, motif_id, operation: str):
+    motif = _managed(scope, motif_id)
     try:
         if operation == "duplicate":
-            copy = services.duplicate_motif(request.user, motif)
+            copy = services.duplicate_motif(scope.ctx, motif)
         elif operation == "archive":
-            services.archive_motif(request.user, motif)
+            services.archive_motif(scope.ctx, motif)
         else:
-            services.restore_motif(request.user, motif)
+            services.restore_motif(scope.ctx, motif)
     except DomainError as error:
         messages.error(request, error.message)
         return redirect(scope.url("detail", motif.pk))
@@ -340,11 +306,11 @@ def _operate(request, scope: Scope, motif_id, operation: str):
 
 @require_POST
 @territory_admin_required
-def espace_motif_operation(request, territory, motif_id, operation):
-    return _operate(request, _espace_scope(territory), motif_id, operation)
+def espace_motif_operation(request, ctx, motif_id, operation):
+    return _operate(request, Pages(ctx), motif_id, operation)
 
 
 @require_POST
 @organisation_member_required
-def organisation_motif_operation(request, organisation, motif_id, operation):
-    return _operate(request, _organisation_scope(request, organisation, manage=True), motif_id, operation)
+def organisation_motif_operation(request, ctx, motif_id, operation):
+    return _operate(request, Pages(ctx), motif_id, operation)

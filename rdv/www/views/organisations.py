@@ -1,18 +1,17 @@
 from django.shortcuts import render
 
-from rdv.accounts.models import AgentRole
+from rdv.accounts import selectors as account_selectors
 from rdv.www.tenancy import organisation_member_required
 
 
 @organisation_member_required
-def home(request, organisation):
-    colleagues = (
-        AgentRole.objects.filter(organisation=organisation)
-        .select_related("agent")
-        .order_by("agent__last_name", "agent__first_name")
-    )
+def home(request, ctx):
     return render(
         request,
         "organisations/home.html",
-        {"title": organisation.name, "organisation": organisation, "colleagues": colleagues},
+        {
+            "title": ctx.organisation.name,
+            "organisation": ctx.organisation,
+            "colleagues": account_selectors.colleagues(ctx),
+        },
     )

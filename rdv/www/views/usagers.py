@@ -3,24 +3,21 @@ espace setting "usagers visibles sur tout l'espace") find and add usagers of oth
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from rdv.core.audit import describe_entries
 from rdv.core.errors import DomainError
-from rdv.core.models import AuditLog
-from rdv.usagers import perms as usager_perms
+from rdv.usagers import policies as usager_policies
+from rdv.usagers import selectors as usager_selectors
 from rdv.usagers import services as usager_services
-from rdv.usagers.models import CustomField, Usager, UsagerOrganisation
+from rdv.usagers.models import Usager
 from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.usagers import UsagerForm, UsagerSearchForm
 from rdv.www.tenancy import organisation_member_required
 
 PAGE_SIZE = 50
-HISTORY_SIZE = 100
 TERRITORY_SCOPE = "espace"
 
 
@@ -30,30 +27,26 @@ def _shown(territory) -> dict[str, bool]:
     return {name: usager_services.field_visible(territory, name) for name in names}
 
 
-def _render(request, template, organisation, title, **context):
-    context.update({"organisation": organisation, "territory": organisation.territory, "title": title})
-    context.setdefault("show", _shown(organisation.territory))
+def _render(request, template, ctx, title, **context):
+    context.update({"organisation": ctx.organisation, "territory": ctx.territory, "title": title})
+    context.setdefault("show", _shown(ctx.territory))
     return render(request, template, context)
 
 
 @organisation_member_required
-def usager_list(request, organisation):
-    territory = organisation.territory
+def usager_list(request, ctx):
+    territory = ctx.territory
     form = UsagerSearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     territory_wide = territory.usagers_visible_territory_wide and request.GET.get("portee") == TERRITORY_SCOPE
-    queryset = (
-        usager_services.search_usagers(organisation, query, territory_wide=territory_wide)
-        .select_related("responsible")
-        .annotate(is_member=Exists(UsagerOrganisation.objects.filter(organisation=organisation, usager=OuterRef("pk"))))
-    )
+    queryset = usager_selectors.search(ctx, query, territory_wide=territory_wide).select_related("responsible")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     return _render(
         request,
         "usagers/list.html",
-        organisation,
+        ctx,
         "Usagers",
         form=form,
         page=page,
@@ -63,19 +56,19 @@ def usager_list(request, organisation):
     )
 
 
-def _responsible_from(request, organisation) -> Usager | None:
+def _responsible_from(request, ctx) -> Usager | None:
     raw = request.POST.get("responsable") or request.GET.get("responsable")
-    if not raw or not usager_services.field_visible(organisation.territory, "responsible"):
+    if not raw or not usager_services.field_visible(ctx.territory, "responsible"):
         return None
     if not (raw.isascii() and raw.isdigit() and len(raw) < 19):  # "²" is a digit; 19 digits overflow
         raise Http404
-    return get_object_or_404(Usager.objects.visible_from(organisation), pk=int(raw))
+    return get_object_or_404(usager_policies.scope(ctx), pk=int(raw))
 
 
 @organisation_member_required
-def usager_create(request, organisation):
-    territory = organisation.territory
-    responsible = _responsible_from(request, organisation)
+def usager_create(request, ctx):
+    territory = ctx.territory
+    responsible = _responsible_from(request, ctx)
     initial = {}
     if responsible is not None:
         initial = {"last_name": responsible.last_name, "notify_by_email": False, "notify_by_sms": False}
@@ -83,32 +76,22 @@ def usager_create(request, organisation):
     duplicates = []
     if request.method == "POST" and form.is_valid():
         if not request.POST.get("confirmer_doublon"):
-            duplicates = usager_services.find_duplicates(
-                territory, form.standard_data(), scope=Usager.objects.visible_from(organisation)
-            )
+            duplicates = usager_selectors.find_duplicates(ctx, form.standard_data())
         if not duplicates:
             try:
                 usager = usager_services.create_usager(
-                    request.user, organisation, form.standard_data(), form.custom_values(), responsible=responsible
+                    ctx, form.standard_data(), form.custom_values(), responsible=responsible
                 )
             except DomainError as error:
                 add_domain_error(form, error)
             else:
                 messages.success(request, f"La fiche de {usager} est créée.")
-                return redirect("usager_detail", organisation.pk, usager.pk)
-    if duplicates:
-        member_ids = set(
-            UsagerOrganisation.objects.filter(
-                organisation=organisation, usager__in=[duplicate.usager for duplicate in duplicates]
-            ).values_list("usager_id", flat=True)
-        )
-        for duplicate in duplicates:
-            duplicate.is_member = duplicate.usager.pk in member_ids
+                return redirect("usager_detail", ctx.organisation.pk, usager.pk)
     title = f"Ajouter un proche de {responsible}" if responsible else "Nouvel usager"
     return _render(
         request,
         "usagers/form.html",
-        organisation,
+        ctx,
         title,
         form=form,
         duplicates=duplicates,
@@ -147,68 +130,40 @@ def _file_sections(usager: Usager, territory) -> list[tuple[str, list[tuple[str,
     return sections
 
 
-def _history(usager: Usager, territory) -> list[AuditLog]:
-    hidden = {
-        name
-        for name in [*usager_services.STANDARD_FIELDS, "responsible"]
-        if not usager_services.field_visible(territory, name)
-    }
-    entries = list(
-        AuditLog.objects.filter(object_type=Usager._meta.label, object_id=str(usager.pk))
-        .select_related("organisation")
-        .order_by("-created_at", "-id")[:HISTORY_SIZE]
-    )
-    return describe_entries(entries, hidden)
-
-
 @organisation_member_required
-def usager_detail(request, organisation, usager_id):
-    territory = organisation.territory
-    usager = get_object_or_404(
-        Usager.objects.visible_from(organisation).select_related("responsible", "created_by"), pk=usager_id
-    )
-    is_member = usager_perms.is_member(usager, organisation)
+def usager_detail(request, ctx, usager_id):
+    territory = ctx.territory
+    usager = get_object_or_404(usager_policies.scope(ctx).select_related("responsible", "created_by"), pk=usager_id)
+    is_member = usager_policies.is_member_of_organisation(ctx, usager)
     values = usager.custom_values or {}
-    custom_rows = [
-        (field.label, field.display(values.get(field.key)))
-        for field in CustomField.objects.for_territory(territory).active().order_by("position", "id")
-    ]
-    visible = Usager.objects.visible_from(organisation)
-    relatives = list(visible.filter(responsible=usager).order_by("last_name_key", "first_name_key", "id"))
-    responsible_visible = bool(usager.responsible_id) and visible.filter(pk=usager.responsible_id).exists()
+    custom_rows = [(field.label, field.display(values.get(field.key))) for field in usager_selectors.custom_fields(ctx)]
+    responsible_visible = bool(usager.responsible_id) and usager_policies.can_see(ctx, usager.responsible)
     return _render(
         request,
         "usagers/detail.html",
-        organisation,
+        ctx,
         str(usager),
         usager=usager,
         is_member=is_member,
-        can_add=usager_perms.can_add_usager_to_organisation(request.user, organisation, usager),
+        can_add=not is_member,  # the file is readable here: the agent may attach it
         member_organisations=list(usager.organisations.order_by("name")),
         sections=_file_sections(usager, territory),
         custom_rows=custom_rows,
-        relatives=relatives,
+        relatives=usager_selectors.relatives(ctx, usager),
         responsible_visible=responsible_visible,
-        history=_history(usager, territory),
+        history=usager_selectors.history(ctx, usager),
     )
 
 
 @organisation_member_required
-def usager_edit(request, organisation, usager_id):
-    territory = organisation.territory
-    usager = get_object_or_404(Usager.objects.in_organisation(organisation).select_related("responsible"), pk=usager_id)
+def usager_edit(request, ctx, usager_id):
+    territory = ctx.territory
+    usager = get_object_or_404(usager_policies.members_scope(ctx).select_related("responsible"), pk=usager_id)
     form = UsagerForm(territory, submitted(request), usager=usager)
     if request.method == "POST" and form.is_valid():
         extra = {"responsible": None} if form.cleaned_data.get("detach_responsible") else {}
         try:
-            changes = usager_services.update_usager(
-                request.user,
-                usager,
-                form.standard_data(),
-                form.custom_values(),
-                organisation=organisation,
-                **extra,
-            )
+            changes = usager_services.update_usager(ctx, usager, form.standard_data(), form.custom_values(), **extra)
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -216,11 +171,11 @@ def usager_edit(request, organisation, usager_id):
                 messages.success(request, "La fiche est enregistrée.")
             else:
                 messages.info(request, "Aucune modification.")
-            return redirect("usager_detail", organisation.pk, usager.pk)
+            return redirect("usager_detail", ctx.organisation.pk, usager.pk)
     return _render(
         request,
         "usagers/form.html",
-        organisation,
+        ctx,
         f"Modifier la fiche de {usager}",
         form=form,
         usager=usager,
@@ -229,15 +184,16 @@ def usager_edit(request, organisation, usager_id):
 
 @require_POST
 @organisation_member_required
-def usager_add_to_organisation(request, organisation, usager_id):
-    usager = get_object_or_404(Usager.objects.visible_from(organisation), pk=usager_id)
-    if not usager_perms.can_add_usager_to_organisation(request.user, organisation, usager):
-        messages.info(request, f"{usager} fait déjà partie de {organisation}.")
-        return redirect("usager_detail", organisation.pk, usager.pk)
+def usager_add_to_organisation(request, ctx, usager_id):
+    organisation = ctx.organisation
+    usager = get_object_or_404(usager_policies.scope(ctx), pk=usager_id)
     try:
-        usager_services.add_usager_to_organisation(request.user, usager, organisation)
+        added = usager_services.add_usager_to_organisation(ctx, usager)
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{usager} fait désormais partie de {organisation}.")
+        if added:
+            messages.success(request, f"{usager} fait désormais partie de {organisation}.")
+        else:
+            messages.info(request, f"{usager} fait déjà partie de {organisation}.")
     return redirect("usager_detail", organisation.pk, usager.pk)

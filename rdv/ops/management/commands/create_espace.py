@@ -5,10 +5,10 @@ from django.db import transaction
 
 from rdv.accounts.models import AccessLevel
 from rdv.accounts.services import invite_agent
-from rdv.core.audit import log_action
+from rdv.core.context import Context
 from rdv.core.errors import DomainError
 from rdv.territories import services as territory_services
-from rdv.territories.models import Service, Territory
+from rdv.territories.models import Service
 
 
 class Command(BaseCommand):
@@ -28,12 +28,10 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, name, admin_email, organisation, departement, services, **options):
-        if Territory.objects.filter(name__iexact=name).exists():
-            raise CommandError(f"Un espace nommé « {name} » existe déjà.")
-        territory = Territory.objects.create(name=name, departement_number=departement)
-        log_action(None, "territory.created", territory, {"name": name})
         try:
-            first_organisation = territory_services.create_organisation(None, territory, organisation)
+            territory = territory_services.create_territory(Context.operator(), name, departement)
+            ctx = Context.system(territory, label="Opérateur de la plateforme")
+            first_organisation = territory_services.create_organisation(ctx, organisation)
         except DomainError as error:
             raise CommandError(error.message) from error
         chosen = []
@@ -41,12 +39,11 @@ class Command(BaseCommand):
             service = Service.objects.filter(name__iexact=service_name).first()
             if service is None:
                 raise CommandError(f"Service inconnu : « {service_name} ». Ajoutez-le au catalogue dans /superadmin/.")
-            territory_services.activate_service(None, territory, service)
+            territory_services.activate_service(ctx, service)
             chosen.append(service)
         try:
             result = invite_agent(
-                None,
-                territory,
+                ctx,
                 admin_email,
                 chosen,
                 {first_organisation: AccessLevel.ADMIN},

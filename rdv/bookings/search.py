@@ -1,6 +1,6 @@
 """The agent-side search "trouver un créneau": the next free slots of a motif, grouped by day then agent.
 
-It calls the one slot function (`rdv.agendas.availability.find_slots`) over two weeks from the chosen
+It calls the one slot function (`rdv.bookings.availability.find_slots`) over two weeks from the chosen
 date, then one more week at a time, up to three months, until a slot is found.
 """
 
@@ -11,9 +11,9 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 
 from rdv.accounts.models import Agent
-from rdv.agendas.availability import find_slots
 from rdv.agendas.models import Lieu
 from rdv.availability.recurrence import PARIS
+from rdv.bookings.availability import find_slots
 
 FIRST_DAYS = 14
 CHUNK_DAYS = 7

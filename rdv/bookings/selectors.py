@@ -1,23 +1,31 @@
-"""Read model of the agents' agenda: plages, absences, holidays and RDVs of several agents over a
-few days, loaded in a constant number of queries (whatever the number of RDVs, plages or days).
+"""Reads of RDVs, scoped by the context (rdv.bookings.policies): the agenda of several agents, the
+RDV list and its CSV export, a RDV's participants and history, the agents of a motif.
 
-RDVs the viewer may not see (another service, another organisation) keep their place in the
-agenda as "Occupé", without any detail.
+The agenda loads plages, absences, holidays and RDVs of several agents over a few days in a
+constant number of queries (whatever the number of RDVs, plages or days). RDVs the viewer may not
+see (another service, another organisation) keep their place in the agenda as "Occupé", without
+any detail.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
+from rdv.accounts.models import Agent, AgentService
 from rdv.agendas.holidays import holiday_dates
 from rdv.agendas.models import ABSENCE_LOOKBACK_DAYS, Absence, PlageException, PlageOuverture
 from rdv.availability import expand
 from rdv.availability.recurrence import local_day_interval
+from rdv.bookings import policies
 from rdv.bookings.models import CANCELLED_STATUSES, Participation, Rdv, RdvAgent
-from rdv.bookings.perms import RdvScope
+from rdv.core.audit import describe_entries
+from rdv.core.context import Context
+from rdv.core.models import AuditLog
+from rdv.usagers import policies as usager_policies
+from rdv.usagers.models import Usager
 
 
 @dataclass
@@ -97,7 +105,7 @@ def _local_days(start: datetime, end: datetime, first_day: date, last_day: date)
 
 
 def build_agenda(
-    scope: RdvScope,
+    ctx: Context,
     agents: list,
     first_day: date,
     last_day: date,
@@ -105,7 +113,7 @@ def build_agenda(
     show_cancelled: bool = False,
     holiday_zone: str = "",
 ) -> Agenda:
-    organisation = scope.organisation
+    organisation = ctx.organisation
     agent_ids = [agent.pk for agent in agents]
     window_start, _ = local_day_interval(first_day)
     _, window_end = local_day_interval(last_day)
@@ -119,7 +127,7 @@ def build_agenda(
     # RDVs of the agents (any organisation), with whether the viewer may see each one.
     links = (
         RdvAgent.objects.filter(agent_id__in=agent_ids, starts_at__lt=window_end, ends_at__gt=window_start)
-        .annotate(visible=Exists(scope.rdvs().filter(pk=OuterRef("rdv_id"))))
+        .annotate(visible=Exists(policies.scope(ctx).filter(pk=OuterRef("rdv_id"))))
         .select_related("rdv__motif__service", "rdv__lieu")
         .order_by("starts_at", "rdv_id")
     )
@@ -200,4 +208,140 @@ def build_agenda(
         rows,
         visible_ids,
         sorted(arrived.values(), key=lambda item: item.start),
+    )
+
+
+# List and export -------------------------------------------------------------------------------
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def rdv_list(ctx: Context, filters: dict):
+    """The RDVs the context may see, filtered (du, au, agent, motif, statut, lieu, usager), with their
+    participants and agents, by start."""
+    queryset = policies.scope(ctx)
+    if filters.get("du"):
+        queryset = queryset.filter(starts_at__gte=_midnight(filters["du"]))
+    if filters.get("au"):
+        queryset = queryset.filter(starts_at__lt=_midnight(filters["au"] + timedelta(days=1)))
+    if filters.get("agent"):
+        queryset = queryset.filter(Exists(RdvAgent.objects.filter(rdv_id=OuterRef("pk"), agent=filters["agent"])))
+    if filters.get("motif"):
+        queryset = queryset.filter(motif=filters["motif"])
+    if filters.get("statut"):
+        queryset = queryset.filter(status=filters["statut"])
+    if filters.get("lieu"):
+        queryset = queryset.filter(lieu=filters["lieu"])
+    if filters.get("usager"):
+        matching = Usager.objects.filter(territory_id=ctx.territory.pk).search(filters["usager"])
+        queryset = queryset.filter(
+            Exists(Participation.objects.filter(rdv_id=OuterRef("pk"), usager__in=matching.values("pk")))
+        )
+    return (
+        queryset.select_related("motif__service", "lieu")
+        .prefetch_related(
+            Prefetch(
+                "participations",
+                queryset=Participation.objects.select_related("usager").order_by(
+                    "usager__last_name_key", "usager__first_name_key", "pk"
+                ),
+            ),
+            Prefetch(
+                "agent_links",
+                queryset=RdvAgent.objects.select_related("agent").order_by("agent__last_name", "agent__first_name"),
+            ),
+        )
+        .order_by("starts_at", "pk")
+    )
+
+
+EXPORT_HEADERS = [
+    "Date",
+    "Heure de début",
+    "Heure de fin",
+    "Durée (minutes)",
+    "Motif",
+    "Service",
+    "Type",
+    "Lieu",
+    "Agents",
+    "Usagers",
+    "Statut",
+    "Arrivé(e) à",
+    "Motif d'annulation",
+    "Pris le",
+]
+
+
+def export_rows(ctx: Context, queryset):
+    """The header then one row of values per RDV of `queryset` (from rdv_list), streamed. The
+    Contexte column only when the espace shows the field."""
+    context_enabled = ctx.territory.rdv_field_enabled("context")
+    yield [*EXPORT_HEADERS, *(["Contexte"] if context_enabled else [])]
+    for rdv in queryset.iterator(chunk_size=500):
+        start, end = timezone.localtime(rdv.starts_at), timezone.localtime(rdv.ends_at)
+        row = [
+            f"{start:%d/%m/%Y}",
+            f"{start:%H:%M}",
+            f"{end:%H:%M}",
+            rdv.duration_minutes,
+            rdv.motif.name,
+            rdv.motif.service.name,
+            rdv.motif.get_location_type_display(),
+            rdv.lieu.name if rdv.lieu_id else "",
+            ", ".join(str(link.agent) for link in rdv.agent_links.all()),
+            ", ".join(str(p.usager) for p in rdv.participations.all()),
+            rdv.get_status_display(),
+            f"{timezone.localtime(rdv.arrived_at):%H:%M}" if rdv.arrived_at else "",
+            rdv.cancel_reason,
+            f"{timezone.localtime(rdv.created_at):%d/%m/%Y %H:%M}",
+        ]
+        if context_enabled:
+            row.append(rdv.context)
+        yield row
+
+
+# One RDV --------------------------------------------------------------------------------------
+
+HISTORY_SIZE = 50
+
+
+def participations(ctx: Context, rdv: Rdv) -> list[Participation]:
+    """The RDV's participations, each with `file_visible`: whether the context may open the usager's
+    file."""
+    rows = list(
+        rdv.participations.select_related("usager").order_by("usager__last_name_key", "usager__first_name_key", "pk")
+    )
+    visible = set(usager_policies.scope(ctx).filter(pk__in=[p.usager_id for p in rows]).values_list("pk", flat=True))
+    for participation in rows:
+        participation.file_visible = participation.usager_id in visible
+    return rows
+
+
+def history(ctx: Context, rdv: Rdv) -> list[AuditLog]:
+    """The RDV's journal, for those who may see it (the Contexte left out while the espace hides it)."""
+    if not policies.can_see(ctx, rdv):
+        return []
+    entries = list(
+        AuditLog.objects.filter(object_type=Rdv._meta.label, object_id=str(rdv.pk)).order_by("-created_at", "-id")[
+            :HISTORY_SIZE
+        ]
+    )
+    hidden = () if ctx.territory.rdv_field_enabled("context") else ("context",)
+    return describe_entries(entries, hidden=hidden)
+
+
+def agents_for_motif(ctx: Context, motif):
+    """Agents of the organisation who can take RDVs of this motif: its service's agents, and the
+    secretariat's when the motif is "ouvert au secrétariat" (their services in this espace)."""
+    services = Q(service=motif.service)
+    if motif.for_secretariat:
+        services |= Q(service__is_secretariat=True)
+    with_service = AgentService.objects.filter(services, territory_id=ctx.territory.pk).values("agent_id")
+    return (
+        Agent.objects.filter(roles__organisation=ctx.organisation, pk__in=with_service)
+        .distinct()
+        .order_by("last_name", "first_name")
     )

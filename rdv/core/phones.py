@@ -1,13 +1,11 @@
-"""Normalisation of what agents type: accent- and case-insensitive search keys, phone numbers.
+"""Phone numbers as agents and usagers type them: validation, E.164 storage, display, search keys.
 
-No Django model import here: these helpers are pure and used by models, services and forms.
+Pure helpers (no Django model), used by usager files and lieux alike.
 """
 
 import re
 
 import phonenumbers
-
-from rdv.core.text import normalise_text  # noqa: F401 - re-exported for the usagers app
 
 
 class InvalidPhone(ValueError):

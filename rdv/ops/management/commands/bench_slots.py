@@ -51,7 +51,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result, indent=2))
 
     def _run(self, options) -> dict:
-        from rdv.agendas.availability import find_slots, next_availability_by_lieu
+        from rdv.bookings.availability import find_slots, next_availability_by_lieu
 
         rng = random.Random(options["seed"])  # noqa: S311 - synthetic data, not security
         build_started = time.perf_counter()
@@ -139,7 +139,7 @@ def build_espace(rng: random.Random, agent_count: int, days: int, booked: float)
     AgentRole.objects.bulk_create(
         AgentRole(agent=a, organisation=organisation, access_level=AccessLevel.BASIC) for a in agents
     )
-    AgentService.objects.bulk_create(AgentService(agent=a, service=service) for a in agents)
+    AgentService.objects.bulk_create(AgentService(agent=a, territory=territory, service=service) for a in agents)
 
     today = timezone.localdate()
     # The month after the current one, so that "now" is before every slot but delays still apply.
@@ -227,14 +227,11 @@ def _half_hours(day):
             current += timedelta(minutes=30)
 
 
-def compare_with_reference(motif, first_day, last_day, now, agent_ids) -> int | None:
-    """Engine vs the brute-force reference of tests/availability (minute by minute) on the
-    same loaded data, for a subset of agents. None when the reference is not available."""
-    try:
-        from tests.availability import reference
-    except ImportError:
-        return None
-    from rdv.agendas.availability import find_slots, load_inputs
+def compare_with_reference(motif, first_day, last_day, now, agent_ids) -> int:
+    """Engine vs the brute-force reference (rdv.availability.reference, minute by minute) on the
+    same loaded data, for a subset of agents: the number of differing slots."""
+    from rdv.availability import reference
+    from rdv.bookings.availability import find_slots, load_inputs
 
     inputs = load_inputs([motif], first_day, last_day, now=now, agent_ids=agent_ids, online=True)
     engine = find_slots([motif], first_day, last_day, now=now, agent_ids=agent_ids, online=True)[motif.pk]

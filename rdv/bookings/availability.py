@@ -16,7 +16,14 @@ from django.utils import timezone
 
 from rdv.agendas.calendar import holiday_zone
 from rdv.agendas.holidays import holiday_dates
-from rdv.agendas.models import ABSENCE_LOOKBACK_DAYS, Absence, PlageException, PlageOuverture, RecurrenceKind
+from rdv.agendas.models import (
+    ABSENCE_LOOKBACK_DAYS,
+    EVENT_FIELDS,
+    Absence,
+    PlageException,
+    PlageOuverture,
+    RecurrenceKind,
+)
 from rdv.availability import Recurrence, RecurringEvent, Slot, expand
 from rdv.availability.recurrence import local_day_interval
 from rdv.availability.slots import (
@@ -44,18 +51,6 @@ def motif_rule(motif) -> MotifRule:
         min_delay=timedelta(minutes=motif.min_booking_delay_minutes or 0),
         max_delay=timedelta(minutes=motif.max_booking_delay_minutes or 0),
     )
-
-
-EVENT_FIELDS = [
-    "first_date",
-    "start_time",
-    "end_time",
-    "recurrence",
-    "recurrence_interval",
-    "recurrence_weekdays",
-    "until",
-    "recurrence_last_of_month",
-]
 
 
 @dataclass

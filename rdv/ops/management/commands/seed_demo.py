@@ -4,9 +4,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from rdv.accounts.models import AccessLevel, Agent, AgentRole, AgentService, TerritoryRole
+from rdv.core.context import Context
 from rdv.territories.models import Organisation, Service, Territory, TerritoryService
 
 DEMO_PASSWORD = "rdv-demo-2026"
+DEMO_ACTOR = "Données de démonstration"
 
 TERRITORIES = {
     "Drôme (démo)": {
@@ -76,14 +78,14 @@ DEMO_CUSTOM_FIELD = {
 
 def seed_usagers(territory, organisations) -> int:
     """Idempotent: the custom field and each usager are created only when missing."""
+    from rdv.core.text import normalise_text
     from rdv.usagers import services as usager_services
     from rdv.usagers.models import CustomField, Usager
-    from rdv.usagers.text import normalise_text
 
     specs = DEMO_USAGERS.get(territory.name, [])
     field = CustomField.objects.filter(territory=territory, label__iexact=DEMO_CUSTOM_FIELD["label"]).first()
     if field is None and any(value for *_, value in specs):
-        field = usager_services.create_custom_field(None, territory, **DEMO_CUSTOM_FIELD)
+        field = usager_services.create_custom_field(Context.system(territory, label=DEMO_ACTOR), **DEMO_CUSTOM_FIELD)
     created = 0
     for organisation_name, first, last, data, value in specs:
         exists = Usager.objects.filter(
@@ -92,9 +94,8 @@ def seed_usagers(territory, organisations) -> int:
         if exists:
             continue
         custom = {field: value} if field and value else {}
-        usager_services.create_usager(
-            None, organisations[organisation_name], {"first_name": first, "last_name": last, **data}, custom
-        )
+        ctx = Context.system(territory, organisations[organisation_name], label=DEMO_ACTOR)
+        usager_services.create_usager(ctx, {"first_name": first, "last_name": last, **data}, custom)
         created += 1
     return created
 
@@ -165,7 +166,9 @@ def seed_motifs(territory, organisations) -> int:
         if exists.exists():
             continue
         data = {"service": service, **config, **online, **instructions}
-        created += len(motif_services.create_territory_motifs(None, territory, targets, data))
+        created += len(
+            motif_services.create_territory_motifs(Context.system(territory, label=DEMO_ACTOR), targets, data)
+        )
     return created
 
 
@@ -219,7 +222,8 @@ def seed_agendas(territory, organisations) -> int:
         lieu = Lieu.objects.for_organisation(organisation).active().filter(name__iexact=name).first()
         if lieu is None:
             lieu = agenda_services.create_lieu(
-                None, organisation, {"name": name, "address": address, "phone": phone, "is_open": True}
+                Context.system(territory, organisation, label=DEMO_ACTOR),
+                {"name": name, "address": address, "phone": phone, "is_open": True},
             )
         lieux[name] = lieu
     created = 0
@@ -242,8 +246,7 @@ def seed_agendas(territory, organisations) -> int:
             )
             motifs.append(motif)
         agenda_services.create_plage(
-            None,
-            organisation,
+            Context.system(territory, organisation, label=DEMO_ACTOR),
             agent,
             {
                 "title": title,
@@ -310,9 +313,9 @@ def seed_rdvs(territory, organisations) -> int:
     from rdv.bookings import services as booking_services
     from rdv.bookings.models import Rdv
     from rdv.core.errors import DomainError
+    from rdv.core.text import normalise_text
     from rdv.motifs.models import Motif
     from rdv.usagers.models import Usager
-    from rdv.usagers.text import normalise_text
 
     now = timezone.localtime()
     created = 0
@@ -347,12 +350,13 @@ def seed_rdvs(territory, organisations) -> int:
         request = booking_services.BookingRequest(
             motif=motif, starts_at=start, agents=[agent], usagers=[usager], lieu=lieu, context=context
         )
+        ctx = Context.system(territory, organisation, label=DEMO_ACTOR)
         try:
-            booking_services.book_rdv(None, organisation, request)
+            booking_services.book_rdv(ctx, request)
         except DomainError as error:
             if error.code not in booking_services.OVERRIDABLE:
                 raise
-            booking_services.book_rdv(None, organisation, request, override=True)
+            booking_services.book_rdv(ctx, request, override=True)
         created += 1
     return created
 
@@ -381,7 +385,9 @@ class Command(BaseCommand):
                     agent = Agent.objects.create_user(email, DEMO_PASSWORD, first_name=first, last_name=last)
                     created += 1
                 for service_name in services:
-                    AgentService.objects.get_or_create(agent=agent, service=Service.objects.get(name=service_name))
+                    AgentService.objects.get_or_create(
+                        agent=agent, territory=territory, service=Service.objects.get(name=service_name)
+                    )
                 for organisation_name, level in levels.items():
                     AgentRole.objects.get_or_create(
                         agent=agent, organisation=organisations[organisation_name], defaults={"access_level": level}

@@ -1,0 +1,103 @@
+"""Who may see, book and change RDVs (see rdv.territories.policies for the style).
+
+In an organisation where the agent is a basic agent or an admin (intervenants never log in):
+- admins see every RDV of the organisation;
+- agents of a secretariat service (`Service.is_secretariat`, in this espace) see every RDV of the
+  organisation (they book for every service);
+- other agents see the RDVs whose motif belongs to one of their services in this espace, and the
+  RDVs they take part in as agent.
+Whoever sees a RDV may change it (move, cancel, status, participants, arrival), as on the
+established platform. Agents book the motifs of rdv.motifs.policies.bookable_scope and may
+override the availability check after a confirmation.
+
+An usager online sees and changes only their own RDVs (or their relatives'): they cancel up to
+4 hours before when the motif allows it, and move an individual RDV they booked online up to
+48 hours before when the motif allows it. Prescripteurs book; they change nothing afterwards.
+Everything else (other organisations, other espaces) is outside: 404 in the pages, "forbidden" in
+the services.
+"""
+
+from datetime import timedelta
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from rdv.bookings.models import CANCELLED_STATUSES, CreatedBy, Participation, Rdv, RdvAgent
+from rdv.core.context import ActorKind, Context
+from rdv.motifs import policies as motif_policies
+
+USAGER_CANCEL_DEADLINE = timedelta(hours=4)
+USAGER_MOVE_DEADLINE = timedelta(hours=48)
+
+
+def _usager_condition(ctx: Context) -> Q:
+    """The RDVs of the usager acting online, and those of their relatives."""
+    if ctx.usager is None:
+        return Q(pk__in=[])
+    own = Participation.objects.filter(rdv_id=OuterRef("pk")).filter(
+        Q(usager_id=ctx.usager.pk) | Q(usager__responsible_id=ctx.usager.pk)
+    )
+    return Q(Exists(own))
+
+
+def condition(ctx: Context) -> Q:
+    """The filter on Rdv rows this context may see (nothing when it has no right)."""
+    if ctx.organisation is None:
+        return Q(pk__in=[])
+    in_organisation = Q(organisation_id=ctx.organisation.pk)
+    if ctx.is_member:
+        if ctx.sees_all_rdvs:
+            return in_organisation
+        own_services = Q(motif__service_id__in=ctx.service_ids)
+        taking_part = Q(Exists(RdvAgent.objects.filter(rdv_id=OuterRef("pk"), agent_id=ctx.agent.pk)))
+        return in_organisation & (own_services | taking_part)
+    if ctx.kind == ActorKind.USAGER:
+        return in_organisation & _usager_condition(ctx)
+    return Q(pk__in=[])
+
+
+def scope(ctx: Context):
+    """The RDVs this context may see; pages fetch every RDV through it (404 outside)."""
+    return Rdv.objects.filter(condition(ctx))
+
+
+def can_see(ctx: Context, rdv: Rdv) -> bool:
+    return scope(ctx).filter(pk=rdv.pk).exists()
+
+
+def can_book(ctx: Context, motif) -> bool:
+    return motif_policies.can_book(ctx, motif)
+
+
+def can_override(ctx: Context) -> bool:
+    """Book or move outside the availabilities, after an explicit confirmation: agents only."""
+    return ctx.is_member
+
+
+def can_change(ctx: Context, rdv: Rdv) -> bool:
+    """Change the RDV's details, status, participants, arrival: whoever sees it, among agents."""
+    return ctx.is_member and can_see(ctx, rdv)
+
+
+def can_cancel(ctx: Context, rdv: Rdv, *, now=None) -> bool:
+    if ctx.is_member:
+        return can_see(ctx, rdv)
+    if ctx.kind != ActorKind.USAGER or rdv.status in CANCELLED_STATUSES:
+        return False
+    now = now or timezone.now()
+    return rdv.motif.usager_can_cancel and rdv.starts_at - now >= USAGER_CANCEL_DEADLINE and can_see(ctx, rdv)
+
+
+def can_move(ctx: Context, rdv: Rdv, *, now=None) -> bool:
+    if ctx.is_member:
+        return can_see(ctx, rdv)
+    if ctx.kind != ActorKind.USAGER or rdv.status in CANCELLED_STATUSES:
+        return False
+    now = now or timezone.now()
+    return (
+        rdv.motif.usager_can_move
+        and not rdv.collective
+        and rdv.created_by == CreatedBy.USAGER
+        and rdv.starts_at - now >= USAGER_MOVE_DEADLINE
+        and can_see(ctx, rdv)
+    )

@@ -1,0 +1,34 @@
+"""Who may administer an espace: its settings, service activations and organisations.
+
+Every policy module of the project has one style: `scope(ctx)`-like functions give the rows a
+context may see, `can_<verb>(ctx, obj)` predicates answer one question without side effect. The
+contexts come from rdv.core.context; service functions call these predicates before they write.
+"""
+
+from rdv.core.context import Context
+from rdv.core.models import AuditLog
+from rdv.territories.models import Organisation
+
+
+def can_administer(ctx: Context) -> bool:
+    """Espace administration (settings, services, organisations, agents, espace motifs, custom
+    fields): espace admins of the context's espace, and the system."""
+    return ctx.is_territory_admin
+
+
+def can_change_organisation(ctx: Context, organisation: Organisation) -> bool:
+    return can_administer(ctx) and ctx.in_territory(organisation)
+
+
+def organisations_scope(ctx: Context):
+    if not can_administer(ctx):
+        return Organisation.objects.none()
+    return Organisation.objects.filter(territory=ctx.territory)
+
+
+def journal_scope(ctx: Context):
+    """The espace journal. Usager files keep their own history (shown on the file, to the agents
+    who may see it): their personal data stays out of the espace-wide journal."""
+    if not can_administer(ctx):
+        return AuditLog.objects.none()
+    return AuditLog.objects.for_territory(ctx.territory).exclude(object_type="usagers.Usager")

@@ -1,0 +1,32 @@
+"""Reads of the espace administration pages, scoped by the context (rdv.territories.policies)."""
+
+from django.db.models import Count
+
+from rdv.core.context import Context
+from rdv.territories.models import Service
+from rdv.territories.policies import can_administer, journal_scope, organisations_scope
+
+
+def organisations(ctx: Context):
+    """The espace's organisations with their number of agents, by name."""
+    return organisations_scope(ctx).annotate(agent_count=Count("agent_roles", distinct=True)).order_by("name")
+
+
+def active_service_ids(ctx: Context) -> set[int]:
+    return set(Service.objects.active_in(ctx.territory).values_list("pk", flat=True))
+
+
+def journal(ctx: Context):
+    return journal_scope(ctx).order_by("-created_at", "-id")
+
+
+def services_overview(ctx: Context, agent_counts: dict[int, int]) -> list[dict]:
+    """Every service of the catalogue: active in the espace or not, and how many of the espace's
+    agents work for it (`agent_counts`, from rdv.accounts.selectors)."""
+    if not can_administer(ctx):
+        return []
+    active = active_service_ids(ctx)
+    return [
+        {"service": service, "active": service.pk in active, "agents": agent_counts.get(service.pk, 0)}
+        for service in Service.objects.order_by("name")
+    ]

@@ -151,6 +151,9 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 AGENT_INVITATION_VALIDITY = timedelta(days=int(os.environ.get("AGENT_INVITATION_VALIDITY_DAYS", "7")))
 
 DSFR_MARK_OPTIONAL_FIELDS = True
+# django-dsfr's components (alerts, notices, tables…) render their content with mark_safe unless
+# this is False: content is escaped like any template value (markup on purpose: format_html).
+DSFR_CONTENT_IS_SAFE = False
 
 # Content Security Policy (django-csp): no inline or third-party script anywhere; inline styles only
 # for motif colours and htmx's indicator style; DSFR icons and fonts come as data: URIs.

@@ -31,7 +31,7 @@ from rdv.motifs.models import (
     Motif,
     Visibility,
 )
-from rdv.motifs.sanitize import sanitize_rich_text
+from rdv.motifs.sanitize import rich_text_for_editing, sanitize_rich_text
 from rdv.territories.models import Organisation, Service, Territory
 
 CONFIGURATION_FIELDS = (
@@ -324,8 +324,11 @@ def _display(motif: Motif, field: str, value: Any) -> Any:
         return Visibility(value).label
     if field == "service":
         return value.name if value is not None else None
-    if field in INSTRUCTION_FIELDS and isinstance(value, str) and len(value) > 300:
-        return value[:300] + "…"
+    if field in INSTRUCTION_FIELDS and isinstance(value, str):
+        # The journal shows the text as the agent typed it, not the stored HTML (escaped, its
+        # entities would read "&gt;" and its line breaks "<br>").
+        text = rich_text_for_editing(value)
+        return text[:300] + "…" if len(text) > 300 else text
     return value
 
 

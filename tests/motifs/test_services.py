@@ -452,6 +452,17 @@ def test_instructions_are_sanitised_before_they_are_stored(alice, motif):
     assert AuditLog.objects.filter(action="motif.instructions_updated").count() == 1
 
 
+def test_the_journal_records_instructions_as_typed_not_as_stored_html(alice, motif):
+    services.update_motif_instructions(
+        alice.territory_admin, motif, {"instructions_before": "Si a > b :\n<strong>venez</strong> & appelez"}
+    )
+
+    log = AuditLog.objects.get(action="motif.instructions_updated")
+    motif.refresh_from_db()
+    assert motif.instructions_before == "Si a &gt; b :<br><strong>venez</strong> &amp; appelez"
+    assert log.changes["instructions_before"] == ["", "Si a > b :\n<strong>venez</strong> & appelez"]
+
+
 def test_too_long_instructions_are_refused(alice, motif):
     error = refuse(
         "text_too_long",

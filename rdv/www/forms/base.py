@@ -1,5 +1,6 @@
 from django import forms
-from dsfr.forms import DsfrBaseForm
+from django.utils.html import conditional_escape
+from dsfr.forms import DsfrBaseForm, DsfrBoundField
 
 from rdv.core.dates import DATE_MAX, DATE_MIN, DATE_OUT_OF_RANGE
 
@@ -12,8 +13,24 @@ class _DsfrContext:
         return context
 
 
+class BoundField(DsfrBoundField):
+    """A DSFR bound field whose help text is HTML-escaped, unless it is marked safe.
+
+    Django's and django-dsfr's field templates render help texts with `|safe`, and help texts are
+    often built from what admins and agents typed (a custom field's help text, motif names…).
+    Escaping here, once for every form, makes every help text plain text; a help text written with
+    markup on purpose is built with `format_html` (or `mark_safe` on a constant) and is kept."""
+
+    def __init__(self, form, field, name):
+        super().__init__(form, field, name)
+        self.help_text = conditional_escape(self.help_text)
+
+
 class DsfrForm(_DsfrContext, DsfrBaseForm):
-    """A plain form rendered with the DSFR snippets (optional fields are marked)."""
+    """A plain form rendered with the DSFR snippets (optional fields are marked, help texts are
+    escaped). Every form of the product derives from it (tests/www/test_escaping.py checks it)."""
+
+    bound_field_class = BoundField
 
 
 def add_domain_error(form: forms.Form, error) -> None:

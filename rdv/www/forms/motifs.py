@@ -2,7 +2,6 @@
 
 from django import forms
 from django.db.models import Q
-from django.utils.html import escape
 
 from rdv.motifs.models import (
     INSTRUCTIONS_MAX_LENGTH,
@@ -29,8 +28,8 @@ class BatchMixin:
     def add_batch_field(self, siblings) -> None:
         self.siblings = list(siblings)
         if self.siblings:
-            # DSFR snippets render help texts with |safe: escape what agents typed.
-            names = escape(", ".join(f"{m.organisation.name} ({m.name})" for m in self.siblings))
+            # Plain text: the form's bound fields escape help texts (rdv.www.forms.base.BoundField).
+            names = ", ".join(f"{m.organisation.name} ({m.name})" for m in self.siblings)
             self.fields[BATCH_FIELD] = forms.BooleanField(
                 label="Appliquer aussi aux motifs créés ensemble",
                 help_text=f"Mêmes valeurs pour : {names}.",
@@ -280,9 +279,10 @@ class MotifOnlineBookingForm(BatchMixin, DsfrForm):
 
 # Notifications and instructions -------------------------------------------------------------------
 
+# Plain text, escaped when rendered like every help text (rdv.www.forms.base.BoundField).
 FORMATTING_HELP = (
     "Les retours à la ligne sont conservés. Mise en forme possible : liens "
-    '(&lt;a href="https://…"&gt;texte&lt;/a&gt;), &lt;strong&gt;, &lt;em&gt;, listes &lt;ul&gt;/&lt;li&gt;. '
+    '(<a href="https://…">texte</a>), <strong>, <em>, listes <ul>/<li>. '
     "Tout autre code est retiré."
 )
 

@@ -454,7 +454,9 @@ def test_instructions_are_sanitised_before_they_are_stored(alice, motif):
 
 def test_the_journal_records_instructions_as_typed_not_as_stored_html(alice, motif):
     services.update_motif_instructions(
-        alice.territory_admin, motif, {"instructions_before": "Si a > b :\n<strong>venez</strong> & appelez"}
+        as_agent(alice.territory_admin, motif),
+        motif,
+        {"instructions_before": "Si a > b :\n<strong>venez</strong> & appelez"},
     )
 
     log = AuditLog.objects.get(action="motif.instructions_updated")

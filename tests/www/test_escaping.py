@@ -40,7 +40,7 @@ from rdv.usagers.models import CustomFieldKind, Usager
 from rdv.www.forms.accounts import SetPasswordForm
 from rdv.www.forms.base import BoundField, DsfrForm
 from tests import factories
-from tests.helpers import invite_data, last_invitation_path, log_in
+from tests.helpers import as_agent, invite_data, last_invitation_path, log_in
 
 META = '<meta http-equiv="refresh" content="0;url=https://exemple.invalid/">'
 IMG = '"><img src=x onerror=alert(1)>'
@@ -272,25 +272,28 @@ def _through_services(world, texts: Texts, usager, custom_fields, rdv, other_rdv
     """The texts that only exist through a service function: an invitation (and its e-mail) and
     the journal entries (old → new values) of an usager file, two RDVs and a motif.
 
-    The only service calls of this module; at merge they take the request context first."""
+    The only service calls of this module."""
     accounts_services.invite_agent(
-        world.territory_admin,
-        world.territory,
+        as_agent(world.territory_admin, world.territory),
         texts.email("adresse e-mail d'une invitation"),
         [world.service],
         {world.organisation: AccessLevel.BASIC},
     )
     usager_services.update_usager(
-        world.agent,
+        as_agent(world.agent, world.organisation),
         usager,
         {"city": texts.text("commune d'un usager (modifiée)", 150), "notes": texts.text("remarques (modifiées)")},
         {custom_fields[CustomFieldKind.TEXT]: texts.text("valeur d'un champ texte (modifiée)", 255)},
     )
     # The journal says that the Contexte changed, never what it says: the address's old value is kept.
-    booking_services.update_rdv(world.agent, rdv, address=texts.text("adresse d'un RDV à domicile (modifiée)", 300))
-    booking_services.cancel_rdv(world.agent, other_rdv, reason=texts.text("motif d'annulation d'un RDV", 300))
+    booking_services.update_rdv(
+        as_agent(world.agent, rdv), rdv, address=texts.text("adresse d'un RDV à domicile (modifiée)", 300)
+    )
+    booking_services.cancel_rdv(
+        as_agent(world.agent, other_rdv), other_rdv, reason=texts.text("motif d'annulation d'un RDV", 300)
+    )
     motif_services.update_motif_instructions(
-        world.territory_admin,
+        as_agent(world.territory_admin, motif),
         motif,
         {
             "instructions_before": rich_text_for_editing(motif.instructions_before),

@@ -72,10 +72,10 @@ class BookingRequest:
 def _check_request(ctx: Context, request: BookingRequest) -> timedelta:
     organisation = ctx.organisation
     motif = request.motif
-    if organisation is None or motif.organisation_id != organisation.pk:
-        raise BookingError("motif_outside", "Ce motif n'appartient pas à l'organisation.", field="motif")
     if motif.archived_at is not None:
         raise BookingError("motif_archived", "Ce motif est archivé : il ne peut plus être réservé.", field="motif")
+    # The motifs this context may book: active ones of its organisation, of its services (agents),
+    # open online (usagers, prescripteurs).
     require(policies.can_book(ctx, motif), "Vous ne pouvez pas réserver ce motif.")
     _check_agents(organisation, request.agents)
     _check_lieu(organisation, motif, request.lieu)

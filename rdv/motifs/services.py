@@ -363,13 +363,7 @@ def create_territory_motifs(
     organisations = sorted({o.pk: o for o in organisations}.values(), key=lambda o: o.name.casefold())
     if not organisations:
         raise DomainError("organisations_required", "Choisissez au moins une organisation.", field="organisations")
-    outside = [o.name for o in organisations if o.territory_id != territory.pk]
-    if outside:
-        raise DomainError(
-            "organisation_outside_territory",
-            "Ces organisations ne font pas partie de l'espace : " + ", ".join(outside) + ".",
-            field="organisations",
-        )
+    # Organisations of another espace, or where the context may not create motifs: forbidden.
     require(all(policies.can_create_in(ctx, organisation) for organisation in organisations))
     values = clean_configuration(territory, data)
     if any(field in data for field in ONLINE_BOOKING_FIELDS):

@@ -181,7 +181,7 @@ def test_agent_outside_the_organisation_cannot_get_a_plage(agenda, bob):
     before = agenda_state()
     with pytest.raises(DomainError) as caught:
         agenda.create_plage(agent=bob.agent)
-    assert caught.value.message == "Cet agent ne fait pas partie de l'organisation."
+    assert caught.value.code == "forbidden"  # no agenda of this organisation to manage
     assert agenda_state() == before
 
 

@@ -5,8 +5,7 @@ of its organisations, or espace admin); the global row is then removed. Every co
 dropped because its agent belongs to no espace, is written to the journal of the espace concerned
 (or, for dropped rows, to the migration's output)."""
 
-import django.db.models.deletion
-from django.db import migrations, models
+from django.db import migrations
 
 MIGRATION_ACTOR = "Système (migration des services par espace)"
 
@@ -54,37 +53,10 @@ def split_services_per_espace(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0002_agent_search_text"),
+        ("accounts", "0003_agentservice_territory"),
         ("core", "0001_initial"),
-        ("territories", "0004_holiday_zone"),
     ]
 
     operations = [
-        migrations.RemoveConstraint(model_name="agentservice", name="agent_service_unique"),
-        migrations.AddField(
-            model_name="agentservice",
-            name="territory",
-            field=models.ForeignKey(
-                null=True,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="agent_services",
-                to="territories.territory",
-            ),
-        ),
         migrations.RunPython(split_services_per_espace, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="agentservice",
-            name="territory",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="agent_services",
-                to="territories.territory",
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="agentservice",
-            constraint=models.UniqueConstraint(
-                fields=("agent", "territory", "service"), name="agent_service_unique_per_espace"
-            ),
-        ),
     ]

@@ -50,6 +50,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/djlint rdv --lint
 	$(VENV)/bin/djlint rdv --check
+	$(VENV)/bin/lint-imports
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
 format: install

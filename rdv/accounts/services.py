@@ -239,6 +239,10 @@ def accept_invitation_as_new_agent(token: str, first_name: str, last_name: str, 
     first_name, last_name = " ".join(first_name.split()), " ".join(last_name.split())
     if not first_name or not last_name:
         raise DomainError("name_required", "Le prénom et le nom sont obligatoires.")
+    limit = Agent._meta.get_field("first_name").max_length
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        if len(value) > Agent._meta.get_field(field).max_length:
+            raise DomainError("name_too_long", f"Le prénom et le nom ne dépassent pas {limit} caractères.", field=field)
     if Agent.objects.filter(email__iexact=invitation.email).exists():
         raise DomainError("account_exists", "Un compte existe déjà pour cette adresse : connectez-vous pour accepter.")
     agent = Agent(email=invitation.email, first_name=first_name, last_name=last_name)

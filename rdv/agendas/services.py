@@ -50,9 +50,11 @@ from rdv.core.phones import InvalidPhone, format_phone, normalise_phone
 from rdv.motifs.models import Motif
 from rdv.territories.models import Organisation
 
-NAME_MAX_LENGTH = 200
-ADDRESS_MAX_LENGTH = 300
-TITLE_MAX_LENGTH = 200
+# Length limits: the models' (what the database stores), checked here with a French message.
+NAME_MAX_LENGTH = Lieu._meta.get_field("name").max_length
+ADDRESS_MAX_LENGTH = Lieu._meta.get_field("address").max_length
+TITLE_MAX_LENGTH = PlageOuverture._meta.get_field("title").max_length
+assert Absence._meta.get_field("title").max_length == TITLE_MAX_LENGTH
 MAX_MONTHLY_INTERVAL = 12
 OVERLAP_HORIZON = timedelta(days=731)  # open-ended series are compared over two years
 MAX_RECURRING_ABSENCE_DAYS = ABSENCE_LOOKBACK_DAYS
@@ -213,14 +215,18 @@ def _diff(obj, values: Mapping) -> dict:
 
 def _lieu_values(data: Mapping) -> dict:
     name = _text(
-        data, "name", NAME_MAX_LENGTH, "Le nom du lieu est obligatoire.", "Le nom ne doit pas dépasser 200 caractères."
+        data,
+        "name",
+        NAME_MAX_LENGTH,
+        "Le nom du lieu est obligatoire.",
+        f"Le nom ne doit pas dépasser {NAME_MAX_LENGTH} caractères.",
     )
     address = _text(
         data,
         "address",
         ADDRESS_MAX_LENGTH,
         "L'adresse du lieu est obligatoire.",
-        "L'adresse ne doit pas dépasser 300 caractères.",
+        f"L'adresse ne doit pas dépasser {ADDRESS_MAX_LENGTH} caractères.",
     )
     try:
         phone = normalise_phone(data.get("phone"))
@@ -326,7 +332,9 @@ def usable_motifs(organisation: Organisation, agent):
 def _plage_values(
     organisation: Organisation, agent, data: Mapping, current: PlageOuverture | None
 ) -> tuple[dict, list]:
-    title = _text(data, "title", TITLE_MAX_LENGTH, None, "Le titre ne doit pas dépasser 200 caractères.")
+    title = _text(
+        data, "title", TITLE_MAX_LENGTH, None, f"Le titre ne doit pas dépasser {TITLE_MAX_LENGTH} caractères."
+    )
     first_date = _date(data.get("first_date"), "first_date", "Indiquez la date de la première occurrence.")
     start_time = _time(data.get("start_time"), "start_time", "Indiquez l'heure de début.")
     end_time = _time(data.get("end_time"), "end_time", "Indiquez l'heure de fin.")
@@ -669,7 +677,7 @@ def _absence_values(data: Mapping) -> dict:
         "title",
         TITLE_MAX_LENGTH,
         "Donnez un titre à l'absence (par exemple « Congés » ou « Formation »).",
-        "Le titre ne doit pas dépasser 200 caractères.",
+        f"Le titre ne doit pas dépasser {TITLE_MAX_LENGTH} caractères.",
     )
     first_date = _date(data.get("first_date"), "first_date", "Indiquez la date de début de l'absence.")
     end_date = _date(data.get("end_date"), "end_date", "") or first_date

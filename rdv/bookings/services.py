@@ -50,6 +50,7 @@ IN_PAST = "Cet horaire est déjà passé."
 # Refusals an agent may knowingly override ("Réserver quand même", recorded in the journal).
 OVERRIDABLE = ("slot_taken", "outside_availability", "in_past")
 CONTEXT_MAX_LENGTH = 5000
+MAX_DURATION_MINUTES = 24 * 60
 
 
 class BookingError(DomainError):
@@ -93,7 +94,7 @@ def _check_request(ctx: Context, request: BookingRequest) -> timedelta:
             "capacity", f"Ce rendez-vous collectif compte au plus {motif.max_participants} participants.", "usagers"
         )
     minutes = request.duration_minutes or motif.default_duration_minutes
-    if not 1 <= minutes <= 24 * 60:
+    if not 1 <= minutes <= MAX_DURATION_MINUTES:
         raise BookingError("duration_invalid", "La durée doit être comprise entre 1 minute et 24 heures.", "duration")
     return timedelta(minutes=minutes)
 
@@ -126,8 +127,11 @@ def _check_text(context: str | None, address: str | None, visio_url: str | None)
         raise BookingError(
             "context_too_long", f"Le contexte ne doit pas dépasser {CONTEXT_MAX_LENGTH} caractères.", field="context"
         )
-    if address and len(address) > 300:
-        raise BookingError("address_too_long", "L'adresse ne doit pas dépasser 300 caractères.", field="address")
+    address_limit = Rdv._meta.get_field("address").max_length
+    if address and len(address) > address_limit:
+        raise BookingError(
+            "address_too_long", f"L'adresse ne doit pas dépasser {address_limit} caractères.", field="address"
+        )
     if visio_url:
         from django.core.exceptions import ValidationError
         from django.core.validators import URLValidator
@@ -140,8 +144,11 @@ def _check_text(context: str | None, address: str | None, visio_url: str | None)
                 "Saisissez une adresse web valide, par exemple https://visio.exemple.fr/salle.",
                 field="visio_url",
             ) from exc
-        if len(visio_url) > 200:
-            raise BookingError("visio_url_too_long", "Le lien ne doit pas dépasser 200 caractères.", field="visio_url")
+        visio_limit = Rdv._meta.get_field("visio_url").max_length
+        if len(visio_url) > visio_limit:
+            raise BookingError(
+                "visio_url_too_long", f"Le lien ne doit pas dépasser {visio_limit} caractères.", field="visio_url"
+            )
 
 
 def _recheck(organisation, motif, agents, start, duration, *, lieu=None, online=False, exclude=()) -> list:
@@ -394,7 +401,8 @@ def _set_status(ctx: Context, rdv: Rdv, status: str, *, reason: str = "") -> Rdv
     rdv.status, rdv.status_changed_at = status, now
     rdv.status_changed_by = ctx.agent
     if cancelled or was_cancelled:
-        rdv.cancel_reason = (reason or "").strip()[:300] if cancelled else ""
+        limit = Rdv._meta.get_field("cancel_reason").max_length
+        rdv.cancel_reason = (reason or "").strip()[:limit] if cancelled else ""
     rdv.save(update_fields=["status", "status_changed_at", "status_changed_by", "cancel_reason", "updated_at"])
     if not rdv.collective:  # an individual RDV's participation follows it (same status values)
         rdv.participations.update(status=status)

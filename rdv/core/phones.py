@@ -7,6 +7,9 @@ import re
 
 import phonenumbers
 
+# The longest phone number accepted as typed (spaces, dots and a country code included).
+PHONE_INPUT_MAX_LENGTH = 30
+
 
 class InvalidPhone(ValueError):
     message = "Saisissez un numéro de téléphone valide, par exemple 06 12 34 56 78 ou +32 470 12 34 56."

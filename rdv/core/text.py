@@ -6,6 +6,8 @@ import unicodedata
 # Letters that Unicode decomposition does not split into base letter + accent.
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i"})
 _NOT_WORD = re.compile(r"[\W_]+")
+# The longest search an agent may type (a name, an e-mail, a phone number, a date).
+SEARCH_MAX_LENGTH = 100
 
 
 def normalise_text(text: str | None) -> str:

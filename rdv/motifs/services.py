@@ -55,7 +55,7 @@ ONLINE_BOOKING_FIELDS = (
     "visibility",
 )
 INSTRUCTION_FIELDS = ("instructions_before", "instructions_after", "cancellation_warning")
-NAME_MAX_LENGTH = 200
+NAME_MAX_LENGTH = Motif._meta.get_field("name").max_length
 COLOR_RE = re.compile(r"^#[0-9a-f]{6}$")
 COPY_SUFFIX = " (copie)"
 

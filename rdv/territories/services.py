@@ -20,13 +20,16 @@ from rdv.territories.models import (
 )
 from rdv.territories.policies import can_administer, can_change_organisation
 
+NAME_MAX_LENGTH = Organisation._meta.get_field("name").max_length
+assert Territory._meta.get_field("name").max_length == NAME_MAX_LENGTH
+
 
 def _clean_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name:
         raise DomainError("name_required", "Le nom est obligatoire.", field="name")
-    if len(name) > 200:
-        raise DomainError("name_too_long", "Le nom ne doit pas dépasser 200 caractères.", field="name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise DomainError("name_too_long", f"Le nom ne doit pas dépasser {NAME_MAX_LENGTH} caractères.", field="name")
     return name
 
 

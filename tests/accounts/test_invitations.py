@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from rdv.accounts import services
 from rdv.accounts.models import AccessLevel, Agent, AgentRole, AgentService, Invitation, TerritoryRole
+from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
 from tests import factories
 from tests.helpers import (
@@ -457,3 +458,13 @@ def test_invitations_list_shows_status_and_exact_expiry(client, alice, settings)
         assert badge in text
     assert "12/03/2026 09:00" in text  # expiry of the pending ones
     assert [invitation.email for invitation, _ in only_expired.context["rows"]] == ["expired@exemple.fr"]
+
+
+def test_a_name_longer_than_the_agent_file_allows_is_refused_by_the_service(alice):
+    """The form stops it at 150 characters; the service says so too (another face, the same rule)."""
+    invite(log_in(Client(), alice.territory_admin), alice, "long@exemple.fr")
+    token = last_invitation_path().rstrip("/").rsplit("/", 1)[1]
+    with pytest.raises(DomainError) as caught:
+        services.accept_invitation_as_new_agent(token, "A" * 151, "Martin", "mot-de-passe-solide-42")
+    assert caught.value.code == "name_too_long" and caught.value.field == "first_name"
+    assert not Agent.objects.filter(email="long@exemple.fr").exists()

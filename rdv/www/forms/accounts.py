@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
 
-from rdv.www.forms.base import DsfrForm
+from rdv.accounts.models import Agent
+from rdv.www.forms.base import DsfrForm, max_length
 
 
 class LoginForm(auth_forms.AuthenticationForm, DsfrForm):
@@ -27,10 +28,14 @@ class SetPasswordForm(auth_forms.SetPasswordForm, DsfrForm):
 
 class AcceptInvitationForm(DsfrForm):
     first_name = forms.CharField(
-        label="Prénom", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+        label="Prénom",
+        max_length=max_length(Agent, "first_name"),
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
     )
     last_name = forms.CharField(
-        label="Nom", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+        label="Nom",
+        max_length=max_length(Agent, "last_name"),
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
     password1 = forms.CharField(
         label="Mot de passe",

@@ -4,9 +4,17 @@ checked by rdv.agendas.services."""
 from django import forms
 
 from rdv.accounts.models import Agent
-from rdv.agendas.models import MAX_RECURRENCE_INTERVAL, WEEKDAY_LABELS, Lieu, RecurrenceKind
+from rdv.agendas.models import MAX_RECURRENCE_INTERVAL, WEEKDAY_LABELS, Absence, Lieu, PlageOuverture, RecurrenceKind
+from rdv.core.phones import PHONE_INPUT_MAX_LENGTH
 from rdv.motifs.models import Motif
-from rdv.www.forms.base import DateField, DsfrForm, ModelChoiceField, ModelMultipleChoiceField
+from rdv.www.forms.base import (
+    DateField,
+    DsfrForm,
+    ModelChoiceField,
+    ModelMultipleChoiceField,
+    max_length,
+    too_long,
+)
 
 DATE_FORMAT = "%Y-%m-%d"
 TIME_FORMAT = "%H:%M"
@@ -55,28 +63,28 @@ class InlineRadioSelect(forms.RadioSelect):
 class LieuForm(DsfrForm):
     name = forms.CharField(
         label="Nom du lieu",
-        max_length=200,
+        max_length=max_length(Lieu, "name"),
         error_messages={
             "required": "Le nom du lieu est obligatoire.",
-            "max_length": "Le nom ne doit pas dépasser 200 caractères.",
+            "max_length": too_long("Le nom", max_length(Lieu, "name")),
         },
     )
     address = forms.CharField(
         label="Adresse",
-        max_length=300,
+        max_length=max_length(Lieu, "address"),
         help_text="Numéro, rue, code postal et commune, par exemple : 12 rue de la République 26000 Valence",
         error_messages={
             "required": "L'adresse du lieu est obligatoire.",
-            "max_length": "L'adresse ne doit pas dépasser 300 caractères.",
+            "max_length": too_long("L'adresse", max_length(Lieu, "address")),
         },
     )
     phone = forms.CharField(
         label="Téléphone",
-        max_length=30,
+        max_length=PHONE_INPUT_MAX_LENGTH,
         required=False,
         help_text="Numéro français (04 75 12 34 56) ou international (+32 2 123 45 67)",
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
-        error_messages={"max_length": "Le numéro ne doit pas dépasser 30 caractères."},
+        error_messages={"max_length": too_long("Le numéro", PHONE_INPUT_MAX_LENGTH)},
     )
     is_open = forms.BooleanField(
         label="Ouvert au public",
@@ -185,9 +193,9 @@ class PlageForm(RecurrenceFormMixin, DsfrForm):
     title = forms.CharField(
         label="Titre",
         required=False,
-        max_length=200,
+        max_length=max_length(PlageOuverture, "title"),
         help_text="Par défaut, la plage est désignée par ses motifs.",
-        error_messages={"max_length": "Le titre ne doit pas dépasser 200 caractères."},
+        error_messages={"max_length": too_long("Le titre", max_length(PlageOuverture, "title"))},
     )
     lieu = ModelChoiceField(
         label="Lieu",
@@ -285,11 +293,11 @@ class EndPlageForm(DsfrForm):
 class AbsenceForm(RecurrenceFormMixin, DsfrForm):
     title = forms.CharField(
         label="Titre",
-        max_length=200,
+        max_length=max_length(Absence, "title"),
         help_text="Par exemple : Congés, Formation, Réunion d'équipe.",
         error_messages={
             "required": "Donnez un titre à l'absence (par exemple « Congés » ou « Formation »).",
-            "max_length": "Le titre ne doit pas dépasser 200 caractères.",
+            "max_length": too_long("Le titre", max_length(Absence, "title")),
         },
     )
     whole_day = forms.BooleanField(

@@ -33,6 +33,16 @@ class DsfrForm(_DsfrContext, DsfrBaseForm):
     bound_field_class = BoundField
 
 
+def max_length(model, name: str) -> int:
+    """The length limit of a model field: the rule the services check, written once."""
+    return model._meta.get_field(name).max_length
+
+
+def too_long(what: str, limit: int) -> str:
+    """« Le nom ne doit pas dépasser 200 caractères. »"""
+    return f"{what} ne doit pas dépasser {limit} caractères."
+
+
 def add_domain_error(form: forms.Form, error) -> None:
     """Attach a DomainError to the form, on its field when it names one the form has."""
     field = error.field if error.field in form.fields else None

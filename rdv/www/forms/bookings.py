@@ -7,14 +7,23 @@ from django.utils import timezone
 
 from rdv.accounts.models import Agent
 from rdv.agendas.models import Lieu
-from rdv.bookings.models import RdvStatus
+from rdv.bookings.models import Rdv, RdvStatus
+from rdv.bookings.services import CONTEXT_MAX_LENGTH, MAX_DURATION_MINUTES
 from rdv.core.dates import DATE_MAX, DATE_MIN
+from rdv.core.phones import PHONE_INPUT_MAX_LENGTH
+from rdv.core.text import SEARCH_MAX_LENGTH
 from rdv.motifs.models import Motif
 from rdv.usagers.models import Usager
-from rdv.www.forms.base import DateField, DsfrForm, ModelChoiceField, ModelMultipleChoiceField
+from rdv.www.forms.base import (
+    DateField,
+    DsfrForm,
+    ModelChoiceField,
+    ModelMultipleChoiceField,
+    max_length,
+    too_long,
+)
 
 DATE_FORMAT = "%Y-%m-%d"
-MAX_DURATION = 24 * 60
 
 
 def _date_widget() -> forms.DateInput:
@@ -102,9 +111,9 @@ class RdvCreateForm(WhenMixin, DsfrForm):
         label="Durée (en minutes)",
         required=False,
         min_value=1,
-        max_value=MAX_DURATION,
+        max_value=MAX_DURATION_MINUTES,
         help_text="Laissez vide pour la durée par défaut du motif.",
-        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_DURATION, "step": 1}),
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_DURATION_MINUTES, "step": 1}),
         error_messages={
             "invalid": "La durée doit être un nombre entier de minutes.",
             "min_value": "La durée doit être d'au moins 1 minute.",
@@ -142,23 +151,23 @@ class RdvCreateForm(WhenMixin, DsfrForm):
     recherche_usager = forms.CharField(
         label="Rechercher un usager",
         required=False,
-        max_length=100,
+        max_length=SEARCH_MAX_LENGTH,
         help_text="Nom, prénom, e-mail, téléphone ou date de naissance.",
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
-    new_first_name = forms.CharField(label="Prénom", required=False, max_length=150)
-    new_last_name = forms.CharField(label="Nom", required=False, max_length=150)
+    new_first_name = forms.CharField(label="Prénom", required=False, max_length=max_length(Usager, "first_name"))
+    new_last_name = forms.CharField(label="Nom", required=False, max_length=max_length(Usager, "last_name"))
     new_email = forms.CharField(
         label="Adresse e-mail",
         required=False,
-        max_length=254,
+        max_length=max_length(Usager, "email"),
         help_text="Format attendu : prenom.nom@exemple.fr",
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     new_phone = forms.CharField(
         label="Téléphone",
         required=False,
-        max_length=30,
+        max_length=PHONE_INPUT_MAX_LENGTH,
         help_text="Par exemple 06 12 34 56 78",
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
@@ -168,23 +177,23 @@ class RdvCreateForm(WhenMixin, DsfrForm):
     context = forms.CharField(
         label="Contexte",
         required=False,
-        max_length=5000,
+        max_length=CONTEXT_MAX_LENGTH,
         help_text="Note interne, visible uniquement des agents qui voient ce rendez-vous. Jamais communiquée à "
         "l'usager.",
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"max_length": "Le contexte ne doit pas dépasser 5000 caractères."},
+        error_messages={"max_length": too_long("Le contexte", CONTEXT_MAX_LENGTH)},
     )
     address = forms.CharField(
         label="Adresse du rendez-vous",
         required=False,
-        max_length=300,
+        max_length=max_length(Rdv, "address"),
         help_text="Pour un rendez-vous à domicile.",
-        error_messages={"max_length": "L'adresse ne doit pas dépasser 300 caractères."},
+        error_messages={"max_length": too_long("L'adresse", max_length(Rdv, "address"))},
     )
     visio_url = forms.CharField(
         label="Lien de visioconférence",
         required=False,
-        max_length=200,
+        max_length=max_length(Rdv, "visio_url"),
         help_text="Pour un rendez-vous en visioconférence, par exemple https://visio.exemple.fr/salle.",
         widget=forms.URLInput,
     )
@@ -298,9 +307,9 @@ class CancelForm(DsfrForm):
     reason = forms.CharField(
         label="Motif de l'annulation",
         required=False,
-        max_length=300,
-        help_text="Facultatif, 300 caractères au plus.",
-        error_messages={"max_length": "Le motif d'annulation ne doit pas dépasser 300 caractères."},
+        max_length=max_length(Rdv, "cancel_reason"),
+        help_text=f"Facultatif, {max_length(Rdv, 'cancel_reason')} caractères au plus.",
+        error_messages={"max_length": too_long("Le motif d'annulation", max_length(Rdv, "cancel_reason"))},
     )
 
 
@@ -372,7 +381,7 @@ class RdvFilterForm(DsfrForm):
     usager = forms.CharField(
         label="Usager (nom, e-mail, téléphone)",
         required=False,
-        max_length=100,
+        max_length=SEARCH_MAX_LENGTH,
         widget=forms.TextInput(attrs={"type": "search"}),
     )
 

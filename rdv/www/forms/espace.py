@@ -3,9 +3,10 @@ import re
 from django import forms
 from django.core.validators import validate_email
 
-from rdv.accounts.models import AccessLevel
+from rdv.accounts.models import AccessLevel, Invitation
+from rdv.core.text import SEARCH_MAX_LENGTH
 from rdv.territories.models import Organisation, Service, Territory
-from rdv.www.forms.base import DsfrForm, ModelChoiceField, ModelMultipleChoiceField
+from rdv.www.forms.base import DsfrForm, ModelChoiceField, ModelMultipleChoiceField, max_length, too_long
 
 NOT_ATTACHED = ""
 LEVEL_CHOICES = [
@@ -52,7 +53,7 @@ class ServicesField(ModelMultipleChoiceField):
 class InvitationForm(OrganisationLevelsMixin, DsfrForm):
     email = forms.CharField(
         label="Adresse e-mail de l'agent",
-        max_length=254,
+        max_length=max_length(Invitation, "email"),
         help_text="Une seule adresse : les agents sont invités un par un.",
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
         error_messages={"required": "Saisissez l'adresse e-mail de l'agent."},
@@ -109,10 +110,10 @@ class AgentAssignmentForm(OrganisationLevelsMixin, DsfrForm):
 class OrganisationForm(DsfrForm):
     name = forms.CharField(
         label="Nom de l'organisation",
-        max_length=200,
+        max_length=max_length(Organisation, "name"),
         error_messages={
             "required": "Le nom est obligatoire.",
-            "max_length": "Le nom ne doit pas dépasser 200 caractères.",
+            "max_length": too_long("Le nom", max_length(Organisation, "name")),
         },
     )
 
@@ -126,7 +127,7 @@ class AgentFilterForm(DsfrForm):
         ("territory_admin", "Administrateurs de l'espace"),
         ("inactive_service", "Affectés à un service désactivé"),
     ]
-    q = forms.CharField(label="Rechercher (nom ou e-mail)", required=False, max_length=100)
+    q = forms.CharField(label="Rechercher (nom ou e-mail)", required=False, max_length=SEARCH_MAX_LENGTH)
     organisation = ModelChoiceField(
         label="Organisation", queryset=Organisation.objects.none(), required=False, empty_label="Toutes"
     )

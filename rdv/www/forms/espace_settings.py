@@ -10,7 +10,7 @@ from rdv.territories.models import (
     WaitingRoomNotification,
 )
 from rdv.usagers.models import CustomField, CustomFieldKind
-from rdv.www.forms.base import DsfrForm
+from rdv.www.forms.base import DsfrForm, max_length, too_long
 
 
 class UsagerFieldsForm(DsfrForm):
@@ -85,11 +85,11 @@ class HolidayZoneForm(DsfrForm):
 class CustomFieldForm(DsfrForm):
     label = forms.CharField(
         label="Libellé",
-        max_length=100,
+        max_length=max_length(CustomField, "label"),
         help_text="Tel qu'il apparaît sur la fiche usager, par exemple « Quartier ».",
         error_messages={
             "required": "Le libellé est obligatoire.",
-            "max_length": "Le libellé ne doit pas dépasser 100 caractères.",
+            "max_length": too_long("Le libellé", max_length(CustomField, "label")),
         },
     )
     kind = forms.ChoiceField(
@@ -110,9 +110,9 @@ class CustomFieldForm(DsfrForm):
     help_text = forms.CharField(
         label="Texte d'aide",
         required=False,
-        max_length=300,
+        max_length=max_length(CustomField, "help_text"),
         help_text="Affiché sous le libellé dans le formulaire.",
-        error_messages={"max_length": "Le texte d'aide ne doit pas dépasser 300 caractères."},
+        error_messages={"max_length": too_long("Le texte d'aide", max_length(CustomField, "help_text"))},
     )
 
     def __init__(self, *args, field: CustomField | None = None, **kwargs):

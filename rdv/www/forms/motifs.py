@@ -13,7 +13,7 @@ from rdv.motifs.models import (
 )
 from rdv.motifs.sanitize import rich_text_for_editing
 from rdv.territories.models import Organisation, Service, Territory
-from rdv.www.forms.base import DsfrForm, ModelChoiceField, ModelMultipleChoiceField
+from rdv.www.forms.base import DsfrForm, ModelChoiceField, ModelMultipleChoiceField, max_length, too_long
 
 BATCH_FIELD = "apply_to_batch"
 LOCKED_HELP = (
@@ -52,16 +52,16 @@ def _service_queryset(territory: Territory, current: Service | None):
 class MotifConfigurationForm(BatchMixin, DsfrForm):
     name = forms.CharField(
         label="Nom du motif",
-        max_length=200,
+        max_length=max_length(Motif, "name"),
         error_messages={
             "required": "Le nom du motif est obligatoire.",
-            "max_length": "Le nom ne doit pas dépasser 200 caractères.",
+            "max_length": too_long("Le nom", max_length(Motif, "name")),
         },
     )
     color = forms.CharField(
         label="Couleur",
         help_text="Affichée dans les agendas.",
-        max_length=7,
+        max_length=max_length(Motif, "color"),
         initial="#000091",
         widget=forms.TextInput(attrs={"type": "color", "style": "height: 2.5rem; padding: 0.25rem 0.5rem"}),
         error_messages={"required": "La couleur est obligatoire."},

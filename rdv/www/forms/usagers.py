@@ -7,11 +7,12 @@ from django import forms
 from dsfr.utils import dsfr_input_class_attr
 
 from rdv.core.errors import DomainError
-from rdv.core.phones import InvalidPhone, format_phone, normalise_phone
+from rdv.core.phones import PHONE_INPUT_MAX_LENGTH, InvalidPhone, format_phone, normalise_phone
+from rdv.core.text import SEARCH_MAX_LENGTH
 from rdv.territories.models import Territory
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind, FamilySituation, Logement, Usager
-from rdv.www.forms.base import DateField, DsfrForm
+from rdv.www.forms.base import DateField, DsfrForm, max_length
 
 DATE_WIDGET_FORMAT = "%Y-%m-%d"
 
@@ -24,7 +25,7 @@ class UsagerSearchForm(DsfrForm):
     q = forms.CharField(
         label="Rechercher un usager",
         required=False,
-        max_length=100,
+        max_length=SEARCH_MAX_LENGTH,
         help_text="Nom, prénom, e-mail, téléphone ou date de naissance (JJ/MM/AAAA). Les accents sont ignorés.",
         widget=forms.TextInput(attrs={"type": "search"}),
     )
@@ -103,12 +104,16 @@ class UsagerForm(DsfrForm):
     ]
 
     first_name = forms.CharField(
-        label="Prénom", max_length=150, error_messages={"required": "Le prénom est obligatoire."}
+        label="Prénom",
+        max_length=max_length(Usager, "first_name"),
+        error_messages={"required": "Le prénom est obligatoire."},
     )
     last_name = forms.CharField(
-        label="Nom d'usage", max_length=150, error_messages={"required": "Le nom est obligatoire."}
+        label="Nom d'usage",
+        max_length=max_length(Usager, "last_name"),
+        error_messages={"required": "Le nom est obligatoire."},
     )
-    birth_name = forms.CharField(label="Nom de naissance", max_length=150, required=False)
+    birth_name = forms.CharField(label="Nom de naissance", max_length=max_length(Usager, "birth_name"), required=False)
     birth_date = forms.DateField(  # its range (past, after 1900) is the usager service's rule
         label="Date de naissance",
         required=False,
@@ -117,22 +122,24 @@ class UsagerForm(DsfrForm):
     )
     email = forms.CharField(
         label="Adresse e-mail",
-        max_length=254,
+        max_length=max_length(Usager, "email"),
         required=False,
         help_text="Format attendu : prenom.nom@exemple.fr",
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     phone = forms.CharField(
         label="Téléphone",
-        max_length=30,
+        max_length=PHONE_INPUT_MAX_LENGTH,
         required=False,
         help_text="Numéro français (06 12 34 56 78) ou international (+32 470 12 34 56)",
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
-    address = forms.CharField(label="Adresse", max_length=300, required=False)
-    postal_code = forms.CharField(label="Code postal", max_length=10, required=False)
-    city = forms.CharField(label="Commune", max_length=150, required=False)
-    caf_number = forms.CharField(label="Numéro d'allocataire CAF", max_length=20, required=False)
+    address = forms.CharField(label="Adresse", max_length=max_length(Usager, "address"), required=False)
+    postal_code = forms.CharField(label="Code postal", max_length=max_length(Usager, "postal_code"), required=False)
+    city = forms.CharField(label="Commune", max_length=max_length(Usager, "city"), required=False)
+    caf_number = forms.CharField(
+        label="Numéro d'allocataire CAF", max_length=max_length(Usager, "caf_number"), required=False
+    )
     family_situation = forms.ChoiceField(
         label="Situation familiale", choices=[("", "Non renseignée"), *FamilySituation.choices], required=False
     )
@@ -147,7 +154,9 @@ class UsagerForm(DsfrForm):
             "max_value": f"Le nombre d'enfants doit être au plus {usager_services.MAX_CHILDREN}.",
         },
     )
-    case_number = forms.CharField(label="Numéro de dossier", max_length=50, required=False)
+    case_number = forms.CharField(
+        label="Numéro de dossier", max_length=max_length(Usager, "case_number"), required=False
+    )
     logement = forms.ChoiceField(label="Logement", choices=[("", "Non renseigné"), *Logement.choices], required=False)
     notify_by_email = forms.BooleanField(label="Accepte d'être notifié(e) par e-mail", required=False, initial=True)
     notify_by_sms = forms.BooleanField(label="Accepte d'être notifié(e) par SMS", required=False, initial=True)

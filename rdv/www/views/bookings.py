@@ -27,6 +27,7 @@ from rdv.bookings import services
 from rdv.bookings.models import Participation, Rdv
 from rdv.core.dates import parse_day
 from rdv.core.errors import DomainError
+from rdv.core.text import SEARCH_MAX_LENGTH
 from rdv.motifs import selectors as motif_selectors
 from rdv.motifs.models import Motif
 from rdv.usagers import policies as usager_policies
@@ -332,7 +333,7 @@ def rdv_create(request, ctx):
     )
     chosen = list(visible_usagers.filter(pk__in=chosen_ids)) if chosen_ids else []
     query = (request.POST.get("recherche_usager") if request.method == "POST" else "") or ""
-    results = _search_usagers(ctx, query.strip()[:100], exclude=[u.pk for u in chosen])
+    results = _search_usagers(ctx, query.strip()[:SEARCH_MAX_LENGTH], exclude=[u.pk for u in chosen])
     known = {u.pk for u in chosen} | {u.pk for u in results}
     for duplicate in duplicates:
         if duplicate.usager.pk not in known:
@@ -403,7 +404,7 @@ def usager_search(request, ctx):
     visible = usager_policies.scope(ctx)
     chosen_ids = _parse_ids(request.GET.getlist("usagers"))
     chosen = list(visible.filter(pk__in=chosen_ids)) if chosen_ids else []
-    query = request.GET.get("recherche_usager", "").strip()[:100]
+    query = request.GET.get("recherche_usager", "").strip()[:SEARCH_MAX_LENGTH]
     results = _search_usagers(ctx, query, exclude=[u.pk for u in chosen])
     return render(
         request,
@@ -426,7 +427,7 @@ def _detail(request, ctx, rdv, *, status_form=None, cancel_form=None, participan
     organisation = ctx.organisation
     participations = rdv_selectors.participations(ctx, rdv)
     agents = [link.agent for link in rdv.agent_links.select_related("agent").order_by("agent__last_name")]
-    query = request.GET.get("recherche_usager", "").strip()[:100]
+    query = request.GET.get("recherche_usager", "").strip()[:SEARCH_MAX_LENGTH]
     results = _search_usagers(ctx, query, exclude=[p.usager_id for p in participations])
     can_add = not rdv.is_cancelled and (rdv.collective or not participations)
     return _render(

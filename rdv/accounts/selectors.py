@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Prefetch
 
-from rdv.accounts.models import AgentRole, AgentService, InvitationStatus, TerritoryRole
+from rdv.accounts.models import Agent, AgentRole, AgentService, InvitationStatus, TerritoryRole
 from rdv.accounts.policies import agents_scope, invitations_scope
 from rdv.core.context import AccessLevel, Context
-from rdv.territories.models import Service
+from rdv.territories.models import Service, Territory
 
 
 def agent_list(ctx: Context, filters: dict):
@@ -107,3 +107,25 @@ def colleagues(ctx: Context):
         .select_related("agent")
         .order_by("agent__last_name", "agent__first_name")
     )
+
+
+def invited_account(invitation) -> Agent | None:
+    """The existing account of an invitation's address, if any (the invitation link is the right)."""
+    return Agent.objects.filter(email__iexact=invitation.email).first()
+
+
+@dataclass
+class Places:
+    roles: list  # the agent's roles with a login (basic, admin), with organisation and espace
+    territories: list  # the espaces the agent administers
+
+
+def places(agent) -> Places:
+    """Where a logged-in agent may go: the home page and the header menus (two queries)."""
+    roles = (
+        AgentRole.objects.filter(agent=agent)
+        .exclude(access_level=AccessLevel.INTERVENANT)
+        .select_related("organisation__territory")
+        .order_by("organisation__territory__name", "organisation__name")
+    )
+    return Places(list(roles), list(Territory.objects.filter(admin_roles__agent=agent).order_by("name")))

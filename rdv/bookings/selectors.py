@@ -303,6 +303,20 @@ def export_rows(ctx: Context, queryset):
         yield row
 
 
+def polled_rdvs(ctx: Context, ids: list[int]) -> list[Rdv]:
+    """The RDVs among `ids` the context may see, with their participants (the agenda's polling)."""
+    if not ids:
+        return []
+    return list(
+        policies.scope(ctx)
+        .filter(pk__in=ids)
+        .prefetch_related(
+            Prefetch("participations", queryset=Participation.objects.select_related("usager").order_by("pk"))
+        )
+        .order_by("starts_at", "pk")
+    )
+
+
 # One RDV --------------------------------------------------------------------------------------
 
 HISTORY_SIZE = 50

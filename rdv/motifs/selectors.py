@@ -3,9 +3,13 @@ together, and the motifs a context may book (one selector for every form and sea
 
 from collections import defaultdict
 
+from django.db.models import Q
+
 from rdv.core.context import Context
 from rdv.motifs import policies
 from rdv.motifs.models import Motif
+from rdv.territories.models import Service
+from rdv.territories.policies import organisations_scope
 
 
 def motif_list(ctx: Context, filters: dict) -> list[Motif]:
@@ -59,3 +63,22 @@ def bookable_motifs(ctx: Context):
     """The motifs the context may book, for the booking form and the slot search (the booking
     services check the same rule: rdv.motifs.policies.bookable_scope)."""
     return policies.bookable_scope(ctx).select_related("service").order_by("service__name", "name", "location_type")
+
+
+def service_choices(ctx: Context, current: Service | None = None):
+    """The services a motif may belong to: active in the espace, not a secretariat. A motif keeps its
+    service (`current`) even after the service is deactivated in the espace."""
+    active = Service.objects.active_in(ctx.territory).filter(is_secretariat=False).values("pk")
+    condition = Q(pk__in=active)
+    if current is not None:
+        condition |= Q(pk=current.pk)
+    return Service.objects.filter(condition).order_by("name")
+
+
+def filter_choices(ctx: Context) -> tuple:
+    """(organisations, services) offered by the filters of the motif list: the espace's
+    organisations at espace level (None on an organisation's pages), and the services of the listed
+    motifs."""
+    organisations = organisations_scope(ctx).order_by("name") if ctx.organisation is None else None
+    services = Service.objects.filter(pk__in=policies.scope(ctx).values("service")).order_by("name")
+    return organisations, services

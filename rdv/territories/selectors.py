@@ -30,3 +30,15 @@ def services_overview(ctx: Context, agent_counts: dict[int, int]) -> list[dict]:
         {"service": service, "active": service.pk in active, "agents": agent_counts.get(service.pk, 0)}
         for service in Service.objects.order_by("name")
     ]
+
+
+def organisation_choices(ctx: Context):
+    """The espace's organisations, by name (forms of the espace pages)."""
+    return organisations_scope(ctx).order_by("name")
+
+
+def active_services(ctx: Context):
+    """The services active in the espace, by name: those agents may be given."""
+    if not can_administer(ctx):
+        return Service.objects.none()
+    return Service.objects.active_in(ctx.territory).order_by("name")

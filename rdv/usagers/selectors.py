@@ -110,3 +110,10 @@ def relatives(ctx: Context, usager: Usager) -> list[Usager]:
 def custom_fields(ctx: Context):
     """The espace's active custom fields, in form order."""
     return CustomField.objects.for_territory(ctx.territory).active().order_by("position", "id")
+
+
+def custom_field_usage(ctx: Context, field: CustomField) -> int:
+    """How many usager files of the espace have a value for this custom field."""
+    if not policies.can_manage_custom_field(ctx, field):
+        return 0
+    return Usager.objects.filter(territory_id=field.territory_id, custom_values__has_key=field.key).count()

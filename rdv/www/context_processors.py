@@ -1,7 +1,6 @@
 from django.conf import settings
 
-from rdv.accounts.models import AccessLevel, AgentRole
-from rdv.territories.models import Territory
+from rdv.accounts import selectors as account_selectors
 
 
 def navigation(request) -> dict:
@@ -10,12 +9,7 @@ def navigation(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return context
-    context["nav_organisations"] = [
-        role.organisation
-        for role in AgentRole.objects.filter(agent=user)
-        .exclude(access_level=AccessLevel.INTERVENANT)
-        .select_related("organisation")
-        .order_by("organisation__name")
-    ]
-    context["nav_territories"] = list(Territory.objects.filter(admin_roles__agent=user).order_by("name"))
+    places = account_selectors.places(user)
+    context["nav_organisations"] = [role.organisation for role in places.roles]
+    context["nav_territories"] = places.territories
     return context

@@ -5,7 +5,8 @@ from django.core.validators import validate_email
 
 from rdv.accounts.models import AccessLevel, Invitation
 from rdv.core.text import SEARCH_MAX_LENGTH
-from rdv.territories.models import Organisation, Service, Territory
+from rdv.territories import selectors as territory_selectors
+from rdv.territories.models import Organisation, Service
 from rdv.www.forms.base import DsfrForm, ModelChoiceField, ModelMultipleChoiceField, max_length, too_long
 
 NOT_ATTACHED = ""
@@ -20,8 +21,8 @@ LEVEL_CHOICES = [
 class OrganisationLevelsMixin:
     """One select per organisation of the espace: not attached, or the access level there."""
 
-    def add_organisation_fields(self, territory: Territory, initial: dict[int, str] | None = None) -> None:
-        self.organisations = list(Organisation.objects.for_territory(territory).order_by("name"))
+    def add_organisation_fields(self, ctx, initial: dict[int, str] | None = None) -> None:
+        self.organisations = list(territory_selectors.organisation_choices(ctx))
         initial = initial or {}
         for organisation in self.organisations:
             self.fields[f"org_{organisation.pk}"] = forms.ChoiceField(
@@ -66,10 +67,10 @@ class InvitationForm(OrganisationLevelsMixin, DsfrForm):
     )
     make_territory_admin = forms.BooleanField(label="Administrateur de l'espace", required=False)
 
-    def __init__(self, territory: Territory, *args, **kwargs):
+    def __init__(self, ctx, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["services"].queryset = Service.objects.active_in(territory).order_by("name")
-        self.add_organisation_fields(territory)
+        self.fields["services"].queryset = territory_selectors.active_services(ctx)
+        self.add_organisation_fields(ctx)
         if len(self.organisations) == 1:
             self.fields[f"org_{self.organisations[0].pk}"].initial = AccessLevel.BASIC
 
@@ -101,10 +102,10 @@ class AgentAssignmentForm(OrganisationLevelsMixin, DsfrForm):
         help_text="Son compte et son historique sont conservés.",
     )
 
-    def __init__(self, territory: Territory, *args, initial_levels=None, **kwargs):
+    def __init__(self, ctx, *args, initial_levels=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["services"].queryset = Service.objects.active_in(territory).order_by("name")
-        self.add_organisation_fields(territory, initial_levels)
+        self.fields["services"].queryset = territory_selectors.active_services(ctx)
+        self.add_organisation_fields(ctx, initial_levels)
 
 
 class OrganisationForm(DsfrForm):
@@ -134,6 +135,6 @@ class AgentFilterForm(DsfrForm):
     service = ModelChoiceField(label="Service", queryset=Service.objects.all(), required=False, empty_label="Tous")
     status = forms.ChoiceField(label="Statut", choices=STATUS_CHOICES, required=False)
 
-    def __init__(self, territory: Territory, *args, **kwargs):
+    def __init__(self, ctx, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].queryset = Organisation.objects.for_territory(territory)
+        self.fields["organisation"].queryset = territory_selectors.organisation_choices(ctx)

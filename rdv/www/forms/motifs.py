@@ -1,8 +1,8 @@
 """Motif forms: they parse input; the rules are checked by rdv.motifs.services."""
 
 from django import forms
-from django.db.models import Q
 
+from rdv.motifs import selectors as motif_selectors
 from rdv.motifs.models import (
     INSTRUCTIONS_MAX_LENGTH,
     MAX_DURATION_MINUTES,
@@ -12,7 +12,8 @@ from rdv.motifs.models import (
     Visibility,
 )
 from rdv.motifs.sanitize import rich_text_for_editing
-from rdv.territories.models import Organisation, Service, Territory
+from rdv.territories import selectors as territory_selectors
+from rdv.territories.models import Organisation, Service
 from rdv.www.forms.base import DsfrForm, ModelChoiceField, ModelMultipleChoiceField, max_length, too_long
 
 BATCH_FIELD = "apply_to_batch"
@@ -38,15 +39,6 @@ class BatchMixin:
 
     def chosen_siblings(self) -> list:
         return self.siblings if self.cleaned_data.get(BATCH_FIELD) else []
-
-
-def _service_queryset(territory: Territory, current: Service | None):
-    active = Service.objects.active_in(territory).filter(is_secretariat=False).values("pk")
-    condition = Q(pk__in=active)
-    if current is not None:
-        # A motif keeps its service even after the service is deactivated in the espace.
-        condition |= Q(pk=current.pk)
-    return Service.objects.filter(condition).order_by("name")
 
 
 class MotifConfigurationForm(BatchMixin, DsfrForm):
@@ -131,11 +123,11 @@ class MotifConfigurationForm(BatchMixin, DsfrForm):
         },
     )
 
-    def __init__(self, territory: Territory, *args, motif: Motif | None = None, locked=False, siblings=(), **kwargs):
+    def __init__(self, ctx, *args, motif: Motif | None = None, locked=False, siblings=(), **kwargs):
         if motif is not None and "initial" not in kwargs:
             kwargs["initial"] = {field: getattr(motif, field) for field in self.base_fields}
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = _service_queryset(territory, motif.service if motif else None)
+        self.fields["service"].queryset = motif_selectors.service_choices(ctx, motif.service if motif else None)
         if locked:
             for field, what in (("location_type", "le type"), ("collective", "le caractère collectif")):
                 self.fields[field].disabled = True
@@ -165,9 +157,9 @@ class TerritoryMotifCreateForm(MotifConfigurationForm):
 
     field_order = ["organisations"]
 
-    def __init__(self, territory: Territory, *args, **kwargs):
-        super().__init__(territory, *args, **kwargs)
-        organisations = Organisation.objects.for_territory(territory).order_by("name")
+    def __init__(self, ctx, *args, **kwargs):
+        super().__init__(ctx, *args, **kwargs)
+        organisations = territory_selectors.organisation_choices(ctx)
         self.fields["organisations"].queryset = organisations
         if len(organisations) == 1:
             self.fields["organisations"].initial = [organisations[0].pk]
@@ -337,13 +329,11 @@ class MotifFilterForm(DsfrForm):
     online = forms.ChoiceField(label="Réservation en ligne", choices=ONLINE_CHOICES, required=False)
     archived = forms.ChoiceField(label="État", choices=ARCHIVED_CHOICES, required=False)
 
-    def __init__(self, territory: Territory, organisation: Organisation | None, *args, **kwargs):
+    def __init__(self, ctx, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if organisation is None:
-            self.fields["organisation"].queryset = Organisation.objects.for_territory(territory).order_by("name")
-        else:
+        organisations, services = motif_selectors.filter_choices(ctx)
+        if organisations is None:
             del self.fields["organisation"]
-        motif_services = Motif.objects.filter(
-            organisation__in=[organisation] if organisation else Organisation.objects.for_territory(territory)
-        ).values("service")
-        self.fields["service"].queryset = Service.objects.filter(pk__in=motif_services).order_by("name")
+        else:
+            self.fields["organisation"].queryset = organisations
+        self.fields["service"].queryset = services

@@ -9,7 +9,7 @@ from dsfr.utils import dsfr_input_class_attr
 from rdv.core.errors import DomainError
 from rdv.core.phones import PHONE_INPUT_MAX_LENGTH, InvalidPhone, format_phone, normalise_phone
 from rdv.core.text import SEARCH_MAX_LENGTH
-from rdv.territories.models import Territory
+from rdv.usagers import selectors as usager_selectors
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind, FamilySituation, Logement, Usager
 from rdv.www.forms.base import DateField, DsfrForm, max_length
@@ -168,10 +168,10 @@ class UsagerForm(DsfrForm):
         help_text="Visibles par les agents uniquement.",
     )
 
-    def __init__(self, territory: Territory, *args, usager: Usager | None = None, **kwargs):
-        self.territory = territory
+    def __init__(self, ctx, *args, usager: Usager | None = None, **kwargs):
+        self.territory = ctx.territory
         self.usager = usager
-        self.custom_fields = list(CustomField.objects.for_territory(territory).active().order_by("position", "id"))
+        self.custom_fields = list(usager_selectors.custom_fields(ctx))
         if usager is not None:
             initial = {name: getattr(usager, name) for name in usager_services.STANDARD_FIELDS}
             initial["phone"] = format_phone(usager.phone)
@@ -180,11 +180,11 @@ class UsagerForm(DsfrForm):
             kwargs["initial"] = {**initial, **kwargs.get("initial", {})}
         super().__init__(*args, **kwargs)
         for name in usager_services.STANDARD_FIELDS:
-            if not usager_services.field_visible(territory, name):
+            if not usager_services.field_visible(self.territory, name):
                 del self.fields[name]
         for field in self.custom_fields:
             self.fields[field.key] = custom_form_field(field)
-        self.show_responsible = usager_services.field_visible(territory, "responsible")
+        self.show_responsible = usager_services.field_visible(self.territory, "responsible")
         if usager is not None and usager.responsible_id and self.show_responsible:
             self.fields["detach_responsible"] = forms.BooleanField(
                 label=f"Détacher de {usager.responsible} (usager responsable)", required=False

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
+from rdv.accounts import selectors as account_selectors
 from rdv.accounts import services
 from rdv.accounts.policies import can_log_in
 from rdv.core.errors import DomainError
@@ -64,7 +65,7 @@ def accept_invitation(request, token):
         invitation = services.find_invitation(token)
     except DomainError as error:
         return _invalid(request, error)
-    existing = services.Agent.objects.filter(email__iexact=invitation.email).first()
+    existing = account_selectors.invited_account(invitation)
     context = {"title": "Rejoindre l'espace", "invitation": invitation}
     if existing is not None:
         if not request.user.is_authenticated or request.user.pk != existing.pk:

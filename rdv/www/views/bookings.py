@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -24,12 +23,12 @@ from rdv.agendas.calendar import french_date, holiday_zone
 from rdv.bookings import policies as rdv_policies
 from rdv.bookings import selectors as rdv_selectors
 from rdv.bookings import services
-from rdv.bookings.models import Participation, Rdv
+from rdv.bookings.models import Rdv
 from rdv.core.dates import parse_day
 from rdv.core.errors import DomainError
 from rdv.core.text import SEARCH_MAX_LENGTH
+from rdv.motifs import policies as motif_policies
 from rdv.motifs import selectors as motif_selectors
-from rdv.motifs.models import Motif
 from rdv.usagers import policies as usager_policies
 from rdv.usagers import selectors as usager_selectors
 from rdv.www.forms.base import add_domain_error, submitted
@@ -181,16 +180,7 @@ def agenda_arrivals(request, ctx):
     organisation = ctx.organisation
     ids = _parse_ids(request.GET.getlist("rdvs"))[:MAX_POLLED_RDVS]
     visual = organisation.territory.waiting_room_notifies_visually
-    rdvs = []
-    if ids:
-        rdvs = list(
-            rdv_policies.scope(ctx)
-            .filter(pk__in=ids)
-            .prefetch_related(
-                Prefetch("participations", queryset=Participation.objects.select_related("usager").order_by("pk"))
-            )
-            .order_by("starts_at", "pk")
-        )
+    rdvs = rdv_selectors.polled_rdvs(ctx, ids)
     waiting = [
         {"start": rdv.starts_at, "names": ", ".join(str(p.usager) for p in rdv.participations.all()) or "Usager"}
         for rdv in rdvs
@@ -237,7 +227,7 @@ def rdv_list(request, ctx):
     form = RdvFilterForm(
         params,
         agents=agenda_selectors.organisation_agents(ctx),
-        motifs=Motif.objects.for_organisation(organisation).select_related("service").order_by("name"),
+        motifs=motif_policies.scope(ctx).select_related("service").order_by("name"),
         lieux=agenda_selectors.lieux(ctx).order_by("name"),
     )
     form.is_valid()  # invalid filters are reported on the form and ignored
@@ -585,7 +575,7 @@ def rdv_participant_add(request, ctx, rdv_id):
 def rdv_participant_remove(request, ctx, rdv_id, usager_id):
     organisation = ctx.organisation
     rdv = _get_rdv(ctx, rdv_id)
-    participation = get_object_or_404(Participation.objects.select_related("usager"), rdv=rdv, usager_id=usager_id)
+    participation = get_object_or_404(rdv.participations.select_related("usager"), usager_id=usager_id)
     try:
         services.remove_participant(ctx, rdv, participation.usager)
     except DomainError as error:

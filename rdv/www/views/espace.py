@@ -132,7 +132,7 @@ def invitations(request, ctx):
 
 @territory_admin_required
 def invite(request, ctx):
-    form = InvitationForm(ctx.territory, submitted(request))
+    form = InvitationForm(ctx, submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
             result = account_services.invite_agent(
@@ -200,7 +200,7 @@ def invitation_cancel(request, ctx, invitation_id):
 @territory_admin_required
 def agents(request, ctx):
     active_service_ids = territory_selectors.active_service_ids(ctx)
-    filters = AgentFilterForm(ctx.territory, request.GET or None)
+    filters = AgentFilterForm(ctx, request.GET or None)
     data = filters.cleaned_data if filters.is_valid() else {}
     page = Paginator(account_selectors.agent_list(ctx, data), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
@@ -227,7 +227,7 @@ def agent_edit(request, ctx, agent_id):
     current = account_selectors.assignments(ctx, agent)
     active = territory_selectors.active_service_ids(ctx)
     form = AgentAssignmentForm(
-        ctx.territory,
+        ctx,
         submitted(request),
         initial_levels=current.levels,
         initial={

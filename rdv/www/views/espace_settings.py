@@ -15,8 +15,9 @@ from rdv.core.errors import DomainError
 from rdv.territories import services as territory_services
 from rdv.territories.models import RDV_OPTIONAL_FIELDS, USAGER_OPTIONAL_FIELDS, HolidayZone
 from rdv.usagers import policies as usager_policies
+from rdv.usagers import selectors as usager_selectors
 from rdv.usagers import services as usager_services
-from rdv.usagers.models import CustomField, CustomFieldKind, Usager
+from rdv.usagers.models import CustomField, CustomFieldKind
 from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.espace_settings import (
     CustomFieldForm,
@@ -228,7 +229,7 @@ def custom_field_edit(request, ctx, field_id):
         f"Modifier le champ « {field.label} »",
         form=form,
         field=field,
-        values_count=Usager.objects.filter(territory=territory, custom_values__has_key=field.key).count(),
+        values_count=usager_selectors.custom_field_usage(ctx, field),
         choice_kind=CustomFieldKind.CHOICE,
     )
 

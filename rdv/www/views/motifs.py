@@ -117,7 +117,7 @@ def _add_error(form, error: DomainError) -> None:
 
 
 def _list(request, pages: Pages):
-    filters = MotifFilterForm(pages.territory, pages.organisation, request.GET or None)
+    filters = MotifFilterForm(pages.ctx, request.GET or None)
     data = filters.cleaned_data if filters.is_valid() else {}
     return _render(
         request,
@@ -146,7 +146,7 @@ def organisation_motifs(request, ctx):
 @territory_admin_required
 def espace_motif_create(request, ctx):
     scope = Pages(ctx)
-    form = TerritoryMotifCreateForm(ctx.territory, submitted(request))
+    form = TerritoryMotifCreateForm(ctx, submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
             motifs = services.create_territory_motifs(ctx, form.cleaned_data["organisations"], form.cleaned_data)
@@ -168,7 +168,7 @@ def organisation_motif_create(request, ctx):
     scope = Pages(ctx)
     if not scope.can_manage:
         raise Http404("Motif introuvable")
-    form = MotifConfigurationForm(scope.territory, submitted(request))
+    form = MotifConfigurationForm(ctx, submitted(request))
     if request.method == "POST" and form.is_valid():
         try:
             motif = services.create_motif(ctx, form.cleaned_data)
@@ -194,7 +194,7 @@ def _forms(scope: Pages, motif: Motif, editable, bound_tab: str | None = None, d
     # One form per tab on the same page: distinct id prefixes keep the HTML ids unique.
     return {
         "configuration": MotifConfigurationForm(
-            scope.territory,
+            scope.ctx,
             bound("configuration"),
             motif=motif,
             locked=locked,

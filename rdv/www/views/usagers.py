@@ -67,12 +67,11 @@ def _responsible_from(request, ctx) -> Usager | None:
 
 @organisation_member_required
 def usager_create(request, ctx):
-    territory = ctx.territory
     responsible = _responsible_from(request, ctx)
     initial = {}
     if responsible is not None:
         initial = {"last_name": responsible.last_name, "notify_by_email": False, "notify_by_sms": False}
-    form = UsagerForm(territory, submitted(request), initial=initial)
+    form = UsagerForm(ctx, submitted(request), initial=initial)
     duplicates = []
     if request.method == "POST" and form.is_valid():
         if not request.POST.get("confirmer_doublon"):
@@ -157,9 +156,8 @@ def usager_detail(request, ctx, usager_id):
 
 @organisation_member_required
 def usager_edit(request, ctx, usager_id):
-    territory = ctx.territory
     usager = get_object_or_404(usager_policies.members_scope(ctx).select_related("responsible"), pk=usager_id)
-    form = UsagerForm(territory, submitted(request), usager=usager)
+    form = UsagerForm(ctx, submitted(request), usager=usager)
     if request.method == "POST" and form.is_valid():
         extra = {"responsible": None} if form.cleaned_data.get("detach_responsible") else {}
         try:

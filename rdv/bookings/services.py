@@ -11,6 +11,7 @@ refuses overlapping exclusive rows, whatever the race; on SQLite write transacti
 serialised (BEGIN IMMEDIATE), so the re-check inside the transaction is authoritative.
 """
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -269,6 +270,8 @@ def book_rdv_for_new_usager(ctx: Context, usager_data: dict, request: BookingReq
     """Create the usager's file (rdv.usagers.services.create_usager) and book the RDV for them, in
     one transaction: when the booking is refused, no file is left behind. Returns (rdv, usager)."""
     usager = create_usager(ctx, usager_data)
+    if ctx.is_public and ctx.usager is None:  # online, the file just created is the person booked for
+        ctx = dataclasses.replace(ctx, usager=usager)
     request.usagers = [*request.usagers, usager]
     rdv = book_rdv(ctx, request, override=override)
     return rdv, usager

@@ -49,7 +49,7 @@ class Context:
     territory_admin: bool = False  # the agent administers `territory`
     service_ids: frozenset[int] = frozenset()  # the agent's services in `territory`
     secretariat: bool = False  # one of those services is a secretariat
-    usager: Any = None  # the usager acting (kind USAGER), when known
+    usager: Any = None  # online: the usager acting, or booked for by a prescripteur, when known
     label: str = ""  # who acts, for the journal, when no agent does
 
     # Who is it -------------------------------------------------------------------------------

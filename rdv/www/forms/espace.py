@@ -94,7 +94,12 @@ class InvitationForm(OrganisationLevelsMixin, DsfrForm):
 
 
 class AgentAssignmentForm(OrganisationLevelsMixin, DsfrForm):
-    services = ServicesField(label="Services", queryset=Service.objects.none(), required=False)
+    services = ServicesField(
+        label="Services",
+        queryset=Service.objects.none(),
+        required=False,
+        help_text="Les services de l'agent dans cet espace. Ses services dans d'autres espaces ne changent pas.",
+    )
     territory_admin = forms.BooleanField(label="Administrateur de l'espace", required=False)
     confirm_removal = forms.BooleanField(
         label="Je confirme retirer cet agent de toutes les organisations de l'espace",

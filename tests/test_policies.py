@@ -417,3 +417,16 @@ def test_the_default_now_is_the_real_time(p):
         datetime.combine(p.online_rdv.starts_at.date(), time(0), tzinfo=PARIS) - timedelta(days=5)
     ):
         assert booking_policies.can_move(ctx, p.online_rdv)
+
+
+def test_espace_scopes_list_the_espace_s_organisations_and_journal_for_its_admins_only(p):
+    from rdv.core.audit import log_action
+
+    admin, other = actor(p, "espace_admin"), actor(p, "org_admin_at_espace")
+    assert set(territory_policies.organisations_scope(admin)) == {p.alice.organisation, p.alice.other_organisation}
+    assert not territory_policies.organisations_scope(other).exists()
+    kept = log_action(p.alice.territory_admin, "organisation.renamed", p.alice.organisation, {})
+    log_action(p.alice.agent, "usager.updated", p.usager, {}, territory=p.alice.territory)  # the file's own history
+    log_action(p.bob.territory_admin, "organisation.renamed", p.bob.organisation, {})
+    assert list(territory_policies.journal_scope(admin)) == [kept]
+    assert not territory_policies.journal_scope(other).exists()

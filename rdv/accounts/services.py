@@ -196,7 +196,7 @@ def find_invitation(token: str, *, lock: bool = False) -> Invitation:
     if status == InvitationStatus.CANCELLED:
         raise DomainError("invitation_cancelled", "Cette invitation a été annulée par l'administrateur.")
     if status == InvitationStatus.EXPIRED:
-        expiry = timezone.localtime(invitation.expires_at).strftime("%d/%m/%Y à %H:%M")
+        expiry = timezone.localtime(invitation.expires_at, invitation.territory.zone).strftime("%d/%m/%Y à %H:%M")
         raise DomainError(
             "invitation_expired",
             f"Cette invitation a expiré le {expiry}. Demandez à votre administrateur de vous inviter à nouveau.",

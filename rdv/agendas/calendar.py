@@ -5,13 +5,13 @@ Nothing here writes; the week view loads what it shows in a constant number of q
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 from django.utils import timezone
 
 from rdv.agendas.holidays import holiday_dates
 from rdv.agendas.models import ABSENCE_LOOKBACK_DAYS, WEEKDAY_LABELS, Absence, PlageOuverture, RecurrenceKind
-from rdv.availability.recurrence import PARIS, expand, local_day_interval, occurrence_dates
+from rdv.availability.recurrence import expand, local_day_interval, occurrence_dates
 from rdv.territories.models import HolidayZone
 
 MONTH_LABELS = [
@@ -154,28 +154,23 @@ class Day:
     day: date
     holiday: str = ""
     entries: list[Entry] = field(default_factory=list)
-
-    @property
-    def is_today(self) -> bool:
-        return self.day == timezone.localdate()
+    is_today: bool = False
 
     @property
     def label(self) -> str:
         return french_date(self.day)
 
 
-def _local(instant: datetime) -> datetime:
-    return instant.astimezone(PARIS)
-
-
-def _absence_entries(absence: Absence, days: dict[date, Day], monday: date, sunday: date, title: str) -> None:
+def _absence_entries(absence: Absence, days: dict[date, Day], monday: date, sunday: date, title: str, tz) -> None:
+    """The absence's occurrences cut into days of the espace shown (`tz`); an absence of another
+    espace is expanded in its own time zone."""
     for start, end in expand(absence.event(), monday, sunday):
         for day in days.values():
-            day_start, day_end = local_day_interval(day.day)
+            day_start, day_end = local_day_interval(day.day, tz)
             if start >= day_end or end <= day_start:
                 continue
-            local_start = None if start <= day_start else _local(start).time()
-            local_end = None if end >= day_end else _local(end).time()
+            local_start = None if start <= day_start else start.astimezone(tz).time()
+            local_end = None if end >= day_end else end.astimezone(tz).time()
             if local_start == WHOLE_DAY_START:
                 local_start = None
             if local_end is not None and local_end >= WHOLE_DAY_END:
@@ -184,10 +179,16 @@ def _absence_entries(absence: Absence, days: dict[date, Day], monday: date, sund
 
 
 def week(organisation, agent, monday: date, zone: str = "") -> list[Day]:
-    """The seven days from `monday`, with the agent's plages of this organisation, their absences
-    (all organisations) and the public holidays. Four queries (plages, their motifs, their exceptions, absences)."""
+    """The seven days from `monday`, in the espace's time, with the agent's plages of this
+    organisation, their absences (all organisations) and the public holidays (`zone`). Four
+    queries (plages, their motifs, their exceptions, absences)."""
+    tz = organisation.territory.zone
+    today = timezone.localdate(timezone=tz)
     sunday = monday + timedelta(days=6)
-    days = {monday + timedelta(days=i): Day(monday + timedelta(days=i)) for i in range(7)}
+    days = {
+        monday + timedelta(days=i): Day(monday + timedelta(days=i), is_today=monday + timedelta(days=i) == today)
+        for i in range(7)
+    }
     for day, name in holiday_dates(zone, monday, sunday).items():
         days[day].holiday = name
     plages = (
@@ -200,7 +201,7 @@ def week(organisation, agent, monday: date, zone: str = "") -> list[Day]:
     for plage in plages:
         exceptions = {exception.date: exception for exception in plage.exceptions.all()}
         name = plage_name(plage)
-        for day in occurrence_dates(plage.event(), monday, sunday):
+        for day in occurrence_dates(plage.event(tz=tz), monday, sunday):
             exception = exceptions.get(day)
             start, end = plage.start_time, plage.end_time
             if exception is not None and not exception.cancelled:
@@ -219,12 +220,14 @@ def week(organisation, agent, monday: date, zone: str = "") -> list[Day]:
             )
     # Every absence of the agent blocks their slots here, wherever it was entered; those of other
     # organisations show without their title (it is theirs to read).
-    absences = Absence.objects.filter(agent=agent).overlapping_dates(
-        monday - timedelta(days=ABSENCE_LOOKBACK_DAYS), sunday
+    absences = (
+        Absence.objects.filter(agent=agent)
+        .overlapping_dates(monday - timedelta(days=ABSENCE_LOOKBACK_DAYS), sunday)
+        .select_related("organisation__territory")
     )
     for absence in absences:
         title = absence.title if absence.organisation_id == organisation.pk else "indisponible (autre organisation)"
-        _absence_entries(absence, days, monday, sunday, title)
+        _absence_entries(absence, days, monday, sunday, title, tz)
     for day in days.values():
         day.entries.sort(key=lambda entry: entry.sort_key)
     return list(days.values())

@@ -149,13 +149,15 @@ class PlageOuverture(RecurrenceFields):
     def __str__(self) -> str:
         return self.title or f"Plage du {self.first_date:%d/%m/%Y} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
 
-    def event(self, exceptions=None) -> RecurringEvent:
+    def event(self, exceptions=None, tz=None) -> RecurringEvent:
+        """The series in the wall-clock time of its espace (`tz`, or read from the organisation)."""
         return RecurringEvent(
             first_date=self.first_date,
             start_time=self.start_time,
             end_time=self.end_time,
             recurrence=self.recurrence_rule(),
             exceptions=exceptions or {},
+            tz=tz or self.organisation.territory.zone,
         )
 
 
@@ -229,11 +231,13 @@ class Absence(RecurrenceFields):
     def span_days(self) -> int:
         return (self.end_date - self.first_date).days
 
-    def event(self) -> RecurringEvent:
+    def event(self, tz=None) -> RecurringEvent:
+        """The absence in the wall-clock time of its espace (`tz`, or read from the organisation)."""
         return RecurringEvent(
             first_date=self.first_date,
             start_time=self.start_time,
             end_time=self.end_time,
             recurrence=self.recurrence_rule(),
             span_days=self.span_days,
+            tz=tz or self.organisation.territory.zone,
         )

@@ -26,7 +26,7 @@ def active_lieux(ctx: Context):
 
 def agent_plages(ctx: Context, agent) -> tuple[list[PlageOuverture], list[PlageOuverture]]:
     """(current, past) plages of `agent` in the context's organisation, described for the list."""
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=ctx.territory.zone)
     plages = (
         policies.plages_scope(ctx)
         .filter(agent=agent)
@@ -49,7 +49,7 @@ def agent_plages(ctx: Context, agent) -> tuple[list[PlageOuverture], list[PlageO
 
 def agent_absences(ctx: Context, agent) -> tuple[list[Absence], list[Absence]]:
     """(current, past) absences of `agent` entered in the context's organisation."""
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=ctx.territory.zone)
     current, past = [], []
     for absence in policies.absences_scope(ctx).filter(agent=agent).order_by("first_date", "start_time"):
         last = absence.last_possible_date

@@ -42,7 +42,7 @@ from rdv.agendas.models import (
     PlageOuverture,
     RecurrenceKind,
 )
-from rdv.availability.recurrence import PARIS, Recurrence, RecurringEvent, expand, occurrence_dates
+from rdv.availability.recurrence import Recurrence, RecurringEvent, expand, occurrence_dates
 from rdv.core.audit import log_action
 from rdv.core.context import Context, require
 from rdv.core.errors import DomainError
@@ -290,7 +290,7 @@ def archive_lieu(ctx: Context, lieu: Lieu, *, now: datetime | None = None) -> No
     if lieu.archived_at is not None:
         raise DomainError("lieu_archived", "Ce lieu est déjà archivé.")
     now = now or timezone.now()
-    running = _running_plages(lieu, timezone.localtime(now).date()).count()
+    running = _running_plages(lieu, timezone.localtime(now, lieu.organisation.territory.zone).date()).count()
     if running:
         raise DomainError(
             "lieu_in_use",
@@ -391,9 +391,11 @@ def _plage_values(
     return values, sorted(set(motifs), key=lambda m: m.pk)
 
 
-def _event(values: Mapping, exceptions: Mapping | None = None) -> RecurringEvent:
-    """The recurring event of plage values not saved yet (same rule as PlageOuverture.event)."""
-    return PlageOuverture(**{name: values.get(name) for name in EVENT_FIELDS}).event(exceptions)
+def _event(organisation: Organisation, values: Mapping, exceptions: Mapping | None = None) -> RecurringEvent:
+    """The recurring event of plage values not saved yet, in the organisation's espace time (same
+    rule as PlageOuverture.event)."""
+    plage = PlageOuverture(**{name: values.get(name) for name in EVENT_FIELDS})
+    return plage.event(exceptions, tz=organisation.territory.zone)
 
 
 def _exception_rules(plage: PlageOuverture) -> dict:
@@ -407,7 +409,9 @@ class Clash:
     end: datetime
 
     def message(self, organisation: Organisation | None) -> str:
-        local_start, local_end = self.start.astimezone(PARIS), self.end.astimezone(PARIS)
+        # In the time of the plage's espace (the one the agent typed it in).
+        tz = self.plage.organisation.territory.zone
+        local_start, local_end = self.start.astimezone(tz), self.end.astimezone(tz)
         where = f" à {self.plage.lieu.name}"
         if organisation is not None and self.plage.organisation_id != organisation.pk:
             where += f" ({self.plage.organisation.name})"
@@ -443,7 +447,7 @@ def find_clash(agent, event: RecurringEvent, *, exclude_ids: Iterable[int] = ())
         PlageOuverture.objects.filter(agent=agent)
         .exclude(pk__in=list(exclude_ids))
         .overlapping_dates(start, last or date.max)
-        .select_related("lieu", "organisation")
+        .select_related("lieu", "organisation__territory")
         .prefetch_related("motifs", "exceptions")
     )
     best: Clash | None = None
@@ -484,7 +488,7 @@ def _plage_log(values: Mapping, motifs: list) -> dict:
 
 
 def _create_plage(ctx: Context, organisation, agent, values: dict, motifs: list) -> PlageOuverture:
-    _check_overlaps(organisation, agent, _event(values))
+    _check_overlaps(organisation, agent, _event(organisation, values))
     plage = PlageOuverture.objects.create(organisation=organisation, agent=agent, **values)
     plage.motifs.set(motifs)
     log_action(ctx.actor, "plage.created", plage, {"agent": agent, **_plage_log(values, motifs)})
@@ -507,10 +511,10 @@ def update_plage(ctx: Context, plage: PlageOuverture, data: Mapping) -> dict:
     require(policies.can_manage_plage(ctx, plage))
     _lock_agent(plage.agent)
     values, motifs = _plage_values(plage.organisation, plage.agent, data, plage)
-    new_event = _event(values)
+    new_event = _event(plage.organisation, values)
     exceptions = list(plage.exceptions.all())
     kept = {e.date: e.as_rule() for e in exceptions if _occurs(new_event, e.date)}
-    _check_overlaps(plage.organisation, plage.agent, _event(values, kept), exclude_ids=[plage.pk])
+    _check_overlaps(plage.organisation, plage.agent, _event(plage.organisation, values, kept), exclude_ids=[plage.pk])
     changes = _diff(plage, values)
     old_motifs = sorted(m.name for m in plage.motifs.all())
     new_motifs = sorted(m.name for m in motifs)
@@ -589,7 +593,13 @@ def move_plage_occurrence(
             field="end_time",
         )
     _lock_agent(plage.agent)
-    single = RecurringEvent(first_date=day, start_time=start, end_time=end, recurrence=Recurrence(until=day))
+    single = RecurringEvent(
+        first_date=day,
+        start_time=start,
+        end_time=end,
+        recurrence=Recurrence(until=day),
+        tz=plage.organisation.territory.zone,
+    )
     _check_overlaps(plage.organisation, plage.agent, single, exclude_ids=[plage.pk])
     previous = plage.exceptions.filter(date=day).first()
     old = (
@@ -625,7 +635,11 @@ def restore_plage_occurrence(ctx: Context, plage: PlageOuverture, day: date) -> 
         raise DomainError("no_exception", "Cette occurrence suit déjà les horaires de la série.")
     _lock_agent(plage.agent)
     single = RecurringEvent(
-        first_date=day, start_time=plage.start_time, end_time=plage.end_time, recurrence=Recurrence(until=day)
+        first_date=day,
+        start_time=plage.start_time,
+        end_time=plage.end_time,
+        recurrence=Recurrence(until=day),
+        tz=plage.organisation.territory.zone,
     )
     _check_overlaps(plage.organisation, plage.agent, single, exclude_ids=[plage.pk])
     exception.delete()

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from django.db import connections
 from django.utils import timezone
@@ -34,6 +35,7 @@ from rdv.availability.slots import (
     subtract_seconds,
 )
 from rdv.bookings.models import RdvAgent
+from rdv.territories.models import zone_info
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,10 @@ def _expand_seconds(event: RecurringEvent, start_date: date, end_date: date) -> 
 
 
 def _event(row: dict, prefix: str = "", span_days: int = 0, exceptions=None) -> RecurringEvent:
+    """The event of a plage or absence row, in the wall-clock time of its own espace."""
     kind = row[prefix + "recurrence"]
     return RecurringEvent(
+        tz=zone_info(row[prefix + "organisation__territory__time_zone"]),
         first_date=row[prefix + "first_date"],
         start_time=row[prefix + "start_time"],
         end_time=row[prefix + "end_time"],
@@ -96,6 +100,11 @@ class _FrozenExceptions(dict):
         return hash(frozenset(self.items()))
 
 
+def motifs_zone(motifs) -> ZoneInfo:
+    """The wall-clock time of the motifs' espace (they belong to one organisation)."""
+    return motifs[0].organisation.territory.zone
+
+
 def load_inputs(
     motifs: Iterable,
     start_date: date,
@@ -107,17 +116,24 @@ def load_inputs(
     online: bool = False,
     holiday_zone: str = "",
     exclude_rdv_ids: Iterable[int] = (),
+    tz: ZoneInfo | None = None,
 ) -> EngineInputs:
-    """Load openings and busy intervals between two local dates (inclusive).
+    """Load openings and busy intervals between two local dates (inclusive) of the motifs' espace
+    (`tz`: its time zone; read from the first motif when not given).
 
     Four queries whatever the number of agents, days and RDVs: plages × motifs, plage
-    exceptions, absences, RDVs (holidays are computed in memory). `online` applies the motifs'
-    minimum and maximum booking delays to the windows; `exclude_rdv_ids` ignores RDVs (a RDV
-    being moved)."""
+    exceptions, absences, RDVs (holidays are computed in memory). Plages and absences are
+    expanded in the time of their own espace (an agent may work in several). `online` applies the
+    motifs' minimum and maximum booking delays to the windows; `exclude_rdv_ids` ignores RDVs (a
+    RDV being moved)."""
     now = now or timezone.now()
+    motifs = list(motifs)
     rules = {m.pk: motif_rule(m) for m in motifs}
-    window_start, _ = local_day_interval(start_date)
-    _, window_end = local_day_interval(end_date)
+    if not motifs:
+        return EngineInputs(rules, defaultdict(list), defaultdict(list), {})
+    tz = tz or motifs_zone(motifs)
+    window_start, _ = local_day_interval(start_date, tz)
+    _, window_end = local_day_interval(end_date, tz)
     windows: dict[int, tuple[int, int] | None] = {}
     for motif_id, rule in rules.items():
         earliest, latest = max(now, window_start), window_end
@@ -147,6 +163,7 @@ def load_inputs(
             "plageouverture__agent_id",
             "plageouverture__lieu_id",
             *(f"plageouverture__{f}" for f in EVENT_FIELDS),
+            "plageouverture__organisation__territory__time_zone",
         )
     )
     if not rows:
@@ -163,7 +180,7 @@ def load_inputs(
     for absence in (
         Absence.objects.filter(agent_id__in=agents)
         .overlapping_dates(start_date - timedelta(days=ABSENCE_LOOKBACK_DAYS), end_date)
-        .values("agent_id", "end_date", *EVENT_FIELDS)
+        .values("agent_id", "end_date", *EVENT_FIELDS, "organisation__territory__time_zone")
     ):
         span = (absence["end_date"] - absence["first_date"]).days
         busy[absence["agent_id"]].extend(_expand_seconds(_event(absence, span_days=span), start_date, end_date))
@@ -174,8 +191,8 @@ def load_inputs(
         rdv_busy = rdv_busy.exclude(rdv_id__in=list(exclude_rdv_ids))
     for agent_id, starts_at, ends_at in _busy_seconds(rdv_busy):
         busy[agent_id].append((starts_at, ends_at))
-    holidays = [
-        tuple(int(i.timestamp()) for i in local_day_interval(day))
+    holidays = [  # whole days of the espace
+        tuple(int(i.timestamp()) for i in local_day_interval(day, tz))
         for day in holiday_dates(holiday_zone, start_date, end_date)
     ]
     if holidays:
@@ -207,7 +224,7 @@ def _busy_seconds(queryset):
 
 def find_slots(motifs: Iterable, start_date: date, end_date: date, **options) -> dict[int, list[Slot]]:
     """Free slots per motif id between two local dates (inclusive); see `load_inputs` for the
-    options (now, agent_ids, lieu_ids, online, holiday_zone)."""
+    options (now, agent_ids, lieu_ids, online, holiday_zone, tz)."""
     inputs = load_inputs(motifs, start_date, end_date, **options)
     result = {}
     for motif_id, rule in inputs.rules.items():
@@ -232,13 +249,15 @@ def is_slot_free(
     holiday_zone: str = "",
     duration: timedelta | None = None,
     lieu_id: int | None = None,
+    tz: ZoneInfo | None = None,
 ) -> bool:
     """The re-check inside booking, on the same data and engine as the displayed slots.
 
     Online (usagers): `start` must be one of the motif's displayed slots for this agent.
     Agents: [start, start + duration) must lie inside a free range of a plage of this agent that
     offers the motif (at `lieu_id` when given), at any start time, not only the displayed grid."""
-    local_day = timezone.localtime(start).date()
+    tz = tz or motifs_zone([motif])
+    local_day = timezone.localtime(start, tz).date()
     inputs = load_inputs(
         [motif],
         local_day,
@@ -248,6 +267,7 @@ def is_slot_free(
         online=online,
         exclude_rdv_ids=exclude_rdv_ids,
         holiday_zone=holiday_zone,
+        tz=tz,
     )
     window = inputs.windows[motif.pk]
     if window is None:
@@ -279,18 +299,19 @@ def next_availability_by_lieu(
     motifs = list(motifs)
     if not motifs:
         return {}
-    zone = holiday_zone(motifs[0].organisation.territory)
+    territory = motifs[0].organisation.territory
+    zone, tz = holiday_zone(territory), territory.zone
     expected = set(
         PlageOuverture.objects.filter(motifs__in=motifs, lieu__archived_at__isnull=True, lieu__is_open=True)
         .values_list("lieu_id", flat=True)
         .distinct()
     )
     found: dict[int, Slot] = {}
-    start = timezone.localtime(now).date()
+    start = timezone.localtime(now, tz).date()
     for offset in range(0, horizon_days, chunk_days):
         chunk_start = start + timedelta(days=offset)
         chunk_end = min(start + timedelta(days=horizon_days), chunk_start + timedelta(days=chunk_days - 1))
-        chunk = find_slots(motifs, chunk_start, chunk_end, now=now, online=online, holiday_zone=zone)
+        chunk = find_slots(motifs, chunk_start, chunk_end, now=now, online=online, holiday_zone=zone, tz=tz)
         for slots in chunk.values():
             for slot in slots:
                 if slot.lieu_id not in found or slot.start < found[slot.lieu_id].start:

@@ -68,7 +68,8 @@ class Rdv(models.Model):
     def __str__(self) -> str:
         from django.utils import timezone
 
-        return f"RDV {self.motif.name} le {timezone.localtime(self.starts_at):%d/%m/%Y %H:%M}"
+        local = timezone.localtime(self.starts_at, self.organisation.territory.zone)  # the espace's time
+        return f"RDV {self.motif.name} le {local:%d/%m/%Y %H:%M}"
 
     @property
     def is_cancelled(self) -> bool:

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from rdv.accounts.models import Agent
 from rdv.agendas.models import Lieu
-from rdv.availability.recurrence import PARIS
-from rdv.bookings.availability import find_slots
+from rdv.bookings.availability import find_slots, motifs_zone
 
 FIRST_DAYS = 14
 CHUNK_DAYS = 7
@@ -22,7 +21,7 @@ HORIZON_DAYS = 92
 
 @dataclass
 class FoundSlot:
-    start: datetime  # local (Europe/Paris)
+    start: datetime  # local (the espace's time)
     end: datetime
     lieu: Lieu | None
 
@@ -65,31 +64,33 @@ def search_slots(
     agent_ids=None,
     lieu_ids=None,
     holiday_zone: str = "",
+    tz=None,
     first_days: int = FIRST_DAYS,
     chunk_days: int = CHUNK_DAYS,
     horizon_days: int = HORIZON_DAYS,
 ) -> SearchResult:
     now = now or timezone.now()
-    start_date = max(start_date, timezone.localtime(now).date())
+    tz = tz or motifs_zone([motif])
+    start_date = max(start_date, timezone.localtime(now, tz).date())
     last_day = start_date + timedelta(days=horizon_days - 1)
-    options = {"now": now, "agent_ids": agent_ids, "lieu_ids": lieu_ids, "holiday_zone": holiday_zone}
+    options = {"now": now, "agent_ids": agent_ids, "lieu_ids": lieu_ids, "holiday_zone": holiday_zone, "tz": tz}
     end = min(last_day, start_date + timedelta(days=first_days - 1))
     slots = find_slots([motif], start_date, end, **options)[motif.pk]
     while not slots and end < last_day:
         chunk_start = end + timedelta(days=1)
         end = min(last_day, end + timedelta(days=chunk_days))
         slots = find_slots([motif], chunk_start, end, **options)[motif.pk]
-    return SearchResult(start_date, end, _group(slots))
+    return SearchResult(start_date, end, _group(slots, tz))
 
 
-def _group(slots) -> list[DaySlots]:
+def _group(slots, tz) -> list[DaySlots]:
     if not slots:
         return []
     agents = Agent.objects.in_bulk({agent_id for slot in slots for agent_id in slot.agent_ids})
     lieux = Lieu.objects.in_bulk({slot.lieu_id for slot in slots if slot.lieu_id})
     by_day: dict[date, dict[tuple[int, int | None], AgentSlots]] = defaultdict(dict)
     for slot in slots:  # sorted by start
-        start, end = slot.start.astimezone(PARIS), slot.end.astimezone(PARIS)
+        start, end = slot.start.astimezone(tz), slot.end.astimezone(tz)
         lieu = lieux.get(slot.lieu_id)
         found = FoundSlot(start, end, lieu)
         for agent_id in slot.agent_ids:

@@ -91,11 +91,12 @@ class Agenda:
     arrived: list  # RdvItems of visible RDVs whose usager is in the waiting room
 
 
-def _local_days(start: datetime, end: datetime, first_day: date, last_day: date):
-    """The local days of [first_day, last_day] that [start, end) touches, with the clipped times."""
-    day = max(timezone.localtime(start).date(), first_day)
+def _local_days(start: datetime, end: datetime, first_day: date, last_day: date, tz):
+    """The local days (in `tz`) of [first_day, last_day] that [start, end) touches, with the clipped
+    times."""
+    day = max(timezone.localtime(start, tz).date(), first_day)
     while day <= last_day:
-        day_start, day_end = local_day_interval(day)
+        day_start, day_end = local_day_interval(day, tz)
         if day_start >= end:
             break
         clipped_start, clipped_end = max(start, day_start), min(end, day_end)
@@ -114,9 +115,10 @@ def build_agenda(
     holiday_zone: str = "",
 ) -> Agenda:
     organisation = ctx.organisation
+    tz = ctx.territory.zone  # days and times of the espace
     agent_ids = [agent.pk for agent in agents]
-    window_start, _ = local_day_interval(first_day)
-    _, window_end = local_day_interval(last_day)
+    window_start, _ = local_day_interval(first_day, tz)
+    _, window_end = local_day_interval(last_day, tz)
     cells: dict[tuple[int, date], Cell] = {}
     for agent in agents:
         day = first_day
@@ -147,7 +149,7 @@ def build_agenda(
     arrived = {}
     for link in links:
         item = RdvItem(link.rdv, link.visible, link.rdv.starts_at, link.rdv.ends_at, usagers.get(link.rdv_id, []))
-        day = timezone.localtime(link.rdv.starts_at).date()
+        day = timezone.localtime(link.rdv.starts_at, tz).date()
         if (link.agent_id, day) in cells:
             rdv_items[(link.agent_id, day)].append(item)
         if link.visible and link.rdv.arrived_at and not link.rdv.is_cancelled:
@@ -167,18 +169,20 @@ def build_agenda(
     plage_items: dict[tuple[int, date], list[PlageItem]] = defaultdict(list)
     for plage in plages:
         motifs = sorted(plage.motifs.all(), key=lambda motif: motif.name)
-        for start, end in expand(plage.event(exceptions.get(plage.pk)), first_day, last_day):
-            day = timezone.localtime(start).date()
+        for start, end in expand(plage.event(exceptions.get(plage.pk), tz=tz), first_day, last_day):
+            day = timezone.localtime(start, tz).date()
             if (plage.agent_id, day) in cells:
                 plage_items[(plage.agent_id, day)].append(PlageItem(plage, start, end, motifs))
 
     # Absences (any organisation: the agent is away for everyone).
-    for absence in Absence.objects.filter(agent_id__in=agent_ids).overlapping_dates(
-        first_day - timedelta(days=ABSENCE_LOOKBACK_DAYS), last_day
+    for absence in (
+        Absence.objects.filter(agent_id__in=agent_ids)
+        .overlapping_dates(first_day - timedelta(days=ABSENCE_LOOKBACK_DAYS), last_day)
+        .select_related("organisation__territory")  # expanded in the time of its own espace
     ):
         title = absence.title if absence.organisation_id == organisation.pk else "Absence"
         for start, end in expand(absence.event(), first_day, last_day):
-            for day, clipped_start, clipped_end, whole_day in _local_days(start, end, first_day, last_day):
+            for day, clipped_start, clipped_end, whole_day in _local_days(start, end, first_day, last_day, tz):
                 cells[(absence.agent_id, day)].items.append(AbsenceItem(title, clipped_start, clipped_end, whole_day))
 
     # Nest each RDV in the plage occurrence that contains its start; the others stand alone.
@@ -195,7 +199,7 @@ def build_agenda(
         cell.items.sort(key=lambda item: (item.start, {"absence": 0, "plage": 1, "rdv": 2}[item.kind]))
 
     holidays = holiday_dates(holiday_zone, first_day, last_day)
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=tz)
     rows = []
     day = first_day
     while day <= last_day:
@@ -214,8 +218,8 @@ def build_agenda(
 # List and export -------------------------------------------------------------------------------
 
 
-def _midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+def _midnight(day: date, tz) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=tz)
 
 
 def rdv_list(ctx: Context, filters: dict):
@@ -223,9 +227,9 @@ def rdv_list(ctx: Context, filters: dict):
     participants and agents, by start."""
     queryset = policies.scope(ctx)
     if filters.get("du"):
-        queryset = queryset.filter(starts_at__gte=_midnight(filters["du"]))
+        queryset = queryset.filter(starts_at__gte=_midnight(filters["du"], ctx.territory.zone))
     if filters.get("au"):
-        queryset = queryset.filter(starts_at__lt=_midnight(filters["au"] + timedelta(days=1)))
+        queryset = queryset.filter(starts_at__lt=_midnight(filters["au"] + timedelta(days=1), ctx.territory.zone))
     if filters.get("agent"):
         queryset = queryset.filter(Exists(RdvAgent.objects.filter(rdv_id=OuterRef("pk"), agent=filters["agent"])))
     if filters.get("motif"):
@@ -279,9 +283,10 @@ def export_rows(ctx: Context, queryset):
     """The header then one row of values per RDV of `queryset` (from rdv_list), streamed. The
     Contexte column only when the espace shows the field."""
     context_enabled = ctx.territory.rdv_field_enabled("context")
+    tz = ctx.territory.zone  # dates and times of the espace
     yield [*EXPORT_HEADERS, *(["Contexte"] if context_enabled else [])]
     for rdv in queryset.iterator(chunk_size=500):
-        start, end = timezone.localtime(rdv.starts_at), timezone.localtime(rdv.ends_at)
+        start, end = timezone.localtime(rdv.starts_at, tz), timezone.localtime(rdv.ends_at, tz)
         row = [
             f"{start:%d/%m/%Y}",
             f"{start:%H:%M}",
@@ -294,9 +299,9 @@ def export_rows(ctx: Context, queryset):
             ", ".join(str(link.agent) for link in rdv.agent_links.all()),
             ", ".join(str(p.usager) for p in rdv.participations.all()),
             rdv.get_status_display(),
-            f"{timezone.localtime(rdv.arrived_at):%H:%M}" if rdv.arrived_at else "",
+            f"{timezone.localtime(rdv.arrived_at, tz):%H:%M}" if rdv.arrived_at else "",
             rdv.cancel_reason,
-            f"{timezone.localtime(rdv.created_at):%d/%m/%Y %H:%M}",
+            f"{timezone.localtime(rdv.created_at, tz):%d/%m/%Y %H:%M}",
         ]
         if context_enabled:
             row.append(rdv.context)

@@ -156,7 +156,7 @@ def _recheck(organisation, motif, agents, start, duration, *, lieu=None, online=
     """Agents for whom [start, start + duration) is not a free time of their plages. Locks the
     agents' agendas first, so the answer holds until the transaction commits."""
     lock_agendas(agents)
-    zone = holiday_zone(organisation.territory)
+    zone, tz = holiday_zone(organisation.territory), organisation.territory.zone
     return [
         agent
         for agent in agents
@@ -169,6 +169,7 @@ def _recheck(organisation, motif, agents, start, duration, *, lieu=None, online=
             duration=duration,
             lieu_id=getattr(lieu, "pk", None),
             holiday_zone=zone,
+            tz=tz,
         )
     ]
 
@@ -465,7 +466,8 @@ def mark_arrived(ctx: Context, rdv: Rdv, arrived: bool = True) -> Rdv:
     rdv = _locked(rdv)
     if rdv.is_cancelled:
         raise BookingError("rdv_cancelled", "Ce rendez-vous est annulé.")
-    if timezone.localtime(rdv.starts_at).date() != timezone.localdate():
+    tz = rdv.organisation.territory.zone  # "today" in the espace
+    if timezone.localtime(rdv.starts_at, tz).date() != timezone.localdate(timezone=tz):
         raise BookingError("not_today", "L'arrivée ne peut être signalée que le jour du rendez-vous.")
     if arrived == (rdv.arrived_at is not None):
         return rdv
@@ -480,7 +482,7 @@ def mark_arrived(ctx: Context, rdv: Rdv, arrived: bool = True) -> Rdv:
 
 
 def _email_arrival(rdv: Rdv) -> None:
-    local = timezone.localtime(rdv.starts_at)
+    local = timezone.localtime(rdv.starts_at, rdv.organisation.territory.zone)
     usagers = ", ".join(str(p.usager) for p in rdv.participations.select_related("usager")) or "L'usager"
     for link in rdv.agent_links.select_related("agent"):
         agent = link.agent

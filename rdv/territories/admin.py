@@ -16,7 +16,7 @@ class TerritoryServiceInline(admin.TabularInline):
 
 @admin.register(Territory)
 class TerritoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "departement_number", "created_at"]
+    list_display = ["name", "departement_number", "time_zone", "created_at"]
     search_fields = ["name"]
     inlines = [OrganisationInline, TerritoryServiceInline]
 

@@ -1,3 +1,6 @@
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -40,6 +43,47 @@ class HolidayZone(models.TextChoices):
     MAYOTTE = "976", "Mayotte"
 
 
+class TimeZone(models.TextChoices):
+    """The wall-clock time of an espace: plages, absences, holidays and RDVs are typed and shown in
+    it (stored in UTC)."""
+
+    PARIS = "Europe/Paris", "Métropole et Corse (heure de Paris)"
+    GUADELOUPE = "America/Guadeloupe", "Guadeloupe, Saint-Martin, Saint-Barthélemy"
+    MARTINIQUE = "America/Martinique", "Martinique"
+    GUYANE = "America/Cayenne", "Guyane"
+    SAINT_PIERRE = "America/Miquelon", "Saint-Pierre-et-Miquelon"
+    REUNION = "Indian/Reunion", "La Réunion"
+    MAYOTTE = "Indian/Mayotte", "Mayotte"
+    NOUVELLE_CALEDONIE = "Pacific/Noumea", "Nouvelle-Calédonie"
+    POLYNESIE = "Pacific/Tahiti", "Polynésie française (Tahiti)"
+    WALLIS = "Pacific/Wallis", "Wallis-et-Futuna"
+
+
+# The time zone of an espace from its département (or collectivité) number; mainland France otherwise.
+DEPARTEMENT_TIME_ZONES = {
+    "971": TimeZone.GUADELOUPE,
+    "972": TimeZone.MARTINIQUE,
+    "973": TimeZone.GUYANE,
+    "974": TimeZone.REUNION,
+    "975": TimeZone.SAINT_PIERRE,
+    "976": TimeZone.MAYOTTE,
+    "977": TimeZone.GUADELOUPE,
+    "978": TimeZone.GUADELOUPE,
+    "986": TimeZone.WALLIS,
+    "987": TimeZone.POLYNESIE,
+    "988": TimeZone.NOUVELLE_CALEDONIE,
+}
+
+
+def time_zone_of_departement(number: str) -> str:
+    return DEPARTEMENT_TIME_ZONES.get((number or "").strip().upper(), TimeZone.PARIS)
+
+
+@lru_cache(maxsize=32)
+def zone_info(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 class WaitingRoomNotification(models.TextChoices):
     NONE = "none", "Aucune notification"
     VISUAL = "visual", "Notification visuelle dans l'agenda"
@@ -52,6 +96,8 @@ class Territory(models.Model):
 
     name = models.CharField("nom", max_length=200)
     departement_number = models.CharField("numéro de département", max_length=3, blank=True)
+    # Set by the platform operators (defaults from the département when the espace is created).
+    time_zone = models.CharField("fuseau horaire", max_length=40, choices=TimeZone, default=TimeZone.PARIS)
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Espace settings (changed only through rdv.territories.services).
@@ -80,6 +126,11 @@ class Territory(models.Model):
     @property
     def territory(self) -> "Territory":
         return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The espace's wall-clock time zone."""
+        return zone_info(self.time_zone or TimeZone.PARIS)
 
     def usager_field_visible(self, name: str) -> bool:
         """False when the espace hides this standard usager field (first and last name are always shown)."""

@@ -16,7 +16,9 @@ from rdv.territories.models import (
     Service,
     Territory,
     TerritoryService,
+    TimeZone,
     WaitingRoomNotification,
+    time_zone_of_departement,
 )
 from rdv.territories.policies import can_administer, can_change_organisation
 
@@ -44,15 +46,19 @@ def _check_unique_organisation_name(territory: Territory, name: str, exclude_pk=
 
 
 @transaction.atomic
-def create_territory(ctx: Context, name: str, departement_number: str = "") -> Territory:
-    """A new espace: platform operators only (Context.operator(): command line and admin site)."""
+def create_territory(ctx: Context, name: str, departement_number: str = "", time_zone: str = "") -> Territory:
+    """A new espace: platform operators only (Context.operator(): command line and admin site). Its
+    time zone defaults from the département."""
     require(ctx.is_system and ctx.territory is None)
     name = _clean_name(name)
     if Territory.objects.filter(name__iexact=name).exists():
         raise DomainError("territory_name_taken", f"Un espace nommé « {name} » existe déjà.", field="name")
     departement_number = (departement_number or "").strip()[:3]
-    territory = Territory.objects.create(name=name, departement_number=departement_number)
-    log_action(ctx.actor, "territory.created", territory, {"name": name})
+    time_zone = time_zone or time_zone_of_departement(departement_number)
+    if time_zone not in TimeZone.values:
+        raise DomainError("time_zone_invalid", "Choisissez un fuseau horaire proposé.", field="time_zone")
+    territory = Territory.objects.create(name=name, departement_number=departement_number, time_zone=time_zone)
+    log_action(ctx.actor, "territory.created", territory, {"name": name, "time_zone": TimeZone(time_zone).label})
     return territory
 
 

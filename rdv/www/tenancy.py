@@ -2,7 +2,7 @@
 
 Each decorator builds the agent's immutable context for the espace or organisation of the URL
 (rdv.accounts.context: one query, the tenant included) and calls the view with it:
-`view(request, ctx, ...)`. Anything outside the
+`view(request, ctx, ...)`, in the espace's time zone (times typed and shown are the espace's). Anything outside the
 agent's rights answers 404 (no existence leak); anonymous visitors are sent to the login page.
 """
 
@@ -10,6 +10,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
+from django.utils import timezone
 
 from rdv.accounts.context import organisation_context, territory_context
 
@@ -22,10 +23,16 @@ def territory_admin_required(view):
         ctx = territory_context(request.user, territory_id)
         if ctx is None:
             raise Http404("Espace introuvable")
-        request.ctx = ctx
-        return view(request, ctx, *args, **kwargs)
+        return _in_espace_time(request, ctx, view, *args, **kwargs)
 
     return wrapper
+
+
+def _in_espace_time(request, ctx, view, *args, **kwargs):
+    """Run the view in the espace's wall-clock time: forms read and pages show times there."""
+    request.ctx = ctx
+    with timezone.override(ctx.territory.zone):
+        return view(request, ctx, *args, **kwargs)
 
 
 def organisation_member_required(view):
@@ -36,7 +43,6 @@ def organisation_member_required(view):
         ctx = organisation_context(request.user, organisation_id)
         if ctx is None:
             raise Http404("Organisation introuvable")
-        request.ctx = ctx
-        return view(request, ctx, *args, **kwargs)
+        return _in_espace_time(request, ctx, view, *args, **kwargs)
 
     return wrapper

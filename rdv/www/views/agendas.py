@@ -623,6 +623,7 @@ def slot_search(request, ctx):
                 agent_ids=[a.pk for a in agents] if agents else None,
                 lieu_ids=[lieu.pk] if lieu else None,
                 holiday_zone=holiday_zone(organisation.territory),
+                tz=ctx.territory.zone,
             )
     return _render(
         request,

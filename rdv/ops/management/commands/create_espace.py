@@ -20,6 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--organisation", default="Organisation principale", help="Première organisation")
         parser.add_argument("--departement", default="", help="Numéro de département")
         parser.add_argument(
+            "--fuseau",
+            default="",
+            dest="time_zone",
+            help="Fuseau horaire, ex. Indian/Reunion (par défaut : celui du département, sinon Europe/Paris)",
+        )
+        parser.add_argument(
             "--service",
             action="append",
             dest="services",
@@ -27,9 +33,9 @@ class Command(BaseCommand):
         )
 
     @transaction.atomic
-    def handle(self, *args, name, admin_email, organisation, departement, services, **options):
+    def handle(self, *args, name, admin_email, organisation, departement, time_zone, services, **options):
         try:
-            territory = territory_services.create_territory(Context.operator(), name, departement)
+            territory = territory_services.create_territory(Context.operator(), name, departement, time_zone)
             ctx = Context.system(territory, label="Opérateur de la plateforme")
             first_organisation = territory_services.create_organisation(ctx, organisation)
         except DomainError as error:

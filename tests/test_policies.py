@@ -430,3 +430,51 @@ def test_espace_scopes_list_the_espace_s_organisations_and_journal_for_its_admin
     log_action(p.bob.territory_admin, "organisation.renamed", p.bob.organisation, {})
     assert list(territory_policies.journal_scope(admin)) == [kept]
     assert not territory_policies.journal_scope(other).exists()
+
+
+def test_invitations_and_custom_fields_are_listed_to_the_espace_admins_of_their_espace(p):
+    from rdv.accounts.services import invite_agent
+
+    invitation = invite_agent(
+        actor(p, "espace_admin"), "invite@exemple.fr", [p.alice.service], {p.alice.organisation: AccessLevel.BASIC}
+    ).invitation
+    assert list(account_policies.invitations_scope(actor(p, "espace_admin"))) == [invitation]
+    for name in ("org_admin_at_espace", "other_espace_admin"):
+        assert invitation not in account_policies.invitations_scope(actor(p, name))
+    assert list(usager_policies.custom_fields_scope(actor(p, "espace_admin"))) == [p.field]
+    assert not usager_policies.custom_fields_scope(actor(p, "org_admin_at_espace")).exists()
+    assert list(usager_policies.custom_fields_scope(actor(p, "other_espace_admin"))) == [p.bob_field]
+
+
+def test_members_change_the_files_of_their_organisation_only(p):
+    p.alice.territory.usagers_visible_territory_wide = True
+    p.alice.territory.save()
+    basic = actor(p, "basic")
+    assert set(usager_policies.members_scope(basic)) == {p.usager, p.relative}
+    assert p.nord_usager in set(usager_policies.scope(basic))  # readable espace-wide, not changeable
+    assert not usager_policies.members_scope(actor(p, "usager")).exists()
+    outsider = as_agent(p.bob.agent, p.alice.organisation)  # no role here: a context without rights
+    assert not usager_policies.members_scope(outsider).exists()
+    assert not usager_policies.can_create(outsider)
+
+
+@pytest.mark.parametrize(
+    ("roles", "superuser", "espace_admin", "active", "expected"),
+    [
+        ([AccessLevel.BASIC], False, False, True, True),
+        ([AccessLevel.INTERVENANT], False, False, True, False),  # intervenants never log in
+        ([AccessLevel.INTERVENANT, AccessLevel.BASIC], False, False, True, True),
+        ([AccessLevel.INTERVENANT], False, True, True, True),  # espace admins always log in
+        ([AccessLevel.INTERVENANT], True, False, True, True),  # operators too
+        ([], False, False, True, True),  # an account without role yet (invited elsewhere)
+        ([AccessLevel.BASIC], False, False, False, False),  # deactivated
+    ],
+)
+def test_who_may_log_in(p, roles, superuser, espace_admin, active, expected):
+    person = factories.AgentFactory(email="login@exemple.fr", is_superuser=superuser, is_active=active)
+    organisations = [p.alice.organisation, p.alice.other_organisation]
+    for organisation, level in zip(organisations, roles, strict=False):
+        factories.AgentRoleFactory(agent=person, organisation=organisation, access_level=level)
+    if espace_admin:
+        factories.TerritoryRoleFactory(agent=person, territory=p.alice.territory)
+    assert account_policies.can_log_in(person) is expected

@@ -27,7 +27,8 @@ def members_scope(ctx: Context):
 
 
 def can_create(ctx: Context) -> bool:
-    return ctx.is_member or (ctx.is_public and ctx.organisation is not None)
+    """Members, and the public online (whose context always names the organisation)."""
+    return ctx.is_member or ctx.is_public
 
 
 def is_member_of_organisation(ctx: Context, usager: Usager) -> bool:

@@ -38,5 +38,4 @@ def can_log_in(agent: Agent) -> bool:
         return False
     if agent.is_superuser or agent.territory_roles.exists():
         return True
-    levels = set(agent.roles.values_list("access_level", flat=True))
-    return not levels or levels != {AccessLevel.INTERVENANT}
+    return set(agent.roles.values_list("access_level", flat=True)) != {AccessLevel.INTERVENANT}

@@ -1,12 +1,14 @@
-"""Background tasks shared by every app (run by `manage.py db_worker`)."""
+"""Background tasks shared by every app (run by `manage.py db_worker`).
+
+E-mails, SMS and webhooks are not tasks: they are delivery rows of `rdv.outbox`.
+"""
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.management import call_command
 from django_tasks import task
 
 
 @task()
-def send_email(subject: str, body: str, to: list[str]) -> int:
-    """Send one plain-text e-mail. Enqueued inside the transaction of the change that causes it,
-    so nothing is sent for a rolled-back change and nothing is lost if the worker restarts."""
-    return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to)
+def prune_task_results() -> None:
+    """Delete finished task results older than `TASK_RESULTS_KEEP_DAYS` (periodic, scheduler)."""
+    call_command("prune_db_task_results", queue_name="*", min_age_days=settings.TASK_RESULTS_KEEP_DAYS, verbosity=0)

@@ -13,7 +13,16 @@ from rdv.accounts import services
 from rdv.accounts.models import AccessLevel, Agent, AgentRole, AgentService, Invitation, TerritoryRole
 from rdv.core.models import AuditLog
 from tests import factories
-from tests.helpers import accept_data, invite, invite_data, last_invitation_path, log_in, login_post, page_text
+from tests.helpers import (
+    accept_data,
+    deliver_emails,
+    invite,
+    invite_data,
+    last_invitation_path,
+    log_in,
+    login_post,
+    page_text,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=PARIS)  # a Tuesday, far from a DST change
@@ -38,6 +47,7 @@ def test_invitation_expiry_comes_from_the_setting_and_the_email_shows_the_exact_
         form_page = client.get(reverse("espace_invite", args=[alice.territory.pk]))
         response = invite(client, alice, "camille@exemple.fr")
         listing = client.get(response.url)
+        deliver_emails()
 
     assert "expire après 3 jours" in page_text(form_page)
 
@@ -111,7 +121,7 @@ def test_resending_an_invitation_kills_the_old_link_and_the_new_one_works(client
     invitation = Invitation.objects.get()
     response = client.post(reverse("espace_invitation_resend", args=[alice.territory.pk, invitation.pk]))
     assert response.status_code == 302
-    assert len(mailoutbox) == 2
+    assert len(deliver_emails()) == 2
     new_path = last_invitation_path()
 
     assert new_path != old_path

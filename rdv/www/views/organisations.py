@@ -1,6 +1,7 @@
 from django.shortcuts import render
 
 from rdv.accounts.models import AgentRole
+from rdv.outbox import policies as outbox_policies
 from rdv.www.tenancy import organisation_member_required
 
 
@@ -14,5 +15,10 @@ def home(request, organisation):
     return render(
         request,
         "organisations/home.html",
-        {"title": organisation.name, "organisation": organisation, "colleagues": colleagues},
+        {
+            "title": organisation.name,
+            "organisation": organisation,
+            "colleagues": colleagues,
+            "sees_deliveries": outbox_policies.can_view_organisation_page(request.user, organisation),
+        },
     )

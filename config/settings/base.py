@@ -209,6 +209,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "apscheduler": {"level": "WARNING"},  # one line per job run otherwise
+    },
 }
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]  # e-mail uniqueness is a case-insensitive constraint

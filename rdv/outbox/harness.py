@@ -132,6 +132,8 @@ def child_environment(smtp_port: int | None = None, **overrides) -> dict[str, st
         "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",
+        # A worker closes its connection after each task unless connections persist (README).
+        "CONN_MAX_AGE": os.environ.get("CONN_MAX_AGE") or "600",
     }
     if smtp_port is not None:
         env.update(

@@ -52,7 +52,7 @@ def test_a_worker_killed_mid_send_leaves_the_message_to_another_worker_after_the
     assert delivery.attempts == 2
     assert server.counts() == {email_message_id(delivery): 1}
     # What django-tasks alone would have done: the killed worker's task stays RUNNING forever.
-    assert DBTaskResult.objects.filter(status="RUNNING").count() == 1
+    assert DBTaskResult.objects.filter(task_path="rdv.outbox.tasks.deliver", status="RUNNING").count() == 1
 
 
 def test_a_message_refused_for_a_while_is_sent_after_retries(real_queue, smtp_server, processes):

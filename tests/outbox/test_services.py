@@ -3,12 +3,13 @@ backoff, expiry, supersession, purge, « Renvoyer ». E-mails go to Django's loc
 real local SMTP server where the SMTP replies matter."""
 
 import smtplib
+import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks import default_task_backend
 
@@ -145,6 +146,32 @@ def test_a_claim_takes_a_lease_and_nobody_else_gets_the_row_until_it_expires(db,
     assert len(mail.outbox) == 2  # at least once: the lease expired while the first one was sending
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_row_locked_by_another_worker_is_skipped_not_waited_for(postgres_only):
+    first, second = make(to="a@exemple.fr"), make(to="b@exemple.fr")
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        with transaction.atomic():
+            Delivery.objects.select_for_update().get(pk=first.pk)
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert locked.wait(30)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '5s'")  # waiting instead of skipping fails the test
+        assert services.claim().pk == second.pk
+    finally:
+        release.set()
+        thread.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+
 def test_the_oldest_due_message_is_claimed_first_and_future_ones_wait(db, frozen_time):
     first = make()
     frozen_time.shift(timedelta(seconds=1))
@@ -185,6 +212,36 @@ def test_after_the_last_attempt_the_message_is_abandoned(db, failing_sender, fro
     assert len(wake_ups()) == 3  # the first, then one per retry; none after abandoning
 
 
+def test_a_row_beyond_a_lowered_maximum_is_abandoned_at_its_next_failure(db, failing_sender, settings):
+    settings.OUTBOX_RETRY = {
+        "default": {"max_attempts": 3, "base_seconds": 1, "factor": 1, "max_seconds": 1, "jitter": 0}
+    }
+    failing_sender(channels.TemporaryError("451"))
+    delivery = make()
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=4)
+    assert run_due_deliveries() == {Status.ABANDONED: 1}
+
+
+def test_a_long_provider_id_is_cut_to_its_column(db, monkeypatch):
+    monkeypatch.setitem(channels._SENDERS, Channel.EMAIL, lambda delivery: "x" * 300)
+    delivery = make()
+    run_due_deliveries()
+    assert Delivery.objects.get(pk=delivery.pk).provider_id == "x" * 255
+
+
+def test_only_unexpected_errors_are_logged_with_their_traceback(db, failing_sender, caplog):
+    failing_sender(channels.TemporaryError("451"))
+    make()
+    run_due_deliveries()
+    assert not [r for r in caplog.records if r.exc_info]
+    failing_sender(KeyError("bug"))
+    make()
+    run_due_deliveries()
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == [
+        f"Unexpected error while sending delivery {Delivery.objects.latest('id').pk}"
+    ]
+
+
 def test_a_permanent_failure_is_abandoned_at_once(db, failing_sender):
     failing_sender(channels.PermanentError("SMTP 550 inconnu"))
     delivery = make()
@@ -201,21 +258,26 @@ def test_an_unexpected_error_is_treated_as_temporary(db, failing_sender):
     assert Delivery.objects.get(pk=delivery.pk).last_error == "'bug'"
 
 
-def test_a_message_past_its_expiry_is_abandoned_not_sent(db, frozen_time):
+@pytest.mark.parametrize("past", [timedelta(0), timedelta(seconds=1)])
+def test_a_message_past_its_expiry_is_abandoned_and_the_next_one_sent(db, frozen_time, past):
     delivery = make(expires_at=NOW + timedelta(minutes=5))
-    frozen_time.shift(timedelta(minutes=5))
-    assert run_due_deliveries() == {}
+    still_valid = make(to="valide@exemple.fr", expires_at=NOW + timedelta(minutes=6))
+    frozen_time.shift(timedelta(minutes=5) + past)
+    assert run_due_deliveries() == {Status.SENT: 1}
     delivery.refresh_from_db()
     assert (delivery.status, delivery.last_error, delivery.attempts) == (Status.ABANDONED, services.EXPIRED_ERROR, 0)
-    assert mail.outbox == []
+    assert [m.to for m in mail.outbox] == [["valide@exemple.fr"]]
+    assert Delivery.objects.get(pk=still_valid.pk).status == Status.SENT
 
 
 def test_deliver_due_stops_at_its_limit_and_budget(db, failing_sender, settings):
-    for n in range(3):
+    for n in range(8):
         make(to=f"u{n}@exemple.fr")
     assert services.deliver_due(limit=2) == {Status.SENT: 2}
     assert services.deliver_due(budget_seconds=0) == {}
-    assert services.deliver_due() == {Status.SENT: 1}
+    ticks = iter(range(1000, 2000))  # one second more at each look at the clock
+    assert services.deliver_due(budget_seconds=3, clock=lambda: next(ticks)) == {Status.SENT: 2}
+    assert services.deliver_due(budget_seconds=3600) == {Status.SENT: 4}
     # A row failing during the call is not taken again by the same call, even with no backoff.
     settings.OUTBOX_RETRY = {
         "default": {"max_attempts": 5, "base_seconds": 0, "factor": 1, "max_seconds": 0, "jitter": 0}
@@ -239,7 +301,7 @@ def test_the_delay_grows_by_the_factor_is_capped_and_jittered(settings):
     assert delay("email", 1, rand=1.0).total_seconds() == pytest.approx(72)
     assert delay("email", 9, rand=1.0).total_seconds() == pytest.approx(4320)
     settings.OUTBOX_RETRY["default"]["base_seconds"] = 0
-    assert delay("email", 1).total_seconds() == services.MIN_RETRY_DELAY_SECONDS
+    assert delay("email", 1).total_seconds() == 1.0
 
 
 def test_the_default_email_policy_spans_about_two_days():
@@ -257,7 +319,7 @@ def test_stored_errors_hide_secrets_and_are_capped(settings):
     assert "motdepasse-smtp" not in text
     assert "user:pw" not in text and "https://***@si.exemple.fr" in text
     assert "token=***&x=1" in text
-    assert len(text) == services.ERROR_MAX_LENGTH
+    assert len(text) == 500  # the column's size
 
 
 # The e-mail channel against a real SMTP server --------------------------------------------------
@@ -343,6 +405,27 @@ def test_a_new_invitation_link_cancels_the_undelivered_old_one(alice, failing_se
     assert new.expires_at == Delivery.objects.get(pk=new.pk).about.expires_at
 
 
+def test_without_supersede_or_without_object_older_messages_stay(alice, monkeypatch):
+    first = make(about=alice.organisation, purpose=Purpose.INVITATION)
+    make(about=alice.organisation, purpose=Purpose.INVITATION)
+    loose = make(purpose=Purpose.INVITATION)
+    make(purpose=Purpose.INVITATION, supersede=True)
+    assert Delivery.objects.get(pk=first.pk).status == Status.PENDING
+    assert Delivery.objects.get(pk=loose.pk).status == Status.PENDING
+    make(about=alice.organisation, purpose=Purpose.INVITATION, supersede=True)
+    assert Delivery.objects.get(pk=first.pk).status == Status.CANCELLED
+
+
+def test_writing_a_message_is_all_or_nothing(db, monkeypatch):
+    def broken_wake(delivery_id, run_after=None):
+        raise RuntimeError("queue unavailable")
+
+    monkeypatch.setattr(services, "_wake", broken_wake)
+    with pytest.raises(RuntimeError):
+        make()
+    assert not Delivery.objects.exists()
+
+
 def test_old_sent_and_cancelled_messages_are_purged_not_the_rest(db, frozen_time, settings, failing_sender):
     settings.OUTBOX_KEEP_SENT_DAYS = 30
     sent = make()
@@ -397,3 +480,16 @@ def test_renvoyer_refuses_what_is_not_undelivered_expired_or_out_of_reach(alice,
     assert refused.value.code == "expired"
     assert "09/03/2027 à 08:00" in refused.value.message
     assert AuditLog.objects.filter(action="delivery.retried").count() == 1
+    Delivery.objects.filter(pk=abandoned.pk).update(expires_at=NOW + timedelta(seconds=1))
+    assert services.retry_delivery(alice.territory_admin, abandoned).status == Status.PENDING
+
+
+def test_renvoyer_is_all_or_nothing(alice, abandoned, monkeypatch):
+    def broken_wake(delivery_id, run_after=None):
+        raise RuntimeError("queue unavailable")
+
+    monkeypatch.setattr(services, "_wake", broken_wake)
+    with pytest.raises(RuntimeError):
+        services.retry_delivery(alice.territory_admin, abandoned)
+    assert Delivery.objects.get(pk=abandoned.pk).status == Status.ABANDONED
+    assert not AuditLog.objects.filter(action="delivery.retried").exists()

@@ -101,9 +101,12 @@ class Delivery(models.Model):
             models.Index(fields=["content_type", "object_id"], name="delivery_object_idx"),
         ]
         constraints = [
+            # A row is claimable exactly when it has a next attempt time (one partial index serves
+            # every claim; sent, abandoned and cancelled rows are never taken again).
             models.CheckConstraint(
-                condition=~models.Q(status__in=CLAIMABLE) | models.Q(next_attempt_at__isnull=False),
-                name="delivery_claimable_has_next_attempt",
+                condition=(models.Q(status__in=CLAIMABLE) & models.Q(next_attempt_at__isnull=False))
+                | (~models.Q(status__in=CLAIMABLE) & models.Q(next_attempt_at__isnull=True)),
+                name="delivery_next_attempt_iff_claimable",
             ),
         ]
 

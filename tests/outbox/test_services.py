@@ -275,7 +275,7 @@ def test_deliver_due_stops_at_its_limit_and_budget(db, failing_sender, settings)
         make(to=f"u{n}@exemple.fr")
     assert services.deliver_due(limit=2) == {Status.SENT: 2}
     assert services.deliver_due(budget_seconds=0) == {}
-    ticks = iter(range(1000, 2000))  # one second more at each look at the clock
+    ticks = iter(range(1, 1000))  # one second more at each look at the clock
     assert services.deliver_due(budget_seconds=3, clock=lambda: next(ticks)) == {Status.SENT: 2}
     assert services.deliver_due(budget_seconds=3600) == {Status.SENT: 4}
     # A row failing during the call is not taken again by the same call, even with no backoff.
@@ -416,6 +416,21 @@ def test_without_supersede_or_without_object_older_messages_stay(alice, monkeypa
     assert Delivery.objects.get(pk=first.pk).status == Status.CANCELLED
 
 
+def test_supersede_only_touches_the_same_recipient_and_channel(alice, monkeypatch):
+    monkeypatch.setitem(channels._SENDERS, Channel.SMS, lambda delivery: "sms-1")
+    other_agent = make(to="autre@exemple.fr", about=alice.organisation, purpose=Purpose.INVITATION)
+    sms = services.enqueue(
+        channel=Channel.SMS,
+        recipient="camille@exemple.fr",
+        text="T",
+        about=alice.organisation,
+        purpose=Purpose.INVITATION,
+    )
+    make(about=alice.organisation, purpose=Purpose.INVITATION, supersede=True)
+    assert Delivery.objects.get(pk=other_agent.pk).status == Status.PENDING
+    assert Delivery.objects.get(pk=sms.pk).status == Status.PENDING
+
+
 def test_writing_a_message_is_all_or_nothing(db, monkeypatch):
     def broken_wake(delivery_id, run_after=None):
         raise RuntimeError("queue unavailable")
@@ -474,11 +489,15 @@ def test_renvoyer_refuses_what_is_not_undelivered_expired_or_out_of_reach(alice,
     with pytest.raises(DomainError) as refused:
         services.retry_delivery(alice.territory_admin, abandoned)
     assert refused.value.code == "not_undelivered"
-    Delivery.objects.filter(pk=abandoned.pk).update(status=Status.ABANDONED, expires_at=NOW)
+    Delivery.objects.filter(pk=abandoned.pk).update(status=Status.ABANDONED, expires_at=NOW, next_attempt_at=None)
     with pytest.raises(DomainError) as refused:
         services.retry_delivery(alice.territory_admin, abandoned)
     assert refused.value.code == "expired"
     assert "09/03/2027 à 08:00" in refused.value.message
+    Delivery.objects.filter(pk=abandoned.pk).update(expires_at=NOW - timedelta(days=1))
+    with pytest.raises(DomainError) as refused:
+        services.retry_delivery(alice.territory_admin, abandoned)
+    assert "08/03/2027 à 08:00" in refused.value.message
     assert AuditLog.objects.filter(action="delivery.retried").count() == 1
     Delivery.objects.filter(pk=abandoned.pk).update(expires_at=NOW + timedelta(seconds=1))
     assert services.retry_delivery(alice.territory_admin, abandoned).status == Status.PENDING

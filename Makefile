@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format install migrate seed worker e2e-deps clean bench
+.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,18 +21,22 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo
 
-# Web server and task worker together; Ctrl-C stops both.
+# Web server, task worker and scheduler together; Ctrl-C stops them all.
 run: seed
 	@echo ""
 	@echo "  Site : http://$(HOST):$(PORT)/   (opérateurs : http://$(HOST):$(PORT)/superadmin/)"
 	@echo "  Les e-mails s'affichent dans cette console (envoyés par le worker de tâches)."
 	@echo ""
 	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py db_worker --interval 1 & \
+	$(PY) manage.py db_worker --queue-name '*' --interval 1 & \
+	$(PY) manage.py run_scheduler & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: install
-	$(PY) manage.py db_worker
+	$(PY) manage.py db_worker --queue-name '*'
+
+scheduler: install
+	$(PY) manage.py run_scheduler
 
 # The whole suite: unit, integration and browser tests (browser tests need Debian's Chromium).
 test: install
@@ -61,6 +65,10 @@ format: install
 # Slot engine benchmark on a throwaway database (add DATABASE_URL=postgres://... for PostgreSQL).
 bench: install
 	$(PY) manage.py bench_slots --agents 200 --days 31 --json
+
+# Delivery outbox benchmark: local SMTP server refusing the first seconds, 4 real workers.
+bench-outbox: install
+	$(PY) manage.py bench_outbox --messages 1000 --workers 4 --json
 
 e2e-deps:
 	apt-get update -qq && apt-get install -y -qq chromium chromium-driver

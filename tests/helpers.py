@@ -7,6 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from rdv.accounts.models import AccessLevel
+from rdv.outbox.services import run_due_deliveries
 from tests.factories import PASSWORD
 
 AGENT_BACKEND = "rdv.accounts.backends.AgentBackend"
@@ -20,8 +21,16 @@ def log_in(client, agent):
     return client
 
 
+def deliver_emails() -> list:
+    """Send what the delivery outbox holds (what the workers do in production) and return Django's
+    locmem outbox: e-mails are written in the transaction of the change and sent afterwards."""
+    run_due_deliveries()
+    return mail.outbox
+
+
 def last_invitation_path(outbox=None) -> str:
-    """The path of the invitation link in the last e-mail sent."""
+    """The path of the invitation link in the last e-mail sent (after sending what is due)."""
+    deliver_emails()
     outbox = mail.outbox if outbox is None else outbox
     assert outbox, "no e-mail was sent"
     match = INVITATION_LINK.search(outbox[-1].body)

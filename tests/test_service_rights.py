@@ -26,6 +26,8 @@ from rdv.bookings.models import RdvStatus
 from rdv.core.context import Context
 from rdv.core.errors import DomainError
 from rdv.motifs import services as motif_services
+from rdv.outbox import services as outbox_services
+from rdv.outbox.models import Delivery, Status
 from rdv.territories import services as territory_services
 from rdv.usagers import services as usager_services
 from tests import factories
@@ -41,8 +43,9 @@ SERVICE_MODULES = [
     motif_services,
     agenda_services,
     booking_services,
+    outbox_services,
 ]
-DOMAIN_APPS = {"core", "territories", "accounts", "usagers", "motifs", "agendas", "bookings"}
+DOMAIN_APPS = {"core", "territories", "accounts", "usagers", "motifs", "agendas", "bookings", "outbox"}
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -72,6 +75,7 @@ class W:
     archived_field: object
     invitation: object
     pmi: object
+    delivery: object  # an abandoned e-mail of the espace
 
     @property
     def organisation(self):
@@ -231,6 +235,10 @@ def _world(alice, bob) -> W:
     invitation = account_services.invite_agent(
         Context.system(alice.territory), "nouveau@exemple.fr", [alice.service], {organisation: AccessLevel.BASIC}
     ).invitation
+    delivery = outbox_services.enqueue_email(
+        to="perdu@exemple.fr", subject="Bienvenue", text="…", territory=alice.territory, organisation=organisation
+    )
+    Delivery.objects.filter(pk=delivery.pk).update(status=Status.ABANDONED, next_attempt_at=None, attempts=1)
     return W(
         alice,
         bob,
@@ -253,6 +261,7 @@ def _world(alice, bob) -> W:
         archived_field,
         invitation,
         pmi,
+        Delivery.objects.get(pk=delivery.pk),
     )
 
 
@@ -569,6 +578,13 @@ CASES = [
         RDV_FORBIDDEN,
     ),
     Case(booking_services.mark_arrived, lambda w, ctx, f: f(ctx, w.rdv), "basic", RDV_FORBIDDEN),
+    # Undelivered messages ----------------------------------------------------------------------
+    Case(
+        outbox_services.retry_delivery,
+        lambda w, ctx, f: f(ctx, w.delivery),
+        "espace_admin",
+        ["org_admin_at_espace", "basic", "other_espace_admin", "other_espace", "public"],
+    ),
 ]
 
 
@@ -613,7 +629,7 @@ def test_every_service_function_taking_a_context_has_a_rights_case():
 def test_the_service_modules_are_the_domain_apps_services():
     """The list above is complete: every rdv.<app>.services module of the domain is in it."""
     found = set()
-    for app in DOMAIN_APPS - {"core"}:
+    for app in DOMAIN_APPS - {"core"}:  # every domain app but core has a services module
         try:
             found.add(importlib.import_module(f"rdv.{app}.services").__name__)
         except ModuleNotFoundError:

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rdv.motifs",
     "rdv.agendas",
     "rdv.bookings",
+    "rdv.outbox",
     "rdv.www",
     "rdv.ops",
 ]
@@ -141,8 +142,43 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "") == "1"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rendez-vous Public <ne-pas-repondre@rdv.example.fr>")
+# A silent SMTP server must not block a worker: every socket operation gives up after this.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Task queue (django-tasks, database backend): workers are `manage.py db_worker` processes.
+TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+TASK_RESULTS_KEEP_DAYS = int(os.environ.get("TASK_RESULTS_KEEP_DAYS", "7"))
+
+# Delivery outbox (rdv.outbox, docs/adr/0007-delivery-outbox.md).
+# A worker holds a claimed message this long; past it, another worker may send it (at least once).
+# Keep it well above the longest send (EMAIL_TIMEOUT applies to each SMTP step).
+OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
+# Exponential backoff with jitter: delay after the n-th failure = base × factor^(n-1), capped,
+# ± jitter. E-mail: 10 attempts over about 42 hours (1, 3, 9, 27, 81, 243 min, then 12 h).
+OUTBOX_RETRY = {
+    "default": {
+        "max_attempts": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "10")),
+        "base_seconds": float(os.environ.get("OUTBOX_RETRY_BASE_SECONDS", "60")),
+        "factor": float(os.environ.get("OUTBOX_RETRY_FACTOR", "3")),
+        "max_seconds": float(os.environ.get("OUTBOX_RETRY_MAX_SECONDS", str(12 * 3600))),
+        "jitter": float(os.environ.get("OUTBOX_RETRY_JITTER", "0.2")),
+    },
+    "email": {"max_attempts": int(os.environ.get("OUTBOX_EMAIL_MAX_ATTEMPTS", "10"))},
+}
+OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "60"))
+OUTBOX_SWEEP_BUDGET_SECONDS = float(os.environ.get("OUTBOX_SWEEP_BUDGET_SECONDS", "50"))
+OUTBOX_KEEP_SENT_DAYS = int(os.environ.get("OUTBOX_KEEP_SENT_DAYS", "30"))
+OUTBOX_MESSAGE_ID_DOMAIN = os.environ.get("OUTBOX_MESSAGE_ID_DOMAIN", "")
+
+# Periodic jobs (`manage.py run_scheduler`, APScheduler): each one enqueues its task for the
+# workers. "seconds": every N seconds (and once at start); "cron": crontab line in TIME_ZONE.
+SCHEDULED_TASKS = [
+    {"task": "rdv.outbox.tasks.deliver_due", "seconds": OUTBOX_SWEEP_SECONDS},
+    {"task": "rdv.outbox.tasks.purge_sent_deliveries", "cron": "15 3 * * *"},
+    {"task": "rdv.core.tasks.prune_task_results", "cron": "30 3 * * *"},
+]
+# How often a standby scheduler tries to take the leader lock, and the leader checks it still holds it.
+SCHEDULER_LOCK_RETRY_SECONDS = float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS", "10"))
 
 # Product settings
 SITE_NAME = "Rendez-vous Public"
@@ -177,6 +213,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "apscheduler": {"level": "WARNING"},  # one line per job run otherwise
+    },
 }
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]  # e-mail uniqueness is a case-insensitive constraint

@@ -39,3 +39,15 @@ def can_log_in(agent: Agent) -> bool:
     if agent.is_superuser or agent.territory_roles.exists():
         return True
     return set(agent.roles.values_list("access_level", flat=True)) != {AccessLevel.INTERVENANT}
+
+
+def delivery_subject():
+    """How the undelivered-messages pages (rdv.outbox) treat messages about an invitation: details
+    for the admins of its espace."""
+    from rdv.outbox.policies import Subject
+
+    return Subject(
+        queryset=lambda: Invitation.objects.select_related("territory"),
+        visible=lambda ctx, invitations: {i.pk for i in invitations if can_manage_invitation(ctx, i)},
+        describe=lambda invitation, shown: f"Invitation de {invitation.email}" if shown else "Invitation d'un agent",
+    )

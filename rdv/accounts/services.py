@@ -31,7 +31,8 @@ from rdv.accounts.policies import can_edit_agent, can_manage_agents, can_manage_
 from rdv.core.audit import log_action
 from rdv.core.context import Context, require
 from rdv.core.errors import DomainError
-from rdv.core.tasks import send_email
+from rdv.outbox.models import Purpose
+from rdv.outbox.services import enqueue_email
 from rdv.territories.models import Organisation, Service, Territory
 
 
@@ -63,10 +64,15 @@ def _check_organisations(territory: Territory, levels: Mapping[Organisation, str
 def _send_invitation(invitation: Invitation, token: str) -> None:
     link = settings.SITE_URL + reverse("accept_invitation", args=[token])
     context = {"invitation": invitation, "link": link, "site_name": settings.SITE_NAME}
-    send_email.enqueue(
+    enqueue_email(
+        to=invitation.email,
         subject=f"Invitation à rejoindre {invitation.territory.name} sur {settings.SITE_NAME}",
-        body=render_to_string("accounts/emails/invitation.txt", context),
-        to=[invitation.email],
+        text=render_to_string("accounts/emails/invitation.txt", context),
+        purpose=Purpose.INVITATION,
+        about=invitation,
+        territory=invitation.territory,
+        expires_at=invitation.expires_at,
+        supersede=True,  # the previous link no longer works: never deliver it late
     )
 
 

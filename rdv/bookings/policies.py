@@ -22,6 +22,7 @@ from datetime import timedelta
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from rdv.accounts.context import organisation_context
 from rdv.bookings.models import CANCELLED_STATUSES, CreatedBy, Participation, Rdv, RdvAgent
 from rdv.core.context import ActorKind, Context
 from rdv.motifs import policies as motif_policies
@@ -100,4 +101,41 @@ def can_move(ctx: Context, rdv: Rdv, *, now=None) -> bool:
         and rdv.created_by == CreatedBy.USAGER
         and rdv.starts_at - now >= USAGER_MOVE_DEADLINE
         and can_see(ctx, rdv)
+    )
+
+
+def delivery_subject():
+    """How the undelivered-messages pages (rdv.outbox) treat messages about a RDV: details for who
+    may see the RDV, in its organisation (an espace admin sees those of the organisations they are
+    a member of)."""
+    from rdv.outbox.policies import Subject
+
+    def visible(ctx: Context, rdvs: list) -> set:
+        seen = set()
+        by_organisation: dict[int, list] = {}
+        for rdv in rdvs:
+            by_organisation.setdefault(rdv.organisation_id, []).append(rdv.pk)
+        for organisation_id, ids in by_organisation.items():
+            if ctx.organisation is not None and ctx.organisation.pk == organisation_id:
+                there = ctx
+            elif ctx.is_system and ctx.territory is not None:
+                there = Context.system(
+                    ctx.territory, next(r.organisation for r in rdvs if r.organisation_id == organisation_id)
+                )
+            else:
+                there = organisation_context(ctx.agent, organisation_id) if ctx.agent is not None else None
+            if there is not None and there.territory.pk == ctx.territory.pk:
+                seen.update(scope(there).filter(pk__in=ids).values_list("pk", flat=True))
+        return seen
+
+    def describe(rdv: Rdv, shown: bool) -> str:
+        if shown:
+            local = timezone.localtime(rdv.starts_at, rdv.organisation.territory.zone)
+            return f"Rendez-vous du {local:%d/%m/%Y à %H:%M} ({rdv.motif.name})"
+        return f"Rendez-vous de l'organisation {rdv.organisation.name} (détails réservés à qui voit ce rendez-vous)"
+
+    return Subject(
+        queryset=lambda: Rdv.objects.select_related("motif", "organisation__territory"),
+        visible=visible,
+        describe=describe,
     )

@@ -37,8 +37,9 @@ from rdv.bookings.models import (
 from rdv.core.audit import log_action
 from rdv.core.context import ActorKind, Context, require
 from rdv.core.errors import DomainError
-from rdv.core.tasks import send_email
 from rdv.motifs.models import LocationType
+from rdv.outbox.models import Purpose
+from rdv.outbox.services import enqueue_email
 from rdv.usagers import policies as usager_policies
 from rdv.usagers.services import add_usager_to_organisation, create_usager
 
@@ -482,19 +483,27 @@ def mark_arrived(ctx: Context, rdv: Rdv, arrived: bool = True) -> Rdv:
 
 
 def _email_arrival(rdv: Rdv) -> None:
-    local = timezone.localtime(rdv.starts_at, rdv.organisation.territory.zone)
+    tz = rdv.organisation.territory.zone
+    local = timezone.localtime(rdv.starts_at, tz)
+    # Useless once the espace's day is over: never delivered late after a long outage.
+    end_of_day = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=tz)
     usagers = ", ".join(str(p.usager) for p in rdv.participations.select_related("usager")) or "L'usager"
     for link in rdv.agent_links.select_related("agent"):
         agent = link.agent
         if not agent.email:
             continue
-        send_email.enqueue(
+        enqueue_email(
+            to=agent.email,
             subject=f"Salle d'attente : {usagers} est arrivé(e) pour le RDV de {local:%H:%M}",
-            body=(
+            text=(
                 f"Bonjour,\n\n{usagers} est arrivé(e) en salle d'attente pour le rendez-vous "
                 f"« {rdv.motif.name} » de {local:%H:%M}.\n"
             ),
-            to=[agent.email],
+            purpose=Purpose.WAITING_ROOM,
+            about=rdv,
+            territory=rdv.organisation.territory,
+            organisation=rdv.organisation,
+            expires_at=end_of_day,
         )
 
 

@@ -129,6 +129,8 @@ ACTION_LABELS = {
     "rdv.participant_removed": "Participant retiré du rendez-vous",
     "rdv.arrived": "Usager arrivé en salle d'attente",
     "rdv.arrival_undone": "Arrivée en salle d'attente annulée",
+    # Outbox
+    "delivery.retried": "Message en échec renvoyé",
 }
 
 FIELD_LABELS = {

@@ -1,16 +1,14 @@
-"""Background tasks shared by every app (run by `manage.py db_worker`)."""
+"""Background tasks shared by every app (run by `manage.py db_worker`).
+
+E-mails, SMS and webhooks are not tasks: they are delivery rows of `rdv.outbox`.
+"""
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.management import call_command
 from django_tasks import task
 
 
 @task()
-def send_email(subject: str, body: str, to: list[str]) -> int:
-    """Send one plain-text e-mail (no HTML part: what agents and admins typed is shown as typed,
-    never interpreted). Enqueued inside the transaction of the change that causes it, so nothing
-    is sent for a rolled-back change and nothing is lost if the worker restarts.
-
-    The subject is one line: names typed elsewhere (an espace's name…) may hold line breaks, which
-    Django refuses in a header (BadHeaderError) and which could otherwise forge headers."""
-    return send_mail(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, to)
+def prune_task_results() -> None:
+    """Delete finished task results older than `TASK_RESULTS_KEEP_DAYS` (periodic, scheduler)."""
+    call_command("prune_db_task_results", queue_name="*", min_age_days=settings.TASK_RESULTS_KEEP_DAYS, verbosity=0)

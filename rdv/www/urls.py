@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rdv.www.views import accounts, espace, espace_settings, organisations, public, usagers
+from rdv.www.views import accounts, espace, espace_settings, organisations, outbox, public, usagers
 from rdv.www.views import agendas as agenda_views
 from rdv.www.views import bookings as booking_views
 from rdv.www.views import motifs as motif_views
@@ -72,6 +72,18 @@ urlpatterns = [
     path("espace/<int:territory_id>/agents/", espace.agents, name="espace_agents"),
     path("espace/<int:territory_id>/agents/<int:agent_id>/", espace.agent_edit, name="espace_agent_edit"),
     path("espace/<int:territory_id>/journal/", espace.journal, name="espace_journal"),
+    path("espace/<int:territory_id>/envois/", outbox.espace_deliveries, name="espace_deliveries"),
+    path(
+        "espace/<int:territory_id>/envois/<int:delivery_id>/renvoyer/",
+        outbox.espace_delivery_retry,
+        name="espace_delivery_retry",
+    ),
+    path("organisations/<int:organisation_id>/envois/", outbox.organisation_deliveries, name="organisation_deliveries"),
+    path(
+        "organisations/<int:organisation_id>/envois/<int:delivery_id>/renvoyer/",
+        outbox.organisation_delivery_retry,
+        name="organisation_delivery_retry",
+    ),
     # Espace settings (Paramètres)
     path("espace/<int:territory_id>/parametres/", espace_settings.index, name="espace_settings"),
     path(

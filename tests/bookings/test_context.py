@@ -14,7 +14,7 @@ from rdv.bookings import services
 from rdv.bookings.models import Rdv
 from rdv.territories.models import WaitingRoomNotification
 from tests.bookings.conftest import MARKER, TODAY, at
-from tests.helpers import as_agent, log_in, page_text
+from tests.helpers import as_agent, deliver_emails, log_in, page_text
 
 
 def set_context_enabled(setup, enabled: bool):
@@ -157,6 +157,7 @@ def test_no_email_ever_contains_the_context(setup, enabled):
     services.add_participant(as_agent(setup.agent, collective), collective, setup.usager2)
     services.remove_participant(as_agent(setup.agent, collective), collective, setup.usager)
     services.cancel_rdv(as_agent(setup.agent, collective), collective, by_usager=True)
+    deliver_emails()
 
     assert mail.outbox, "the waiting-room e-mail was sent"
     usager_addresses = {setup.usager.email, setup.usager2.email}

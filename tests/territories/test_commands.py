@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from rdv.accounts.models import Agent, AgentRole, AgentService, Invitation, TerritoryRole
 from rdv.core.models import AuditLog
 from rdv.territories.models import Organisation, Territory, TerritoryService
-from tests.helpers import last_invitation_path
+from tests.helpers import deliver_emails, last_invitation_path
 
 MODELS = [
     Territory,
@@ -75,7 +75,7 @@ def test_create_espace_creates_territory_organisation_and_admin_invitation(mailo
     assert list(invitation.organisation_links.values_list("organisation__name", "access_level")) == [
         ("MDS Valence", "admin")
     ]
-    assert mailoutbox[-1].to == ["premier.admin@exemple.fr"]
+    assert deliver_emails()[-1].to == ["premier.admin@exemple.fr"]
     assert last_invitation_path(mailoutbox).startswith("/invitation/")
     assert list(AuditLog.objects.filter(territory=territory).values_list("action", flat=True).order_by("id")) == [
         "territory.created",
@@ -100,7 +100,7 @@ def test_create_espace_refuses_an_unknown_service_and_creates_nothing(mailoutbox
     with pytest.raises(CommandError, match="Service inconnu"):
         call_command("create_espace", name="Drôme", admin_email="a@exemple.fr", services=["Astrologie"])
     assert _counts() == dict.fromkeys(_counts(), 0)
-    assert mailoutbox == []
+    assert deliver_emails() == []
 
 
 @pytest.mark.django_db

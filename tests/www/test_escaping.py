@@ -17,7 +17,6 @@ import pytest
 import time_machine
 from django import forms
 from django.contrib import admin
-from django.core import mail
 from django.template import Context, Template
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -34,13 +33,15 @@ from rdv.bookings.models import Participation, Rdv, RdvAgent
 from rdv.motifs import services as motif_services
 from rdv.motifs.models import Motif
 from rdv.motifs.sanitize import rich_text_for_editing, sanitize_rich_text
+from rdv.outbox.models import Delivery, Status
+from rdv.outbox.services import enqueue_email
 from rdv.territories.models import WaitingRoomNotification
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomFieldKind, Usager
 from rdv.www.forms.accounts import SetPasswordForm
 from rdv.www.forms.base import BoundField, DsfrForm
 from tests import factories
-from tests.helpers import as_agent, invite_data, last_invitation_path, log_in
+from tests.helpers import as_agent, deliver_emails, invite_data, last_invitation_path, log_in
 
 META = '<meta http-equiv="refresh" content="0;url=https://exemple.invalid/">'
 IMG = '"><img src=x onerror=alert(1)>'
@@ -446,6 +447,19 @@ def build_sweep(world) -> Sweep:
     _through_services(world, texts, usager, custom_fields, rdv, cancelled, motif)
     invitation = Invitation.objects.get(territory=territory)
     token = last_invitation_path().split("/")[-2]
+    # An e-mail that could not be delivered: its subject (names typed by agents) shows on the
+    # undelivered-messages pages.
+    undelivered = enqueue_email(
+        to="destinataire@exemple.fr",
+        subject=texts.text("objet d'un e-mail en échec", 200),
+        text="…",
+        about=rdv,
+        territory=territory,
+        organisation=organisation,
+    )
+    Delivery.objects.filter(pk=undelivered.pk).update(
+        status=Status.ABANDONED, next_attempt_at=None, attempts=1, last_error=texts.text("erreur d'envoi", 200)
+    )
 
     agents = [world.territory_admin, world.organisation_admin, world.agent]
     ids = {
@@ -460,6 +474,7 @@ def build_sweep(world) -> Sweep:
         "usager_id": [usager.pk, relative.pk],
         "field_id": [field.pk for field in custom_fields.values()] + [archived_field.pk],
         "invitation_id": [invitation.pk],
+        "delivery_id": [undelivered.pk],
         "service_id": [world.service.pk, world.inactive_service.pk],
         "token": [token],
         "uidb64": ["MQ"],
@@ -636,7 +651,7 @@ def test_the_invitation_e_mail_is_plain_text_with_names_as_typed(alice):
     response = client.post(reverse("espace_invite", args=[alice.territory.pk]), invite_data(alice, "eve@exemple.fr"))
 
     assert response.status_code == 302
-    (message,) = mail.outbox
+    (message,) = deliver_emails()
     _assert_plain_text(message)
     assert message.subject.startswith(f"Invitation à rejoindre Drôme {META} Bcc: victime@exemple.invalid sur ")
     assert message.to == ["eve@exemple.fr"] and not message.bcc
@@ -655,9 +670,9 @@ def test_the_waiting_room_e_mail_is_plain_text_with_names_as_typed(alice):
     with time_machine.travel(NOW, tick=False):
         rdv = _rdv(alice.organisation, motif, lieu, alice.agent, usager, NOW + datetime.timedelta(hours=2))
         response = log_in(Client(), alice.agent).post(reverse("rdv_arrival", args=[alice.organisation.pk, rdv.pk]))
+        (message,) = deliver_emails()  # due now (the frozen now), before its expiry at the end of the day
 
     assert response.status_code == 302
-    (message,) = mail.outbox
     _assert_plain_text(message)
     assert f"{IMG} DURAND est arrivé(e)" in message.subject
     assert f"{IMG} DURAND est arrivé(e) en salle d'attente pour le rendez-vous « {META} »" in message.body

@@ -15,6 +15,7 @@ from rdv.accounts.models import Agent
 from rdv.agendas.models import Absence, Lieu, PlageOuverture
 from rdv.bookings.models import Rdv
 from rdv.motifs.models import Motif
+from rdv.outbox.models import Delivery
 from rdv.territories.models import Organisation
 from rdv.usagers.models import CustomField, Usager
 from tests.helpers import log_in
@@ -106,6 +107,7 @@ def _ids(admin, valence) -> dict:
         "usager_id": first(Usager.objects.filter(organisations=valence)),
         "field_id": first(CustomField.objects.filter(territory_id=valence.territory_id)),
         "invitation_id": 1,
+        "delivery_id": first(Delivery.objects.filter(organisation=valence)),
         "service_id": 1,
         "token": "jeton-invente",
         "uidb64": "MQ",

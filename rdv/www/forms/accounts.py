@@ -1,7 +1,14 @@
+from datetime import timedelta
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth import forms as auth_forms
+from django.template import loader
+from django.utils import timezone
 
 from rdv.accounts.models import Agent
+from rdv.outbox.models import Purpose
+from rdv.outbox.services import enqueue_email
 from rdv.www.forms.base import DsfrForm, max_length
 
 
@@ -20,6 +27,23 @@ class LoginForm(auth_forms.AuthenticationForm, DsfrForm):
 
 class PasswordResetForm(auth_forms.PasswordResetForm, DsfrForm):
     email = forms.EmailField(label="Adresse e-mail", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ):
+        """Django's token and templates, but the e-mail goes through the delivery outbox (retried,
+        visible when it fails) instead of being sent inside the request."""
+        subject = loader.render_to_string(subject_template_name, context)
+        html = loader.render_to_string(html_email_template_name, context) if html_email_template_name else ""
+        enqueue_email(
+            to=to_email,
+            subject=subject,
+            text=loader.render_to_string(email_template_name, context),
+            html=html,
+            purpose=Purpose.PASSWORD_RESET,
+            about=context["user"],
+            expires_at=timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
+        )
 
 
 class SetPasswordForm(auth_forms.SetPasswordForm, DsfrForm):

@@ -1,6 +1,7 @@
 from django.shortcuts import render
 
 from rdv.accounts import selectors as account_selectors
+from rdv.outbox import policies as outbox_policies
 from rdv.www.tenancy import organisation_member_required
 
 
@@ -13,5 +14,6 @@ def home(request, ctx):
             "title": ctx.organisation.name,
             "organisation": ctx.organisation,
             "colleagues": account_selectors.colleagues(ctx),
+            "sees_deliveries": outbox_policies.can_view_page(ctx),
         },
     )

@@ -361,6 +361,49 @@ def seed_rdvs(territory, organisations) -> int:
     return created
 
 
+def seed_deliveries(territory, organisations) -> int:
+    """Two undelivered e-mails for the « Envois en échec » page (the failures are simulated: the
+    demo has no SMTP server to refuse them). Idempotent: only when the espace has no delivery."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rdv.bookings.models import Rdv
+    from rdv.outbox.models import Delivery, Purpose, Status
+    from rdv.outbox.services import enqueue_email
+
+    if Delivery.objects.filter(territory=territory).exists():
+        return 0
+    now = timezone.now()
+    failures = [
+        (
+            Status.FAILING,
+            3,
+            "SMTP 421 4.7.0 Service temporairement indisponible, réessayez plus tard",
+            now + timedelta(hours=2),
+        ),
+        (Status.ABANDONED, 1, "SMTP 550 5.1.1 Adresse inconnue : boîte aux lettres inexistante", None),
+    ]
+    rdvs = Rdv.objects.filter(organisation__territory=territory).select_related("motif", "organisation").order_by("id")
+    created = 0
+    for rdv, (status, attempts, error, next_attempt_at) in zip(rdvs, failures, strict=False):
+        agent = rdv.agent_links.select_related("agent").first().agent
+        delivery = enqueue_email(
+            to=agent.email,
+            subject=f"Salle d'attente : un usager est arrivé pour le RDV « {rdv.motif.name} »",
+            text="Bonjour,\n\nUn usager est arrivé en salle d'attente (démonstration).\n",
+            purpose=Purpose.WAITING_ROOM,
+            about=rdv,
+            territory=territory,
+            organisation=rdv.organisation,
+        )
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=status, attempts=attempts, last_error=error, next_attempt_at=next_attempt_at
+        )
+        created += 1
+    return created
+
+
 class Command(BaseCommand):
     help = "Charge les données de démonstration (sans effet si elles existent déjà)."
 
@@ -398,6 +441,7 @@ class Command(BaseCommand):
             seed_motifs(territory, organisations)
             seed_agendas(territory, organisations)
             seed_rdvs(territory, organisations)
+            seed_deliveries(territory, organisations)
         self.stdout.write(self.style.SUCCESS(f"Données de démonstration prêtes ({created} agent(s) créé(s))."))
         self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
         for spec in TERRITORIES.values():

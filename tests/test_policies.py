@@ -478,3 +478,53 @@ def test_who_may_log_in(p, roles, superuser, espace_admin, active, expected):
     if espace_admin:
         factories.TerritoryRoleFactory(agent=person, territory=p.alice.territory)
     assert account_policies.can_log_in(person) is expected
+
+
+def test_agenda_scopes(p):
+    org = p.alice.organisation
+    mine = factories.PlageOuvertureFactory(organisation=org, agent=p.alice.agent, lieu=p.lieu)
+    colleague = factories.PlageOuvertureFactory(organisation=org, agent=p.colleague, lieu=p.lieu)
+    factories.PlageOuvertureFactory(organisation=p.alice.other_organisation, agent=p.nord_agent, lieu=p.nord_lieu)
+    away = factories.AbsenceFactory(organisation=org, agent=p.alice.agent)
+    colleague_away = factories.AbsenceFactory(organisation=org, agent=p.colleague)
+    factories.AbsenceFactory(organisation=p.alice.other_organisation, agent=p.nord_agent)
+    admin, basic, outsider = actor(p, "org_admin"), actor(p, "basic"), actor(p, "usager")
+    assert set(agenda_policies.plages_scope(admin)) == {mine, colleague}
+    assert set(agenda_policies.plages_scope(basic)) == {mine}
+    assert not agenda_policies.plages_scope(outsider).exists()
+    assert set(agenda_policies.absences_scope(admin)) == {away, colleague_away}
+    assert set(agenda_policies.absences_scope(basic)) == {away}
+    assert not agenda_policies.absences_scope(outsider).exists()
+    assert set(agenda_policies.lieux_scope(basic)) == {p.lieu}
+    assert not agenda_policies.lieux_scope(outsider).exists()
+    members = {p.alice.organisation_admin, p.alice.agent, p.colleague, p.pmi_agent, p.secretariat, p.intervenant}
+    members.add(p.alice.territory_admin)  # admin of the organisation too (tests/conftest.py)
+    assert set(agenda_policies.agendas_scope(admin)) == members
+    assert list(agenda_policies.agendas_scope(basic)) == [p.alice.agent]
+    assert not agenda_policies.agendas_scope(outsider).exists()
+    assert agenda_policies.can_manage_plage(basic, mine) and not agenda_policies.can_manage_plage(basic, colleague)
+    assert agenda_policies.can_manage_absence(admin, colleague_away)
+    assert not agenda_policies.can_manage_absence(basic, colleague_away)
+
+
+def test_motif_scopes(p):
+    espace_admin, other = actor(p, "espace_admin"), actor(p, "org_admin_at_espace")
+    assert p.nord_motif in set(motif_policies.scope(espace_admin))  # espace level: every organisation
+    assert not motif_policies.scope(other).exists()
+    assert p.nord_motif not in set(motif_policies.scope(actor(p, "basic")))
+    assert p.social_motif in set(motif_policies.scope(actor(p, "basic")))
+    assert not motif_policies.scope(actor(p, "usager")).exists()  # the public reads bookable_scope
+    assert not motif_policies.scope(actor(p, "other_espace_admin")).filter(pk=p.social_motif.pk).exists()
+    assert motif_policies.can_create(espace_admin) and not motif_policies.can_create(other)
+    assert motif_policies.can_create(actor(p, "org_admin")) and not motif_policies.can_create(actor(p, "basic"))
+    # An organisation admin creates in their organisation only, whichever is numbered first.
+    nord_admin = as_agent(p.nord_agent, p.alice.other_organisation)
+    assert not motif_policies.can_create_in(nord_admin, p.alice.organisation)  # basic there
+    factories.AgentRoleFactory(
+        agent=p.colleague, organisation=p.alice.other_organisation, access_level=AccessLevel.ADMIN
+    )
+    in_nord = as_agent(p.colleague, p.alice.other_organisation)
+    assert motif_policies.can_create_in(in_nord, p.alice.other_organisation)
+    assert not motif_policies.can_create_in(in_nord, p.alice.organisation)
+    assert not motif_policies.can_create_in(actor(p, "org_admin"), p.alice.other_organisation)
+    assert not motif_policies.bookable_scope(espace_admin).exists()  # no organisation: nothing to book

@@ -38,7 +38,7 @@ def agendas_scope(ctx: Context):
 
 def can_manage_agenda(ctx: Context, agent: Agent) -> bool:
     """May the context see and change `agent`'s plages and absences in its organisation?"""
-    if not ctx.is_member or agent is None:
+    if not ctx.is_member:
         return False
     if not ctx.is_organisation_admin:
         return ctx.is_self(agent)

@@ -52,7 +52,7 @@ def can_create(ctx: Context) -> bool:
 def can_create_in(ctx: Context, organisation: Organisation) -> bool:
     if can_administer(ctx) and ctx.in_territory(organisation):
         return True
-    return ctx.is_organisation_admin and ctx.organisation.pk == organisation.pk
+    return ctx.is_organisation_admin and ctx.organisation == organisation
 
 
 def can_manage(ctx: Context, motif: Motif) -> bool:

@@ -28,6 +28,7 @@ run: seed
 	@echo "  Les e-mails s'affichent dans cette console (envoyés par le worker de tâches)."
 	@echo ""
 	@trap 'kill 0' INT TERM EXIT; \
+	export SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}"; \
 	$(PY) manage.py db_worker --queue-name '*' --interval 1 & \
 	$(PY) manage.py run_scheduler & \
 	$(PY) manage.py runserver $(HOST):$(PORT)

@@ -62,12 +62,27 @@ def _check_organisations(territory: Territory, levels: Mapping[Organisation, str
 
 
 def _send_invitation(invitation: Invitation, token: str) -> None:
+    """The invitation e-mail: what is given (organisations with the access level, services), what to
+    do (choose a name and password, or log in with the existing account), until when (the espace's
+    time)."""
     link = settings.SITE_URL + reverse("accept_invitation", args=[token])
-    context = {"invitation": invitation, "link": link, "site_name": settings.SITE_NAME}
+    context = {
+        "invitation": invitation,
+        "link": link,
+        "site_name": settings.SITE_NAME,
+        "existing_account": Agent.objects.filter(email__iexact=invitation.email).exists(),
+        "organisations": [
+            (link.organisation.name, AccessLevel(link.access_level).label)
+            for link in invitation.organisation_links.select_related("organisation").order_by("organisation__name")
+        ],
+        "services": sorted(service.name for service in invitation.services.all()),
+    }
+    with timezone.override(invitation.territory.zone):
+        text = render_to_string("accounts/emails/invitation.txt", context)
     enqueue_email(
         to=invitation.email,
         subject=f"Invitation à rejoindre {invitation.territory.name} sur {settings.SITE_NAME}",
-        text=render_to_string("accounts/emails/invitation.txt", context),
+        text=text,
         purpose=Purpose.INVITATION,
         about=invitation,
         territory=invitation.territory,

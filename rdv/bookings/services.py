@@ -16,8 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from rdv.accounts.models import AgentRole
@@ -487,6 +489,7 @@ def _email_arrival(rdv: Rdv) -> None:
     local = timezone.localtime(rdv.starts_at, tz)
     # Useless once the espace's day is over: never delivered late after a long outage.
     end_of_day = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    rdv_url = settings.SITE_URL + reverse("rdv_detail", args=[rdv.organisation_id, rdv.pk])
     usagers = ", ".join(str(p.usager) for p in rdv.participations.select_related("usager")) or "L'usager"
     for link in rdv.agent_links.select_related("agent"):
         agent = link.agent
@@ -497,7 +500,7 @@ def _email_arrival(rdv: Rdv) -> None:
             subject=f"Salle d'attente : {usagers} est arrivé(e) pour le RDV de {local:%H:%M}",
             text=(
                 f"Bonjour,\n\n{usagers} est arrivé(e) en salle d'attente pour le rendez-vous "
-                f"« {rdv.motif.name} » de {local:%H:%M}.\n"
+                f"« {rdv.motif.name} » de {local:%H:%M}.\n\nLe rendez-vous : {rdv_url}\n"
             ),
             purpose=Purpose.WAITING_ROOM,
             about=rdv,

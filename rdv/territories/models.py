@@ -75,6 +75,21 @@ DEPARTEMENT_TIME_ZONES = {
 }
 
 
+# How the time of each zone is named in messages: « 09:00 (heure de La Réunion) ».
+CLOCK_NAMES = {
+    TimeZone.PARIS: "heure de Paris",
+    TimeZone.GUADELOUPE: "heure de la Guadeloupe",
+    TimeZone.MARTINIQUE: "heure de la Martinique",
+    TimeZone.GUYANE: "heure de la Guyane",
+    TimeZone.SAINT_PIERRE: "heure de Saint-Pierre-et-Miquelon",
+    TimeZone.REUNION: "heure de La Réunion",
+    TimeZone.MAYOTTE: "heure de Mayotte",
+    TimeZone.NOUVELLE_CALEDONIE: "heure de Nouvelle-Calédonie",
+    TimeZone.POLYNESIE: "heure de Tahiti",
+    TimeZone.WALLIS: "heure de Wallis-et-Futuna",
+}
+
+
 def time_zone_of_departement(number: str) -> str:
     return DEPARTEMENT_TIME_ZONES.get((number or "").strip().upper(), TimeZone.PARIS)
 
@@ -131,6 +146,11 @@ class Territory(models.Model):
     def zone(self) -> ZoneInfo:
         """The espace's wall-clock time zone."""
         return zone_info(self.time_zone or TimeZone.PARIS)
+
+    @property
+    def clock_name(self) -> str:
+        """« heure de La Réunion »: how messages name the espace's time."""
+        return CLOCK_NAMES.get(self.time_zone, CLOCK_NAMES[TimeZone.PARIS])
 
     def usager_field_visible(self, name: str) -> bool:
         """False when the espace hides this standard usager field (first and last name are always shown)."""

@@ -156,6 +156,8 @@ def actor(p: P, name: str) -> Context:
         "stranger_usager": lambda: Context.public(org, usager=p.nord_usager),
         "anonymous_usager": lambda: Context.public(org),
         "prescripteur": lambda: Context.public(org, kind=ActorKind.PRESCRIPTEUR),
+        # A prescripteur who booked for the usager (the file they created is the person booked for).
+        "prescripteur_for_usager": lambda: Context.public(org, kind=ActorKind.PRESCRIPTEUR, usager=p.usager),
         "system": lambda: Context.system(p.alice.territory, org),
         "operator": lambda: Context.operator(),
     }[name]()
@@ -346,6 +348,7 @@ def test_who_sees_and_changes_each_rdv(p):
         "stranger_usager": (False, False),
         "anonymous_usager": (False, False),
         "prescripteur": (False, False),
+        "prescripteur_for_usager": (False, False),  # prescripteurs book; they read nothing afterwards
         "system": (True, True),
     }
     check(p, social, both(p.social_rdv))
@@ -364,7 +367,14 @@ def test_override_is_for_agents_only(p):
 
 @pytest.mark.parametrize(
     ("hours_before", "cancel", "move"),
-    [(72, True, True), (47, True, False), (4, True, False), (3.9, False, False)],
+    [
+        (72, True, True),
+        (48.5, True, True),
+        (48, True, True),
+        (47.9, True, False),
+        (4, True, False),
+        (3.9, False, False),
+    ],
 )
 def test_usagers_cancel_until_4_hours_and_move_until_48_hours_before(p, hours_before, cancel, move):
     rdv = p.online_rdv
@@ -374,6 +384,8 @@ def test_usagers_cancel_until_4_hours_and_move_until_48_hours_before(p, hours_be
     assert booking_policies.can_move(ctx, rdv, now=now) is move
     assert booking_policies.can_cancel(actor(p, "stranger_usager"), rdv, now=now) is False
     assert booking_policies.can_cancel(actor(p, "prescripteur"), rdv, now=now) is False
+    assert booking_policies.can_cancel(actor(p, "prescripteur_for_usager"), rdv, now=now) is False
+    assert booking_policies.can_move(actor(p, "prescripteur_for_usager"), rdv, now=now) is False
     assert booking_policies.can_cancel(actor(p, "colleague"), rdv, now=now) is True  # agents: any time
 
 

@@ -81,18 +81,22 @@ def can_change(ctx: Context, rdv: Rdv) -> bool:
 
 
 def can_cancel(ctx: Context, rdv: Rdv, *, now=None) -> bool:
+    """Agents: whoever sees the RDV. Others: an usager online, their own RDV (`can_see` lets no other
+    public actor see one), up to 4 hours before when the motif allows it."""
     if ctx.is_member:
         return can_see(ctx, rdv)
-    if ctx.kind != ActorKind.USAGER or rdv.status in CANCELLED_STATUSES:
+    if rdv.status in CANCELLED_STATUSES:
         return False
     now = now or timezone.now()
     return rdv.motif.usager_can_cancel and rdv.starts_at - now >= USAGER_CANCEL_DEADLINE and can_see(ctx, rdv)
 
 
 def can_move(ctx: Context, rdv: Rdv, *, now=None) -> bool:
+    """Agents: whoever sees the RDV. An usager online: their own individual RDV booked online, up to
+    48 hours before when the motif allows it."""
     if ctx.is_member:
         return can_see(ctx, rdv)
-    if ctx.kind != ActorKind.USAGER or rdv.status in CANCELLED_STATUSES:
+    if rdv.status in CANCELLED_STATUSES:
         return False
     now = now or timezone.now()
     return (

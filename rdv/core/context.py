@@ -55,10 +55,6 @@ class Context:
     # Who is it -------------------------------------------------------------------------------
 
     @property
-    def is_agent(self) -> bool:
-        return self.kind == ActorKind.AGENT and self.agent is not None
-
-    @property
     def is_public(self) -> bool:
         """An usager or a prescripteur: online rules apply (no override, online booking window)."""
         return self.kind in PUBLIC_KINDS
@@ -115,7 +111,6 @@ class Context:
             organisation=organisation,
             access_level=AccessLevel.ADMIN if organisation is not None else None,
             territory_admin=True,
-            secretariat=True,
             label=label,
         )
 
@@ -140,12 +135,6 @@ class Context:
         """Platform operators (command line, admin site) before any espace exists: they create
         espaces. No espace, so no right inside one."""
         return cls(kind=ActorKind.SYSTEM, territory=None, label=label)
-
-    def for_organisation(self, organisation: Any) -> "Context":
-        """The system context narrowed to one organisation of its espace (services act there)."""
-        if not self.is_system:
-            raise ValueError("only a system context changes organisation")
-        return Context.system(self.territory, organisation, self.label)
 
 
 FORBIDDEN_MESSAGE = "Vous n'avez pas les droits nécessaires pour cette action."

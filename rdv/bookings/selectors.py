@@ -97,8 +97,13 @@ class Agenda:
     arrived: list  # RdvItems of visible RDVs whose usager is in the waiting room
 
 
+# "Journée entière" absences end at 23:59 (docs/adr/0006-agendas.md): they cover the whole day.
+WHOLE_DAY_SLACK = timedelta(minutes=1)
+
+
 def _local_days(start: datetime, end: datetime, first_day: date, last_day: date):
-    """The local days of [first_day, last_day] that [start, end) touches, with the clipped times."""
+    """The local days of [first_day, last_day] that [start, end) touches, with the clipped times and
+    whether the whole day is covered."""
     day = max(timezone.localtime(start).date(), first_day)
     while day <= last_day:
         day_start, day_end = local_day_interval(day)
@@ -106,7 +111,8 @@ def _local_days(start: datetime, end: datetime, first_day: date, last_day: date)
             break
         clipped_start, clipped_end = max(start, day_start), min(end, day_end)
         if clipped_start < clipped_end:
-            yield day, clipped_start, clipped_end, (clipped_start == day_start and clipped_end == day_end)
+            whole = clipped_start == day_start and clipped_end >= day_end - WHOLE_DAY_SLACK
+            yield day, clipped_start, clipped_end, whole
         day += timedelta(days=1)
 
 
@@ -254,9 +260,7 @@ def build_agenda_grid(
 ) -> AgendaGrid:
     """The same data as `build_agenda` (same queries, same visibility rules), as columns of a time
     grid: one per day and agent."""
-    agenda = build_agenda(
-        ctx, agents, first_day, last_day, show_cancelled=show_cancelled, holiday_zone=holiday_zone
-    )
+    agenda = build_agenda(ctx, agents, first_day, last_day, show_cancelled=show_cancelled, holiday_zone=holiday_zone)
     columns = []
     for row in agenda.rows:
         for cell in row.cells:

@@ -165,7 +165,9 @@ def test_book_an_empty_half_hour_then_drag_the_rdv_to_another_time(page: Page, o
     assert rdv.starts_at == at(10)  # nothing moves before the confirmation
     dialog.get_by_role("button", name="Déplacer le rendez-vous").click()
     expect(dialog).to_be_hidden()
-    expect(page.get_by_role("status").filter(has_text="Rendez-vous déplacé au mardi 9 mars 2027 à 11:00.")).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="Rendez-vous déplacé au mardi 9 mars 2027 à 11:00.")
+    ).to_be_visible()
     expect(rdv_link(page, "11:00", "11:30")).to_be_visible()
     expect(rdv_link(page, "10:00", "10:30")).to_have_count(0)
     rdv.refresh_from_db()
@@ -256,7 +258,9 @@ def test_the_same_journey_with_the_keyboard_only(page: Page, office: Office):
     assert_accessible(page)
     page.keyboard.press("Enter")
     expect(dialog).to_be_hidden()
-    expect(page.get_by_role("status").filter(has_text="Rendez-vous déplacé au mardi 9 mars 2027 à 11:00.")).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="Rendez-vous déplacé au mardi 9 mars 2027 à 11:00.")
+    ).to_be_visible()
     # The focus lands on the moved RDV.
     expect(page.locator(":focus")).to_have_accessible_name(re.compile(r"^11:00–11:30\s+Premier accueil"))
     rdv.refresh_from_db()
@@ -272,7 +276,10 @@ def test_a_colleague_sees_a_new_rdv_and_its_arrival_without_reloading(page: Page
     page.evaluate("window.notReloaded = true")
 
     usager = factories.UsagerFactory(
-        territory=office.organisation.territory, first_name="Inès", last_name="Nouvelle", organisations=[office.organisation]
+        territory=office.organisation.territory,
+        first_name="Inès",
+        last_name="Nouvelle",
+        organisations=[office.organisation],
     )
     rdv = services.book_rdv(
         as_agent(office.booker, office.organisation),

@@ -41,6 +41,7 @@
   var focusAfterSwap = null; // {id, selector}
   var currentCellId = null;
   var scrollKept = null;
+  var dialogScroll = null; // where the grid was scrolled when the dialog opened
   var nowBase = [];
 
   /* Helpers ------------------------------------------------------------------------------- */
@@ -305,6 +306,7 @@
   }
 
   function openDialog(url) {
+    dialogScroll = { top: grid.scrollTop, left: grid.scrollLeft };
     dialogOpen = true;
     moved = false;
     dialogContent.textContent = "";
@@ -363,6 +365,10 @@
     var handle = move && move.handle;
     var link = move && move.li.querySelector(".agenda-grid__rdv-link");
     cancelMove(false);
+    if (dialogScroll) {
+      grid.scrollTop = dialogScroll.top;
+      grid.scrollLeft = dialogScroll.left;
+    }
     if (moved) {
       refresh();
     } else {
@@ -370,7 +376,7 @@
       var back = handle && document.contains(handle) ? handle : link;
       if (back) {
         window.setTimeout(function () {
-          back.focus();
+          back.focus({ preventScroll: true });
         }, 50);
       }
     }

@@ -571,7 +571,8 @@
   });
 
   grid.addEventListener("pointerdown", function (event) {
-    if (event.button !== 0 || busy() || event.target.closest(".agenda-grid__move")) {
+    // On touch screens a swipe scrolls the grid: « Déplacer » then a tap on the new time moves a RDV.
+    if (event.button !== 0 || event.pointerType === "touch" || busy() || event.target.closest(".agenda-grid__move")) {
       return;
     }
     var li = event.target.closest(".agenda-grid__rdv[data-rdv]");

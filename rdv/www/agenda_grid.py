@@ -7,7 +7,7 @@ wall-clock times of the current time zone (`timezone.localtime`), like the rest 
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -43,11 +43,6 @@ class GridCell:
     top: int
     url: str  # the booking form, prefilled
     lieu: str  # the lieu of the plage holding the cell, if any
-    past: bool
-
-    @property
-    def on_the_hour(self) -> bool:
-        return self.label.endswith(":00")
 
 
 @dataclass
@@ -57,6 +52,7 @@ class Column:
     agent: object
     day_label: str  # "Mardi 9 mars"
     label: str  # "mardi 9 mars 2027, Bruno Petit": the column for a screen reader
+    short_label: str  # "mardi 9 mars, Bruno Petit": in each half-hour's name (the heading has the year)
     holiday: str
     is_today: bool
     whole_day_absence: str  # the title of an absence covering the whole day, if any
@@ -65,7 +61,8 @@ class Column:
     absences: list = field(default_factory=list)
     rdvs: list = field(default_factory=list)
     cells: list = field(default_factory=list)
-    now_top: int | None = None
+    now_top: int | None = None  # the « now » line, in today's columns
+    past_span: int = 0  # minutes from the top that are over (shaded)
 
 
 @dataclass
@@ -171,6 +168,7 @@ def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links
             agent=column.agent,
             day_label=day_label,
             label=f"{french_date(column.day)}, {column.agent}",
+            short_label=f"{french_date(column.day).rsplit(' ', 1)[0]}, {column.agent}",
             holiday=column.holiday,
             is_today=column.is_today,
             whole_day_absence=next((a.title for a in column.absences if a.whole_day), ""),
@@ -187,17 +185,20 @@ def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links
             plage = next((block.item for block in placed.plages if block.item.start <= start < block.item.end), None)
             placed.cells.append(
                 GridCell(
-                    id=f"agenda-cell-{key}-{minute // 60:02d}{minute % 60:02d}",
+                    id=f"c{key}{minute // 60:02d}{minute % 60:02d}",
                     start=start,
                     label=f"{minute // 60:02d}:{minute % 60:02d}",
                     top=minute - first,
                     url=booking_url(organisation_id, start, column.agent.pk, plage),
                     lieu=plage.plage.lieu.name if plage is not None else "",
-                    past=start + timedelta(minutes=SLOT_MINUTES) <= now,
                 )
             )
-        if column.is_today:
-            minute = minute_of_day(now, column.day)
+        today = timezone.localtime(now).date()
+        if column.day < today:
+            placed.past_span = last - first
+        elif column.day == today:
+            minute = min(max(minute_of_day(now, column.day), first), last)
+            placed.past_span = minute - first
             if first <= minute < last:
                 placed.now_top = minute - first
         columns.append(placed)

@@ -127,20 +127,20 @@ def test_every_half_hour_is_a_booking_link_prefilled_with_the_agent_the_time_and
     assert query(by_label["08:30"]) == {"debut": "2027-03-09T08:30", "agent": "7"}
     assert query(by_label["09:00"]) == {"debut": "2027-03-09T09:00", "agent": "7", "lieu": "3", "motif": "4"}
     assert by_label["11:30"].lieu == "MDS Centre" and by_label["12:00"].lieu == ""
-    assert (by_label["09:00"].past, by_label["09:30"].past) == (True, False)  # 09:30–10:00 is not over
-    assert (by_label["09:00"].on_the_hour, by_label["09:30"].on_the_hour) == (True, False)
-    assert (by_label["10:00"].top, by_label["10:00"].id) == (120, "agenda-cell-7-20270309-1000")
-    assert col.now_top == 100  # 09:40
+    assert (by_label["10:00"].top, by_label["10:00"].id) == (120, "c7-202703091000")
+    assert (col.now_top, col.past_span) == (100, 100)  # 09:40: the line, and the shade of what is over
     # A plage with several motifs prefills its lieu only.
     several = layout(grid(column(plages=[plage(at(9), at(12), motifs=(4, 5))])), organisation_id=1, now=at(7))
     assert "motif" not in query(several.columns[0].cells[2])
 
 
 def test_the_now_line_is_in_todays_columns_only_and_within_the_hours():
-    today, other = column(is_today=True), column(day=DAY + timedelta(days=1))
-    placed = layout(grid(today, other), organisation_id=1, now=at(12))
-    assert [c.now_top for c in placed.columns] == [240, None]
-    assert layout(grid(column(is_today=True)), organisation_id=1, now=at(21)).columns[0].now_top is None
+    yesterday, today, tomorrow = (column(day=DAY + timedelta(days=n), is_today=n == 0) for n in (-1, 0, 1))
+    placed = layout(grid(yesterday, today, tomorrow), organisation_id=1, now=at(12))
+    assert [c.now_top for c in placed.columns] == [None, 240, None]
+    assert [c.past_span for c in placed.columns] == [600, 240, 0]  # a past day is shaded whole
+    evening = layout(grid(column(is_today=True)), organisation_id=1, now=at(21)).columns[0]
+    assert (evening.now_top, evening.past_span) == (None, 600)
 
 
 def test_columns_say_which_day_and_agent_they_are():
@@ -148,6 +148,7 @@ def test_columns_say_which_day_and_agent_they_are():
     one_day = layout(grid(column(agent=alice), column(agent=bruno)), organisation_id=1, now=at(7))
     assert (one_day.single_day, one_day.single_agent) == (True, False)
     assert [c.label for c in one_day.columns] == ["mardi 9 mars 2027, Alice Martin", "mardi 9 mars 2027, Bruno Petit"]
+    assert one_day.columns[0].short_label == "mardi 9 mars, Alice Martin"
     assert one_day.columns[0].day_label == "Mardi 9 mars"
     links = {DAY: "/agenda/?vue=jour"}
     week = layout(

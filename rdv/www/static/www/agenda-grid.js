@@ -21,6 +21,7 @@
   var dialogContent = document.getElementById("agenda-deplacement-contenu");
   var messageBox = document.getElementById("agenda-message");
   var SNAP = parseInt(grid.dataset.snap, 10) || 15;
+  var SLOT = 30; // minutes of a half-hour cell (rdv.www.agenda_grid.SLOT_MINUTES)
   var DRAG_THRESHOLD = 6;
   var TEXT = {
     moving: "Déplacement du rendez-vous de ",
@@ -91,12 +92,10 @@
     }
     var now = grid.querySelector(".agenda-grid__now");
     if (now) {
-      var minute = cssNumber(now, "--top");
-      var todays = cellsOf(now.closest(".agenda-grid__body")).filter(function (cell) {
-        return parseInt(cell.dataset.minute, 10) <= minute;
-      });
-      if (todays.length) {
-        return todays[todays.length - 1];
+      var todays = cellsOf(now.closest(".agenda-grid__body"));
+      var index = Math.floor(cssNumber(now, "--top") / SLOT);
+      if (todays[index]) {
+        return todays[index];
       }
     }
     return grid.querySelector(".agenda-grid__cell");
@@ -131,8 +130,8 @@
     var body = cell.closest(".agenda-grid__body");
     var cells = cellsOf(body);
     var index = cells.indexOf(cell);
-    if (key === "ArrowUp") return cells[index - 1];
-    if (key === "ArrowDown") return cells[index + 1];
+    if (key === "ArrowUp") return cells[index - 1] || null;
+    if (key === "ArrowDown") return cells[index + 1] || null;
     if (key === "PageUp") return cells[Math.max(0, index - 4)];
     if (key === "PageDown") return cells[Math.min(cells.length - 1, index + 4)];
     if (key === "Home") return cells[0];
@@ -141,7 +140,7 @@
       var all = bodies();
       var other = all[all.indexOf(body) + (key === "ArrowLeft" ? -1 : 1)];
       if (!other) return null;
-      return other.querySelector('.agenda-grid__cell[data-minute="' + cell.dataset.minute + '"]');
+      return cellsOf(other)[index]; // every column has the same half-hours
     }
     return undefined;
   }
@@ -425,17 +424,23 @@
   }
 
   function startNowLine() {
+    // The « now » line and the shade of what is over, in today's columns, move with the clock
+    // between two refreshes of the grid.
     nowBase = Array.prototype.map.call(grid.querySelectorAll(".agenda-grid__now"), function (line) {
-      return { line: line, top: cssNumber(line, "--top"), since: Date.now() };
+      var past = line.parentNode.querySelector(".agenda-grid__past");
+      return { line: line, past: past, top: cssNumber(line, "--top"), since: Date.now() };
     });
   }
 
   window.setInterval(function () {
     var span = range().last - range().first;
     nowBase.forEach(function (entry) {
-      var top = entry.top + Math.floor((Date.now() - entry.since) / 60000);
+      var top = Math.min(span, entry.top + Math.floor((Date.now() - entry.since) / 60000));
       entry.line.style.setProperty("--top", top);
       entry.line.hidden = top >= span;
+      if (entry.past) {
+        entry.past.style.setProperty("--span", top);
+      }
     });
   }, 30000);
 
@@ -558,7 +563,7 @@
       event.preventDefault();
       var body = cell.closest(".agenda-grid__body");
       move.body = body;
-      move.top = parseInt(cell.dataset.minute, 10);
+      move.top = cellsOf(body).indexOf(cell) * SLOT;
       placeGhost();
       commitMove();
     }

@@ -164,7 +164,7 @@ def _agenda_display(request) -> str:
 
 def _render_grid(ctx, query: _AgendaQuery) -> tuple[str, str, str, "agenda_grid.Layout", list]:
     """The grid's HTML, the waiting-room summary's, a version of both (what changes when a RDV, a
-    plage, an absence or an arrival does; not the « now » line), the layout and the RDV ids."""
+    plage, an absence or an arrival does; not the « now » line), the layout and the waiting room."""
     organisation = ctx.organisation
     data = rdv_selectors.build_agenda_grid(
         ctx,

@@ -1,5 +1,6 @@
-"""Reads of RDVs, scoped by the context (rdv.bookings.policies): the agenda of several agents, the
-RDV list and its CSV export, a RDV's participants and history, the agents of a motif.
+"""Reads of RDVs, scoped by the context (rdv.bookings.policies): the agenda of several agents (as
+a list of days or as a time grid), the RDV list and its CSV export, a RDV's participants and
+history, the agents of a motif.
 
 The agenda loads plages, absences, holidays and RDVs of several agents over a few days in a
 constant number of queries (whatever the number of RDVs, plages or days). RDVs the viewer may not
@@ -41,6 +42,11 @@ class RdvItem:
     @property
     def names(self) -> str:
         return ", ".join(str(usager) for usager in self.usagers)
+
+    @property
+    def movable(self) -> bool:
+        """Members who may see a RDV may move it (rdv.bookings.policies.can_move), unless cancelled."""
+        return self.visible and not self.rdv.is_cancelled
 
 
 @dataclass
@@ -91,9 +97,13 @@ class Agenda:
     arrived: list  # RdvItems of visible RDVs whose usager is in the waiting room
 
 
+# "Journée entière" absences end at 23:59 (docs/adr/0006-agendas.md): they cover the whole day.
+WHOLE_DAY_SLACK = timedelta(minutes=1)
+
+
 def _local_days(start: datetime, end: datetime, first_day: date, last_day: date, tz):
     """The local days (in `tz`) of [first_day, last_day] that [start, end) touches, with the clipped
-    times."""
+    times and whether the whole day is covered."""
     day = max(timezone.localtime(start, tz).date(), first_day)
     while day <= last_day:
         day_start, day_end = local_day_interval(day, tz)
@@ -101,7 +111,8 @@ def _local_days(start: datetime, end: datetime, first_day: date, last_day: date,
             break
         clipped_start, clipped_end = max(start, day_start), min(end, day_end)
         if clipped_start < clipped_end:
-            yield day, clipped_start, clipped_end, (clipped_start == day_start and clipped_end == day_end)
+            whole = clipped_start == day_start and clipped_end >= day_end - WHOLE_DAY_SLACK
+            yield day, clipped_start, clipped_end, whole
         day += timedelta(days=1)
 
 
@@ -213,6 +224,90 @@ def build_agenda(
         visible_ids,
         sorted(arrived.values(), key=lambda item: item.start),
     )
+
+
+# The agenda as a time grid ---------------------------------------------------------------------
+
+
+@dataclass
+class GridColumn:
+    """One column of the time grid: one agent on one day, with what the grid draws in it."""
+
+    day: date
+    agent: object
+    holiday: str
+    is_today: bool
+    plages: list  # PlageItems of this organisation (background)
+    absences: list  # AbsenceItems, clipped to the day
+    rdvs: list  # RdvItems starting that day ("Occupé" when not visible)
+
+
+@dataclass
+class AgendaGrid:
+    first_day: date
+    last_day: date
+    agents: list
+    columns: list  # day by day, and within a day agent by agent
+    rdv_ids: list
+    arrived: list
+
+
+def build_agenda_grid(
+    ctx: Context,
+    agents: list,
+    first_day: date,
+    last_day: date,
+    *,
+    show_cancelled: bool = False,
+    holiday_zone: str = "",
+) -> AgendaGrid:
+    """The same data as `build_agenda` (same queries, same visibility rules), as columns of a time
+    grid: one per day and agent."""
+    agenda = build_agenda(ctx, agents, first_day, last_day, show_cancelled=show_cancelled, holiday_zone=holiday_zone)
+    columns = []
+    for row in agenda.rows:
+        for cell in row.cells:
+            plages, absences, rdvs = [], [], []
+            for item in cell.items:
+                if item.kind == "plage":
+                    plages.append(item)
+                    rdvs.extend(item.rdvs)
+                elif item.kind == "absence":
+                    absences.append(item)
+                else:
+                    rdvs.append(item)
+            rdvs.sort(key=lambda item: (item.start, item.end, item.rdv.pk))
+            columns.append(GridColumn(row.day, cell.agent, row.holiday, row.is_today, plages, absences, rdvs))
+    return AgendaGrid(first_day, last_day, agenda.agents, columns, agenda.rdv_ids, agenda.arrived)
+
+
+def move_lieu(ctx: Context, rdv: Rdv, agent, new_start: datetime):
+    """The lieu a RDV takes when dropped on `agent`'s agenda at `new_start`: the lieu of the plage
+    (of this organisation, offering the RDV's motif) that holds the whole RDV there; None when no
+    plage does, or when the motif takes no lieu (the RDV then keeps its own)."""
+    if rdv.lieu_id is None:
+        return None
+    new_end = new_start + timedelta(minutes=rdv.duration_minutes)
+    tz = ctx.territory.zone
+    day = timezone.localtime(new_start, tz).date()
+    plages = list(
+        PlageOuverture.objects.filter(
+            organisation=ctx.organisation, agent_id=agent.pk, motifs=rdv.motif_id, lieu__archived_at__isnull=True
+        )
+        .overlapping_dates(day, day)
+        .select_related("lieu")
+        .order_by("pk")
+    )
+    if not plages:
+        return None
+    exceptions = defaultdict(dict)
+    for exception in PlageException.objects.filter(plage__in=plages, date=day):
+        exceptions[exception.plage_id][exception.date] = exception.as_rule()
+    for plage in plages:
+        for start, end in expand(plage.event(exceptions.get(plage.pk), tz=tz), day, day):
+            if start <= new_start and new_end <= end:
+                return plage.lieu
+    return None
 
 
 # List and export -------------------------------------------------------------------------------

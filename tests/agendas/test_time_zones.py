@@ -7,6 +7,7 @@ Three espaces: the Drôme (Europe/Paris), La Réunion (Indian/Reunion, UTC+4, no
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -249,3 +250,25 @@ def test_the_espace_settings_say_which_time_zone_applies(espaces):
     factories.TerritoryRoleFactory(agent=admin, territory=territory)
     text = page_text(log_in(Client(), admin).get(reverse("espace_settings", args=[territory.pk])))
     assert "Fuseau horaire" in text and "La Réunion" in text
+
+
+def test_the_time_grid_places_rdvs_at_the_espace_s_time(espaces):
+    territory, organisation, agent, lieu, motif = espaces["reunion"]
+    weekly_plage(organisation, agent, lieu, motif)
+    booking_services.book_rdv(
+        as_agent(agent, organisation),
+        booking_services.BookingRequest(
+            motif=motif,
+            starts_at=datetime.combine(BEFORE_DST, time(9), tzinfo=REUNION),
+            agents=[agent],
+            lieu=lieu,
+            usagers=[factories.UsagerFactory(territory=territory, last_name="Hoarau", organisations=[organisation])],
+        ),
+    )
+    grid = page_text(
+        log_in(Client(), agent).get(
+            reverse("agenda", args=[organisation.pk]), {"vue": "jour", "date": BEFORE_DST.isoformat()}
+        )
+    )
+    assert "HOARAU" in grid.upper()
+    assert "09:00" in grid and "05:00" not in grid.split("HOARAU".title())[0][-200:]

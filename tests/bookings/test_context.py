@@ -28,6 +28,8 @@ def agent_pages(client, setup, rdv) -> dict[str, str]:
     pages = {
         "agenda": client.get(reverse("agenda", args=[org])),
         "agenda jour": client.get(reverse("agenda", args=[org]), {"vue": "jour"}),
+        "agenda liste": client.get(reverse("agenda", args=[org]), {"affichage": "liste"}),
+        "grille rafraîchie": client.get(reverse("agenda_grid", args=[org])),
         "liste": client.get(reverse("rdv_list", args=[org])),
         "page du RDV": client.get(reverse("rdv_detail", args=[org, rdv.pk])),
         "modification": client.get(reverse("rdv_edit", args=[org, rdv.pk])),

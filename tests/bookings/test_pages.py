@@ -370,7 +370,7 @@ def test_the_week_view_shows_plages_rdvs_absences_and_the_motif_colour(agent_cli
         start_time=at(TOMORROW, 14).time(),
         end_time=at(TOMORROW, 17).time(),
     )
-    text = page_text(agent_client.get(url("agenda", setup)))
+    text = page_text(agent_client.get(url("agenda", setup), {"affichage": "liste"}))
 
     assert "Semaine du lundi 8 mars 2027 au dimanche 14 mars 2027" in text
     assert text.count('scope="row"') == 7
@@ -387,7 +387,13 @@ def test_the_day_view_and_several_agents_side_by_side(agent_client, setup):
     setup.book(at(TODAY, 10))
     setup.book(at(TODAY, 10), agents=[setup.admin], usagers=[setup.usager2])
     response = agent_client.get(
-        url("agenda", setup), {"vue": "jour", "date": TODAY.isoformat(), "agents": f"{setup.agent.pk},{setup.admin.pk}"}
+        url("agenda", setup),
+        {
+            "vue": "jour",
+            "date": TODAY.isoformat(),
+            "agents": f"{setup.agent.pk},{setup.admin.pk}",
+            "affichage": "liste",
+        },
     )
     text = page_text(response)
     assert text.count('scope="row"') == 1

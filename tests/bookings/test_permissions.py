@@ -33,7 +33,7 @@ class Page:
         args = [organisation.pk, rdv.pk] if self.rdv else [organisation.pk]
         if self.name == "rdv_participant_remove":
             args.append(setup.usager2.pk)
-        query = self.query.format(rdv=rdv.pk)
+        query = self.query.format(rdv=rdv.pk, agent=setup.agent.pk)
         return reverse(self.name, args=args) + (f"?{query}" if query else "")
 
     @property
@@ -44,6 +44,9 @@ class Page:
 PAGES = [
     Page("agenda", rdv=False),
     Page("agenda", rdv=False, query="vue=jour&agents=0"),
+    Page("agenda", rdv=False, query="affichage=liste"),
+    Page("agenda_grid", rdv=False, query="vue=jour"),
+    Page("agenda_move", query="debut=2027-03-09T11:00&agent={agent}"),
     Page("agenda_arrivals", rdv=False, query="rdvs={rdv}"),
     Page("rdv_list", rdv=False),
     Page("rdv_list", rdv=False, query="format=csv"),
@@ -60,8 +63,9 @@ PAGES = [
     Page("rdv_arrival", method="post", data=lambda s: {"arrive": "1"}),
     Page("rdv_participant_add", method="post", data=lambda s: {"usager": s.usager3.pk}),
     Page("rdv_participant_remove", method="post"),
+    Page("agenda_move", method="post", data=lambda s: {"debut": "2027-03-09T11:00", "agent": s.agent.pk}),
 ]
-ORGANISATION_PAGES = {"agenda", "agenda_arrivals", "rdv_list", "rdv_create", "rdv_usager_search"}
+ORGANISATION_PAGES = {"agenda", "agenda_arrivals", "agenda_grid", "rdv_list", "rdv_create", "rdv_usager_search"}
 VISITORS = ["admin", "agent", "secretariat", "other_service", "other_organisation", "other_espace", "intervenant"]
 
 
@@ -162,11 +166,14 @@ def test_visibility_scope(setup):
     assert not policies.can_change(as_agent(setup.outsider, social), social)
 
 
-def test_an_agent_of_another_service_sees_the_time_as_busy_without_details(client, setup):
+@pytest.mark.parametrize("display", ["grille", "liste"])
+def test_an_agent_of_another_service_sees_the_time_as_busy_without_details(client, setup, display):
     rdv = setup.book(at(TODAY, 10))
     log_in(client, setup.other_agent)
 
-    response = client.get(reverse("agenda", args=[setup.organisation.pk]), {"agents": setup.agent.pk})
+    response = client.get(
+        reverse("agenda", args=[setup.organisation.pk]), {"agents": setup.agent.pk, "affichage": display}
+    )
 
     text = page_text(response)
     assert "10:00–10:30" in text

@@ -84,11 +84,13 @@ def two_then_forty(client, setup):
     return client, grow
 
 
+@pytest.mark.parametrize("display", ["grille", "liste"])
 @pytest.mark.parametrize("view", ["semaine", "jour"])
-def test_the_agenda_runs_a_constant_number_of_queries(two_then_forty, setup, view, django_assert_num_queries):
+def test_the_agenda_runs_a_constant_number_of_queries(two_then_forty, setup, view, display, django_assert_num_queries):
     client, grow = two_then_forty
     path = reverse("agenda", args=[setup.organisation.pk])
     params = {"vue": view, "agents": f"{setup.agent.pk},{setup.admin.pk}", "annules": "1"}
+    client.get(path, {**params, "affichage": display})  # the display is kept in the session
 
     with django_assert_num_queries(AGENDA_QUERIES):
         client.get(path, params)
@@ -96,7 +98,8 @@ def test_the_agenda_runs_a_constant_number_of_queries(two_then_forty, setup, vie
     with django_assert_num_queries(AGENDA_QUERIES):
         response = client.get(path, params)
     if view == "semaine":
-        assert response.content.count(b'class="rdv-card') >= 40
+        block = b'class="agenda-grid__rdv' if display == "grille" else b'class="rdv-card'
+        assert response.content.count(block) >= 40
 
 
 def test_the_list_runs_a_constant_number_of_queries(two_then_forty, setup, django_assert_num_queries):

@@ -70,7 +70,9 @@ def test_marking_twice_sends_one_email_per_agent(setup, two_agent_rdv):
 
 def agenda_of(client, setup, viewer, agent):
     log_in(client, viewer)
-    text = page_text(client.get(reverse("agenda", args=[setup.organisation.pk]), {"agents": agent.pk}))
+    text = page_text(
+        client.get(reverse("agenda", args=[setup.organisation.pk]), {"agents": agent.pk, "affichage": "liste"})
+    )
     return " ".join(text.split())
 
 

@@ -107,7 +107,7 @@ def test_agent_books_a_found_slot_for_a_new_usager_and_a_colleague_sees_the_arri
     colleague.on("pageerror", lambda error: colleague_errors.append(str(error)))
     try:
         log_in(colleague, mds.colleague.email)
-        colleague.goto(f"/organisations/{mds.organisation.pk}/agenda/?agents={mds.booker.pk}")
+        colleague.goto(f"/organisations/{mds.organisation.pk}/agenda/?agents={mds.booker.pk}&affichage=liste")
         expect(colleague.get_by_role("heading", level=1)).to_contain_text("Agenda")
         today_row = colleague.get_by_role("row", name=re.compile("Mardi 9 mars 2027"))
         expect(today_row).to_contain_text("Plage 09:00–12:00 · MDS Valence — Centre")
@@ -154,7 +154,8 @@ def test_agent_books_a_found_slot_for_a_new_usager_and_a_colleague_sees_the_arri
         assert rdv.context == CONTEXT_NOTE
         assert timezone.localtime(rdv.starts_at).strftime("%H:%M") == slot_time
 
-        # The colleague's agenda shows the new RDV after a reload (RDVs are not polled, arrivals are).
+        # The colleague's agenda, as a list, shows the new RDV after a reload (the list polls arrivals
+        # only; the grid polls RDVs too: tests/e2e/test_agenda_grid_journey.py).
         colleague.reload()
         card = colleague.get_by_role("link", name=re.compile(rf"{slot_time}–.*Premier accueil.*Inès NOUVELLE"))
         expect(card).to_be_visible()

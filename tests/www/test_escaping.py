@@ -493,9 +493,13 @@ def build_sweep(world) -> Sweep:
         "plage_create": [day],
         "slot_search": [{"motif": motif.pk, "start_date": TODAY.isoformat()}],
         "agenda": [
-            {**day, "agents": [agent.pk for agent in agents]},
+            {**day, "agents": [agent.pk for agent in agents], "affichage": "grille"},
+            {**day, "vue": "jour", "agents": [world.agent.pk], "annules": "1"},
+            {**day, "agents": [agent.pk for agent in agents], "affichage": "liste"},
             {**day, "vue": "jour", "agents": [world.agent.pk], "annules": "1"},
         ],
+        "agenda_grid": [{**day, "agents": [agent.pk for agent in agents], "annules": "1"}],
+        "agenda_move": [{"debut": f"{TODAY.isoformat()}T11:30", "agent": world.agent.pk}],
         "agenda_arrivals": [{"rdvs": f"{rdv.pk},{cancelled.pk}"}],
         "rdv_list": [{}],
         "rdv_create": [

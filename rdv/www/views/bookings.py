@@ -7,16 +7,20 @@ for reads) and renders. A DomainError becomes a French form error and nothing is
 
 import csv
 import datetime
+import hashlib
+import re
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rdv.agendas import selectors as agenda_selectors
 from rdv.agendas.calendar import french_date, holiday_zone
@@ -31,6 +35,7 @@ from rdv.motifs import policies as motif_policies
 from rdv.motifs import selectors as motif_selectors
 from rdv.usagers import policies as usager_policies
 from rdv.usagers import selectors as usager_selectors
+from rdv.www import agenda_grid
 from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.bookings import (
     CancelForm,
@@ -49,6 +54,11 @@ SEARCH_RESULTS = 10
 MAX_AGENDA_AGENTS = 12
 MAX_POLLED_RDVS = 500
 POLL_SECONDS = 15
+GRID, LIST = "grille", "liste"
+DISPLAY_SESSION_KEY = "agenda_affichage"
+VERSION_HEADER = "X-Agenda-Version"
+MOVED_HEADER = "X-Agenda-Deplace"
+NOW_LINE = re.compile(r"<!--now-->.*?<!--/now-->", re.S)
 
 
 # Helpers ----------------------------------------------------------------------------------------
@@ -90,29 +100,46 @@ def _parse_ids(values) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def _parse_day(request, name: str = "date") -> datetime.date:
+def _parse_day(request, name: str = "date", *, warn: bool = True) -> datetime.date:
     raw = request.GET.get(name, "")
     day = parse_day(raw)
-    if raw and day is None:
+    if raw and day is None and warn:
         messages.warning(request, "Date invalide : l'agenda affiche aujourd'hui. Format attendu : AAAA-MM-JJ.")
     return day or timezone.localdate()
 
 
-@require_GET
-@organisation_member_required
-def agenda(request, ctx):
-    organisation = ctx.organisation
+@dataclass
+class _AgendaQuery:
+    """What an agenda shows, read from the URL (the page and its grid fragment read it alike)."""
+
+    view: str  # "jour" | "semaine"
+    day: datetime.date
+    first_day: datetime.date
+    last_day: datetime.date
+    step: datetime.timedelta
+    agents: list
+    all_agents: list
+    show_cancelled: bool
+
+    def params(self, *, day=None, view=None) -> list:
+        params = [("vue", view or self.view), ("date", (day or self.day).isoformat())]
+        params += [("agents", agent.pk) for agent in self.agents]
+        if self.show_cancelled:
+            params.append(("annules", "1"))
+        return params
+
+
+def _agenda_query(request, ctx, *, warn: bool = True) -> _AgendaQuery:
     view = "jour" if request.GET.get("vue") == "jour" else "semaine"
-    day = _parse_day(request)
+    day = _parse_day(request, warn=warn)
     all_agents = list(agenda_selectors.organisation_agents(ctx))
     by_id = {agent.pk: agent for agent in all_agents}
     wanted = _parse_ids(request.GET.getlist("agents"))
     agents = [by_id[pk] for pk in wanted if pk in by_id][:MAX_AGENDA_AGENTS]
-    if wanted and len(agents) < min(len(wanted), MAX_AGENDA_AGENTS):
+    if warn and wanted and len(agents) < min(len(wanted), MAX_AGENDA_AGENTS):
         messages.warning(request, "Certains agendas demandés ne font pas partie de l'organisation : ils sont ignorés.")
     if not agents:
         agents = [by_id.get(request.user.pk) or all_agents[0]]
-    show_cancelled = request.GET.get("annules") == "1"
     if view == "jour":
         first_day = last_day = day
         step = datetime.timedelta(days=1)
@@ -120,56 +147,142 @@ def agenda(request, ctx):
         first_day = day - datetime.timedelta(days=day.weekday())
         last_day = first_day + datetime.timedelta(days=6)
         step = datetime.timedelta(days=7)
-    data = rdv_selectors.build_agenda(
+    show_cancelled = request.GET.get("annules") == "1"
+    return _AgendaQuery(view, day, first_day, last_day, step, agents, all_agents, show_cancelled)
+
+
+def _agenda_display(request) -> str:
+    """« Grille » (the time grid, by default) or « Liste » (the table of days × agents): the
+    choice is kept in the session."""
+    asked = {"grille": GRID, "liste": LIST}.get(request.GET.get("affichage", ""))
+    if asked is None:
+        return request.session.get(DISPLAY_SESSION_KEY, GRID)
+    if request.session.get(DISPLAY_SESSION_KEY, GRID) != asked:
+        request.session[DISPLAY_SESSION_KEY] = asked
+    return asked
+
+
+def _render_grid(ctx, query: _AgendaQuery) -> tuple[str, str, str, "agenda_grid.Layout", list]:
+    """The grid's HTML, the waiting-room summary's, a version of both (what changes when a RDV, a
+    plage, an absence or an arrival does; not the « now » line), the layout and the waiting room."""
+    organisation = ctx.organisation
+    data = rdv_selectors.build_agenda_grid(
         ctx,
-        agents,
-        first_day,
-        last_day,
-        show_cancelled=show_cancelled,
+        query.agents,
+        query.first_day,
+        query.last_day,
+        show_cancelled=query.show_cancelled,
         holiday_zone=holiday_zone(organisation.territory),
     )
+    agenda_url = reverse("agenda", args=[organisation.pk])
+    day_links = {}
+    if query.view == "semaine":
+        day = query.first_day
+        while day <= query.last_day:
+            day_links[day] = f"{agenda_url}?{urlencode(query.params(day=day, view='jour'))}"
+            day += datetime.timedelta(days=1)
+    placed = agenda_grid.layout(data, organisation.pk, day_links=day_links)
+    visual = organisation.territory.waiting_room_notifies_visually
+    grid_html = render_to_string(
+        "bookings/_agenda_grid.html", {"layout": placed, "organisation": organisation, "visual": visual}
+    )
+    waiting = [{"start": item.start, "names": item.names or "Usager"} for item in data.arrived] if visual else []
+    waiting_html = render_to_string("bookings/_waiting_room.html", {"waiting": waiting, "oob": True})
+    stable = NOW_LINE.sub("", grid_html) + waiting_html
+    version = hashlib.sha256(stable.encode()).hexdigest()[:16]
+    return grid_html, waiting_html, version, placed, waiting
+
+
+@require_GET
+@organisation_member_required
+def agenda(request, ctx):
+    organisation = ctx.organisation
+    query = _agenda_query(request, ctx)
+    display = _agenda_display(request)
+    agenda_url = reverse("agenda", args=[organisation.pk])
 
     def link(target_day=None, target_view=None) -> str:
-        params = [("vue", target_view or view), ("date", (target_day or day).isoformat())]
-        params += [("agents", agent.pk) for agent in agents]
-        if show_cancelled:
-            params.append(("annules", "1"))
-        return f"{reverse('agenda', args=[organisation.pk])}?{urlencode(params)}"
+        return f"{agenda_url}?{urlencode(query.params(day=target_day, view=target_view))}"
 
+    day, view = query.day, query.view
     if view == "jour":
         heading = french_date(day).capitalize()
     else:
-        heading = f"Semaine du {french_date(first_day)} au {french_date(last_day)}"
+        heading = f"Semaine du {french_date(query.first_day)} au {french_date(query.last_day)}"
     territory = organisation.territory
-    poll_url = ""
-    if territory.waiting_room_notifies_visually and data.rdv_ids:
-        ids = ",".join(str(pk) for pk in data.rdv_ids[:MAX_POLLED_RDVS])
-        poll_url = f"{reverse('agenda_arrivals', args=[organisation.pk])}?{urlencode({'rdvs': ids})}"
-    for row in data.rows:
-        row.label = french_date(row.day).capitalize()
-        row.day_link = link(row.day, "jour")
+    visual = territory.waiting_room_notifies_visually
+    extra = {}
+    if display == GRID:
+        grid_html, _, version, placed, waiting = _render_grid(ctx, query)
+        extra = {
+            "grid_html": mark_safe(grid_html),  # noqa: S308 (rendered by our template, escaped there)
+            "grid_version": version,
+            "grid_url": f"{reverse('agenda_grid', args=[organisation.pk])}?{urlencode(query.params())}",
+            "layout": placed,
+            "snap_minutes": agenda_grid.SNAP_MINUTES,
+            "poll_url": "",
+        }
+    else:
+        data = rdv_selectors.build_agenda(
+            ctx,
+            query.agents,
+            query.first_day,
+            query.last_day,
+            show_cancelled=query.show_cancelled,
+            holiday_zone=holiday_zone(territory),
+        )
+        poll_url = ""
+        if visual and data.rdv_ids:
+            ids = ",".join(str(pk) for pk in data.rdv_ids[:MAX_POLLED_RDVS])
+            poll_url = f"{reverse('agenda_arrivals', args=[organisation.pk])}?{urlencode({'rdvs': ids})}"
+        for row in data.rows:
+            row.label = french_date(row.day).capitalize()
+            row.day_link = link(row.day, "jour")
+        waiting = [{"start": item.start, "names": item.names or "Usager"} for item in data.arrived]
+        extra = {"agenda": data, "poll_url": poll_url}
+    display_params = query.params()
     return _render(
         request,
         "bookings/agenda.html",
         ctx,
         "Agenda",
-        agenda=data,
+        display=display,
+        agents=query.agents,
         view=view,
         day=day,
         heading=heading,
-        all_agents=all_agents,
-        selected_ids={agent.pk for agent in agents},
-        show_cancelled=show_cancelled,
-        previous_link=link(day - step),
-        next_link=link(day + step),
+        all_agents=query.all_agents,
+        selected_ids={agent.pk for agent in query.agents},
+        show_cancelled=query.show_cancelled,
+        previous_link=link(day - query.step),
+        next_link=link(day + query.step),
         today_link=link(timezone.localdate()),
         week_link=link(target_view="semaine"),
         day_link=link(target_view="jour"),
-        visual=territory.waiting_room_notifies_visually,
-        waiting=[{"start": item.start, "names": item.names or "Usager"} for item in data.arrived],
-        poll_url=poll_url,
+        grid_link=f"{agenda_url}?{urlencode([*display_params, ('affichage', 'grille')])}",
+        list_link=f"{agenda_url}?{urlencode([*display_params, ('affichage', 'liste')])}",
+        visual=visual,
+        waiting=waiting,
         poll_seconds=POLL_SECONDS,
+        **extra,
     )
+
+
+@require_GET
+@organisation_member_required
+def agenda_grid_fragment(request, ctx):
+    """The time grid alone, polled by the page (htmx) so that RDVs booked or moved by colleagues
+    and waiting-room arrivals appear without reload: 204 when nothing changed since `version`."""
+    query = _agenda_query(request, ctx, warn=False)
+    grid_html, waiting_html, version, _, _ = _render_grid(ctx, query)
+    if request.GET.get("version") == version:
+        response = HttpResponse(status=204)
+    else:
+        visual = ctx.organisation.territory.waiting_room_notifies_visually
+        response = HttpResponse(grid_html + (waiting_html if visual else ""))
+    response[VERSION_HEADER] = version
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_GET
@@ -512,6 +625,86 @@ def rdv_move(request, ctx, rdv_id):
     return _render(request, "bookings/rdv_move.html", ctx, "Déplacer le rendez-vous", form=form, rdv=rdv)
 
 
+# Moving from the time grid (drag and drop, or the keyboard) ---------------------------------------
+
+
+def _agent_or_404(ctx, agent_id: str):
+    if not agent_id.isdigit() or len(agent_id) > 11:
+        raise Http404
+    return get_object_or_404(agenda_selectors.organisation_agents(ctx), pk=int(agent_id))
+
+
+def _slot_text(start: datetime.datetime, agents, lieu) -> str:
+    names = ", ".join(str(agent) for agent in agents)
+    text = f"{french_date(timezone.localtime(start).date())} à {timezone.localtime(start):%H:%M} avec {names}"
+    return f"{text} ({lieu.name})" if lieu is not None else text
+
+
+@require_http_methods(["GET", "POST"])
+@organisation_member_required
+def agenda_move(request, ctx, rdv_id):
+    """The confirmation of a move made on the time grid, as a fragment for the page's dialog.
+
+    GET `?debut=<wall-clock time>&agent=<column's agent>&depuis=<agent whose column the RDV left>`
+    describes the move; POST asks `move_rdv` (the same re-check as the move form): a refusal says
+    why (409) and, when the move form would, offers « Déplacer quand même » (`override`). Bad input
+    gets a French message (400); another organisation's RDV or agent, a 404."""
+    organisation = ctx.organisation
+    rdv = _get_rdv(ctx, rdv_id)
+    data = request.POST if request.method == "POST" else request.GET
+    target = _agent_or_404(ctx, data.get("agent", ""))
+    source = _agent_or_404(ctx, data["depuis"]) if data.get("depuis") else None
+    current = [link.agent for link in rdv.agent_links.select_related("agent").order_by("agent__last_name", "pk")]
+    fragment = {
+        "rdv": rdv,
+        "organisation": organisation,
+        "names": ", ".join(str(p.usager) for p in rdv_selectors.participations(ctx, rdv)),
+        "current": _slot_text(rdv.starts_at, current, rdv.lieu),
+        "form_url": reverse("rdv_move", args=[organisation.pk, rdv.pk]),
+    }
+
+    def answer(status=200, **context):
+        response = render(request, "bookings/_agenda_move.html", {**fragment, **context}, status=status)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    start = parse_start(data.get("debut"))
+    if start is None:
+        return answer(400, error="L'horaire demandé est invalide : choisissez le nouvel horaire dans la grille.")
+    if rdv.is_cancelled:
+        return answer(409, error="Ce rendez-vous est annulé : il ne peut plus être déplacé.")
+    ids = [agent.pk for agent in current]
+    if target.pk in ids:
+        agents = current
+    elif source is not None and source.pk in ids:
+        agents = [target if agent.pk == source.pk else agent for agent in current]
+    elif len(current) == 1:
+        agents = [target]
+    else:
+        return answer(400, error="Indiquez l'agenda d'où le rendez-vous est déplacé.")
+    lieu = rdv_selectors.move_lieu(ctx, rdv, target, start)
+    new_lieu = lieu if lieu is not None and lieu.pk != rdv.lieu_id else None
+    fragment.update(
+        proposed=_slot_text(start, agents, new_lieu or rdv.lieu),
+        lieu_changed=new_lieu is not None,
+        debut=f"{timezone.localtime(start):%Y-%m-%dT%H:%M}",
+        agent=target.pk,
+        depuis=source.pk if source is not None else "",
+        form_url=f"{fragment['form_url']}?{urlencode({'debut': timezone.localtime(start).isoformat()})}",
+    )
+    if request.method == "GET":
+        return answer()
+    override = request.POST.get("override") == "1"
+    try:
+        services.move_rdv(ctx, rdv, start, agents=agents, lieu=new_lieu, override=override)
+    except DomainError as error:
+        return answer(409, error=error.message, show_override=error.code in services.OVERRIDABLE and not override)
+    rdv.refresh_from_db()
+    response = answer(done=f"Rendez-vous déplacé au {_when(rdv)}.")
+    response[MOVED_HEADER] = str(rdv.pk)
+    return response
+
+
 @require_POST
 @organisation_member_required
 def rdv_status(request, ctx, rdv_id):
@@ -606,6 +799,8 @@ def rdv_arrival(request, ctx, rdv_id):
 __all__ = [
     "agenda",
     "agenda_arrivals",
+    "agenda_grid_fragment",
+    "agenda_move",
     "rdv_arrival",
     "rdv_cancel",
     "rdv_create",

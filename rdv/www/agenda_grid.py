@@ -1,0 +1,206 @@
+"""Geometry of the agenda's time grid (templates bookings/_agenda_grid*.html): the hours the grid
+shows, where each block sits (in minutes from the top of the grid), side-by-side lanes for RDVs
+that overlap, and the 30-minute cells that open the booking form.
+
+Pure presentation over `rdv.bookings.selectors.build_agenda_grid`: no query here. Times are
+wall-clock times of the current time zone (`timezone.localtime`), like the rest of the agenda.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils import timezone
+
+from rdv.agendas.calendar import french_date
+
+SLOT_MINUTES = 30  # one cell of the grid: what a click books
+SNAP_MINUTES = 15  # a drag or a keyboard move steps by this much
+DEFAULT_FIRST_HOUR = 8
+DEFAULT_LAST_HOUR = 18
+DAY_MINUTES = 24 * 60
+
+
+@dataclass
+class Block:
+    """Something drawn in a column, from `top` for `span` minutes (both from the grid's top)."""
+
+    item: object
+    top: int
+    span: int
+    label: str  # "09:00–12:00", the real times (not clipped to the grid)
+    lane: int = 0
+    lanes: int = 1
+    id: str = ""
+
+
+@dataclass
+class GridCell:
+    id: str
+    start: datetime
+    label: str  # "10:30"
+    top: int
+    url: str  # the booking form, prefilled
+    lieu: str  # the lieu of the plage holding the cell, if any
+
+
+@dataclass
+class Column:
+    id: str
+    day: date
+    agent: object
+    day_label: str  # "Mardi 9 mars"
+    label: str  # "mardi 9 mars 2027, Bruno Petit": the column for a screen reader
+    short_label: str  # "mardi 9 mars, Bruno Petit": in each half-hour's name (the heading has the year)
+    holiday: str
+    is_today: bool
+    whole_day_absence: str  # the title of an absence covering the whole day, if any
+    day_link: str = ""
+    plages: list = field(default_factory=list)
+    absences: list = field(default_factory=list)
+    rdvs: list = field(default_factory=list)
+    cells: list = field(default_factory=list)
+    now_top: int | None = None  # the « now » line, in today's columns
+    past_span: int = 0  # minutes from the top that are over (shaded)
+
+
+@dataclass
+class Layout:
+    columns: list
+    first_minute: int
+    last_minute: int
+    hours: list  # (label, top)
+    single_day: bool
+    single_agent: bool
+
+    @property
+    def height(self) -> int:
+        return self.last_minute - self.first_minute
+
+
+def minute_of_day(moment: datetime, day: date) -> int:
+    """Minutes from the local midnight of `day` to `moment`, clamped to that day (0–1440)."""
+    local = timezone.localtime(moment)
+    if local.date() < day:
+        return 0
+    if local.date() > day:
+        return DAY_MINUTES
+    return local.hour * 60 + local.minute
+
+
+def hhmm(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%H:%M}"
+
+
+def hour_range(columns: list) -> tuple[int, int]:
+    """The whole hours the grid shows: 08:00–18:00 at least, stretched to every plage, RDV and
+    partial absence of the period (whole-day absences shade the column whatever the hours)."""
+    first, last = DEFAULT_FIRST_HOUR * 60, DEFAULT_LAST_HOUR * 60
+    for column in columns:
+        items = [*column.plages, *column.rdvs, *(a for a in column.absences if not a.whole_day)]
+        for item in items:
+            start, end = minute_of_day(item.start, column.day), minute_of_day(item.end, column.day)
+            first = min(first, start // 60 * 60)
+            last = max(last, -(-end // 60) * 60)
+    return max(0, first), min(DAY_MINUTES, last)
+
+
+def assign_lanes(blocks: list) -> None:
+    """Side by side: each block takes the first lane free at its start; blocks that overlap, even
+    through others, share the same number of lanes."""
+    cluster: list = []
+    lane_ends: list[int] = []
+    cluster_end = None
+
+    def close():
+        for block in cluster:
+            block.lanes = len(lane_ends)
+
+    for block in sorted(blocks, key=lambda b: (b.top, -b.span)):
+        end = block.top + max(block.span, 1)
+        if cluster_end is not None and block.top >= cluster_end:
+            close()
+            cluster, lane_ends = [], []
+            cluster_end = None
+        free = next((index for index, lane_end in enumerate(lane_ends) if lane_end <= block.top), None)
+        if free is None:
+            lane_ends.append(end)
+            free = len(lane_ends) - 1
+        else:
+            lane_ends[free] = end
+        block.lane = free
+        cluster.append(block)
+        cluster_end = end if cluster_end is None else max(cluster_end, end)
+    close()
+
+
+def _block(item, day: date, first: int, last: int, block_id: str = "") -> Block:
+    top = min(max(minute_of_day(item.start, day), first), last) - first
+    bottom = min(max(minute_of_day(item.end, day), first), last) - first
+    return Block(item, top, bottom - top, f"{hhmm(item.start)}–{hhmm(item.end)}", id=block_id)
+
+
+def booking_url(organisation_id: int, start: datetime, agent_id: int, plage=None) -> str:
+    """The booking form prefilled with the agent, the start (a wall-clock time, read in the
+    current time zone) and, inside a plage, its lieu (and its motif when it offers only one)."""
+    params = [("debut", f"{timezone.localtime(start):%Y-%m-%dT%H:%M}"), ("agent", agent_id)]
+    if plage is not None:
+        params.append(("lieu", plage.plage.lieu_id))
+        if len(plage.motifs) == 1:
+            params.append(("motif", plage.motifs[0].pk))
+    return f"{reverse('rdv_create', args=[organisation_id])}?{urlencode(params)}"
+
+
+def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links: dict | None = None) -> Layout:
+    """Place everything of `grid` (rdv.bookings.selectors.AgendaGrid)."""
+    now = now or timezone.now()
+    first, last = hour_range(grid.columns)
+    days = {column.day for column in grid.columns}
+    agents = {column.agent.pk for column in grid.columns}
+    columns = []
+    for column in grid.columns:
+        day_label = french_date(column.day).rsplit(" ", 1)[0].capitalize()  # the year is in the heading
+        key = f"{column.agent.pk}-{column.day:%Y%m%d}"
+        placed = Column(
+            id=f"agenda-col-{key}",
+            day=column.day,
+            agent=column.agent,
+            day_label=day_label,
+            label=f"{french_date(column.day)}, {column.agent}",
+            short_label=f"{french_date(column.day).rsplit(' ', 1)[0]}, {column.agent}",
+            holiday=column.holiday,
+            is_today=column.is_today,
+            whole_day_absence=next((a.title for a in column.absences if a.whole_day), ""),
+            day_link=(day_links or {}).get(column.day, ""),
+        )
+        placed.plages = [_block(item, column.day, first, last) for item in column.plages]
+        placed.absences = [_block(item, column.day, first, last) for item in column.absences]
+        placed.rdvs = [
+            _block(item, column.day, first, last, f"agenda-rdv-{item.rdv.pk}-{column.agent.pk}") for item in column.rdvs
+        ]
+        assign_lanes(placed.rdvs)
+        for minute in range(first, last, SLOT_MINUTES):
+            start = timezone.make_aware(datetime.combine(column.day, time(minute // 60, minute % 60)))
+            plage = next((block.item for block in placed.plages if block.item.start <= start < block.item.end), None)
+            placed.cells.append(
+                GridCell(
+                    id=f"c{key}{minute // 60:02d}{minute % 60:02d}",
+                    start=start,
+                    label=f"{minute // 60:02d}:{minute % 60:02d}",
+                    top=minute - first,
+                    url=booking_url(organisation_id, start, column.agent.pk, plage),
+                    lieu=plage.plage.lieu.name if plage is not None else "",
+                )
+            )
+        today = timezone.localtime(now).date()
+        if column.day < today:
+            placed.past_span = last - first
+        elif column.day == today:
+            minute = min(max(minute_of_day(now, column.day), first), last)
+            placed.past_span = minute - first
+            if first <= minute < last:
+                placed.now_top = minute - first
+        columns.append(placed)
+    hours = [(f"{minute // 60:02d}:00", minute - first) for minute in range(first, last, 60)]
+    return Layout(columns, first, last, hours, single_day=len(days) == 1, single_agent=len(agents) == 1)

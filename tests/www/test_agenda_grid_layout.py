@@ -1,0 +1,163 @@
+"""Geometry of the agenda's time grid (rdv.www.agenda_grid): the hours shown, where blocks sit,
+lanes for overlapping RDVs, the half-hour cells and their booking links, the « now » line.
+
+Pure functions over plain objects: no database."""
+
+from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
+
+from django.urls import reverse
+from django.utils import timezone
+
+from rdv.www.agenda_grid import Block, assign_lanes, hour_range, layout
+
+PARIS = timezone.get_default_timezone()
+DAY = date(2027, 3, 9)
+
+
+class Agent(SimpleNamespace):
+    def __str__(self):
+        return self.name
+
+
+def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=PARIS)
+
+
+def rdv(pk, start, end):
+    return SimpleNamespace(rdv=SimpleNamespace(pk=pk), start=start, end=end)
+
+
+def plage(start, end, motifs=(1,), lieu_id=3, lieu="MDS Centre"):
+    return SimpleNamespace(
+        start=start,
+        end=end,
+        plage=SimpleNamespace(lieu_id=lieu_id, lieu=SimpleNamespace(name=lieu)),
+        motifs=[SimpleNamespace(pk=pk) for pk in motifs],
+    )
+
+
+def absence(start, end, whole_day=False, title="Formation"):
+    return SimpleNamespace(start=start, end=end, whole_day=whole_day, title=title)
+
+
+def column(day=DAY, plages=(), absences=(), rdvs=(), is_today=False, agent=None):
+    return SimpleNamespace(
+        day=day,
+        agent=agent or Agent(pk=7, name="Bruno Petit"),
+        holiday="",
+        is_today=is_today,
+        plages=list(plages),
+        absences=list(absences),
+        rdvs=list(rdvs),
+    )
+
+
+def grid(*columns):
+    return SimpleNamespace(columns=list(columns))
+
+
+def test_the_grid_shows_8_to_18_at_least_and_stretches_to_whole_hours():
+    assert hour_range([column()]) == (8 * 60, 18 * 60)
+    early_late = column(rdvs=[rdv(1, at(7, 30), at(8)), rdv(2, at(18, 10), at(18, 40))])
+    assert hour_range([early_late]) == (7 * 60, 19 * 60)
+    # A whole-day absence shades the column but does not stretch the hours; a partial one does.
+    assert hour_range([column(absences=[absence(at(0), at(23, 59), whole_day=True)])]) == (480, 1080)
+    assert hour_range([column(absences=[absence(at(6), at(9))])]) == (360, 1080)
+    # A RDV crossing midnight stretches its day to 24:00, never beyond.
+    assert hour_range([column(rdvs=[rdv(1, at(23), at(1, day=DAY + timedelta(days=1)))])]) == (480, 1440)
+
+
+def test_overlapping_blocks_share_lanes_and_separate_groups_do_not():
+    blocks = [Block(None, top, span, "") for top, span in ((0, 30), (15, 30), (30, 30), (120, 30), (120, 60))]
+    assign_lanes(blocks)
+    # 0–30 and 15–45 overlap; 30–60 overlaps the second only and takes the first lane again.
+    assert [(b.lane, b.lanes) for b in blocks[:3]] == [(0, 2), (1, 2), (0, 2)]
+    # 120–150 and 120–180: a group of their own (the longest first).
+    assert [(b.lane, b.lanes) for b in blocks[3:]] == [(1, 2), (0, 2)]
+    single = [Block(None, 0, 30, ""), Block(None, 30, 30, "")]  # touching is not overlapping
+    assign_lanes(single)
+    assert [(b.lane, b.lanes) for b in single] == [(0, 1), (0, 1)]
+
+
+def test_blocks_are_placed_in_minutes_from_the_top_and_clipped_to_the_day():
+    yesterday = DAY - timedelta(days=1)
+    placed = layout(
+        grid(
+            column(
+                plages=[plage(at(9), at(12))],
+                rdvs=[rdv(1, at(10), at(10, 45)), rdv(2, at(23, day=yesterday), at(9, 30))],
+                absences=[absence(at(14), at(17))],
+            )
+        ),
+        organisation_id=1,
+        now=at(7),
+    )
+    (col,) = placed.columns
+    # The RDV that began the day before covers the day from midnight: the grid starts at 00:00.
+    assert (placed.first_minute, placed.last_minute) == (0, 18 * 60)
+    assert [(b.top, b.span, b.label) for b in col.plages] == [(540, 180, "09:00–12:00")]
+    assert [(b.top, b.span, b.label) for b in col.absences] == [(840, 180, "14:00–17:00")]
+    # Clipped to the day, its label keeps its real times.
+    assert [(b.top, b.span, b.label, b.id) for b in col.rdvs] == [
+        (600, 45, "10:00–10:45", "agenda-rdv-1-7"),
+        (0, 570, "23:00–09:30", "agenda-rdv-2-7"),
+    ]
+    assert [(b.lane, b.lanes) for b in col.rdvs] == [(0, 1), (0, 1)]  # 00:00–09:30 and 10:00–10:45
+    # Without it, the grid starts at 08:00 and the plage one hour below the top.
+    plain = layout(grid(column(plages=[plage(at(9), at(12))])), organisation_id=1, now=at(7)).columns[0]
+    assert [(b.top, b.span) for b in plain.plages] == [(60, 180)]
+
+
+def test_every_half_hour_is_a_booking_link_prefilled_with_the_agent_the_time_and_the_plage():
+    placed = layout(
+        grid(column(plages=[plage(at(9), at(12), motifs=(4,))], is_today=True)), organisation_id=1, now=at(9, 40)
+    )
+    (col,) = placed.columns
+    assert len(col.cells) == 20
+    by_label = {cell.label: cell for cell in col.cells}
+    create = reverse("rdv_create", args=[1])
+
+    def query(cell):
+        parts = urlsplit(cell.url)
+        assert parts.path == create
+        return {key: values[0] for key, values in parse_qs(parts.query).items()}
+
+    assert query(by_label["08:30"]) == {"debut": "2027-03-09T08:30", "agent": "7"}
+    assert query(by_label["09:00"]) == {"debut": "2027-03-09T09:00", "agent": "7", "lieu": "3", "motif": "4"}
+    assert by_label["11:30"].lieu == "MDS Centre" and by_label["12:00"].lieu == ""
+    assert (by_label["10:00"].top, by_label["10:00"].id) == (120, "c7-202703091000")
+    assert (col.now_top, col.past_span) == (100, 100)  # 09:40: the line, and the shade of what is over
+    # A plage with several motifs prefills its lieu only.
+    several = layout(grid(column(plages=[plage(at(9), at(12), motifs=(4, 5))])), organisation_id=1, now=at(7))
+    assert "motif" not in query(several.columns[0].cells[2])
+
+
+def test_the_now_line_is_in_todays_columns_only_and_within_the_hours():
+    yesterday, today, tomorrow = (column(day=DAY + timedelta(days=n), is_today=n == 0) for n in (-1, 0, 1))
+    placed = layout(grid(yesterday, today, tomorrow), organisation_id=1, now=at(12))
+    assert [c.now_top for c in placed.columns] == [None, 240, None]
+    assert [c.past_span for c in placed.columns] == [600, 240, 0]  # a past day is shaded whole
+    evening = layout(grid(column(is_today=True)), organisation_id=1, now=at(21)).columns[0]
+    assert (evening.now_top, evening.past_span) == (None, 600)
+
+
+def test_columns_say_which_day_and_agent_they_are():
+    alice, bruno = Agent(pk=1, name="Alice Martin"), Agent(pk=2, name="Bruno Petit")
+    one_day = layout(grid(column(agent=alice), column(agent=bruno)), organisation_id=1, now=at(7))
+    assert (one_day.single_day, one_day.single_agent) == (True, False)
+    assert [c.label for c in one_day.columns] == ["mardi 9 mars 2027, Alice Martin", "mardi 9 mars 2027, Bruno Petit"]
+    assert one_day.columns[0].short_label == "mardi 9 mars, Alice Martin"
+    assert one_day.columns[0].day_label == "Mardi 9 mars"
+    links = {DAY: "/agenda/?vue=jour"}
+    week = layout(
+        grid(column(agent=bruno), column(day=DAY + timedelta(days=1), agent=bruno)),
+        organisation_id=1,
+        now=at(7),
+        day_links=links,
+    )
+    assert (week.single_day, week.single_agent) == (False, True)
+    assert [c.day_link for c in week.columns] == ["/agenda/?vue=jour", ""]
+    assert [c.id for c in week.columns] == ["agenda-col-2-20270309", "agenda-col-2-20270310"]
+    assert week.hours[0] == ("08:00", 0) and week.hours[-1] == ("17:00", 540) and week.height == 600

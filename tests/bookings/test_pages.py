@@ -67,8 +67,11 @@ def test_the_form_is_prefilled_from_a_slot_of_the_search(agent_client, setup):
     assert links, "each free slot links to the booking form"
     first = links[0].replace("&amp;", "&")
     assert f"motif={setup.motif.pk}" in first and f"lieu={setup.lieu.pk}" in first
+    assert f"agent={setup.agent.pk}" in first
 
-    form = page_text(agent_client.get(first))
+    response = agent_client.get(first)
+    form = page_text(response)
+    assert response.context["form"].initial["agents"] == [setup.agent.pk]
 
     assert f'<option value="{setup.motif.pk}" selected>' in form
     assert 'value="2027-03-09"' in form

@@ -604,12 +604,18 @@ def slot_search(request, ctx):
     """A week of free times of a motif (rdv.bookings.search), with links to the weeks around it
     and, when it is empty, to the week of the next free slot."""
     organisation = ctx.organisation
+    agents_queryset = agenda_selectors.organisation_agents(ctx)
     form = SlotSearchForm(
         request.GET or None,
         motifs=motif_selectors.bookable_motifs(ctx),
         lieux=agenda_selectors.active_lieux(ctx),
-        agents=agenda_selectors.organisation_agents(ctx),
+        agents=agents_queryset,
     )
+    # The agents' checkboxes are written by the template (hundreds of them through the form's widget
+    # templates would cost more than the search itself).
+    all_agents = list(agents_queryset)
+    checked = set(request.GET.getlist("agents"))
+    checked_agents = {agent.pk for agent in all_agents if str(agent.pk) in checked}
     result = None
     links = {}
     if request.GET and form.is_valid():
@@ -649,6 +655,8 @@ def slot_search(request, ctx):
         form=form,
         result=result,
         links=links,
+        all_agents=all_agents,
+        checked_agents=checked_agents,
         motif=form.cleaned_data.get("motif") if result is not None else None,
         book_url=reverse("rdv_create", args=[organisation.pk]),
     )

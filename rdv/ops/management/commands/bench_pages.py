@@ -99,10 +99,10 @@ class Command(BaseCommand):
                 {"motif": data["motif"].pk, "start_date": first_day.isoformat()},
             ),
             "usager_list": (reverse("usager_list", args=[organisation.pk]), {}),
-            "usager_list_page_500": (reverse("usager_list", args=[organisation.pk]), {"page": "500"}),
+            "usager_list_page_500": (reverse("usager_list", args=[organisation.pk]), {"apres": data["usager_cursor"]}),
             "usager_search": (reverse("usager_list", args=[organisation.pk]), {"q": "dupont"}),
             "journal": (reverse("espace_journal", args=[territory.pk]), {}),
-            "journal_page_500": (reverse("espace_journal", args=[territory.pk]), {"page": "500"}),
+            "journal_page_500": (reverse("espace_journal", args=[territory.pk]), {"apres": data["journal_cursor"]}),
         }
         client = Client(HTTP_HOST="localhost")  # an ALLOWED_HOSTS default of every settings module
         client.force_login(data["agent"])
@@ -168,7 +168,9 @@ def build_espace(rng: random.Random, agent_count: int, rdv_count: int, usager_co
     from rdv.core.models import AuditLog
     from rdv.motifs.models import Motif
     from rdv.territories.models import Organisation, Service, Territory, TerritoryService
+    from rdv.territories.selectors import JOURNAL_ORDER
     from rdv.usagers.models import Usager, UsagerOrganisation
+    from rdv.usagers.selectors import SEARCH_ORDER
 
     territory = Territory.objects.create(name="Espace de mesure")
     organisation = Organisation.objects.create(territory=territory, name="Organisation de mesure")
@@ -295,7 +297,24 @@ def build_espace(rng: random.Random, agent_count: int, rdv_count: int, usager_co
         ),
         batch_size=2000,
     )
+    # The 500th page of 50 of each list starts after its 24,950th row (keyset pages: ?apres=<id>);
+    # smaller runs take their last page. One journal entry in five is an usager's: not listed.
+    usager_position = min(usager_count, 500 * 50) - 50
+    journal_position = min(journal * 4 // 5, 500 * 50) - 50
+    usager_cursor = (
+        Usager.objects.in_organisation(organisation)
+        .order_by(*SEARCH_ORDER)
+        .values_list("pk", flat=True)[usager_position - 1]
+    )
+    journal_cursor = (
+        AuditLog.objects.for_territory(territory)
+        .exclude(object_type="usagers.Usager")
+        .order_by(*JOURNAL_ORDER)
+        .values_list("pk", flat=True)[journal_position - 1]
+    )
     return {
+        "usager_cursor": usager_cursor,
+        "journal_cursor": journal_cursor,
         "territory": territory,
         "organisation": organisation,
         "agent": viewer,

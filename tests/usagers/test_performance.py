@@ -53,6 +53,11 @@ def _count_queries(client, url) -> tuple[int, str]:
 LIST_QUERIES = 9
 
 
+def big_list_queries() -> int:
+    """Beyond 1 000 files, PostgreSQL also asks its planner for an estimate of the count."""
+    return LIST_QUERIES + (1 if connection.vendor == "postgresql" else 0)
+
+
 def _text(response) -> str:
     return " ".join(page_text(response).split())
 
@@ -67,7 +72,7 @@ def test_usager_list_of_10000_usagers_renders_its_first_page_in_a_constant_numbe
     assert "60 usagers dans" in text
 
     bulk_usagers(alice.organisation, 9_940)
-    with django_assert_num_queries(LIST_QUERIES):
+    with django_assert_num_queries(big_list_queries()):
         response = client.get(url)
     text = _text(response)
     count = response.context["count"]
@@ -156,7 +161,7 @@ def test_a_deep_page_costs_the_same_queries_as_the_second(alice):
     )
     second, _ = _count_queries(client, f"{url}?apres={ordered[49]}")
     deep, _ = _count_queries(client, f"{url}?apres={ordered[2_499]}")
-    assert second == deep == LIST_QUERIES + 1
+    assert second == deep == big_list_queries() + 1
     response = client.get(url, {"apres": ordered[2_499]})
     assert [usager.pk for usager in response.context["page"]] == ordered[2_500:2_550]
 

@@ -141,6 +141,16 @@ def test_the_csv_export_runs_a_constant_number_of_queries(two_then_forty, setup,
     assert [(row[8], row[9]) for row in rows[1:]] == list(expected.values())
 
 
+def test_the_export_merge_skips_people_of_rdvs_changed_between_its_queries():
+    # (start, id) keys in the RDVs' order; a RDV moved between the queries appears elsewhere.
+    merge = selectors._Merge([((100, 1), "Alice"), ((100, 7), "moved away"), ((200, 3), "Bob"), ((300, 4), "Chloé")])
+    assert merge.take((100, 1)) == "Alice"
+    assert merge.take((200, 3)) == "Bob"  # skips what the RDVs no longer have
+    assert merge.take((250, 9)) == ""  # a RDV without anyone (or moved in): no name, nothing skipped
+    assert merge.take((300, 4)) == "Chloé"
+    assert merge.take((400, 5)) == ""
+
+
 def test_the_polling_fragment_runs_a_constant_number_of_queries(two_then_forty, setup, django_assert_num_queries):
     client, grow = two_then_forty
     path = reverse("agenda_arrivals", args=[setup.organisation.pk])

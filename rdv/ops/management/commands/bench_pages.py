@@ -6,9 +6,11 @@
 Builds one espace with 200 agents, 18,000 RDVs in a month (each with its usagers and agent) and
 50,000 usagers (plus an espace journal), then requests the main pages through Django's test client
 as an agent of the organisation (also espace admin, for the journal): the agenda, the RDV list, the
-CSV export of the month, « Trouver un créneau », the usager list and a search, the journal. Prints
-one JSON object: per page p50/p95 in milliseconds, the number of SQL queries and the size of the
-response in bytes. The database is created for the run and destroyed after it (PostgreSQL when
+CSV export of the month, « Trouver un créneau », the usager list and a search, the journal (first
+pages and the 500th). Prints one JSON object: per page p50/p95 in milliseconds (wall clock), the
+CPU time of this process (Django's share, without the database's), the number of SQL queries and
+the size of the response in bytes; and the machine's load average (the figures mean little on a
+busy machine). The database is created for the run and destroyed after it (PostgreSQL when
 DATABASE_URL says so; ANALYZE runs after the data is loaded, as autovacuum would).
 """
 
@@ -78,47 +80,53 @@ class Command(BaseCommand):
                 cursor.execute("ANALYZE")
         build_ms = round((time.perf_counter() - started) * 1000)
 
-        organisation, territory = data["organisation"], data["territory"]
-        first_day, last_day = data["first_day"], data["last_day"]
-        week = ",".join(str(pk) for pk in data["agent_ids"][:12])
-        pages = {
-            "agenda_week_12_agents": (
-                reverse("agenda", args=[organisation.pk]),
-                {"vue": "semaine", "date": first_day.isoformat(), "agents": week},
-            ),
-            "rdv_list_month": (
-                reverse("rdv_list", args=[organisation.pk]),
-                {"du": first_day.isoformat(), "au": last_day.isoformat()},
-            ),
-            "rdv_csv_month": (
-                reverse("rdv_list", args=[organisation.pk]),
-                {"du": first_day.isoformat(), "au": last_day.isoformat(), "format": "csv"},
-            ),
-            "slot_search": (
-                reverse("slot_search", args=[organisation.pk]),
-                {"motif": data["motif"].pk, "start_date": first_day.isoformat()},
-            ),
-            "usager_list": (reverse("usager_list", args=[organisation.pk]), {}),
-            "usager_list_page_500": (reverse("usager_list", args=[organisation.pk]), {"apres": data["usager_cursor"]}),
-            "usager_search": (reverse("usager_list", args=[organisation.pk]), {"q": "dupont"}),
-            "journal": (reverse("espace_journal", args=[territory.pk]), {}),
-            "journal_page_500": (reverse("espace_journal", args=[territory.pk]), {"apres": data["journal_cursor"]}),
-        }
-        client = Client(HTTP_HOST="localhost")  # an ALLOWED_HOSTS default of every settings module
-        client.force_login(data["agent"])
-        wanted = [name.strip() for name in options["only"].split(",") if name.strip()] or list(pages)
-        figures = {name: measure(client, *pages[name], options["repeats"]) for name in wanted}
+        wanted = [name.strip() for name in options["only"].split(",") if name.strip()]
+        figures = measure_pages(data, options["repeats"], wanted)
         return {
             "agents": options["agents"],
             "rdvs": data["rdv_count"],
             "usagers": options["usagers"],
             "journal_entries": options["journal"],
-            "month": first_day.strftime("%Y-%m"),
+            "month": data["first_day"].strftime("%Y-%m"),
             "repeats": options["repeats"],
             "build_ms": build_ms,
             "load_average": [round(value, 2) for value in os.getloadavg()],  # the machine is shared
             "pages": figures,
         }
+
+
+def pages(data: dict) -> dict[str, tuple[str, dict]]:
+    """The pages measured: name -> (path, query parameters)."""
+    organisation, territory = data["organisation"], data["territory"]
+    first_day, last_day = data["first_day"], data["last_day"]
+    month = {"du": first_day.isoformat(), "au": last_day.isoformat()}
+    usagers = reverse("usager_list", args=[organisation.pk])
+    journal = reverse("espace_journal", args=[territory.pk])
+    return {
+        "agenda_week_12_agents": (
+            reverse("agenda", args=[organisation.pk]),
+            {"vue": "semaine", "date": first_day.isoformat(), "agents": ",".join(map(str, data["agent_ids"][:12]))},
+        ),
+        "rdv_list_month": (reverse("rdv_list", args=[organisation.pk]), month),
+        "rdv_csv_month": (reverse("rdv_list", args=[organisation.pk]), {**month, "format": "csv"}),
+        "slot_search": (
+            reverse("slot_search", args=[organisation.pk]),
+            {"motif": data["motif"].pk, "start_date": first_day.isoformat()},
+        ),
+        "usager_list": (usagers, {}),
+        "usager_list_page_500": (usagers, {"apres": data["usager_cursor"]}),
+        "usager_search": (usagers, {"q": "dupont"}),
+        "journal": (journal, {}),
+        "journal_page_500": (journal, {"apres": data["journal_cursor"]}),
+    }
+
+
+def measure_pages(data: dict, repeats: int, wanted=()) -> dict[str, dict]:
+    """Figures of the pages named in `wanted` (every page when empty), as the espace's agent."""
+    client = Client(HTTP_HOST="localhost")  # an ALLOWED_HOSTS default of every settings module
+    client.force_login(data["agent"])
+    measured = pages(data)
+    return {name: measure(client, *measured[name], repeats) for name in wanted or measured}
 
 
 def _get(client: Client, path: str, params: dict) -> tuple[int, int]:
@@ -136,14 +144,16 @@ def measure(client: Client, path: str, params: dict, repeats: int) -> dict:
     query_count = len(queries.captured_queries)  # read now: the next request empties the log
     if status != 200:
         raise RuntimeError(f"{path} {params}: HTTP {status}")
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         _get(client, path, params)
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
     return {
         "p50_ms": percentile(times, 50),
         "p95_ms": percentile(times, 95),
+        "python_cpu_p50_ms": percentile(cpu, 50),  # this process only (not the database's work)
         "queries": query_count,
         "bytes": size,
     }

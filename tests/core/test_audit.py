@@ -289,3 +289,29 @@ def test_describe_changes_speaks_french():
         ("expire le", "13/03/2026 09:00"),
         ("services", "Service social"),
     ]
+
+
+def test_the_journal_query_count_does_not_grow_with_its_entries(alice):
+    client = log_in(Client(), alice.territory_admin)
+    url = _espace_url(alice, "espace_journal")
+
+    def queries(params=None) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url, params).status_code == 200
+        return len(captured)
+
+    for i in range(3):
+        log_action(alice.territory_admin, "organisation.renamed", alice.organisation, {"name": [f"v{i}", "w"]})
+    few = queries()
+    AuditLog.objects.bulk_create(
+        AuditLog(
+            action="organisation.renamed",
+            object_type="territories.Organisation",
+            object_id=str(i),
+            territory=alice.territory,
+        )
+        for i in range(600)
+    )
+    assert queries() == few
+    deep = AuditLog.objects.filter(territory=alice.territory).order_by("-created_at", "-id")[500]
+    assert queries({"apres": deep.pk}) == few + 1  # the entry the page starts after

@@ -337,7 +337,9 @@ def export_rows(ctx: Context, filters: dict):
         _names_by_rdv(
             (start, rdv_id, _agent_name(first, last, email))
             for start, rdv_id, first, last, email in rdvs.filter(agent_links__isnull=False)
-            .order_by("starts_at", "pk", "agent_links__agent__last_name", "agent_links__agent__first_name")
+            .order_by(
+                "starts_at", "pk", "agent_links__agent__last_name", "agent_links__agent__first_name", "agent_links__pk"
+            )
             .values_list(
                 "start",
                 "pk",
@@ -353,7 +355,11 @@ def export_rows(ctx: Context, filters: dict):
             (start, rdv_id, _usager_name(first, last))
             for start, rdv_id, first, last in rdvs.filter(participations__isnull=False)
             .order_by(
-                "starts_at", "pk", "participations__usager__last_name_key", "participations__usager__first_name_key"
+                "starts_at",
+                "pk",
+                "participations__usager__last_name_key",
+                "participations__usager__first_name_key",
+                "participations__pk",
             )
             .values_list("start", "pk", "participations__usager__first_name", "participations__usager__last_name")
             .iterator(chunk_size=EXPORT_CHUNK)

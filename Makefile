@@ -63,9 +63,12 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/djlint rdv --reformat --quiet || true
 
-# Slot engine benchmark on a throwaway database (add DATABASE_URL=postgres://... for PostgreSQL).
+# Benchmarks on throwaway databases (add DATABASE_URL=postgres://... for PostgreSQL): the slot engine
+# (200 agents, a month), then the main agent pages at scale (200 agents, 18,000 RDVs in a month,
+# 50,000 usagers): JSON, one line each.
 bench: install
 	$(PY) manage.py bench_slots --agents 200 --days 31 --json
+	$(PY) manage.py bench_pages --json
 
 # Delivery outbox benchmark: local SMTP server refusing the first seconds, 4 real workers.
 bench-outbox: install

@@ -11,6 +11,8 @@ any detail.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache, partial
+from itertools import groupby
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
@@ -21,10 +23,12 @@ from rdv.agendas.models import ABSENCE_LOOKBACK_DAYS, Absence, PlageException, P
 from rdv.availability import expand
 from rdv.availability.recurrence import local_day_interval
 from rdv.bookings import policies
-from rdv.bookings.models import CANCELLED_STATUSES, Participation, Rdv, RdvAgent
+from rdv.bookings.models import CANCELLED_STATUSES, Participation, Rdv, RdvAgent, RdvStatus
 from rdv.core.audit import describe_entries
 from rdv.core.context import Context
+from rdv.core.db import EpochSeconds
 from rdv.core.models import AuditLog
+from rdv.motifs.models import LocationType
 from rdv.usagers import policies as usager_policies
 from rdv.usagers.models import Usager
 
@@ -317,9 +321,8 @@ def _midnight(day: date, tz) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=tz)
 
 
-def rdv_list(ctx: Context, filters: dict):
-    """The RDVs the context may see, filtered (du, au, agent, motif, statut, lieu, usager), with their
-    participants and agents, by start."""
+def _filtered(ctx: Context, filters: dict):
+    """The RDVs the context may see, filtered (du, au, agent, motif, statut, lieu, usager)."""
     queryset = policies.scope(ctx)
     if filters.get("du"):
         queryset = queryset.filter(starts_at__gte=_midnight(filters["du"], ctx.territory.zone))
@@ -338,8 +341,15 @@ def rdv_list(ctx: Context, filters: dict):
         queryset = queryset.filter(
             Exists(Participation.objects.filter(rdv_id=OuterRef("pk"), usager__in=matching.values("pk")))
         )
+    return queryset
+
+
+def rdv_list(ctx: Context, filters: dict):
+    """The RDVs the context may see, filtered (du, au, agent, motif, statut, lieu, usager), with their
+    participants and agents, by start (the list page: one page of model instances at a time)."""
     return (
-        queryset.select_related("motif__service", "lieu")
+        _filtered(ctx, filters)
+        .select_related("motif__service", "lieu")
         .prefetch_related(
             Prefetch(
                 "participations",
@@ -372,35 +382,141 @@ EXPORT_HEADERS = [
     "Motif d'annulation",
     "Pris le",
 ]
+EXPORT_CHUNK = 2000  # rows fetched at a time from each of the three cursors
 
 
-def export_rows(ctx: Context, queryset):
-    """The header then one row of values per RDV of `queryset` (from rdv_list), streamed. The
-    Contexte column only when the espace shows the field."""
+def _names_by_rdv(rows):
+    """Group (start, rdv_id, name) rows, ordered by (start, rdv_id), into ((start, rdv_id), "name,
+    name") pairs."""
+    for key, group in groupby(rows, key=lambda row: (row[0], row[1])):
+        yield key, ", ".join(row[2] for row in group)
+
+
+class _Merge:
+    """Follows an ordered stream of (key, value) pairs alongside the RDVs, which come in the same
+    order: `take(key)` skips what comes before `key` (a RDV changed between the queries) and
+    returns the value of `key`, or ""."""
+
+    def __init__(self, pairs):
+        self.pairs = iter(pairs)
+        self.head = next(self.pairs, None)
+
+    def take(self, key) -> str:
+        while self.head is not None and self.head[0] < key:
+            self.head = next(self.pairs, None)
+        if self.head is not None and self.head[0] == key:
+            value, self.head = self.head[1], next(self.pairs, None)
+            return value
+        return ""
+
+
+def _agent_name(first_name: str, last_name: str, email: str) -> str:
+    return f"{first_name} {last_name}".strip() or email  # Agent.__str__
+
+
+def _usager_name(first_name: str, last_name: str) -> str:
+    return f"{first_name} {last_name.upper()}".strip()  # Usager.__str__
+
+
+def export_rows(ctx: Context, filters: dict):
+    """The header then one row of values per RDV the context may see with these filters (those of
+    rdv_list), by start: streamed, in constant memory and three queries whatever the number of rows.
+
+    The RDVs, their agents and their usagers are read as plain values (no model instance) by three
+    cursors over the same filtered RDVs, in the same order (start, id), and merged as they stream
+    (`iterator()` over a queryset with prefetches ran two more queries per chunk and built every
+    model instance). Times are read as POSIX seconds: parsing timestamps cost more than the rest of
+    the export. The Contexte column only when the espace shows the field."""
     context_enabled = ctx.territory.rdv_field_enabled("context")
-    tz = ctx.territory.zone  # dates and times of the espace
     yield [*EXPORT_HEADERS, *(["Contexte"] if context_enabled else [])]
-    for rdv in queryset.iterator(chunk_size=500):
-        start, end = timezone.localtime(rdv.starts_at, tz), timezone.localtime(rdv.ends_at, tz)
+    rdvs = _filtered(ctx, filters).annotate(start=EpochSeconds("starts_at"))
+    # The agents and the usagers: one row per RDV and person, from the same filtered RDVs (joined
+    # from them, not looked up again), ordered like the RDVs then by name.
+    agents = _Merge(
+        _names_by_rdv(
+            (start, rdv_id, _agent_name(first, last, email))
+            for start, rdv_id, first, last, email in rdvs.filter(agent_links__isnull=False)
+            .order_by(
+                "starts_at", "pk", "agent_links__agent__last_name", "agent_links__agent__first_name", "agent_links__pk"
+            )
+            .values_list(
+                "start",
+                "pk",
+                "agent_links__agent__first_name",
+                "agent_links__agent__last_name",
+                "agent_links__agent__email",
+            )
+            .iterator(chunk_size=EXPORT_CHUNK)
+        )
+    )
+    usagers = _Merge(
+        _names_by_rdv(
+            (start, rdv_id, _usager_name(first, last))
+            for start, rdv_id, first, last in rdvs.filter(participations__isnull=False)
+            .order_by(
+                "starts_at",
+                "pk",
+                "participations__usager__last_name_key",
+                "participations__usager__first_name_key",
+                "participations__pk",
+            )
+            .values_list("start", "pk", "participations__usager__first_name", "participations__usager__last_name")
+            .iterator(chunk_size=EXPORT_CHUNK)
+        )
+    )
+    statuses = dict(RdvStatus.choices)
+    location_types = dict(LocationType.choices)
+    zone = ctx.territory.zone  # wall-clock times of the espace
+    local = partial(datetime.fromtimestamp, tz=zone)
+
+    @cache  # a month of RDVs has a few hundred distinct start and end times
+    def day_and_time(seconds: int) -> tuple[str, str]:
+        moment = local(seconds)
+        return f"{moment:%d/%m/%Y}", f"{moment:%H:%M}"
+
+    rows = (
+        rdvs.annotate(
+            end=EpochSeconds("ends_at"),
+            arrived=EpochSeconds("arrived_at"),
+            created=EpochSeconds("created_at"),
+        )
+        .order_by("starts_at", "pk")
+        .values_list(
+            "pk",
+            "start",
+            "end",
+            "motif__name",
+            "motif__service__name",
+            "motif__location_type",
+            "lieu__name",
+            "status",
+            "arrived",
+            "cancel_reason",
+            "created",
+            *(["context"] if context_enabled else []),
+        )
+    )
+    for values in rows.iterator(chunk_size=EXPORT_CHUNK):
+        pk, start_s, end_s, motif, service, location_type, lieu, status, arrived, reason, created = values[:11]
+        day, start = day_and_time(start_s)
+        key = (start_s, pk)
         row = [
-            f"{start:%d/%m/%Y}",
-            f"{start:%H:%M}",
-            f"{end:%H:%M}",
-            rdv.duration_minutes,
-            rdv.motif.name,
-            rdv.motif.service.name,
-            rdv.motif.get_location_type_display(),
-            rdv.lieu.name if rdv.lieu_id else "",
-            ", ".join(str(link.agent) for link in rdv.agent_links.all()),
-            ", ".join(str(p.usager) for p in rdv.participations.all()),
-            rdv.get_status_display(),
-            f"{timezone.localtime(rdv.arrived_at, tz):%H:%M}" if rdv.arrived_at else "",
-            rdv.cancel_reason,
-            f"{timezone.localtime(rdv.created_at, tz):%d/%m/%Y %H:%M}",
+            day,
+            start,
+            day_and_time(end_s)[1],
+            (end_s - start_s) // 60,
+            motif,
+            service,
+            location_types.get(location_type, location_type),
+            lieu or "",
+            agents.take(key),
+            usagers.take(key),
+            statuses.get(status, status),
+            f"{local(arrived):%H:%M}" if arrived is not None else "",
+            reason,
+            f"{local(created):%d/%m/%Y %H:%M}",
         ]
-        if context_enabled:
-            row.append(rdv.context)
-        yield row
+        yield row + list(values[11:])  # the Contexte, when shown
 
 
 def polled_rdvs(ctx: Context, ids: list[int]) -> list[Rdv]:

@@ -17,6 +17,7 @@ from rdv.usagers.models import CustomField, Usager, UsagerOrganisation
 from rdv.usagers.services import STANDARD_FIELDS, field_visible
 
 HISTORY_SIZE = 100
+SEARCH_ORDER = ("last_name_key", "first_name_key", "id")  # served by the index usager_sort_idx
 
 
 def search(ctx: Context, query: str = "", *, territory_wide: bool = False):
@@ -29,7 +30,7 @@ def search(ctx: Context, query: str = "", *, territory_wide: bool = False):
         .annotate(
             is_member=Exists(UsagerOrganisation.objects.filter(organisation=ctx.organisation, usager=OuterRef("pk")))
         )
-        .order_by("last_name_key", "first_name_key", "id")
+        .order_by(*SEARCH_ORDER)
     )
 
 

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from rdv.agendas import services
 from rdv.agendas.models import Absence, Lieu, PlageException, PlageOuverture
@@ -429,52 +430,133 @@ def search(client, agenda, **params):
     return client.get(reverse("slot_search", args=[agenda.organisation.pk]), query)
 
 
-@pytest.mark.django_db
-def test_the_search_lists_free_slots_by_day_then_agent(client, agenda):
+def rows_of(response) -> list[tuple]:
+    """(day, time, lieu, free agents, booked agent) of each free time shown, in page order."""
+    result = response.context["result"]
+    return [
+        (day.day.isoformat(), f"{time.start:%H:%M}", time.lieu.name, [str(a) for a in time.agents], str(time.agent))
+        for day in result.days
+        for time in day.times
+    ]
+
+
+def two_agents_on_tuesdays(agenda):
+    """The agent and the organisation admin both free on Tuesdays 9:00-10:00 at the Maison des
+    solidarités; the admin alone on Tuesday 2 March 14:00-15:00 at the Antenne Nord."""
+    admin = agenda.world.organisation_admin
     agenda.create_plage(**agenda.weekly(end_time=time(10, 0)))
-    agenda.create_plage(
-        agent=agenda.world.organisation_admin, lieu=agenda.other_lieu, start_time=time(14, 0), end_time=time(15, 0)
-    )
+    agenda.create_plage(agent=admin, **agenda.weekly(end_time=time(10, 0)))
+    agenda.create_plage(agent=admin, lieu=agenda.other_lieu, start_time=time(14, 0), end_time=time(15, 0))
+    return admin
+
+
+@pytest.mark.django_db
+def test_the_search_shows_a_week_by_day_and_time_with_the_free_agents(client, agenda):
+    admin = two_agents_on_tuesdays(agenda)
     log_in(client, agenda.agent)
-    page = page_text(search(client, agenda))
-    assert "6 créneaux libres pour « Premier accueil »" in page
-    assert "Recherche du lundi 1 mars 2027 au dimanche 14 mars 2027" in page
-    assert "Mardi 2 mars 2027" in page and "Mardi 9 mars 2027" in page
-    assert f"?motif={agenda.motif.pk}&debut=2027-03-02T09%3A00%3A00%2B01%3A00&agent={agenda.agent.pk}" in page
-    tuesday = page.split("Mardi 2 mars 2027")[1].split("Mardi 9 mars 2027")[0]
-    assert str(agenda.agent) in tuesday and str(agenda.world.organisation_admin) in tuesday
-    assert "Maison des solidarités" in tuesday and "Antenne Nord" in tuesday
-    assert "09:00" in tuesday and "09:30" in tuesday and "14:00" in tuesday
+    response = search(client, agenda)
+    both = sorted([str(agenda.agent), str(admin)], key=lambda name: name.split()[-1])
+    assert rows_of(response) == [
+        ("2027-03-02", "09:00", "Maison des solidarités", both, str(agenda.agent)),  # the viewer, when free
+        ("2027-03-02", "09:30", "Maison des solidarités", both, str(agenda.agent)),
+        ("2027-03-02", "14:00", "Antenne Nord", [str(admin)], str(admin)),
+        ("2027-03-02", "14:30", "Antenne Nord", [str(admin)], str(admin)),
+    ]
+    page = " ".join(page_text(response).split())
+    assert "« Premier accueil » : semaine du lundi 1 mars au dimanche 7 mars 2027" in page
+    assert "4 horaires libres cette semaine (30 minutes par rendez-vous), 6 créneaux en comptant chaque agent" in page
+    assert "Mardi 2 : 4 horaires" in page and "Lundi 1 : aucun horaire libre" in page
+    assert "Mardi 9 mars" not in page  # one week at a time
+    # One link per time (not per agent), which prefills the booking form.
+    assert page.count("Réserver avec") == 4
+    book = reverse("rdv_create", args=[agenda.organisation.pk])
+    assert (
+        f"{book}?motif={agenda.motif.pk}&debut=2027-03-02T09%3A00%3A00%2B01%3A00&agent={agenda.agent.pk}"
+        f"&lieu={agenda.lieu.pk}"
+    ) in page
+    assert f"debut=2027-03-02T14%3A00%3A00%2B01%3A00&agent={admin.pk}&lieu={agenda.other_lieu.pk}" in page
+
+
+@pytest.mark.django_db
+def test_the_search_names_a_few_free_agents_and_counts_the_others(client, agenda):
+    for index in range(11):
+        agent = factories.AgentFactory(last_name=f"Agent{index:02d}")
+        factories.AgentRoleFactory(agent=agent, organisation=agenda.organisation)
+        factories.AgentServiceFactory(agent=agent, territory=agenda.world.territory, service=agenda.world.service)
+        agenda.create_plage(agent=agent, end_time=time(9, 30))
+    log_in(client, agenda.agent)
+    results = " ".join(page_text(search(client, agenda)).split()).split('id="resultats-titre"')[1]
+    assert "<strong>11</strong> :" in results and "et 3 autres" in results
+    assert "Agent07" in results and "Agent08" not in results  # 8 named, by name
 
 
 @pytest.mark.django_db
 def test_the_search_filters_by_agent_and_lieu(client, agenda):
-    agenda.create_plage(**agenda.weekly(end_time=time(10, 0)))
-    agenda.create_plage(
-        agent=agenda.world.organisation_admin, lieu=agenda.other_lieu, start_time=time(14, 0), end_time=time(15, 0)
-    )
+    admin = two_agents_on_tuesdays(agenda)
     log_in(client, agenda.agent)
-    page = page_text(search(client, agenda, agents=[agenda.world.organisation_admin.pk]))
-    assert "2 créneaux libres" in page
-    page = page_text(search(client, agenda, lieu=agenda.lieu.pk))
-    assert "4 créneaux libres" in page
+    by_agent = rows_of(search(client, agenda, agents=[admin.pk]))
+    assert [(row[1], row[3], row[4]) for row in by_agent] == [
+        ("09:00", [str(admin)], str(admin)),
+        ("09:30", [str(admin)], str(admin)),
+        ("14:00", [str(admin)], str(admin)),
+        ("14:30", [str(admin)], str(admin)),
+    ]
+    by_lieu = rows_of(search(client, agenda, lieu=agenda.other_lieu.pk))
+    assert [(row[1], row[2]) for row in by_lieu] == [("14:00", "Antenne Nord"), ("14:30", "Antenne Nord")]
 
 
 @pytest.mark.django_db
-def test_the_search_extends_week_by_week_until_a_slot_is_found(client, agenda):
+def test_the_search_moves_a_week_at_a_time_and_keeps_the_filters(client, agenda):
+    two_agents_on_tuesdays(agenda)
+    log_in(client, agenda.agent)
+    response = search(client, agenda, lieu=agenda.lieu.pk, start_date="2027-03-04")  # a Thursday
+    links = response.context["links"]
+    assert "start_date=2027-03-08" in links["next"] and f"lieu={agenda.lieu.pk}" in links["next"]
+    assert "start_date=2027-02-22" in links["previous"]
+    following = client.get(links["next"])
+    assert [row[:3] for row in rows_of(following)] == [
+        ("2027-03-09", "09:00", "Maison des solidarités"),
+        ("2027-03-09", "09:30", "Maison des solidarités"),
+    ]
+    assert "semaine du lundi 8 mars au dimanche 14 mars 2027" in page_text(following)
+
+
+@pytest.mark.django_db
+def test_the_current_week_has_no_previous_week_and_starts_today(client, agenda):
+    log_in(client, agenda.agent)
+    response = search(client, agenda, start_date="")
+    result = response.context["result"]
+    today = timezone.localdate()
+    assert result.monday == today - timedelta(days=today.weekday())
+    assert result.first_day == today and result.days[0].day == today
+    assert "previous" not in response.context["links"]
+    assert "Semaine précédente" not in page_text(response)
+    # A week in the past is read as the current one.
+    assert search(client, agenda, start_date="2020-01-06").context["result"].monday == result.monday
+
+
+@pytest.mark.django_db
+def test_an_empty_week_gives_the_next_availability(client, agenda):
     agenda.create_plage(first_date=date(2027, 4, 20))
     log_in(client, agenda.agent)
-    page = page_text(search(client, agenda))
-    assert "Mardi 20 avril 2027" in page
-    assert "Recherche du lundi 1 mars 2027 au dimanche 25 avril 2027" in page  # 14 days, then 6 more weeks
+    response = search(client, agenda)
+    page = " ".join(page_text(response).split())
+    assert "Aucun créneau libre cette semaine pour « Premier accueil »." in page
+    assert "Prochaine disponibilité" in page
+    assert "Mardi 20 avril 2027 à 09:00 (Maison des solidarités), 1 agent libre." in page
+    assert "start_date=2027-04-19" in response.context["links"]["next_slot"]
+    assert "Voir la semaine du 19 avril 2027" in page
+    assert rows_of(client.get(response.context["links"]["next_slot"]))[0][:2] == ("2027-04-20", "09:00")
 
 
 @pytest.mark.django_db
 def test_the_search_says_when_nothing_is_free_within_three_months(client, agenda):
+    agenda.create_plage(first_date=date(2027, 6, 8))  # after the horizon: 7 March + 92 days
     log_in(client, agenda.agent)
-    page = page_text(search(client, agenda))
-    assert "Aucun créneau libre pour « Premier accueil »" in page
-    assert "Aucun créneau libre dans les trois mois" in page
+    page = " ".join(page_text(search(client, agenda)).split())
+    assert "Aucun créneau libre cette semaine pour « Premier accueil »." in page
+    assert "Prochaine disponibilité" not in page
+    assert "Aucun créneau libre non plus jusqu'au 7 juin 2027." in page
 
 
 @pytest.mark.django_db
@@ -487,6 +569,11 @@ def test_the_search_says_when_nothing_is_free_within_three_months(client, agenda
         ({"start_date": "2031-01-01"}, "Choisissez une date dans les deux prochaines années."),
         ({"agents": ["x"]}, "Cet agent ne fait pas partie de l'organisation."),
         ({"lieu": "0"}, "Ce lieu n'est pas proposé"),
+        ({"start_date": "2027-02-30"}, "Saisissez une date valide"),
+        ({"start_date": "99999-01-01"}, "Saisissez une date valide"),
+        ({"agents": ["99999999999999999999"]}, "Cet agent ne fait pas partie de l'organisation."),
+        ({"lieu": "-1"}, "Ce lieu n'est pas proposé"),
+        ({"motif": "1e3"}, "Ce motif n'est pas proposé"),
     ],
 )
 def test_bad_search_input_shows_a_french_error(client, agenda, params, message):
@@ -506,7 +593,8 @@ def test_the_search_does_not_offer_motifs_lieux_or_agents_of_other_tenants(clien
     assert "Ce motif n'est pas proposé" in page and "Cet agent ne fait pas partie de l'organisation." in page
 
 
-def search_queries(client, agenda, count: int) -> int:
+def search_queries(client, agenda, count: int) -> tuple[int, int]:
+    """(queries, size of the page) of a week of `count` plages of `count // 2` agents."""
     agents = []
     for index in range(count):
         if index % 2 == 0:
@@ -528,17 +616,34 @@ def search_queries(client, agenda, count: int) -> int:
     log_in(client, agenda.agent)
     with CaptureQueriesContext(connection) as queries:
         response = search(client, agenda)
-    page = page_text(response)
-    # agents × 8 slots a day × 9 days (two weeks of weekdays, minus the absence)
-    assert f"{count // 2 * 8 * 9} créneaux libres" in page
-    return len(queries)
+    result = response.context["result"]
+    # agents × 8 slots a day × 4 days (the weekdays, minus the absence), 8 times a day at 2 lieux
+    assert result.agent_slot_count == count // 2 * 8 * 4
+    assert result.count == 8 * 4
+    assert page_text(response).count("Réserver avec") == 8 * 4  # one link per time, whatever the agents
+    return len(queries), len(response.content)
 
 
 @pytest.mark.django_db
 def test_the_search_query_count_does_not_grow_with_plages_and_agents(client, agenda):
-    few = search_queries(client, agenda, 2)
+    few, _ = search_queries(client, agenda, 2)
     PlageOuverture.objects.all().delete()
     Absence.objects.all().delete()
-    many = search_queries(client, agenda, 30)
+    many, _ = search_queries(client, agenda, 30)
     assert few == many
     assert many <= 20
+
+
+@pytest.mark.django_db
+def test_looking_for_the_next_availability_takes_a_bounded_number_of_queries(client, agenda):
+    log_in(client, agenda.agent)
+    with CaptureQueriesContext(connection) as found_this_week:
+        agenda.create_plage(first_date=date(2027, 3, 2))
+        search(client, agenda)
+    PlageOuverture.objects.all().delete()
+    agenda.create_plage(first_date=date(2027, 5, 25))  # found by the last of the three further looks
+    with CaptureQueriesContext(connection) as queries:
+        response = search(client, agenda)
+    assert response.context["result"].next_slot.start.date() == date(2027, 5, 25)
+    # Three more calls of the slot function (up to four queries each), and the lieu of the slot.
+    assert len(queries) <= len(found_this_week) + 3 * 4 + 1

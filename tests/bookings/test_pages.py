@@ -67,8 +67,11 @@ def test_the_form_is_prefilled_from_a_slot_of_the_search(agent_client, setup):
     assert links, "each free slot links to the booking form"
     first = links[0].replace("&amp;", "&")
     assert f"motif={setup.motif.pk}" in first and f"lieu={setup.lieu.pk}" in first
+    assert f"agent={setup.agent.pk}" in first
 
-    form = page_text(agent_client.get(first))
+    response = agent_client.get(first)
+    form = page_text(response)
+    assert response.context["form"].initial["agents"] == [setup.agent.pk]
 
     assert f'<option value="{setup.motif.pk}" selected>' in form
     assert 'value="2027-03-09"' in form
@@ -537,6 +540,18 @@ def test_csv_export_follows_the_filters_and_the_context_setting(agent_client, se
 
     assert "Contexte" not in rows[0]
     assert [row[9] for row in rows[1:]] == ["Karim BENALI"]
+
+
+def test_the_csv_export_holds_only_the_rdvs_the_agent_may_see(client, setup):
+    setup.book(at(TODAY, 10))  # Service social, with the social worker
+    setup.book(at(TODAY, 11), motif=setup.other_motif, actor=setup.admin)  # PMI: the PMI agent's service
+    setup.book(at(TODAY, 14), agents=[setup.other_agent], override=True)  # Service social, the PMI agent takes part
+    log_in(client, setup.other_agent)
+    rows = read_csv(client.get(url("rdv_list", setup), {"format": "csv"}))
+    assert [(row[1], row[4], row[8], row[9]) for row in rows[1:]] == [
+        ("11:00", "Consultation nourrisson", str(setup.agent), "Jeanne DUPONT"),
+        ("14:00", "Premier accueil", str(setup.other_agent), "Jeanne DUPONT"),
+    ]
 
 
 def test_csv_cells_cannot_inject_formulas(agent_client, setup):

@@ -1,10 +1,14 @@
 """The audit log: one entry per change, with the right actor, action and espace."""
 
+import html
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from rdv.accounts.models import AccessLevel, Invitation
@@ -203,14 +207,33 @@ def test_journal_lists_own_entries_and_never_the_other_espaces(alice, bob):
 
 
 def test_journal_is_newest_first_and_paginated(alice):
-    for i in range(55):
+    for i in range(105):
         log_action(alice.territory_admin, "organisation.renamed", alice.organisation, {"name": [f"v{i}", f"v{i + 1}"]})
     client = log_in(Client(), alice.territory_admin)
-    first = client.get(_espace_url(alice, "espace_journal"))
-    second = client.get(_espace_url(alice, "espace_journal"), {"page": 2})
-    assert len(first.context["page"]) == 50
-    assert first.context["page"][0].changes == {"name": ["v54", "v55"]}
-    assert len(second.context["page"]) == 5
+    url = _espace_url(alice, "espace_journal")
+    with CaptureQueriesContext(connection) as first_queries:
+        first = client.get(url)
+    entries = list(first.context["page"])
+    assert len(entries) == 50
+    assert entries[0].changes == {"name": ["v104", "v105"]}
+
+    def follow(response, label):
+        link = re.search(rf'href="(\?[^"]*)">{label}</a>', response.content.decode())
+        assert link, label
+        return client.get(url + html.unescape(link.group(1)))
+
+    with CaptureQueriesContext(connection) as second_queries:
+        second = follow(first, "Entrées plus anciennes")
+    assert len(second_queries) == len(first_queries) + 1  # the entry the page starts after
+    third = follow(second, "Entrées plus anciennes")
+    names = [entry.changes["name"][0] for page in (first, second, third) for entry in page.context["page"]]
+    assert names == [f"v{i}" for i in range(104, -1, -1)]  # every entry once, newest first
+    assert "Entrées plus anciennes" not in page_text(third)
+    assert [e.pk for e in follow(third, "Entrées plus récentes").context["page"]] == [
+        e.pk for e in second.context["page"]
+    ]
+    assert [e.pk for e in follow(third, "Les plus récentes").context["page"]] == [e.pk for e in entries]
+    assert "Entrées plus récentes" not in page_text(first)
 
 
 # log_action and the journal's French descriptions -------------------------------------------
@@ -266,3 +289,29 @@ def test_describe_changes_speaks_french():
         ("expire le", "13/03/2026 09:00"),
         ("services", "Service social"),
     ]
+
+
+def test_the_journal_query_count_does_not_grow_with_its_entries(alice):
+    client = log_in(Client(), alice.territory_admin)
+    url = _espace_url(alice, "espace_journal")
+
+    def queries(params=None) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url, params).status_code == 200
+        return len(captured)
+
+    for i in range(3):
+        log_action(alice.territory_admin, "organisation.renamed", alice.organisation, {"name": [f"v{i}", "w"]})
+    few = queries()
+    AuditLog.objects.bulk_create(
+        AuditLog(
+            action="organisation.renamed",
+            object_type="territories.Organisation",
+            object_id=str(i),
+            territory=alice.territory,
+        )
+        for i in range(600)
+    )
+    assert queries() == few
+    deep = AuditLog.objects.filter(territory=alice.territory).order_by("-created_at", "-id")[500]
+    assert queries({"apres": deep.pk}) == few + 1  # the entry the page starts after

@@ -123,12 +123,11 @@ def test_agent_books_a_found_slot_for_a_new_usager_and_a_colleague_sees_the_arri
         assert_accessible(page)
         page.get_by_label(label("Motif")).select_option(str(mds.motif.pk))
         page.get_by_role("button", name="Chercher").click()
-        expect(
-            page.get_by_role("heading", name=re.compile("créneaux? libres? pour « Premier accueil »"))
-        ).to_be_visible()
+        expect(page.get_by_role("heading", name=re.compile("« Premier accueil » : semaine du"))).to_be_visible()
         assert_accessible(page)
-        first_slot = page.get_by_role("link", name=re.compile(r"^Réserver à \d\d:\d\d avec Bruno Petit")).first
-        slot_time = re.search(r"\d\d:\d\d", first_slot.inner_text()).group(0)
+        # One link per free time, which books the agent searching when free.
+        first_slot = page.get_by_role("link", name=re.compile(r"^Réserver avec Bruno Petit le .* à \d\d:\d\d")).first
+        slot_time = re.search(r"à (\d\d:\d\d)", first_slot.text_content()).group(1)
         first_slot.click()
 
         # The form is prefilled with the slot; the usager is new, created inline, with a Contexte.

@@ -154,7 +154,19 @@ def test_garbage_filters_on_the_agents_list_never_fail(alice, params):
     assert response.context["page"].number == 1  # garbage page numbers fall back to the only page
 
 
-@pytest.mark.parametrize("params", [{"statut": "zzz"}, {"statut": HUGE}, {"page": BIG_ID}, {"page": "x"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"statut": "zzz"},
+        {"statut": HUGE},
+        {"page": BIG_ID},
+        {"page": "x"},
+        {"apres": BIG_ID},
+        {"apres": "x"},
+        {"avant": "-1"},
+        {"avant": "１２"},
+    ],
+)
 @pytest.mark.parametrize("name", ["espace_invitations", "espace_journal"])
 def test_garbage_parameters_on_other_lists_never_fail(alice, params, name):
     client = log_in(Client(), alice.territory_admin)

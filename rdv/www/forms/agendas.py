@@ -402,7 +402,9 @@ class SlotSearchForm(DsfrForm):
             "invalid_pk_value": "Cet agent ne fait pas partie de l'organisation.",
         },
     )
-    start_date = date_field("À partir du", required=False, help_text="Laissez vide pour chercher dès aujourd'hui.")
+    start_date = date_field(
+        "Semaine du", required=False, help_text="Une date de la semaine à afficher ; laissez vide pour cette semaine."
+    )
 
     def __init__(self, *args, motifs, lieux, agents, **kwargs):
         """`motifs`: those the agent may book (rdv.motifs.selectors.bookable_motifs), the same as the

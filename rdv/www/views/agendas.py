@@ -21,7 +21,7 @@ from rdv.agendas import selectors as agenda_selectors
 from rdv.agendas import services as agenda_services
 from rdv.agendas.calendar import describe_recurrence, french_date, holiday_zone, monday_of, plage_name, time_range
 from rdv.agendas.models import Absence, Lieu, PlageOuverture, RecurrenceKind
-from rdv.bookings.search import search_slots
+from rdv.bookings.search import search_week
 from rdv.core.dates import parse_day
 from rdv.core.errors import DomainError
 from rdv.motifs import selectors as motif_selectors
@@ -601,30 +601,53 @@ def absence_delete(request, ctx, agent_id, absence_id):
 
 @organisation_member_required
 def slot_search(request, ctx):
+    """A week of free times of a motif (rdv.bookings.search), with links to the weeks around it
+    and, when it is empty, to the week of the next free slot."""
     organisation = ctx.organisation
+    agents_queryset = agenda_selectors.organisation_agents(ctx)
     form = SlotSearchForm(
         request.GET or None,
         motifs=motif_selectors.bookable_motifs(ctx),
         lieux=agenda_selectors.active_lieux(ctx),
-        agents=agenda_selectors.organisation_agents(ctx),
+        agents=agents_queryset,
     )
+    # The agents' checkboxes are written by the template (hundreds of them through the form's widget
+    # templates would cost more than the search itself).
+    all_agents = list(agents_queryset)
+    checked = set(request.GET.getlist("agents"))
+    checked_agents = {agent.pk for agent in all_agents if str(agent.pk) in checked}
     result = None
+    links = {}
     if request.GET and form.is_valid():
         today = timezone.localdate()
+        latest = today + MAX_SEARCH_START
         start = form.cleaned_data.get("start_date") or today
-        if start > today + MAX_SEARCH_START:
+        if start > latest:
             form.add_error("start_date", "Choisissez une date dans les deux prochaines années.")
         else:
             agents = form.cleaned_data.get("agents")
             lieu = form.cleaned_data.get("lieu")
-            result = search_slots(
+            result = search_week(
                 form.cleaned_data["motif"],
                 start,
                 agent_ids=[a.pk for a in agents] if agents else None,
                 lieu_ids=[lieu.pk] if lieu else None,
                 holiday_zone=holiday_zone(organisation.territory),
                 tz=ctx.territory.zone,
+                viewer_id=request.user.pk,
             )
+            params = request.GET.copy()
+
+            def week_link(day: date) -> str:
+                params["start_date"] = day.isoformat()
+                return f"{reverse('slot_search', args=[organisation.pk])}?{params.urlencode()}"
+
+            if result.previous_week:
+                links["previous"] = week_link(result.previous_week)
+            if result.next_week <= latest:
+                links["next"] = week_link(result.next_week)
+            if result.next_slot:
+                links["next_slot"] = week_link(result.next_slot.week)
     return _render(
         request,
         organisation,
@@ -632,5 +655,9 @@ def slot_search(request, ctx):
         "Trouver un créneau",
         form=form,
         result=result,
+        links=links,
+        all_agents=all_agents,
+        checked_agents=checked_agents,
         motif=form.cleaned_data.get("motif") if result is not None else None,
+        book_url=reverse("rdv_create", args=[organisation.pk]),
     )

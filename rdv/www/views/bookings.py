@@ -8,6 +8,7 @@ for reads) and renders. A DomainError becomes a French form error and nothing is
 import csv
 import datetime
 import hashlib
+import io
 import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -310,24 +311,30 @@ def agenda_arrivals(request, ctx):
 # List and CSV export ----------------------------------------------------------------------------
 
 
-class _Echo:
-    def write(self, value):
-        return value
+CSV_BLOCK_ROWS = 500  # rows written per chunk of the streamed response
 
 
-def _csv_cell(value) -> str:
+FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+def _csv_cells(row) -> list[str]:
     """No formula injection in spreadsheets: a cell starting with = + - @ is quoted as text."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    cells = ["" if value is None else str(value) for value in row]
+    return ["'" + cell if cell[:1] in FORMULA_STARTS else cell for cell in cells]
 
 
 def _csv_lines(rows):
-    writer = csv.writer(_Echo(), delimiter=";")
-    for index, row in enumerate(rows):
-        line = writer.writerow([_csv_cell(value) for value in row])
-        yield "\ufeff" + line if index == 0 else line
+    """The CSV text (semicolons, UTF-8 byte order mark for spreadsheets), in blocks of rows."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";")
+    for index, row in enumerate(rows, start=1):
+        writer.writerow(_csv_cells(row))
+        if index % CSV_BLOCK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 @require_GET
@@ -345,14 +352,13 @@ def rdv_list(request, ctx):
     )
     form.is_valid()  # invalid filters are reported on the form and ignored
     data = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
-    queryset = rdv_selectors.rdv_list(ctx, data)
     if request.GET.get("format") == "csv":
-        rows = rdv_selectors.export_rows(ctx, queryset)
+        rows = rdv_selectors.export_rows(ctx, data)
         response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
         filename = f"rendez-vous-{timezone.localdate():%Y-%m-%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(rdv_selectors.rdv_list(ctx, data), PAGE_SIZE).get_page(request.GET.get("page"))
     query = params.copy()
     query.pop("page", None)
     query.pop("format", None)

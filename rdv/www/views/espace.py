@@ -14,6 +14,7 @@ from rdv.accounts.models import InvitationStatus
 from rdv.accounts.policies import agents_scope, invitations_scope
 from rdv.core.audit import describe_entries
 from rdv.core.errors import DomainError
+from rdv.core.pagination import keyset_page, parse_id
 from rdv.territories import selectors as territory_selectors
 from rdv.territories import services as territory_services
 from rdv.territories.models import Service
@@ -276,6 +277,14 @@ def agent_edit(request, ctx, agent_id):
 
 @territory_admin_required
 def journal(request, ctx):
-    page = Paginator(territory_selectors.journal(ctx), PAGE_SIZE).get_page(request.GET.get("page"))
-    describe_entries(page)
+    # Keyset pages (rdv.core.pagination) and no total: the journal grows forever, and every page,
+    # the thousandth included, costs the same.
+    page = keyset_page(
+        territory_selectors.journal(ctx),
+        territory_selectors.JOURNAL_ORDER,
+        after=parse_id(request.GET.get("apres")),
+        before=parse_id(request.GET.get("avant")),
+        size=PAGE_SIZE,
+    )
+    describe_entries(page.rows)
     return _render(request, "espace/journal.html", ctx, "Journal des modifications", page=page)

@@ -540,3 +540,20 @@ def test_motif_scopes(p):
     assert not motif_policies.can_create_in(in_nord, p.alice.organisation)
     assert not motif_policies.can_create_in(actor(p, "org_admin"), p.alice.other_organisation)
     assert not motif_policies.bookable_scope(espace_admin).exists()  # no organisation: nothing to book
+
+
+def test_undelivered_messages_show_their_details_to_who_may_see_their_object(p):
+    from rdv.outbox import policies as outbox_policies
+    from rdv.outbox.services import enqueue_email
+
+    def message(about):
+        return enqueue_email(to="x@exemple.fr", subject="…", text="…", about=about, territory=p.alice.territory)
+
+    about_organisation = message(p.alice.organisation)  # no registered rule: details hidden
+    about_rdv = message(p.social_rdv)
+    espace_admin = actor(p, "espace_admin")  # also admin of the RDV's organisation
+    assert outbox_policies.details_visible(espace_admin, [about_organisation, about_rdv]) == {about_rdv.pk}
+    assert outbox_policies.details_visible(actor(p, "other_espace_admin"), [about_rdv]) == set()
+    assert outbox_policies.can_view_page(espace_admin) and not outbox_policies.can_view_page(actor(p, "basic"))
+    assert set(outbox_policies.scope(espace_admin)) == {about_organisation, about_rdv}
+    assert not outbox_policies.scope(actor(p, "org_admin_at_espace")).exists()

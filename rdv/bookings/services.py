@@ -12,7 +12,7 @@ serialised (BEGIN IMMEDIATE), so the re-check inside the transaction is authorit
 """
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -267,10 +267,18 @@ def book_rdv(ctx: Context, request: BookingRequest, *, override: bool = False) -
 
 
 @transaction.atomic
-def book_rdv_for_new_usager(ctx: Context, usager_data: dict, request: BookingRequest, *, override: bool = False):
-    """Create the usager's file (rdv.usagers.services.create_usager) and book the RDV for them, in
-    one transaction: when the booking is refused, no file is left behind. Returns (rdv, usager)."""
-    usager = create_usager(ctx, usager_data)
+def book_rdv_for_new_usager(
+    ctx: Context,
+    usager_data: dict,
+    request: BookingRequest,
+    *,
+    custom_values: Mapping | None = None,
+    override: bool = False,
+):
+    """Create the usager's file (rdv.usagers.services.create_usager, with the values of the espace's
+    custom fields: its required ones must be given) and book the RDV for them, in one transaction:
+    when the booking is refused, no file is left behind. Returns (rdv, usager)."""
+    usager = create_usager(ctx, usager_data, custom_values)
     if ctx.is_public and ctx.usager is None:  # online, the file just created is the person booked for
         ctx = dataclasses.replace(ctx, usager=usager)
     request.usagers = [*request.usagers, usager]

@@ -45,11 +45,11 @@ BUDGETS = [
     ("agent", "usager_create", 9, 8),
     ("agent", "agenda", 16, 13),
     ("agent", "rdv_list", 17, 14),
-    ("agent", "rdv_create", 13, 10),
+    ("agent", "rdv_create", 13, 11),  # +1 since issue 17: the required custom fields of the inline usager
     ("secretariat", "agenda", 14, 11),
     ("secretariat", "rdv_list", 17, 14),
     ("secretariat", "rdv_detail", 15, 13),
-    ("secretariat", "rdv_create", 13, 10),
+    ("secretariat", "rdv_create", 13, 11),
 ]
 USERS = {
     "admin": "admin@demo.rdv.fr",

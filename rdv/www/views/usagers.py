@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from rdv.bookings import selectors as rdv_selectors
 from rdv.core.errors import DomainError
 from rdv.usagers import policies as usager_policies
 from rdv.usagers import selectors as usager_selectors
@@ -151,6 +152,7 @@ def usager_detail(request, ctx, usager_id):
         relatives=usager_selectors.relatives(ctx, usager),
         responsible_visible=responsible_visible,
         history=usager_selectors.history(ctx, usager),
+        rdvs=rdv_selectors.usager_rdvs(ctx, usager),  # the usagers app reads no RDV: this page composes
     )
 
 

@@ -78,6 +78,13 @@ def _rotate_token(invitation: Invitation, now) -> str:
     return token
 
 
+INTERVENANT_NO_LOGIN = (
+    "Un intervenant (sans connexion) ne se connecte pas : il ne reçoit donc pas d'invitation. Ajoutez-le "
+    "avec « Ajouter un intervenant » (page Agents), ou donnez-lui un autre niveau d'accès dans au moins une "
+    "organisation."
+)
+
+
 @dataclass
 class InvitationResult:
     invitation: Invitation
@@ -106,6 +113,8 @@ def invite_agent(
         ) from exc
     services = _check_services(territory, services)
     _check_organisations(territory, organisation_levels)
+    if not make_territory_admin and set(organisation_levels.values()) == {AccessLevel.INTERVENANT}:
+        raise DomainError("intervenant_no_login", INTERVENANT_NO_LOGIN, field="organisations")
     now = timezone.now()
 
     invitation = Invitation.objects.select_for_update().open().filter(territory=territory, email__iexact=email).first()
@@ -171,6 +180,94 @@ def cancel_invitation(ctx: Context, invitation: Invitation) -> Invitation:
     invitation.save(update_fields=["cancelled_at"])
     log_action(ctx.actor, "invitation.cancelled", invitation, {"email": invitation.email})
     return invitation
+
+
+# Intervenants ----------------------------------------------------------------------------
+
+
+@dataclass
+class IntervenantResult:
+    agent: Agent
+    existing_account: bool  # the e-mail already had an account (of another espace): roles were added
+
+
+@transaction.atomic
+def add_intervenant(
+    ctx: Context,
+    *,
+    first_name: str,
+    last_name: str,
+    email: str = "",
+    services: Iterable[Service],
+    organisations: Iterable[Organisation],
+) -> IntervenantResult:
+    """Add an intervenant to organisations of the context's espace: listed in agendas, booked like
+    an agent, but without login (no password, no invitation; the e-mail is optional).
+
+    An e-mail that already has an account of another espace gets the intervenant roles and services
+    here (their login elsewhere is unchanged); one of an agent of this espace is refused (edit their
+    assignments instead)."""
+    require(can_manage_agents(ctx))
+    territory = ctx.territory
+    first_name, last_name = " ".join((first_name or "").split()), " ".join((last_name or "").split())
+    if not first_name:
+        raise DomainError("first_name_required", "Le prénom est obligatoire.", field="first_name")
+    if not last_name:
+        raise DomainError("last_name_required", "Le nom est obligatoire.", field="last_name")
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        limit = Agent._meta.get_field(field).max_length
+        if len(value) > limit:
+            raise DomainError("name_too_long", f"Le prénom et le nom ne dépassent pas {limit} caractères.", field=field)
+    email = normalise_email(email)
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise DomainError(
+                "email_invalid",
+                "Saisissez une adresse e-mail valide, par exemple prenom.nom@exemple.fr, ou laissez le champ vide.",
+                field="email",
+            ) from exc
+    services = _check_services(territory, services)
+    organisations = list(dict.fromkeys(organisations))
+    if not organisations:
+        raise DomainError("organisations_required", "Choisissez au moins une organisation.", field="organisations")
+    _check_organisations_in(territory, {organisation: AccessLevel.INTERVENANT for organisation in organisations})
+
+    agent = Agent.objects.select_for_update().filter(email__iexact=email).first() if email else None
+    existing_account = agent is not None
+    if agent is not None and Agent.objects.in_territory(territory).filter(pk=agent.pk).exists():
+        raise DomainError(
+            "agent_exists",
+            f"{agent} ({email}) fait déjà partie de l'espace : modifiez ses affectations dans la liste des agents.",
+            field="email",
+        )
+    if agent is None:
+        agent = Agent(email=email, first_name=first_name, last_name=last_name)
+        agent.set_unusable_password()
+        try:
+            with transaction.atomic():
+                agent.save()
+        except IntegrityError as exc:  # a concurrent account for the same e-mail
+            raise DomainError("agent_exists", "Un compte vient d'être créé pour cette adresse.", field="email") from exc
+    AgentService.objects.bulk_create(AgentService(agent=agent, territory=territory, service=s) for s in services)
+    AgentRole.objects.bulk_create(
+        AgentRole(agent=agent, organisation=organisation, access_level=AccessLevel.INTERVENANT)
+        for organisation in organisations
+    )
+    log_action(
+        ctx.actor,
+        "agent.intervenant_added",
+        agent,
+        {
+            "name": agent.full_name,
+            "email": email or None,
+            "services": ", ".join(sorted(s.name for s in services)),
+            "organisations": {organisation.name: AccessLevel.INTERVENANT for organisation in organisations},
+        },
+        territory=territory,
+    )
+    return IntervenantResult(agent, existing_account)
 
 
 INVALID_LINK = DomainError(

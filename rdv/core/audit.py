@@ -81,6 +81,7 @@ ACTION_LABELS = {
     "invitation.cancelled": "Invitation annulée",
     "invitation.accepted": "Invitation acceptée",
     "agent.updated": "Affectations de l'agent modifiées",
+    "agent.intervenant_added": "Intervenant ajouté (sans connexion)",
     "agent.removed_from_territory": "Agent retiré de l'espace",
     "territory.created": "Espace créé",
     "motif.created": "Motif créé",

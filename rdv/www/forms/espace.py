@@ -3,7 +3,7 @@ import re
 from django import forms
 from django.core.validators import validate_email
 
-from rdv.accounts.models import AccessLevel, Invitation
+from rdv.accounts.models import AccessLevel, Agent, Invitation
 from rdv.core.text import SEARCH_MAX_LENGTH
 from rdv.territories import selectors as territory_selectors
 from rdv.territories.models import Organisation, Service
@@ -91,6 +91,54 @@ class InvitationForm(OrganisationLevelsMixin, DsfrForm):
         if not any(data.get(f"org_{organisation.pk}") for organisation in self.organisations):
             raise forms.ValidationError("Choisissez au moins une organisation et le niveau d'accès de l'agent.")
         return data
+
+
+class IntervenantForm(DsfrForm):
+    """An intervenant: listed in agendas, without login (rdv.accounts.services.add_intervenant)."""
+
+    first_name = forms.CharField(
+        label="Prénom",
+        max_length=max_length(Agent, "first_name"),
+        error_messages={"required": "Le prénom est obligatoire."},
+    )
+    last_name = forms.CharField(
+        label="Nom",
+        max_length=max_length(Agent, "last_name"),
+        error_messages={"required": "Le nom est obligatoire."},
+    )
+    email = forms.CharField(
+        label="Adresse e-mail",
+        required=False,
+        max_length=max_length(Agent, "email"),
+        help_text="Facultative : un intervenant ne reçoit aucun e-mail de connexion. Format attendu : "
+        "prenom.nom@exemple.fr",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    services = ServicesField(
+        label="Services",
+        queryset=Service.objects.none(),
+        help_text="L'intervenant peut être réservé pour les motifs de ces services. Seuls les services activés "
+        "dans l'espace sont proposés.",
+    )
+    organisations = ModelMultipleChoiceField(
+        label="Organisations",
+        queryset=Organisation.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Il apparaît dans les agendas de ces organisations, avec le niveau « Intervenant (sans connexion) ».",
+        error_messages={
+            "required": "Choisissez au moins une organisation.",
+            "invalid_choice": "Cette organisation ne fait pas partie de l'espace.",
+            "invalid_pk_value": "Cette organisation ne fait pas partie de l'espace.",
+        },
+    )
+
+    def __init__(self, ctx, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services"].queryset = territory_selectors.active_services(ctx)
+        organisations = territory_selectors.organisation_choices(ctx)
+        self.fields["organisations"].queryset = organisations
+        if len(organisations) == 1:
+            self.fields["organisations"].initial = [organisations[0].pk]
 
 
 class AgentAssignmentForm(OrganisationLevelsMixin, DsfrForm):

@@ -19,7 +19,13 @@ from rdv.territories import services as territory_services
 from rdv.territories.models import Service
 from rdv.territories.policies import organisations_scope
 from rdv.www.forms.base import add_domain_error, submitted
-from rdv.www.forms.espace import AgentAssignmentForm, AgentFilterForm, InvitationForm, OrganisationForm
+from rdv.www.forms.espace import (
+    AgentAssignmentForm,
+    AgentFilterForm,
+    IntervenantForm,
+    InvitationForm,
+    OrganisationForm,
+)
 from rdv.www.tenancy import territory_admin_required
 
 PAGE_SIZE = 50
@@ -133,6 +139,7 @@ def invitations(request, ctx):
 @territory_admin_required
 def invite(request, ctx):
     form = InvitationForm(ctx, submitted(request))
+    intervenant_only = False
     if request.method == "POST" and form.is_valid():
         try:
             result = account_services.invite_agent(
@@ -144,6 +151,7 @@ def invite(request, ctx):
             )
         except DomainError as error:
             add_domain_error(form, error)
+            intervenant_only = error.code == "intervenant_no_login"
         else:
             invitation = result.invitation
             expiry = timezone.localtime(invitation.expires_at).strftime("%d/%m/%Y à %H:%M")
@@ -161,6 +169,7 @@ def invite(request, ctx):
         "Inviter un agent",
         form=form,
         validity_days=settings.AGENT_INVITATION_VALIDITY.days,
+        intervenant_only=intervenant_only,
     )
 
 
@@ -219,6 +228,34 @@ def agents(request, ctx):
         filters=filters,
         query=query.urlencode(),
     )
+
+
+@territory_admin_required
+def intervenant_add(request, ctx):
+    form = IntervenantForm(ctx, submitted(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = account_services.add_intervenant(
+                ctx,
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+                services=data["services"],
+                organisations=data["organisations"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            text = (
+                f"{result.agent} est ajouté(e) comme intervenant : il ou elle apparaît dans les agendas, "
+                "sans connexion."
+            )
+            if result.existing_account:
+                text += " Cette adresse avait déjà un compte sur la plateforme (dans un autre espace) : il est gardé."
+            messages.success(request, text)
+            return redirect("espace_agents", ctx.territory.pk)
+    return _render(request, "espace/intervenant_add.html", ctx, "Ajouter un intervenant", form=form)
 
 
 @territory_admin_required

@@ -245,3 +245,19 @@ class InvitationOrganisation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invitation} · {self.organisation}"
+
+
+class ReplacedInvitationToken(models.Model):
+    """The hash of an invitation link replaced by a newer one (re-invitation or « Renvoyer »), so the
+    old link says it was replaced rather than « lien invalide ». Hashes only, never tokens."""
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="replaced_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    replaced_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "lien d'invitation remplacé"
+        verbose_name_plural = "liens d'invitation remplacés"
+
+    def __str__(self) -> str:
+        return f"{self.invitation} · remplacé le {self.replaced_at:%d/%m/%Y}"

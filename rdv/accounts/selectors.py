@@ -98,6 +98,19 @@ def invitation_list(ctx: Context, status: str = ""):
     return queryset
 
 
+def open_invitation(ctx: Context, email: str):
+    """The open (pending or expired) invitation of this address in the espace, with what it gives,
+    or None: re-inviting the address would replace it."""
+    return (
+        invitations_scope(ctx)
+        .open()
+        .filter(email__iexact=(email or "").strip())
+        .select_related("invited_by")
+        .prefetch_related("services", "organisation_links__organisation")
+        .first()
+    )
+
+
 def colleagues(ctx: Context):
     """The roles of the context's organisation (agents and their levels), for its members."""
     if not ctx.is_member:

@@ -23,6 +23,7 @@ from rdv.accounts.models import (
     Invitation,
     InvitationOrganisation,
     InvitationStatus,
+    ReplacedInvitationToken,
     TerritoryRole,
     hash_token,
     new_token,
@@ -30,6 +31,7 @@ from rdv.accounts.models import (
 from rdv.accounts.policies import can_edit_agent, can_manage_agents, can_manage_invitation
 from rdv.core.audit import log_action
 from rdv.core.context import Context, require
+from rdv.core.dates import french_datetime
 from rdv.core.errors import DomainError
 from rdv.core.tasks import send_email
 from rdv.territories.models import Organisation, Service, Territory
@@ -71,11 +73,25 @@ def _send_invitation(invitation: Invitation, token: str) -> None:
 
 
 def _rotate_token(invitation: Invitation, now) -> str:
+    """A new link for the invitation (saved by the caller). The replaced link's hash is kept, so that
+    the old link says it was replaced by a newer invitation."""
+    if invitation.pk and invitation.token_hash:
+        ReplacedInvitationToken.objects.create(invitation=invitation, token_hash=invitation.token_hash, replaced_at=now)
     token, token_hash = new_token()
     invitation.token_hash = token_hash
     invitation.sent_at = now
     invitation.expires_at = now + settings.AGENT_INVITATION_VALIDITY
     return token
+
+
+def pending_invitation_message(invitation: Invitation) -> str:
+    """What re-inviting an address with an open invitation does (the page asks to confirm)."""
+    sent = french_datetime(invitation.sent_at, invitation.territory.zone)
+    return (
+        f"Une invitation a déjà été envoyée à {invitation.email} le {sent}. L'inviter de nouveau la remplace : "
+        "le premier lien ne fonctionnera plus et l'agent recevra les droits de la nouvelle invitation à la place "
+        "de ceux de la première. Confirmez pour remplacer l'invitation."
+    )
 
 
 INTERVENANT_NO_LOGIN = (
@@ -99,7 +115,12 @@ def invite_agent(
     services: Iterable[Service],
     organisation_levels: Mapping[Organisation, str],
     make_territory_admin: bool = False,
+    *,
+    replace_open: bool = False,
 ) -> InvitationResult:
+    """Invite an e-mail to the context's espace. An open invitation (pending or expired) for the same
+    address is replaced only with `replace_open` (after the admin saw what it gives and confirmed):
+    otherwise DomainError("invitation_open") and nothing changes."""
     require(can_manage_agents(ctx))
     territory = ctx.territory
     email = normalise_email(email)
@@ -119,6 +140,8 @@ def invite_agent(
 
     invitation = Invitation.objects.select_for_update().open().filter(territory=territory, email__iexact=email).first()
     reissued = invitation is not None
+    if reissued and not replace_open:
+        raise DomainError("invitation_open", pending_invitation_message(invitation), field="email")
     if invitation is None:
         invitation = Invitation(territory=territory, email=email)
     invitation.invited_by = ctx.agent
@@ -277,6 +300,21 @@ INVALID_LINK = DomainError(
 )
 
 
+def _replaced_link(newer: Invitation) -> DomainError:
+    sent = french_datetime(newer.sent_at, newer.territory.zone)
+    message = f"Ce lien a été remplacé par une invitation plus récente, envoyée le {sent}."
+    status = newer.status()
+    if status == InvitationStatus.ACCEPTED:
+        message += " Elle a déjà été acceptée : connectez-vous avec votre compte."
+    elif status == InvitationStatus.CANCELLED:
+        message += " Elle a depuis été annulée par l'administrateur."
+    elif status == InvitationStatus.EXPIRED:
+        message += " Elle a expiré : demandez à votre administrateur de vous inviter à nouveau."
+    else:
+        message += f" Utilisez le lien du dernier e-mail d'invitation reçu à l'adresse {newer.email}."
+    return DomainError("invitation_replaced", message)
+
+
 def find_invitation(token: str, *, lock: bool = False) -> Invitation:
     """The open invitation for this link, or a DomainError saying why it cannot be used."""
     if not token or len(token) > 100:
@@ -286,7 +324,13 @@ def find_invitation(token: str, *, lock: bool = False) -> Invitation:
         queryset = queryset.select_for_update()
     invitation = queryset.filter(token_hash=hash_token(token)).first()
     if invitation is None:
-        raise INVALID_LINK
+        replaced = ReplacedInvitationToken.objects.filter(token_hash=hash_token(token)).select_related(
+            "invitation__territory"
+        )
+        old = replaced.first()
+        if old is None:
+            raise INVALID_LINK
+        raise _replaced_link(old.invitation)
     status = invitation.status()
     if status == InvitationStatus.ACCEPTED:
         raise DomainError("invitation_used", "Cette invitation a déjà été utilisée. Connectez-vous avec votre compte.")

@@ -99,7 +99,8 @@ def test_expired_invitation_cannot_be_accepted(client, alice, settings, after):
 
 def test_reinviting_the_same_email_kills_the_old_link_and_the_new_one_works(client, alice, mailoutbox):
     old_path = _invite_as_admin(client, alice)
-    response = invite(client, alice, "Camille@Exemple.fr ", levels={alice.other_organisation: AccessLevel.ADMIN})
+    levels = {alice.other_organisation: AccessLevel.ADMIN}
+    response = invite(client, alice, "Camille@Exemple.fr ", levels=levels, remplacer="camille@exemple.fr")
     assert response.status_code == 302
     new_path = last_invitation_path()
 
@@ -109,7 +110,7 @@ def test_reinviting_the_same_email_kills_the_old_link_and_the_new_one_works(clie
     visitor = Client()
     old = visitor.get(old_path)
     assert old.status_code == 400
-    assert "Ce lien d'invitation n'est pas valide" in page_text(old)
+    assert "Ce lien a été remplacé par une invitation plus récente" in page_text(old)
     assert visitor.post(new_path, accept_data()).status_code == 302
     agent = Agent.objects.get(email="camille@exemple.fr")
     # the re-invitation's assignments replace the first ones

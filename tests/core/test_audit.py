@@ -50,7 +50,8 @@ def create_invitation(client, world):
 
 
 def reissue_invitation(client, world):
-    _invite(client, world)
+    data = invite_data(world, "camille@exemple.fr", remplacer="camille@exemple.fr")  # confirmed
+    assert client.post(_espace_url(world, "espace_invite"), data).status_code == 302
     return "invitation.reissued", world.territory_admin
 
 

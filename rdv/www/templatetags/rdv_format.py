@@ -9,10 +9,9 @@ Agenda {{ agent|de }}          -> Agenda d'Alice Martin / Agenda de Bruno Petit
 import datetime
 
 from django import template
-from django.utils import timezone
 
-from rdv.agendas.calendar import french_date
 from rdv.core import text
+from rdv.core.dates import french_date
 
 register = template.Library()
 
@@ -24,9 +23,6 @@ def de(name) -> str:
 
 @register.filter
 def date_fr(value, style: str = "") -> str:
-    if isinstance(value, datetime.datetime):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
-        value = value.date()
     if not isinstance(value, datetime.date):
         return ""
     return french_date(value, weekday=style != "court")

@@ -140,6 +140,7 @@ def invitations(request, ctx):
 def invite(request, ctx):
     form = InvitationForm(ctx, submitted(request))
     intervenant_only = False
+    open_invitation = None  # an open invitation of the address: the page asks before replacing it
     if request.method == "POST" and form.is_valid():
         try:
             result = account_services.invite_agent(
@@ -148,10 +149,15 @@ def invite(request, ctx):
                 form.cleaned_data["services"],
                 form.organisation_levels(),
                 make_territory_admin=form.cleaned_data["make_territory_admin"],
+                # Confirmed for this address (the page showed its open invitation).
+                replace_open=request.POST.get("remplacer", "").strip().lower() == form.cleaned_data["email"],
             )
         except DomainError as error:
-            add_domain_error(form, error)
             intervenant_only = error.code == "intervenant_no_login"
+            if error.code == "invitation_open":
+                open_invitation = account_selectors.open_invitation(ctx, form.cleaned_data["email"])
+            if open_invitation is None:
+                add_domain_error(form, error)
         else:
             invitation = result.invitation
             expiry = timezone.localtime(invitation.expires_at).strftime("%d/%m/%Y à %H:%M")
@@ -170,6 +176,8 @@ def invite(request, ctx):
         form=form,
         validity_days=settings.AGENT_INVITATION_VALIDITY.days,
         intervenant_only=intervenant_only,
+        open_invitation=open_invitation,
+        open_status=open_invitation.status() if open_invitation else "",
     )
 
 

@@ -219,7 +219,9 @@ def test_deactivated_service_is_not_offered_when_editing_and_is_refused(admin_cl
 
 
 def test_assigned_agent_keeps_a_deactivated_service_when_their_assignments_change(admin_client, alice):
-    admin_client.post(reverse("espace_service_toggle", args=[alice.territory.pk, alice.service.pk, "desactiver"]))
+    admin_client.post(
+        reverse("espace_service_toggle", args=[alice.territory.pk, alice.service.pk, "desactiver"]), {"confirmer": "1"}
+    )
     url = _edit_url(alice, alice.agent)
     page = admin_client.get(url)
     assert page.context["inactive_services"] == [alice.service]

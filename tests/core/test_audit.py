@@ -40,7 +40,7 @@ def activate_service(client, world):
 
 
 def deactivate_service(client, world):
-    client.post(_espace_url(world, "espace_service_toggle", world.service.pk, "desactiver"))
+    client.post(_espace_url(world, "espace_service_toggle", world.service.pk, "desactiver"), {"confirmer": "1"})
     return "service.deactivated", world.territory_admin
 
 
@@ -63,7 +63,7 @@ def resend_invitation(client, world):
 
 def cancel_invitation(client, world):
     invitation = Invitation.objects.get()
-    client.post(_espace_url(world, "espace_invitation_cancel", invitation.pk))
+    client.post(_espace_url(world, "espace_invitation_cancel", invitation.pk), {"confirmer": "1"})
     return "invitation.cancelled", world.territory_admin
 
 

@@ -93,7 +93,9 @@ def test_services_can_be_changed_and_at_least_one_is_required(admin_client, alic
 
     response = admin_client.post(url, assignment_data([], {alice.organisation: AccessLevel.BASIC}))
     assert response.status_code == 200
-    assert "Choisissez au moins un service." in page_text(response)
+    assert "Choisissez au moins un service : un agent rattaché à une organisation en a au moins un." in page_text(
+        response
+    )
     assert AgentService.objects.filter(agent=alice.agent, service=pmi).exists()
 
 

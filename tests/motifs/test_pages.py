@@ -237,7 +237,7 @@ def test_opening_a_motif_reserved_to_agents_explains_what_to_change(client, alic
 
     response = client.post(espace_url(alice, "espace_motif_online_booking", motif.pk), online())
 
-    assert "Pour ouvrir ce motif aux usagers" in text(response)
+    assert "Ce motif ne peut pas être ouvert aux usagers : « Qui peut réserver » vaut « Agents de" in text(response)
     motif.refresh_from_db()
     assert not motif.bookable_online
 

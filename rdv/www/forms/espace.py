@@ -141,12 +141,24 @@ class IntervenantForm(DsfrForm):
             self.fields["organisations"].initial = [organisations[0].pk]
 
 
+SERVICES_RULE = (
+    "Au moins un service dès que l'agent est rattaché à une organisation : ses services décident des motifs qu'il "
+    "propose. Les services de l'agent dans cet espace ; ses services dans d'autres espaces ne changent pas."
+)
+
+
 class AgentAssignmentForm(OrganisationLevelsMixin, DsfrForm):
+    """An agent's services and access levels in the espace. The services are required while the agent
+    belongs to an organisation (rdv.accounts.services.update_agent_assignments checks it again);
+    removing the agent from every organisation leaves them optional."""
+
     services = ServicesField(
         label="Services",
         queryset=Service.objects.none(),
-        required=False,
-        help_text="Les services de l'agent dans cet espace. Ses services dans d'autres espaces ne changent pas.",
+        help_text=SERVICES_RULE,
+        error_messages={
+            "required": "Choisissez au moins un service : un agent rattaché à une organisation en a au moins un."
+        },
     )
     territory_admin = forms.BooleanField(label="Administrateur de l'espace", required=False)
     confirm_removal = forms.BooleanField(
@@ -155,10 +167,14 @@ class AgentAssignmentForm(OrganisationLevelsMixin, DsfrForm):
         help_text="Son compte et son historique sont conservés.",
     )
 
-    def __init__(self, ctx, *args, initial_levels=None, **kwargs):
+    def __init__(self, ctx, *args, initial_levels=None, keeps_inactive_service=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["services"].queryset = territory_selectors.active_services(ctx)
         self.add_organisation_fields(ctx, initial_levels)
+        # Required (and shown so) unless the agent leaves every organisation, or keeps a service the
+        # espace deactivated (it still counts).
+        attached = not self.is_bound or any(self.data.get(f"org_{o.pk}") for o in self.organisations)
+        self.fields["services"].required = attached and not keeps_inactive_service
 
 
 class OrganisationForm(DsfrForm):

@@ -368,6 +368,7 @@ def agent_edit(request, ctx, agent_id):
     form = AgentAssignmentForm(
         ctx,
         submitted(request),
+        keeps_inactive_service=any(s.pk not in active for s in current.services),
         initial_levels=current.levels,
         initial={
             "services": [s for s in current.services if s.pk in active],

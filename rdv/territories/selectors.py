@@ -17,7 +17,9 @@ def active_service_ids(ctx: Context) -> set[int]:
 
 
 def journal(ctx: Context):
-    return journal_scope(ctx).order_by("-created_at", "-id")
+    """The espace journal, newest first, with each entry's organisation (the page names it: motifs
+    created together in several organisations share a name)."""
+    return journal_scope(ctx).select_related("organisation").order_by("-created_at", "-id")
 
 
 def services_overview(ctx: Context, agent_counts: dict[int, int]) -> list[dict]:

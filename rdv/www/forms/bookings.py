@@ -14,7 +14,7 @@ from rdv.core.dates import DATE_MAX, DATE_MIN
 from rdv.core.errors import DomainError
 from rdv.core.phones import PHONE_INPUT_MAX_LENGTH
 from rdv.core.text import SEARCH_MAX_LENGTH
-from rdv.motifs.models import Motif
+from rdv.motifs.models import LocationType, Motif
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import Usager
 from rdv.www.forms.base import (
@@ -41,6 +41,18 @@ def _time_widget() -> forms.TimeInput:
 class AgentChoiceField(ModelMultipleChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.full_name or obj.email
+
+
+class MotifSelect(forms.Select):
+    """A select of motifs whose options carry their location type (`data-type`), read by
+    www/rdv_form.js to show the fields of that type only."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-type"] = instance.location_type
+        return option
 
 
 class MotifChoiceField(ModelChoiceField):
@@ -105,6 +117,7 @@ class RdvCreateForm(WhenMixin, DsfrForm):
     motif = MotifChoiceField(
         label="Motif",
         queryset=Motif.objects.none(),
+        widget=MotifSelect(attrs={"data-motif-select": ""}),
         empty_label="Choisissez un motif",
         error_messages={
             "required": "Choisissez le motif du rendez-vous.",
@@ -203,14 +216,14 @@ class RdvCreateForm(WhenMixin, DsfrForm):
         label="Adresse du rendez-vous",
         required=False,
         max_length=max_length(Rdv, "address"),
-        help_text="Pour un rendez-vous à domicile.",
+        help_text="Pour un motif à domicile uniquement.",
         error_messages={"max_length": too_long("L'adresse", max_length(Rdv, "address"))},
     )
     visio_url = forms.CharField(
         label="Lien de visioconférence",
         required=False,
         max_length=max_length(Rdv, "visio_url"),
-        help_text="Pour un rendez-vous en visioconférence, par exemple https://visio.exemple.fr/salle.",
+        help_text="Pour un motif en visioconférence uniquement, par exemple https://visio.exemple.fr/salle.",
         widget=forms.URLInput,
     )
     override = forms.BooleanField(
@@ -361,14 +374,23 @@ class RdvMoveForm(WhenMixin, DsfrForm):
 
 
 class RdvEditForm(DsfrForm):
+    """The RDV's free texts: the Contexte (when the espace enables it), the address of a motif « à
+    domicile », the link of a visio motif (or a value the RDV already has, so it can be cleared)."""
+
     context = RdvCreateForm.base_fields["context"]
     address = RdvCreateForm.base_fields["address"]
     visio_url = RdvCreateForm.base_fields["visio_url"]
 
-    def __init__(self, *args, context_enabled: bool, **kwargs):
+    def __init__(self, *args, context_enabled: bool, rdv=None, **kwargs):
         super().__init__(*args, **kwargs)
         if not context_enabled:
             del self.fields["context"]
+        if rdv is not None:
+            kind = rdv.motif.location_type
+            if kind != LocationType.HOME and not rdv.address:
+                del self.fields["address"]
+            if kind != LocationType.VISIO and not rdv.visio_url:
+                del self.fields["visio_url"]
 
 
 class CancelForm(DsfrForm):

@@ -23,6 +23,7 @@ def de(name) -> str:
 
 @register.filter
 def date_fr(value, style: str = "") -> str:
+    """« mardi 1er mars 2027 »; style "court": « 1er mars 2027 »; style "jour": « 1er mars »."""
     if not isinstance(value, datetime.date):
         return ""
-    return french_date(value, weekday=style != "court")
+    return french_date(value, weekday=not style, year=style != "jour")

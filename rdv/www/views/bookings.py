@@ -459,7 +459,7 @@ def rdv_edit(request, ctx, rdv_id):
     rdv = _get_rdv(ctx, rdv_id)
     context_enabled = _context_enabled(ctx)
     initial = {"context": rdv.context, "address": rdv.address, "visio_url": rdv.visio_url}
-    form = RdvEditForm(submitted(request), initial=initial, context_enabled=context_enabled)
+    form = RdvEditForm(submitted(request), initial=initial, context_enabled=context_enabled, rdv=rdv)
     if request.method == "POST" and form.is_valid():
         try:
             changes = services.update_rdv(ctx, rdv, **form.cleaned_data)

@@ -1,5 +1,7 @@
 """Espace administration pages (agents with the espace admin role)."""
 
+from urllib.parse import quote, urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -17,6 +19,7 @@ from rdv.accounts.policies import agents_scope, invitations_scope
 from rdv.core.audit import describe_entries
 from rdv.core.dates import french_datetime
 from rdv.core.errors import DomainError
+from rdv.core.text import de
 from rdv.territories import selectors as territory_selectors
 from rdv.territories import services as territory_services
 from rdv.territories.models import Service
@@ -47,10 +50,25 @@ def index(request, ctx):
 # Services -----------------------------------------------------------------------------
 
 
+def support_link(subject: str) -> str:
+    """settings.SUPPORT_URL; an e-mail address gets the subject of the request."""
+    url = settings.SUPPORT_URL
+    if url.startswith("mailto:") and "?" not in url:
+        url += "?" + urlencode({"subject": subject}, quote_via=quote)
+    return url
+
+
 @territory_admin_required
 def services(request, ctx):
     rows = territory_selectors.services_overview(ctx, account_selectors.service_agent_counts(ctx))
-    return _render(request, "espace/services.html", ctx, "Services", rows=rows)
+    return _render(
+        request,
+        "espace/services.html",
+        ctx,
+        "Services",
+        rows=rows,
+        support_url=support_link(f"Service manquant au catalogue (espace {ctx.territory.name})"),
+    )
 
 
 def confirmed(request) -> bool:
@@ -403,7 +421,7 @@ def agent_edit(request, ctx, agent_id):
         request,
         "espace/agent_edit.html",
         ctx,
-        f"Affectations de {agent}",
+        f"Affectations {de(agent)}",
         agent=agent,
         form=form,
         inactive_services=inactive_services,

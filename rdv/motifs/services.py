@@ -383,7 +383,8 @@ def create_territory_motifs(
         motif = Motif(organisation=organisation, creation_batch=batch, **values)
         _save(motif)
         details = _snapshot(motif, values.keys())
-        if len(organisations) > 1:
+        if len(organisations) > 1:  # each copy says where it is, and where the others are
+            details["organisation"] = organisation.name
             details["organisations"] = names
         log_action(ctx.actor, "motif.created", motif, details)
         motifs.append(motif)

@@ -148,6 +148,8 @@ def test_the_journal_names_the_organisation_of_each_motif_copy(client, alice):
     assert len(rows) == 2
     objects = sorted(re.sub(r"\s+", " ", row.split("<td>")[4]) for row in rows)
     assert "alice Centre" in objects[0] and "alice Nord" in objects[1]
+    details = sorted(row.split("<td>")[5] for row in rows)
+    assert "organisation : alice Centre" in details[0] and "organisation : alice Nord" in details[1]
 
 
 # « Texte long » refuses options -------------------------------------------------------------------

@@ -123,8 +123,10 @@ def colleagues(ctx: Context):
 
 
 def invited_account(invitation) -> Agent | None:
-    """The existing account of an invitation's address, if any (the invitation link is the right)."""
-    return Agent.objects.filter(email__iexact=invitation.email).first()
+    """The existing account of an invitation's address that logs in, if any (the invitation link is
+    the right). An intervenant's account (no password) is completed like a new one."""
+    agent = Agent.objects.filter(email__iexact=invitation.email).first()
+    return agent if agent is not None and agent.has_usable_password() else None
 
 
 @dataclass

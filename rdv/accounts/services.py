@@ -384,9 +384,13 @@ def accept_invitation_as_new_agent(token: str, first_name: str, last_name: str, 
     for field, value in (("first_name", first_name), ("last_name", last_name)):
         if len(value) > Agent._meta.get_field(field).max_length:
             raise DomainError("name_too_long", f"Le prénom et le nom ne dépassent pas {limit} caractères.", field=field)
-    if Agent.objects.filter(email__iexact=invitation.email).exists():
+    agent = Agent.objects.select_for_update().filter(email__iexact=invitation.email).first()
+    if agent is not None and agent.has_usable_password():
         raise DomainError("account_exists", "Un compte existe déjà pour cette adresse : connectez-vous pour accepter.")
-    agent = Agent(email=invitation.email, first_name=first_name, last_name=last_name)
+    if agent is None:
+        agent = Agent(email=invitation.email)
+    # else: an intervenant added without login (rdv.accounts.services.add_intervenant) gets a login.
+    agent.first_name, agent.last_name = first_name, last_name
     try:
         validate_password(password, agent)
     except ValidationError as exc:

@@ -5,6 +5,7 @@ is « Intervenant » is refused with a message pointing to that action; mixed le
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +16,16 @@ from rdv.bookings import services as booking_services
 from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
 from tests import factories
-from tests.helpers import as_agent, db_state, invite, log_in, login_post, page_text
+from tests.helpers import (
+    accept_data,
+    as_agent,
+    db_state,
+    invite,
+    last_invitation_path,
+    log_in,
+    login_post,
+    page_text,
+)
 
 
 def add_url(world) -> str:
@@ -320,3 +330,34 @@ def test_an_intervenant_can_be_booked_in_an_agenda(alice):
     )
 
     assert list(rdv.agent_links.values_list("agent", flat=True)) == [agent.pk]
+
+
+def test_an_intervenant_invited_later_as_an_agent_completes_their_account(client, alice):
+    """No dead end: the intervenant's account (no password) gets a name and a password from the
+    invitation link, and keeps its RDVs and roles."""
+    ctx = as_agent(alice.territory_admin, alice.territory)
+    intervenant = services.add_intervenant(
+        ctx,
+        first_name="Inès",
+        last_name="Terprète",
+        email="ines@exemple.fr",
+        services=[alice.service],
+        organisations=[alice.other_organisation],
+    ).agent
+    log_in(client, alice.territory_admin)
+    invite(client, alice, "ines@exemple.fr", levels={alice.organisation: AccessLevel.BASIC})
+    link = last_invitation_path()
+    visitor = Client()
+
+    page = page_text(visitor.get(link))
+    response = visitor.post(link, accept_data(first_name="Inès", last_name="Terprète"))
+
+    assert 'name="password1"' in page  # the account form, not « connectez-vous »
+    assert response.status_code == 302
+    intervenant.refresh_from_db()
+    assert intervenant.has_usable_password() and can_log_in(intervenant)
+    assert Agent.objects.filter(email="ines@exemple.fr").count() == 1
+    assert set(intervenant.roles.values_list("organisation", "access_level")) == {
+        (alice.organisation.pk, AccessLevel.BASIC),
+        (alice.other_organisation.pk, AccessLevel.INTERVENANT),
+    }

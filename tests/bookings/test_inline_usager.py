@@ -188,3 +188,15 @@ def test_book_rdv_for_new_usager_refuses_a_missing_required_custom_field(setup, 
     )
 
     assert error.message == "Le champ « Quartier » est obligatoire."
+
+
+def test_after_another_error_the_inline_fields_are_still_shown_as_required(agent_client, setup, quartier):
+    data = new_usager_booking(setup, usagers=[setup.usager.pk], new_first_name="", new_last_name="", date="")
+
+    page = page_text(agent_client.post(url(setup), data))
+
+    assert "Indiquez la date du rendez-vous." in page
+    for name in ("new_first_name", f"new_{quartier.key}"):
+        label = page.split(f'for="id_{name}"', 1)[1].split("</label>", 1)[0]
+        assert "Optionnel" not in label, name
+    assert "Le prénom du nouvel usager est obligatoire." not in page

@@ -293,16 +293,24 @@ class RdvCreateForm(WhenMixin, DsfrForm):
         return any(str(self.data.get(self.add_prefix(name), "")).strip() for name in self.new_usager_field_names)
 
     def _require_new_usager_fields(self) -> None:
-        """The names and the required custom fields are required when an usager is created here;
-        they are shown as such on a blank form (not marked « Optionnel »), without the HTML
-        `required` attribute: choosing an existing usager leaves them empty."""
-        required = not self.is_bound or self._typed_new_usager()
-        names = ["new_first_name", "new_last_name"]
-        names += [self.new_field_name(field) for field in self.new_custom_fields if field.required]
-        for name in names:
-            field = self.fields[name]
-            field.required = required
-            field.widget.use_required_attribute = lambda initial: False
+        """The names and the required custom fields are shown as required (not « Optionnel »), without
+        the HTML `required` attribute: choosing an existing usager leaves them empty. They are
+        checked only when an usager is created here (`_clean_fields`)."""
+        self._needed_names = ["new_first_name", "new_last_name"]
+        self._needed_names += [self.new_field_name(field) for field in self.new_custom_fields if field.required]
+        for name in self._needed_names:
+            self.fields[name].required = True
+            self.fields[name].widget.use_required_attribute = lambda initial: False
+
+    def _clean_fields(self):
+        optional = [] if self._typed_new_usager() else self._needed_names
+        for name in optional:
+            self.fields[name].required = False
+        try:
+            super()._clean_fields()
+        finally:
+            for name in optional:
+                self.fields[name].required = True
 
     @property
     def creates_usager(self) -> bool:

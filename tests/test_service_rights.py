@@ -381,6 +381,14 @@ CASES = [
         "espace_admin",
         ["org_admin_at_espace", "org_admin", "other_espace_admin", "public"],
     ),
+    Case(
+        account_services.add_intervenant,
+        lambda w, ctx, f: f(
+            ctx, first_name="Inès", last_name="Terprète", services=[w.alice.service], organisations=[w.organisation]
+        ),
+        "espace_admin",
+        ["org_admin_at_espace", "org_admin", "basic", "public"],
+    ),
     # Usagers and custom fields -----------------------------------------------------------------
     Case(
         usager_services.create_usager,

@@ -185,6 +185,9 @@ SITE_NAME = "Rendez-vous Public"
 # Absolute base URL used in e-mails (links must work outside the request cycle).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 AGENT_INVITATION_VALIDITY = timedelta(days=int(os.environ.get("AGENT_INVITATION_VALIDITY_DAYS", "7")))
+# Where espace admins reach the platform's operators (a missing service, a question): a web page
+# (https://…) or an e-mail address (mailto:…).
+SUPPORT_URL = os.environ.get("SUPPORT_URL", "mailto:support@rdv.example.fr")
 
 DSFR_MARK_OPTIONAL_FIELDS = True
 # django-dsfr's components (alerts, notices, tables…) render their content with mark_safe unless

@@ -50,7 +50,8 @@ class AgentManager(BaseUserManager.from_queryset(AgentQuerySet)):
 
 
 class Agent(AbstractBaseUser, PermissionsMixin):
-    email = models.EmailField("adresse e-mail", max_length=254)
+    # Empty only for an intervenant added without e-mail (they never log in).
+    email = models.EmailField("adresse e-mail", max_length=254, blank=True)
     first_name = models.CharField("prénom", max_length=150, blank=True)
     last_name = models.CharField("nom", max_length=150, blank=True)
     is_active = models.BooleanField("actif", default=True)
@@ -68,7 +69,9 @@ class Agent(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = "agent"
         ordering = ["last_name", "first_name", "email"]
-        constraints = [models.UniqueConstraint(Lower("email"), name="agent_email_unique_ci")]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), condition=~models.Q(email=""), name="agent_email_unique_ci")
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -242,3 +245,19 @@ class InvitationOrganisation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invitation} · {self.organisation}"
+
+
+class ReplacedInvitationToken(models.Model):
+    """The hash of an invitation link replaced by a newer one (re-invitation or « Renvoyer »), so the
+    old link says it was replaced rather than « lien invalide ». Hashes only, never tokens."""
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="replaced_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    replaced_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "lien d'invitation remplacé"
+        verbose_name_plural = "liens d'invitation remplacés"
+
+    def __str__(self) -> str:
+        return f"{self.invitation} · remplacé le {self.replaced_at:%d/%m/%Y}"

@@ -98,6 +98,19 @@ def invitation_list(ctx: Context, status: str = ""):
     return queryset
 
 
+def open_invitation(ctx: Context, email: str):
+    """The open (pending or expired) invitation of this address in the espace, with what it gives,
+    or None: re-inviting the address would replace it."""
+    return (
+        invitations_scope(ctx)
+        .open()
+        .filter(email__iexact=(email or "").strip())
+        .select_related("invited_by")
+        .prefetch_related("services", "organisation_links__organisation")
+        .first()
+    )
+
+
 def colleagues(ctx: Context):
     """The roles of the context's organisation (agents and their levels), for its members."""
     if not ctx.is_member:
@@ -110,8 +123,10 @@ def colleagues(ctx: Context):
 
 
 def invited_account(invitation) -> Agent | None:
-    """The existing account of an invitation's address, if any (the invitation link is the right)."""
-    return Agent.objects.filter(email__iexact=invitation.email).first()
+    """The existing account of an invitation's address that logs in, if any (the invitation link is
+    the right). An intervenant's account (no password) is completed like a new one."""
+    agent = Agent.objects.filter(email__iexact=invitation.email).first()
+    return agent if agent is not None and agent.has_usable_password() else None
 
 
 @dataclass

@@ -23,6 +23,7 @@ from rdv.accounts.models import (
     Invitation,
     InvitationOrganisation,
     InvitationStatus,
+    ReplacedInvitationToken,
     TerritoryRole,
     hash_token,
     new_token,
@@ -30,6 +31,7 @@ from rdv.accounts.models import (
 from rdv.accounts.policies import can_edit_agent, can_manage_agents, can_manage_invitation
 from rdv.core.audit import log_action
 from rdv.core.context import Context, require
+from rdv.core.dates import french_datetime
 from rdv.core.errors import DomainError
 from rdv.outbox.models import Purpose
 from rdv.outbox.services import enqueue_email
@@ -92,11 +94,32 @@ def _send_invitation(invitation: Invitation, token: str) -> None:
 
 
 def _rotate_token(invitation: Invitation, now) -> str:
+    """A new link for the invitation (saved by the caller). The replaced link's hash is kept, so that
+    the old link says it was replaced by a newer invitation."""
+    if invitation.pk and invitation.token_hash:
+        ReplacedInvitationToken.objects.create(invitation=invitation, token_hash=invitation.token_hash, replaced_at=now)
     token, token_hash = new_token()
     invitation.token_hash = token_hash
     invitation.sent_at = now
     invitation.expires_at = now + settings.AGENT_INVITATION_VALIDITY
     return token
+
+
+def pending_invitation_message(invitation: Invitation) -> str:
+    """What re-inviting an address with an open invitation does (the page asks to confirm)."""
+    sent = french_datetime(invitation.sent_at, invitation.territory.zone)
+    return (
+        f"Une invitation a déjà été envoyée à {invitation.email} le {sent}. L'inviter de nouveau la remplace : "
+        "le premier lien ne fonctionnera plus et l'agent recevra les droits de la nouvelle invitation à la place "
+        "de ceux de la première. Confirmez pour remplacer l'invitation."
+    )
+
+
+INTERVENANT_NO_LOGIN = (
+    "Un intervenant (sans connexion) ne se connecte pas : il ne reçoit donc pas d'invitation. Ajoutez-le "
+    "avec « Ajouter un intervenant » (page Agents), ou donnez-lui un autre niveau d'accès dans au moins une "
+    "organisation."
+)
 
 
 @dataclass
@@ -113,7 +136,12 @@ def invite_agent(
     services: Iterable[Service],
     organisation_levels: Mapping[Organisation, str],
     make_territory_admin: bool = False,
+    *,
+    replace_open: bool = False,
 ) -> InvitationResult:
+    """Invite an e-mail to the context's espace. An open invitation (pending or expired) for the same
+    address is replaced only with `replace_open` (after the admin saw what it gives and confirmed):
+    otherwise DomainError("invitation_open") and nothing changes."""
     require(can_manage_agents(ctx))
     territory = ctx.territory
     email = normalise_email(email)
@@ -127,10 +155,14 @@ def invite_agent(
         ) from exc
     services = _check_services(territory, services)
     _check_organisations(territory, organisation_levels)
+    if not make_territory_admin and set(organisation_levels.values()) == {AccessLevel.INTERVENANT}:
+        raise DomainError("intervenant_no_login", INTERVENANT_NO_LOGIN, field="organisations")
     now = timezone.now()
 
     invitation = Invitation.objects.select_for_update().open().filter(territory=territory, email__iexact=email).first()
     reissued = invitation is not None
+    if reissued and not replace_open:
+        raise DomainError("invitation_open", pending_invitation_message(invitation), field="email")
     if invitation is None:
         invitation = Invitation(territory=territory, email=email)
     invitation.invited_by = ctx.agent
@@ -194,11 +226,114 @@ def cancel_invitation(ctx: Context, invitation: Invitation) -> Invitation:
     return invitation
 
 
+# Intervenants ----------------------------------------------------------------------------
+
+
+@dataclass
+class IntervenantResult:
+    agent: Agent
+    existing_account: bool  # the e-mail already had an account (of another espace): roles were added
+
+
+@transaction.atomic
+def add_intervenant(
+    ctx: Context,
+    *,
+    first_name: str,
+    last_name: str,
+    email: str = "",
+    services: Iterable[Service],
+    organisations: Iterable[Organisation],
+) -> IntervenantResult:
+    """Add an intervenant to organisations of the context's espace: listed in agendas, booked like
+    an agent, but without login (no password, no invitation; the e-mail is optional).
+
+    An e-mail that already has an account of another espace gets the intervenant roles and services
+    here (their login elsewhere is unchanged); one of an agent of this espace is refused (edit their
+    assignments instead)."""
+    require(can_manage_agents(ctx))
+    territory = ctx.territory
+    first_name, last_name = " ".join((first_name or "").split()), " ".join((last_name or "").split())
+    if not first_name:
+        raise DomainError("first_name_required", "Le prénom est obligatoire.", field="first_name")
+    if not last_name:
+        raise DomainError("last_name_required", "Le nom est obligatoire.", field="last_name")
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        limit = Agent._meta.get_field(field).max_length
+        if len(value) > limit:
+            raise DomainError("name_too_long", f"Le prénom et le nom ne dépassent pas {limit} caractères.", field=field)
+    email = normalise_email(email)
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise DomainError(
+                "email_invalid",
+                "Saisissez une adresse e-mail valide, par exemple prenom.nom@exemple.fr, ou laissez le champ vide.",
+                field="email",
+            ) from exc
+    services = _check_services(territory, services)
+    organisations = list(dict.fromkeys(organisations))
+    if not organisations:
+        raise DomainError("organisations_required", "Choisissez au moins une organisation.", field="organisations")
+    _check_organisations_in(territory, {organisation: AccessLevel.INTERVENANT for organisation in organisations})
+
+    agent = Agent.objects.select_for_update().filter(email__iexact=email).first() if email else None
+    existing_account = agent is not None
+    if agent is not None and Agent.objects.in_territory(territory).filter(pk=agent.pk).exists():
+        raise DomainError(
+            "agent_exists",
+            f"{agent} ({email}) fait déjà partie de l'espace : modifiez ses affectations dans la liste des agents.",
+            field="email",
+        )
+    if agent is None:
+        agent = Agent(email=email, first_name=first_name, last_name=last_name)
+        agent.set_unusable_password()
+        try:
+            with transaction.atomic():
+                agent.save()
+        except IntegrityError as exc:  # a concurrent account for the same e-mail
+            raise DomainError("agent_exists", "Un compte vient d'être créé pour cette adresse.", field="email") from exc
+    AgentService.objects.bulk_create(AgentService(agent=agent, territory=territory, service=s) for s in services)
+    AgentRole.objects.bulk_create(
+        AgentRole(agent=agent, organisation=organisation, access_level=AccessLevel.INTERVENANT)
+        for organisation in organisations
+    )
+    log_action(
+        ctx.actor,
+        "agent.intervenant_added",
+        agent,
+        {
+            "name": agent.full_name,
+            "email": email or None,
+            "services": ", ".join(sorted(s.name for s in services)),
+            "organisations": {organisation.name: AccessLevel.INTERVENANT for organisation in organisations},
+        },
+        territory=territory,
+    )
+    return IntervenantResult(agent, existing_account)
+
+
 INVALID_LINK = DomainError(
     "invitation_invalid",
     "Ce lien d'invitation n'est pas valide. Vérifiez que vous avez copié le lien complet, "
     "ou demandez une nouvelle invitation à votre administrateur.",
 )
+
+
+def _replaced_link(newer: Invitation) -> DomainError:
+    sent = french_datetime(newer.sent_at, newer.territory.zone)
+    message = f"Ce lien a été remplacé par une invitation plus récente, envoyée le {sent}."
+    status = newer.status()
+    if status == InvitationStatus.ACCEPTED:
+        message += " Elle a déjà été acceptée : connectez-vous avec votre compte."
+    elif status == InvitationStatus.CANCELLED:
+        message += " Elle a depuis été annulée par l'administrateur."
+    elif status == InvitationStatus.EXPIRED:
+        message += " Elle a expiré : demandez à votre administrateur de vous inviter à nouveau."
+    else:
+        message += f" Utilisez le lien du dernier e-mail d'invitation reçu à l'adresse {newer.email}."
+    return DomainError("invitation_replaced", message)
 
 
 def find_invitation(token: str, *, lock: bool = False) -> Invitation:
@@ -210,7 +345,13 @@ def find_invitation(token: str, *, lock: bool = False) -> Invitation:
         queryset = queryset.select_for_update()
     invitation = queryset.filter(token_hash=hash_token(token)).first()
     if invitation is None:
-        raise INVALID_LINK
+        replaced = ReplacedInvitationToken.objects.filter(token_hash=hash_token(token)).select_related(
+            "invitation__territory"
+        )
+        old = replaced.first()
+        if old is None:
+            raise INVALID_LINK
+        raise _replaced_link(old.invitation)
     status = invitation.status()
     if status == InvitationStatus.ACCEPTED:
         raise DomainError("invitation_used", "Cette invitation a déjà été utilisée. Connectez-vous avec votre compte.")
@@ -264,9 +405,13 @@ def accept_invitation_as_new_agent(token: str, first_name: str, last_name: str, 
     for field, value in (("first_name", first_name), ("last_name", last_name)):
         if len(value) > Agent._meta.get_field(field).max_length:
             raise DomainError("name_too_long", f"Le prénom et le nom ne dépassent pas {limit} caractères.", field=field)
-    if Agent.objects.filter(email__iexact=invitation.email).exists():
+    agent = Agent.objects.select_for_update().filter(email__iexact=invitation.email).first()
+    if agent is not None and agent.has_usable_password():
         raise DomainError("account_exists", "Un compte existe déjà pour cette adresse : connectez-vous pour accepter.")
-    agent = Agent(email=invitation.email, first_name=first_name, last_name=last_name)
+    if agent is None:
+        agent = Agent(email=invitation.email)
+    # else: an intervenant added without login (rdv.accounts.services.add_intervenant) gets a login.
+    agent.first_name, agent.last_name = first_name, last_name
     try:
         validate_password(password, agent)
     except ValidationError as exc:

@@ -12,34 +12,14 @@ from django.utils import timezone
 from rdv.agendas.holidays import holiday_dates
 from rdv.agendas.models import ABSENCE_LOOKBACK_DAYS, WEEKDAY_LABELS, Absence, PlageOuverture, RecurrenceKind
 from rdv.availability.recurrence import expand, local_day_interval, occurrence_dates
+from rdv.core.dates import french_date
 from rdv.territories.models import HolidayZone
 
-MONTH_LABELS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 WHOLE_DAY_START = time(0, 0)
 WHOLE_DAY_END = time(23, 59)
 
 
 # Wording -------------------------------------------------------------------------------------
-
-
-def french_date(day: date, weekday: bool = True) -> str:
-    """ "mardi 3 mars 2026", "dimanche 1er mars 2026"."""
-    number = "1er" if day.day == 1 else str(day.day)
-    text = f"{number} {MONTH_LABELS[day.month - 1]} {day.year}"
-    return f"{WEEKDAY_LABELS[day.weekday()]} {text}" if weekday else text
 
 
 def hhmm(value: time) -> str:

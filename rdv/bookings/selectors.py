@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from functools import cache, partial
 from itertools import groupby
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery, prefetch_related_objects
 from django.utils import timezone
 
 from rdv.accounts.models import Agent, AgentService
@@ -575,3 +575,56 @@ def agents_for_motif(ctx: Context, motif):
         .distinct()
         .order_by("last_name", "first_name")
     )
+
+
+# The usager file ------------------------------------------------------------------------------
+
+USAGER_UPCOMING_SIZE = 50
+USAGER_PAST_SIZE = 20
+PAST_UNKNOWN_LABEL = "À renseigner"  # a past RDV whose status no agent has set yet
+
+
+@dataclass
+class UsagerRdvs:
+    """The RDVs of an usager the context may see: the upcoming ones (in progress included), soonest
+    first, then the most recent past ones; `more_upcoming` / `more_past` when a list is cut. Each
+    RDV has `usager_status` and `usager_status_label`: the usager's own status (their
+    participation's, in a collective RDV that is not cancelled as a whole; « À renseigner » for a
+    past RDV still « À venir »)."""
+
+    upcoming: list
+    past: list
+    more_upcoming: bool
+    more_past: bool
+
+
+def usager_rdvs(ctx: Context, usager: Usager) -> UsagerRdvs:
+    """Three queries whatever the number of RDVs: the upcoming ones, the past ones, their agents."""
+    now = timezone.now()
+    own = Participation.objects.filter(rdv_id=OuterRef("pk"), usager_id=usager.pk)
+    rows = (
+        policies.scope(ctx)
+        .filter(Exists(own))
+        .select_related("motif", "lieu")
+        .annotate(participation_status=Subquery(own.values("status")[:1]))
+    )
+    upcoming = list(rows.filter(ends_at__gt=now).order_by("starts_at", "pk")[: USAGER_UPCOMING_SIZE + 1])
+    past = list(rows.filter(ends_at__lte=now).order_by("-starts_at", "-pk")[: USAGER_PAST_SIZE + 1])
+    result = UsagerRdvs(
+        upcoming[:USAGER_UPCOMING_SIZE],
+        past[:USAGER_PAST_SIZE],
+        len(upcoming) > USAGER_UPCOMING_SIZE,
+        len(past) > USAGER_PAST_SIZE,
+    )
+    shown = result.upcoming + result.past
+    agent_links = RdvAgent.objects.select_related("agent").order_by("agent__last_name", "agent__first_name")
+    prefetch_related_objects(shown, Prefetch("agent_links", queryset=agent_links))
+    for rdv in shown:
+        if rdv.collective and not rdv.is_cancelled and rdv.participation_status:
+            rdv.usager_status = rdv.participation_status
+        else:
+            rdv.usager_status = rdv.status
+        rdv.status_to_fill = rdv.usager_status == RdvStatus.UNKNOWN and rdv.ends_at <= now
+        # As on the established platform: a past RDV still « À venir » is « À renseigner ».
+        rdv.usager_status_label = PAST_UNKNOWN_LABEL if rdv.status_to_fill else RdvStatus(rdv.usager_status).label
+    return result

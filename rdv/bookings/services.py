@@ -12,7 +12,7 @@ serialised (BEGIN IMMEDIATE), so the re-check inside the transaction is authorit
 """
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +39,7 @@ from rdv.bookings.models import (
 from rdv.core.audit import log_action
 from rdv.core.context import ActorKind, Context, require
 from rdv.core.errors import DomainError
+from rdv.core.text import de
 from rdv.motifs.models import LocationType
 from rdv.outbox.models import Purpose
 from rdv.outbox.services import enqueue_email
@@ -47,7 +48,7 @@ from rdv.usagers.services import add_usager_to_organisation, create_usager
 
 SLOT_TAKEN = "Ce créneau n'est plus disponible : un autre rendez-vous vient d'y être pris. Choisissez un autre créneau."
 OUTSIDE_AVAILABILITY = (
-    "Cet horaire est en dehors des disponibilités de {agents} : pas de plage d'ouverture pour ce motif "
+    "Cet horaire est en dehors des disponibilités {agents} : pas de plage d'ouverture pour ce motif "
     "(et ce lieu) à cette heure, ou une absence, ou un jour férié."
 )
 IN_PAST = "Cet horaire est déjà passé."
@@ -91,6 +92,7 @@ def _check_request(ctx: Context, request: BookingRequest) -> timedelta:
     if len({usager.pk for usager in request.usagers}) != len(request.usagers):
         raise BookingError("usager_twice", "Un même usager est choisi deux fois.", field="usagers")
     _check_text(request.context, request.address, request.visio_url)
+    _check_modality(motif, address=request.address, visio_url=request.visio_url)
     if not motif.collective and len(request.usagers) != 1:
         raise BookingError("one_usager", "Choisissez un usager pour ce rendez-vous.", field="usagers")
     if motif.collective and motif.max_participants and len(request.usagers) > motif.max_participants:
@@ -155,6 +157,20 @@ def _check_text(context: str | None, address: str | None, visio_url: str | None)
             )
 
 
+ADDRESS_UNEXPECTED = "L'adresse du rendez-vous ne sert qu'aux motifs à domicile : videz ce champ."
+VISIO_URL_UNEXPECTED = "Le lien de visioconférence ne sert qu'aux motifs en visioconférence : videz ce champ."
+
+
+def _check_modality(motif, *, address: str | None, visio_url: str | None, current=None) -> None:
+    """An address only for a motif « à domicile », a visio link only for a visio motif (the booking
+    form shows each field only for those motifs; without JavaScript it shows both). A value the RDV
+    already has (`current`) is accepted as it is."""
+    if address and motif.location_type != LocationType.HOME and address != getattr(current, "address", None):
+        raise BookingError("address_unexpected", ADDRESS_UNEXPECTED, field="address")
+    if visio_url and motif.location_type != LocationType.VISIO and visio_url != getattr(current, "visio_url", None):
+        raise BookingError("visio_url_unexpected", VISIO_URL_UNEXPECTED, field="visio_url")
+
+
 def _recheck(organisation, motif, agents, start, duration, *, lieu=None, online=False, exclude=()) -> list:
     """Agents for whom [start, start + duration) is not a free time of their plages. Locks the
     agents' agendas first, so the answer holds until the transaction commits."""
@@ -191,7 +207,7 @@ def _refusal(
     if start < timezone.now():
         return BookingError("in_past", IN_PAST, field="starts_at")
     names = ", ".join(str(agent) for agent in busy_agents)
-    return BookingError("outside_availability", OUTSIDE_AVAILABILITY.format(agents=names), field="starts_at")
+    return BookingError("outside_availability", OUTSIDE_AVAILABILITY.format(agents=de(names)), field="starts_at")
 
 
 def _insert_agents(rdv: Rdv, agents: Iterable, exclusive: bool) -> None:
@@ -270,10 +286,18 @@ def book_rdv(ctx: Context, request: BookingRequest, *, override: bool = False) -
 
 
 @transaction.atomic
-def book_rdv_for_new_usager(ctx: Context, usager_data: dict, request: BookingRequest, *, override: bool = False):
-    """Create the usager's file (rdv.usagers.services.create_usager) and book the RDV for them, in
-    one transaction: when the booking is refused, no file is left behind. Returns (rdv, usager)."""
-    usager = create_usager(ctx, usager_data)
+def book_rdv_for_new_usager(
+    ctx: Context,
+    usager_data: dict,
+    request: BookingRequest,
+    *,
+    custom_values: Mapping | None = None,
+    override: bool = False,
+):
+    """Create the usager's file (rdv.usagers.services.create_usager, with the values of the espace's
+    custom fields: its required ones must be given) and book the RDV for them, in one transaction:
+    when the booking is refused, no file is left behind. Returns (rdv, usager)."""
+    usager = create_usager(ctx, usager_data, custom_values)
     if ctx.is_public and ctx.usager is None:  # online, the file just created is the person booked for
         ctx = dataclasses.replace(ctx, usager=usager)
     request.usagers = [*request.usagers, usager]
@@ -292,6 +316,7 @@ def update_rdv(ctx: Context, rdv: Rdv, *, context=None, address=None, visio_url=
     values = {"context": context, "address": address, "visio_url": visio_url}
     values = {name: value.strip() for name, value in values.items() if value is not None}
     _check_text(values.get("context"), values.get("address"), values.get("visio_url"))
+    _check_modality(rdv.motif, address=values.get("address"), visio_url=values.get("visio_url"), current=rdv)
     changes = {}
     for name, value in values.items():
         old = getattr(rdv, name)

@@ -81,6 +81,7 @@ ACTION_LABELS = {
     "invitation.cancelled": "Invitation annulée",
     "invitation.accepted": "Invitation acceptée",
     "agent.updated": "Affectations de l'agent modifiées",
+    "agent.intervenant_added": "Intervenant ajouté (sans connexion)",
     "agent.removed_from_territory": "Agent retiré de l'espace",
     "territory.created": "Espace créé",
     "motif.created": "Motif créé",
@@ -143,7 +144,7 @@ FIELD_LABELS = {
     "territory_admin": "administrateur de l'espace",
     "agent": "agent",
     "color": "couleur",
-    "default_duration_minutes": "durée par défaut (minutes)",
+    "default_duration_minutes": "durée par défaut",
     "location_type": "type",
     "collective": "collectif",
     "max_participants": "participants au maximum",
@@ -151,8 +152,8 @@ FIELD_LABELS = {
     "for_secretariat": "ouvert au secrétariat",
     "bookable_by": "qui peut réserver",
     "bookable_online": "ouvert aux usagers",
-    "min_booking_delay_minutes": "délai minimum de réservation (minutes)",
-    "max_booking_delay_minutes": "délai maximum de réservation (minutes)",
+    "min_booking_delay_minutes": "délai minimum de réservation",
+    "max_booking_delay_minutes": "délai maximum de réservation",
     "usager_can_move": "l'usager peut déplacer son rendez-vous",
     "usager_can_cancel": "l'usager peut annuler son rendez-vous",
     "visibility": "visibilité pour l'usager",
@@ -228,6 +229,44 @@ VALUE_LABELS = {
 }
 
 
+# Changes stored as numbers of minutes (durations, booking delays): the journal shows them in human
+# units (« 90 jours → 60 jours », not « 129600 → 86400 »).
+MINUTE_FIELDS = {"default_duration_minutes", "min_booking_delay_minutes", "max_booking_delay_minutes"}
+MINUTES_PER_DAY = 24 * 60
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count > 1 else ''}"
+
+
+def human_minutes(value: Any) -> str:
+    """A number of minutes in French: « 30 minutes », « 2 heures », « 1 h 30 », « 90 jours »,
+    « 1 jour et 2 h 30 ». Anything else is shown as it is."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return _describe_value(value)
+    if value < 0:
+        return str(value)
+    days, rest = divmod(value, MINUTES_PER_DAY)
+    hours, minutes = divmod(rest, 60)
+    if hours and minutes:
+        time_part = f"{hours} h {minutes:02d}"
+    elif hours:
+        time_part = _plural(hours, "heure")
+    elif minutes or not days:
+        time_part = _plural(minutes, "minute")
+    else:
+        time_part = ""
+    if not days:
+        return time_part
+    return _plural(days, "jour") + (f" et {time_part}" if time_part else "")
+
+
+def _describe_minutes(value: Any) -> str:
+    if isinstance(value, list) and len(value) == 2:
+        return f"{human_minutes(value[0])} → {human_minutes(value[1])}"
+    return human_minutes(value)
+
+
 def _describe_value(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k} : {_describe_value(v)}" for k, v in value.items())
@@ -251,7 +290,10 @@ def _describe_value(value: Any) -> str:
 
 def describe_changes(changes: dict) -> list[tuple[str, str]]:
     """Human (French) lines for the journal page."""
-    return [(FIELD_LABELS.get(key, key), _describe_value(value)) for key, value in (changes or {}).items()]
+    return [
+        (FIELD_LABELS.get(key, key), _describe_minutes(value) if key in MINUTE_FIELDS else _describe_value(value))
+        for key, value in (changes or {}).items()
+    ]
 
 
 def describe_entries(entries, hidden: Iterable[str] = ()) -> list:

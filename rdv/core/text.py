@@ -21,3 +21,22 @@ def normalise_text(text: str | None) -> str:
     text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(char for char in text if not unicodedata.combining(char)).translate(_LIGATURES)
     return " ".join(_NOT_WORD.sub(" ", text).split())
+
+
+# French elision: « de » becomes « d' » before a vowel or a mute h (names: « d'Alice », « d'Hélène »).
+_ELIDING_INITIALS = set("aeiouyhàâäéèêëîïôöùûüÿæœ")
+
+
+def elides(word: str | None) -> bool:
+    """Whether « de », « le », « que »… lose their vowel before `word` (its first letter is a vowel
+    or an h, accents and case ignored)."""
+    text = str(word or "").lstrip()
+    return bool(text) and text[0].casefold() in _ELIDING_INITIALS
+
+
+def de(name) -> str:
+    """« de » and a name, with the French elision: de("Alice Martin") == "d'Alice Martin",
+    de("Bruno Petit") == "de Bruno Petit". Every title and message that puts a name (of a person,
+    an organisation, a place) after « de » goes through it."""
+    text = str(name)
+    return f"d'{text}" if elides(text) else f"de {text}"

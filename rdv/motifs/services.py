@@ -181,14 +181,19 @@ def clean_configuration(territory: Territory, data: Mapping[str, Any], current: 
         if not 2 <= maximum <= MAX_PARTICIPANTS_CEILING:
             raise DomainError("max_participants_invalid", message, field="max_participants")
         cleaned["max_participants"] = maximum
-    if current is not None and current.bookable_online and cleaned["bookable_by"] not in BOOKABLE_BY_USAGERS:
-        raise DomainError(
-            "bookable_by_conflicts_online",
-            "Ce motif est ouvert aux usagers : fermez d'abord la réservation en ligne (onglet « Réservation "
-            "en ligne ») ou laissez la réservation aux usagers invités ou à tout le monde.",
-            field="bookable_by",
-        )
     return cleaned
+
+
+# The one rule between « Qui peut réserver » (Configuration) and « Ouvert aux usagers » (Réservation en
+# ligne): a motif is open online only while usagers may book it (invited usagers, or everyone).
+ONLINE_RULE = (
+    "La réservation en ligne n'est possible que si « Qui peut réserver » (onglet « Configuration ») inclut les "
+    f"usagers : « {BookableBy.AGENTS_PRESCRIPTEURS_INVITED_USAGERS.label} » ou « {BookableBy.EVERYONE.label} »."
+)
+
+
+def online_allowed(bookable_by: str) -> bool:
+    return bookable_by in BOOKABLE_BY_USAGERS
 
 
 def clean_online_booking(data: Mapping[str, Any], bookable_by: str) -> dict:
@@ -244,11 +249,11 @@ def clean_online_booking(data: Mapping[str, Any], bookable_by: str) -> dict:
             "visibility",
         ),
     }
-    if cleaned["bookable_online"] and bookable_by not in BOOKABLE_BY_USAGERS:
+    if cleaned["bookable_online"] and not online_allowed(bookable_by):
         raise DomainError(
             "online_needs_usagers",
-            "Pour ouvrir ce motif aux usagers, autorisez d'abord la réservation par les usagers invités ou par "
-            "tout le monde (onglet « Configuration », champ « Qui peut réserver »).",
+            "Ce motif ne peut pas être ouvert aux usagers : « Qui peut réserver » vaut "
+            f"« {BookableBy(bookable_by).label} ». {ONLINE_RULE}",
             field="bookable_online",
         )
     return cleaned
@@ -378,7 +383,8 @@ def create_territory_motifs(
         motif = Motif(organisation=organisation, creation_batch=batch, **values)
         _save(motif)
         details = _snapshot(motif, values.keys())
-        if len(organisations) > 1:
+        if len(organisations) > 1:  # each copy says where it is, and where the others are
+            details["organisation"] = organisation.name
             details["organisations"] = names
         log_action(ctx.actor, "motif.created", motif, details)
         motifs.append(motif)
@@ -439,6 +445,8 @@ def update_motif_configuration(
 
     Type and "collective" cannot change once RDVs exist for the motif: the RDVs were booked with
     that modality (a lieu, a phone call…) and their participants under that rule.
+    A « Qui peut réserver » without usagers closes an online motif (ONLINE_RULE): the change is
+    journaled and the motif gets `closed_online = True`.
     Returns the motifs that changed.
     """
     targets = _locked_targets(ctx, motif, also)
@@ -462,6 +470,9 @@ def update_motif_configuration(
         _check_name_free(
             target.organisation, values["service"], values["name"], values["location_type"], exclude_pk=target.pk
         )
+        target.closed_online = target.bookable_online and not online_allowed(values["bookable_by"])
+        if target.closed_online:
+            values["bookable_online"] = False
         changes = _apply(target, values)
         if changes:
             _save(target)

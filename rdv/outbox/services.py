@@ -284,11 +284,17 @@ def deliver_one(delivery_id: int) -> str:
     return send_claimed(delivery)
 
 
-def deliver_due(budget_seconds: float | None = None, limit: int | None = None, clock=time.monotonic) -> dict[str, int]:
-    """Send every row due when the call starts (retries, expired leases, lost wake-ups), one at a
-    time, until none is left, `limit` rows were claimed or `budget_seconds` have passed."""
+def deliver_due(
+    budget_seconds: float | None = None,
+    limit: int | None = None,
+    clock=time.monotonic,
+    due_before: datetime | None = None,
+) -> dict[str, int]:
+    """Send every row due when the call starts (retries, expired leases, lost wake-ups), or before
+    `due_before`, one at a time, until none is left, `limit` rows were claimed or `budget_seconds`
+    have passed."""
     started = clock()
-    due_before = timezone.now()
+    due_before = due_before or timezone.now()
     counts: dict[str, int] = {}
     claimed = 0
     while limit is None or claimed < limit:
@@ -303,10 +309,10 @@ def deliver_due(budget_seconds: float | None = None, limit: int | None = None, c
     return counts
 
 
-def run_due_deliveries() -> dict[str, int]:
-    """Send, in this process, everything that is due now: what tests and one-off scripts call
-    where production has workers."""
-    return deliver_due()
+def run_due_deliveries(due_before: datetime | None = None) -> dict[str, int]:
+    """Send, in this process, everything that is due now (or before `due_before`): what tests and
+    one-off scripts call where production has workers."""
+    return deliver_due(due_before=due_before)
 
 
 # Admin actions and housekeeping -------------------------------------------------------------

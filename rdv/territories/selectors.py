@@ -20,7 +20,9 @@ JOURNAL_ORDER = ("-created_at", "-id")  # newest first, served by the index audi
 
 
 def journal(ctx: Context):
-    return journal_scope(ctx).order_by(*JOURNAL_ORDER)
+    """The espace journal, newest first, with each entry's organisation (the page names it: motifs
+    created together in several organisations share a name)."""
+    return journal_scope(ctx).select_related("organisation").order_by(*JOURNAL_ORDER)
 
 
 def services_overview(ctx: Context, agent_counts: dict[int, int]) -> list[dict]:

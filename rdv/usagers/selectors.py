@@ -113,6 +113,12 @@ def custom_fields(ctx: Context):
     return CustomField.objects.for_territory(ctx.territory).active().order_by("position", "id")
 
 
+def required_custom_fields(ctx: Context):
+    """The espace's active custom fields a new file must fill in (the usager created inline on the
+    booking form shows them), in form order."""
+    return custom_fields(ctx).filter(required=True)
+
+
 def custom_field_usage(ctx: Context, field: CustomField) -> int:
     """How many usager files of the espace have a value for this custom field."""
     if not policies.can_manage_custom_field(ctx, field):

@@ -427,6 +427,14 @@ def add_usager_to_organisation(ctx: Context, usager: Usager) -> bool:
 # Custom fields ---------------------------------------------------------------------------
 
 
+def options_not_allowed(kind: str) -> str:
+    """Why a field that is not a list refuses options (the custom field form says the same)."""
+    return (
+        f"Un champ de type « {CustomFieldKind(kind).label} » n'a pas d'options : videz « Options de la liste », "
+        f"ou choisissez le type « {CustomFieldKind.CHOICE.label} »."
+    )
+
+
 def _clean_custom_field(
     territory: Territory, label: str, kind: str, choices, help_text: str, exclude_pk: int | None = None
 ) -> tuple[str, str, list[str], str]:
@@ -451,6 +459,8 @@ def _clean_custom_field(
     if kind not in CustomFieldKind.values:
         raise DomainError("invalid_kind", "Choisissez un type de champ proposé.", field="kind")
     options: list[str] = []
+    if kind != CustomFieldKind.CHOICE and any(" ".join(str(option).split()) for option in choices or []):
+        raise DomainError("choices_not_allowed", options_not_allowed(kind), field="choices")
     if kind == CustomFieldKind.CHOICE:
         for option in choices or []:
             option = " ".join(str(option).split())

@@ -70,6 +70,7 @@ urlpatterns = [
         name="espace_invitation_cancel",
     ),
     path("espace/<int:territory_id>/agents/", espace.agents, name="espace_agents"),
+    path("espace/<int:territory_id>/agents/intervenant/", espace.intervenant_add, name="espace_intervenant_add"),
     path("espace/<int:territory_id>/agents/<int:agent_id>/", espace.agent_edit, name="espace_agent_edit"),
     path("espace/<int:territory_id>/journal/", espace.journal, name="espace_journal"),
     path("espace/<int:territory_id>/envois/", outbox.espace_deliveries, name="espace_deliveries"),

@@ -93,7 +93,9 @@ def test_services_can_be_changed_and_at_least_one_is_required(admin_client, alic
 
     response = admin_client.post(url, assignment_data([], {alice.organisation: AccessLevel.BASIC}))
     assert response.status_code == 200
-    assert "Choisissez au moins un service." in page_text(response)
+    assert "Choisissez au moins un service : un agent rattaché à une organisation en a au moins un." in page_text(
+        response
+    )
     assert AgentService.objects.filter(agent=alice.agent, service=pmi).exists()
 
 
@@ -219,7 +221,9 @@ def test_deactivated_service_is_not_offered_when_editing_and_is_refused(admin_cl
 
 
 def test_assigned_agent_keeps_a_deactivated_service_when_their_assignments_change(admin_client, alice):
-    admin_client.post(reverse("espace_service_toggle", args=[alice.territory.pk, alice.service.pk, "desactiver"]))
+    admin_client.post(
+        reverse("espace_service_toggle", args=[alice.territory.pk, alice.service.pk, "desactiver"]), {"confirmer": "1"}
+    )
     url = _edit_url(alice, alice.agent)
     page = admin_client.get(url)
     assert page.context["inactive_services"] == [alice.service]

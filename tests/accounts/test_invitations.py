@@ -101,7 +101,8 @@ def test_expired_invitation_cannot_be_accepted(client, alice, settings, after):
 
 def test_reinviting_the_same_email_kills_the_old_link_and_the_new_one_works(client, alice, mailoutbox):
     old_path = _invite_as_admin(client, alice)
-    response = invite(client, alice, "Camille@Exemple.fr ", levels={alice.other_organisation: AccessLevel.ADMIN})
+    levels = {alice.other_organisation: AccessLevel.ADMIN}
+    response = invite(client, alice, "Camille@Exemple.fr ", levels=levels, remplacer="camille@exemple.fr")
     assert response.status_code == 302
     new_path = last_invitation_path()
 
@@ -111,7 +112,7 @@ def test_reinviting_the_same_email_kills_the_old_link_and_the_new_one_works(clie
     visitor = Client()
     old = visitor.get(old_path)
     assert old.status_code == 400
-    assert "Ce lien d'invitation n'est pas valide" in page_text(old)
+    assert "Ce lien a été remplacé par une invitation plus récente" in page_text(old)
     assert visitor.post(new_path, accept_data()).status_code == 302
     agent = Agent.objects.get(email="camille@exemple.fr")
     # the re-invitation's assignments replace the first ones
@@ -151,7 +152,9 @@ def test_resending_an_expired_invitation_gives_a_fresh_expiry(client, alice, set
 def test_cancelled_invitation_link_shows_the_cancelled_page(client, alice, mailoutbox):
     path = _invite_as_admin(client, alice)
     invitation = Invitation.objects.get()
-    response = client.post(reverse("espace_invitation_cancel", args=[alice.territory.pk, invitation.pk]))
+    response = client.post(
+        reverse("espace_invitation_cancel", args=[alice.territory.pk, invitation.pk]), {"confirmer": "1"}
+    )
     assert response.status_code == 302
 
     visitor = Client()
@@ -165,7 +168,7 @@ def test_cancelled_invitation_link_shows_the_cancelled_page(client, alice, mailo
 def test_cancelled_invitation_cannot_be_resent(client, alice):
     _invite_as_admin(client, alice)
     invitation = Invitation.objects.get()
-    client.post(reverse("espace_invitation_cancel", args=[alice.territory.pk, invitation.pk]))
+    client.post(reverse("espace_invitation_cancel", args=[alice.territory.pk, invitation.pk]), {"confirmer": "1"})
     response = client.post(reverse("espace_invitation_resend", args=[alice.territory.pk, invitation.pk]), follow=True)
     assert "Cette invitation est close" in page_text(response)
     invitation.refresh_from_db()
@@ -176,7 +179,9 @@ def test_accepted_invitation_cannot_be_cancelled(client, alice):
     path = _invite_as_admin(client, alice)
     Client().post(path, accept_data())
     invitation = Invitation.objects.get()
-    response = client.post(reverse("espace_invitation_cancel", args=[alice.territory.pk, invitation.pk]), follow=True)
+    response = client.post(
+        reverse("espace_invitation_cancel", args=[alice.territory.pk, invitation.pk]), {"confirmer": "1"}, follow=True
+    )
     assert "Cette invitation a déjà été acceptée" in page_text(response)
     invitation.refresh_from_db()
     assert invitation.cancelled_at is None
@@ -267,7 +272,9 @@ def test_weak_password_or_missing_name_is_refused_with_a_french_message(client, 
 
 def test_a_service_deactivated_after_the_invitation_is_not_given(client, alice):
     path = _invite_as_admin(client, alice)
-    client.post(reverse("espace_service_toggle", args=[alice.territory.pk, alice.service.pk, "desactiver"]))
+    client.post(
+        reverse("espace_service_toggle", args=[alice.territory.pk, alice.service.pk, "desactiver"]), {"confirmer": "1"}
+    )
     assert Client().post(path, accept_data()).status_code == 302
     agent = Agent.objects.get(email="camille@exemple.fr")
     assert not agent.service_links.exists()
@@ -440,7 +447,7 @@ def test_invitations_list_shows_status_and_exact_expiry(client, alice, settings)
         Client().post(last_invitation_path(), accept_data())
         invite(client, alice, "cancelled@exemple.fr")
         cancelled = Invitation.objects.get(email="cancelled@exemple.fr")
-        client.post(reverse("espace_invitation_cancel", args=[alice.territory.pk, cancelled.pk]))
+        client.post(reverse("espace_invitation_cancel", args=[alice.territory.pk, cancelled.pk]), {"confirmer": "1"})
         traveller.move_to(T0 - timedelta(days=5))
         invite(client, alice, "expired@exemple.fr")
         traveller.move_to(T0)

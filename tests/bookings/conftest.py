@@ -152,3 +152,14 @@ def next_weekday(day: date, offset: int = 1) -> date:
         if day.weekday() < 5:
             offset -= 1
     return day
+
+
+def home_motif(setup: Setup, location_type: str = "home"):
+    """A motif « à domicile » (or `location_type`) of the Service social, without plage: book it with
+    `override=True`."""
+    return factories.MotifFactory(
+        organisation=setup.organisation,
+        service=setup.world.service,
+        name="Visite à domicile" if location_type == "home" else "Entretien en visio",
+        location_type=location_type,
+    )

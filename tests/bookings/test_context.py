@@ -13,7 +13,7 @@ from django.urls import reverse
 from rdv.bookings import services
 from rdv.bookings.models import Rdv
 from rdv.territories.models import WaitingRoomNotification
-from tests.bookings.conftest import MARKER, TODAY, at
+from tests.bookings.conftest import MARKER, TODAY, at, home_motif
 from tests.helpers import as_agent, deliver_emails, log_in, page_text
 
 
@@ -73,7 +73,7 @@ def test_switching_the_setting_off_hides_it_everywhere_and_keeps_the_text(client
 
 
 def test_saving_a_rdv_while_the_setting_is_off_keeps_the_stored_context(client, setup):
-    rdv = setup.book(at(TODAY, 10), context=MARKER)
+    rdv = setup.book(at(TODAY, 10), context=MARKER, motif=home_motif(setup), override=True)
     set_context_enabled(setup, False)
     log_in(client, setup.agent)
 

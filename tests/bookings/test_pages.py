@@ -73,10 +73,12 @@ def test_the_form_is_prefilled_from_a_slot_of_the_search(agent_client, setup):
     form = page_text(response)
     assert response.context["form"].initial["agents"] == [setup.agent.pk]
 
-    assert f'<option value="{setup.motif.pk}" selected>' in form
+    motif_select = form.split('name="motif"', 1)[1].split("</select>", 1)[0]
+    assert re.search(rf'<option value="{setup.motif.pk}"( selected| data-type="public_office"){{2}}>', motif_select)
     assert 'value="2027-03-09"' in form
     assert 'value="09:00"' in form
-    assert f'<option value="{setup.lieu.pk}" selected>' in form
+    lieu_select = form.split('name="lieu"', 1)[1].split("</select>", 1)[0]
+    assert f'<option value="{setup.lieu.pk}" selected>' in lieu_select
 
 
 def test_an_invalid_start_in_the_link_is_reported_not_a_crash(agent_client, setup):

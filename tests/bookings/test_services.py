@@ -15,7 +15,7 @@ from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
 from rdv.usagers.models import Usager
 from tests import factories
-from tests.bookings.conftest import TODAY, at, next_weekday
+from tests.bookings.conftest import TODAY, at, home_motif, next_weekday
 from tests.helpers import as_agent
 
 
@@ -408,7 +408,7 @@ def test_arrival_is_stored_so_nothing_is_lost_on_restart(setup):
 
 
 def test_updating_the_context_logs_that_it_changed_without_its_text(setup):
-    rdv = setup.book(at(TODAY, 10))
+    rdv = setup.book(at(TODAY, 10), motif=home_motif(setup), override=True)
     changes = services.update_rdv(
         as_agent(setup.agent, rdv), rdv, context="Texte confidentiel", address=" 3 rue Haute "
     )

@@ -44,7 +44,7 @@ def activate_service(client, world):
 
 
 def deactivate_service(client, world):
-    client.post(_espace_url(world, "espace_service_toggle", world.service.pk, "desactiver"))
+    client.post(_espace_url(world, "espace_service_toggle", world.service.pk, "desactiver"), {"confirmer": "1"})
     return "service.deactivated", world.territory_admin
 
 
@@ -54,7 +54,8 @@ def create_invitation(client, world):
 
 
 def reissue_invitation(client, world):
-    _invite(client, world)
+    data = invite_data(world, "camille@exemple.fr", remplacer="camille@exemple.fr")  # confirmed
+    assert client.post(_espace_url(world, "espace_invite"), data).status_code == 302
     return "invitation.reissued", world.territory_admin
 
 
@@ -66,7 +67,7 @@ def resend_invitation(client, world):
 
 def cancel_invitation(client, world):
     invitation = Invitation.objects.get()
-    client.post(_espace_url(world, "espace_invitation_cancel", invitation.pk))
+    client.post(_espace_url(world, "espace_invitation_cancel", invitation.pk), {"confirmer": "1"})
     return "invitation.cancelled", world.territory_admin
 
 

@@ -125,7 +125,7 @@ def test_admin_adds_a_choice_field_and_hides_a_field_then_an_agent_creates_an_us
 
     page.get_by_label("Téléphone").fill("06 12 34 56 78")
     page.get_by_role("button", name="Enregistrer").click()
-    expect(page.get_by_text("La fiche de Éloïse DUPRÉ est créée.")).to_be_visible()
+    expect(page.get_by_text("La fiche d'Éloïse DUPRÉ est créée.")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_have_text("Éloïse DUPRÉ")
     expect(page.get_by_role("row", name="Orientation Logement")).to_be_visible()
     expect(page.get_by_text("Situation familiale")).to_have_count(0)

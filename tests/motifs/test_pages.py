@@ -1,5 +1,6 @@
 """The motif pages: espace list and creation, the three tabs, duplicate, archive, restore."""
 
+import html
 import re
 
 import pytest
@@ -237,7 +238,7 @@ def test_opening_a_motif_reserved_to_agents_explains_what_to_change(client, alic
 
     response = client.post(espace_url(alice, "espace_motif_online_booking", motif.pk), online())
 
-    assert "Pour ouvrir ce motif aux usagers" in text(response)
+    assert "Ce motif ne peut pas être ouvert aux usagers : « Qui peut réserver » vaut « Agents de" in text(response)
     motif.refresh_from_db()
     assert not motif.bookable_online
 
@@ -569,7 +570,7 @@ def test_the_organisation_list_shows_only_its_motifs(client, alice, catalogue):
 
     page = text(client.get(reverse("organisation_motifs", args=[alice.organisation.pk])))
 
-    assert "Motifs\n    de alice Centre" in page
+    assert "Motifs\n    d'alice Centre" in html.unescape(page)  # « d' » before a vowel
     assert "Permanence\n" in page and "Ancien\n" not in page
     assert page.count("Budget\n") == 1
 

@@ -372,16 +372,34 @@ def test_a_motif_booked_by_agents_only_cannot_be_opened_to_usagers(alice):
     assert "Qui peut réserver" in error.message
 
 
-def test_an_online_motif_cannot_be_restricted_to_agents(alice, motif):
-    services.update_motif_online_booking(as_agent(alice.territory_admin, motif), motif, {"bookable_online": True})
+def test_restricting_an_online_motif_to_agents_closes_it_online(alice, motif):
+    """One rule (issue 17, point 7): « Qui peut réserver » without usagers closes the motif online,
+    instead of being refused until « Ouvert aux usagers » is unticked on the other tab."""
+    ctx = as_agent(alice.territory_admin, motif)
+    services.update_motif_online_booking(ctx, motif, {"bookable_online": True})
 
-    refuse(
-        "bookable_by_conflicts_online",
-        services.update_motif_configuration,
-        as_agent(alice.territory_admin, motif),
-        motif,
-        configuration(alice, bookable_by=BookableBy.AGENTS_AND_PRESCRIPTEURS),
+    changed = services.update_motif_configuration(
+        ctx, motif, configuration(alice, bookable_by=BookableBy.AGENTS_AND_PRESCRIPTEURS)
     )
+
+    assert [m.pk for m in changed] == [motif.pk] and changed[0].closed_online
+    motif.refresh_from_db()
+    assert (motif.bookable_by, motif.bookable_online) == (BookableBy.AGENTS_AND_PRESCRIPTEURS, False)
+    entry = AuditLog.objects.filter(action="motif.configuration_updated").get()
+    assert entry.changes["bookable_online"] == [True, False]
+
+
+def test_an_online_motif_stays_online_with_another_usager_choice(alice, motif):
+    ctx = as_agent(alice.territory_admin, motif)
+    services.update_motif_online_booking(ctx, motif, {"bookable_online": True})
+
+    changed = services.update_motif_configuration(
+        ctx, motif, configuration(alice, bookable_by=BookableBy.AGENTS_PRESCRIPTEURS_INVITED_USAGERS)
+    )
+
+    assert not changed[0].closed_online
+    motif.refresh_from_db()
+    assert motif.bookable_online
 
 
 # Applying a tab to the motifs created together ---------------------------------------------------------

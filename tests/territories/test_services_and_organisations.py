@@ -113,7 +113,9 @@ def test_activation_services_report_whether_something_changed(alice):
 
 
 def test_deactivating_a_service_keeps_existing_assignments(admin_client, alice):
-    admin_client.post(reverse("espace_service_toggle", args=[alice.territory.pk, alice.service.pk, "desactiver"]))
+    admin_client.post(
+        reverse("espace_service_toggle", args=[alice.territory.pk, alice.service.pk, "desactiver"]), {"confirmer": "1"}
+    )
     assert alice.agent.service_links.filter(service=alice.service).exists()
     rows = admin_client.get(reverse("espace_services", args=[alice.territory.pk])).context["rows"]
     social = next(row for row in rows if row["service"] == alice.service)
@@ -122,7 +124,7 @@ def test_deactivating_a_service_keeps_existing_assignments(admin_client, alice):
 
 def test_reactivated_service_is_offered_again(admin_client, alice):
     toggle = "espace_service_toggle"
-    admin_client.post(reverse(toggle, args=[alice.territory.pk, alice.service.pk, "desactiver"]))
+    admin_client.post(reverse(toggle, args=[alice.territory.pk, alice.service.pk, "desactiver"]), {"confirmer": "1"})
     invite_form = admin_client.get(reverse("espace_invite", args=[alice.territory.pk])).context["form"]
     assert alice.service not in invite_form.fields["services"].queryset
     admin_client.post(reverse(toggle, args=[alice.territory.pk, alice.service.pk, "activer"]))

@@ -67,7 +67,7 @@ ACTIONS = [
     Case("espace_settings_usager_visibility", "post", data={"visible_territory_wide": "on"}),
     Case("espace_custom_field_create", "post", data={"label": "Quartier", "kind": "text"}),
     Case("espace_custom_field_edit", "post", field=True, data={"label": "Renommé", "kind": "text"}),
-    Case("espace_custom_field_archive", "post", field=True),
+    Case("espace_custom_field_archive", "post", field=True, data={"confirmer": "1"}),
     Case("espace_custom_field_move", "post", field=True, extra=("descendre",)),
     Case("espace_settings_rdv_fields", "post", data={}),
     Case("espace_settings_waiting_room", "post", data={"waiting_room_notification": "both"}),
@@ -126,9 +126,7 @@ def test_another_espaces_custom_field_answers_404_to_an_espace_admin(alice, bob,
     assert settings_state() == before
 
 
-@pytest.mark.parametrize(
-    "name", ["espace_custom_field_archive", "espace_custom_field_restore", "espace_custom_field_move"]
-)
+@pytest.mark.parametrize("name", ["espace_custom_field_restore", "espace_custom_field_move"])
 def test_custom_field_actions_refuse_get(alice, name):
     field = _fields_of(alice)
     client = log_in(Client(), alice.territory_admin)
@@ -309,7 +307,9 @@ def test_the_edit_page_refuses_a_type_change_when_values_exist(alice, make_usage
 def test_archive_restore_and_move_buttons_work_and_confirm(alice):
     first = _fields_of(alice)
     client = log_in(Client(), alice.territory_admin)
-    response = client.post(reverse("espace_custom_field_archive", args=[alice.territory.pk, first.pk]), follow=True)
+    response = client.post(
+        reverse("espace_custom_field_archive", args=[alice.territory.pk, first.pk]), {"confirmer": "1"}, follow=True
+    )
     assert "est archivé" in page_text(response)
     assert "Archivé" in page_text(response)
     response = client.post(reverse("espace_custom_field_restore", args=[alice.territory.pk, first.pk]), follow=True)

@@ -108,7 +108,7 @@ def test_finding_an_usager_in_the_whole_espace_then_adding_it_to_my_organisation
 
     response = client.post(_url("usager_add_to_organisation", nord, usager), follow=True)
 
-    assert "fait désormais partie de" in page_text(response)
+    assert "DUPRÉ fait désormais partie d'alice Nord." in page_text(response)
     assert set(usager.organisations.all()) == {alice.organisation, nord}
     assert client.get(_url("usager_edit", nord, usager)).status_code == 200
     assert "Dans votre organisation" in page_text(client.get(_url("usager_list", nord) + "?q=dupre&portee=espace"))
@@ -304,7 +304,7 @@ def test_creating_an_usager_from_the_page(alice):
         datetime.date(1990, 5, 6),
     )
     text = page_text(response)
-    assert "La fiche de Anne DURAND est créée." in text
+    assert "La fiche d'Anne DURAND est créée." in text
     assert "06 12 34 56 78" in text
     assert "Fiche usager créée" in text
 

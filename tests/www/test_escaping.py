@@ -423,11 +423,17 @@ def build_sweep(world) -> Sweep:
         end_time=datetime.time(16),
     )
 
-    # RDVs: today at 10:00 (the usager has arrived) and at 11:00 (cancelled below, with a reason).
+    # RDVs: today at 10:00 at home (the usager has arrived) and at 11:00 (cancelled below, with a reason).
+    home_motif = factories.MotifFactory(
+        organisation=organisation,
+        service=world.service,
+        name=text("nom d'un motif à domicile", 200),
+        location_type="home",
+    )
     rdv = _rdv(
         organisation,
-        motif,
-        lieu,
+        home_motif,
+        None,
         world.agent,
         usager,
         datetime.datetime.combine(TODAY, datetime.time(10), tzinfo=PARIS),
@@ -466,7 +472,7 @@ def build_sweep(world) -> Sweep:
         "territory_id": [territory.pk],
         "organisation_id": [organisation.pk, other.pk],
         "agent_id": [agent.pk for agent in agents],
-        "motif_id": [motif.pk, sibling.pk],
+        "motif_id": [motif.pk, sibling.pk, home_motif.pk],
         "lieu_id": [lieu.pk, archived_lieu.pk],
         "plage_id": [plage.pk],
         "absence_id": [absence.pk],

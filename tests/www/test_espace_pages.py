@@ -109,7 +109,9 @@ def test_deactivated_service_is_flagged_on_assigned_agents_and_filterable(admin_
     factories.AgentRoleFactory(agent=other, organisation=alice.organisation)
     factories.AgentServiceFactory(agent=other, territory=alice.territory, service=pmi)
 
-    admin_client.post(reverse("espace_service_toggle", args=[alice.territory.pk, alice.service.pk, "desactiver"]))
+    admin_client.post(
+        reverse("espace_service_toggle", args=[alice.territory.pk, alice.service.pk, "desactiver"]), {"confirmer": "1"}
+    )
     response = admin_client.get(_agents_url(alice))
 
     flagged = {

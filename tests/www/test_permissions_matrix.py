@@ -130,12 +130,12 @@ PAGES = [
 ]
 ACTIONS = [
     Case("espace_service_toggle", "post", args=activate),
-    Case("espace_service_toggle", "post", args=deactivate),
+    Case("espace_service_toggle", "post", args=deactivate, data=lambda tenant, target: {"confirmer": "1"}),
     Case("espace_organisation_create", "post", data=lambda tenant, target: {"name": "Nouvelle MDS"}),
     Case("espace_organisation_edit", "post", args=_org, data=lambda tenant, target: {"name": "Renommée"}),
     Case("espace_invite", "post", data=_invite),
     Case("espace_invitation_resend", "post", args=_invitation),
-    Case("espace_invitation_cancel", "post", args=_invitation),
+    Case("espace_invitation_cancel", "post", args=_invitation, data=lambda tenant, target: {"confirmer": "1"}),
     Case("espace_agent_edit", "post", args=_agent, data=_assignment),
 ]
 ALL_CASES = PAGES + ACTIONS
@@ -186,6 +186,8 @@ def test_espace_permission_matrix(alice, bob, case, visitor):
         assert db_state() == before
 
 
+# Destructive actions whose GET shows their confirmation step (issue 17): the others are POST only.
+CONFIRMED_ACTIONS = {"POST espace_service_toggle deactivate", "POST espace_invitation_cancel _invitation"}
 POST_ONLY = [case for case in ACTIONS if case.name not in {page.name for page in PAGES}]
 
 
@@ -194,7 +196,12 @@ def test_espace_actions_refuse_get_and_change_nothing(alice, case):
     mine = objects_of(alice)
     client = log_in(Client(), alice.territory_admin)
     before = db_state()
-    assert client.get(case.url(mine, mine)).status_code == 405
+    response = client.get(case.url(mine, mine))
+    if case.id in CONFIRMED_ACTIONS:
+        assert response.status_code == 200
+        assert 'name="confirmer" value="1"' in response.content.decode()
+    else:
+        assert response.status_code == 405
     assert db_state() == before
 
 

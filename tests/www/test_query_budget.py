@@ -51,6 +51,12 @@ BUDGETS = [
     ("secretariat", "rdv_detail", 15, 13),
     ("secretariat", "rdv_create", 13, 10),
 ]
+# Queries that features added since then cost, on top of the budget (constant: they do not grow
+# with the data).
+ADDED_SINCE = {
+    "rdv_create": 1,  # issue 17: the espace's required custom fields, shown for the inline usager
+    "usager_detail": 3,  # issue 17: the usager's RDVs (upcoming, past, their agents)
+}
 USERS = {
     "admin": "admin@demo.rdv.fr",
     "agent": "agent@demo.rdv.fr",
@@ -84,6 +90,7 @@ def test_main_pages_stay_within_their_query_budget(db):
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-        if len(queries.captured_queries) > budget:
-            over.append(f"{user} {name}: {len(queries.captured_queries)} queries > {budget}")
+        allowed = budget + ADDED_SINCE.get(name, 0)
+        if len(queries.captured_queries) > allowed:
+            over.append(f"{user} {name}: {len(queries.captured_queries)} queries > {allowed}")
     assert not over, "\n".join(over)

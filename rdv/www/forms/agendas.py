@@ -13,6 +13,7 @@ from rdv.www.forms.base import (
     ModelChoiceField,
     ModelMultipleChoiceField,
     max_length,
+    set_help_text,
     too_long,
 )
 
@@ -41,12 +42,6 @@ def time_field(label: str, required: bool = True, required_message: str = "", **
         error_messages={"required": required_message or f"Indiquez l'{label.lower()}.", "invalid": TIME_INVALID},
         **kwargs,
     )
-
-
-def set_help_text(form: forms.Form, name: str, text: str) -> None:
-    """Change a field's help text after the DSFR form's __init__ (which caches the bound fields)."""
-    form.fields[name].help_text = text
-    form._bound_fields_cache.pop(name, None)
 
 
 class InlineCheckboxSelectMultiple(forms.CheckboxSelectMultiple):

@@ -33,6 +33,12 @@ class DsfrForm(_DsfrContext, DsfrBaseForm):
     bound_field_class = BoundField
 
 
+def set_help_text(form: forms.Form, name: str, text: str) -> None:
+    """Change a field's help text after the DSFR form's __init__ (which caches the bound fields)."""
+    form.fields[name].help_text = text
+    form._bound_fields_cache.pop(name, None)
+
+
 def max_length(model, name: str) -> int:
     """The length limit of a model field: the rule the services check, written once."""
     return model._meta.get_field(name).max_length

@@ -4,15 +4,18 @@ import datetime
 
 from django import forms
 from django.utils import timezone
+from dsfr.utils import dsfr_input_class_attr
 
 from rdv.accounts.models import Agent
 from rdv.agendas.models import Lieu
 from rdv.bookings.models import Rdv, RdvStatus
 from rdv.bookings.services import CONTEXT_MAX_LENGTH, MAX_DURATION_MINUTES
 from rdv.core.dates import DATE_MAX, DATE_MIN
+from rdv.core.errors import DomainError
 from rdv.core.phones import PHONE_INPUT_MAX_LENGTH
 from rdv.core.text import SEARCH_MAX_LENGTH
-from rdv.motifs.models import Motif
+from rdv.motifs.models import LocationType, Motif
+from rdv.usagers import services as usager_services
 from rdv.usagers.models import Usager
 from rdv.www.forms.base import (
     DateField,
@@ -22,6 +25,7 @@ from rdv.www.forms.base import (
     max_length,
     too_long,
 )
+from rdv.www.forms.usagers import custom_form_field
 
 DATE_FORMAT = "%Y-%m-%d"
 
@@ -37,6 +41,18 @@ def _time_widget() -> forms.TimeInput:
 class AgentChoiceField(ModelMultipleChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.full_name or obj.email
+
+
+class MotifSelect(forms.Select):
+    """A select of motifs whose options carry their location type (`data-type`), read by
+    www/rdv_form.js to show the fields of that type only."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-type"] = instance.location_type
+        return option
 
 
 class MotifChoiceField(ModelChoiceField):
@@ -101,6 +117,7 @@ class RdvCreateForm(WhenMixin, DsfrForm):
     motif = MotifChoiceField(
         label="Motif",
         queryset=Motif.objects.none(),
+        widget=MotifSelect(attrs={"data-motif-select": ""}),
         empty_label="Choisissez un motif",
         error_messages={
             "required": "Choisissez le motif du rendez-vous.",
@@ -155,8 +172,20 @@ class RdvCreateForm(WhenMixin, DsfrForm):
         help_text="Nom, prénom, e-mail, téléphone ou date de naissance.",
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
-    new_first_name = forms.CharField(label="Prénom", required=False, max_length=max_length(Usager, "first_name"))
-    new_last_name = forms.CharField(label="Nom", required=False, max_length=max_length(Usager, "last_name"))
+    # The inline usager's fields. Those its file needs (names, the espace's required custom fields)
+    # are required only when the agent creates an usager here (see `_require_new_usager_fields`).
+    new_first_name = forms.CharField(
+        label="Prénom",
+        required=False,
+        max_length=max_length(Usager, "first_name"),
+        error_messages={"required": "Le prénom du nouvel usager est obligatoire."},
+    )
+    new_last_name = forms.CharField(
+        label="Nom",
+        required=False,
+        max_length=max_length(Usager, "last_name"),
+        error_messages={"required": "Le nom du nouvel usager est obligatoire."},
+    )
     new_email = forms.CharField(
         label="Adresse e-mail",
         required=False,
@@ -187,14 +216,14 @@ class RdvCreateForm(WhenMixin, DsfrForm):
         label="Adresse du rendez-vous",
         required=False,
         max_length=max_length(Rdv, "address"),
-        help_text="Pour un rendez-vous à domicile.",
+        help_text="Pour un motif à domicile uniquement.",
         error_messages={"max_length": too_long("L'adresse", max_length(Rdv, "address"))},
     )
     visio_url = forms.CharField(
         label="Lien de visioconférence",
         required=False,
         max_length=max_length(Rdv, "visio_url"),
-        help_text="Pour un rendez-vous en visioconférence, par exemple https://visio.exemple.fr/salle.",
+        help_text="Pour un motif en visioconférence uniquement, par exemple https://visio.exemple.fr/salle.",
         widget=forms.URLInput,
     )
     override = forms.BooleanField(
@@ -203,9 +232,26 @@ class RdvCreateForm(WhenMixin, DsfrForm):
         help_text="Le rendez-vous sera enregistré malgré le conflit ; c'est noté dans le journal.",
     )
 
-    NEW_USAGER_FIELDS = ("new_first_name", "new_last_name", "new_email", "new_phone")
+    # Inline usager field -> standard usager field.
+    STANDARD_NEW_FIELDS = {
+        "new_first_name": "first_name",
+        "new_last_name": "last_name",
+        "new_email": "email",
+        "new_phone": "phone",
+    }
 
-    def __init__(self, *args, motifs, lieux, agents, usagers, context_enabled: bool, **kwargs):
+    def __init__(
+        self,
+        *args,
+        motifs,
+        lieux,
+        agents,
+        usagers,
+        context_enabled: bool,
+        territory=None,
+        custom_fields=(),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.when_fields()
         self.order_fields(["motif", "date", "heure", "duration_minutes", "lieu", "agents"])
@@ -215,32 +261,82 @@ class RdvCreateForm(WhenMixin, DsfrForm):
         self.fields["usagers"].queryset = usagers
         if not context_enabled:
             del self.fields["context"]
+        # The inline usager: the standard fields the espace shows, then the custom fields its new
+        # files must fill in (an agent at the counter completes the file in one go).
+        if territory is not None:
+            for name in ("new_email", "new_phone"):
+                if not usager_services.field_visible(territory, self.STANDARD_NEW_FIELDS[name]):
+                    del self.fields[name]
+        self.new_custom_fields = list(custom_fields)
+        for field in self.new_custom_fields:
+            name = self.new_field_name(field)
+            self.fields[name] = custom_form_field(field)
+            dsfr_input_class_attr(self[name])  # fields added after the base form's __init__
+        self._require_new_usager_fields()
         self.show_override = False
+
+    @staticmethod
+    def new_field_name(field) -> str:
+        return f"new_{field.key}"
+
+    @property
+    def new_usager_field_names(self) -> list[str]:
+        names = [name for name in self.STANDARD_NEW_FIELDS if name in self.fields]
+        return names + [self.new_field_name(field) for field in self.new_custom_fields]
+
+    def new_usager_fields(self) -> list:
+        """The bound fields of the inline usager, in display order."""
+        return [self[name] for name in self.new_usager_field_names]
+
+    def _typed_new_usager(self) -> bool:
+        """Whether the agent typed something in the inline usager's fields (raw data)."""
+        return any(str(self.data.get(self.add_prefix(name), "")).strip() for name in self.new_usager_field_names)
+
+    def _require_new_usager_fields(self) -> None:
+        """The names and the required custom fields are shown as required (not « Optionnel »), without
+        the HTML `required` attribute: choosing an existing usager leaves them empty. They are
+        checked only when an usager is created here (`_clean_fields`)."""
+        self._needed_names = ["new_first_name", "new_last_name"]
+        self._needed_names += [self.new_field_name(field) for field in self.new_custom_fields if field.required]
+        for name in self._needed_names:
+            self.fields[name].required = True
+            self.fields[name].widget.use_required_attribute = lambda initial: False
+
+    def _clean_fields(self):
+        optional = [] if self._typed_new_usager() else self._needed_names
+        for name in optional:
+            self.fields[name].required = False
+        try:
+            super()._clean_fields()
+        finally:
+            for name in optional:
+                self.fields[name].required = True
 
     @property
     def creates_usager(self) -> bool:
-        data = self.cleaned_data
-        return any(data.get(name) for name in self.NEW_USAGER_FIELDS)
+        return self._typed_new_usager()
 
     def new_usager_data(self) -> dict:
         data = self.cleaned_data
-        return {
-            "first_name": data["new_first_name"],
-            "last_name": data["new_last_name"],
-            "email": data["new_email"],
-            "phone": data["new_phone"],
-        }
+        return {standard: data[name] for name, standard in self.STANDARD_NEW_FIELDS.items() if name in self.fields}
+
+    def new_usager_custom_values(self) -> dict:
+        return {field: self.cleaned_data.get(self.new_field_name(field)) for field in self.new_custom_fields}
 
     def clean(self):
         cleaned = super().clean()
-        if any(cleaned.get(name) for name in self.NEW_USAGER_FIELDS):
-            if not cleaned.get("new_first_name"):
-                self.add_error("new_first_name", "Le prénom du nouvel usager est obligatoire.")
-            if not cleaned.get("new_last_name"):
-                self.add_error("new_last_name", "Le nom du nouvel usager est obligatoire.")
+        creating = self._typed_new_usager()
+        if creating:  # the custom fields' rules are the usager service's (as on the usager form)
+            for field in self.new_custom_fields:
+                name = self.new_field_name(field)
+                if name in cleaned:  # else already refused by the form field
+                    try:
+                        usager_services.clean_custom_value(field, cleaned[name])
+                    except DomainError as error:
+                        self.add_error(name, error.message)
         motif = cleaned.get("motif")
         chosen = list(cleaned.get("usagers") or [])
-        new = 1 if any(cleaned.get(name) for name in self.NEW_USAGER_FIELDS) else 0
+        new = 1 if creating else 0
         if motif is not None and not motif.collective and len(chosen) + new != 1:
             message = (
                 "Choisissez un usager : cochez un usager trouvé par la recherche, ou créez-en un nouveau."
@@ -286,14 +382,23 @@ class RdvMoveForm(WhenMixin, DsfrForm):
 
 
 class RdvEditForm(DsfrForm):
+    """The RDV's free texts: the Contexte (when the espace enables it), the address of a motif « à
+    domicile », the link of a visio motif (or a value the RDV already has, so it can be cleared)."""
+
     context = RdvCreateForm.base_fields["context"]
     address = RdvCreateForm.base_fields["address"]
     visio_url = RdvCreateForm.base_fields["visio_url"]
 
-    def __init__(self, *args, context_enabled: bool, **kwargs):
+    def __init__(self, *args, context_enabled: bool, rdv=None, **kwargs):
         super().__init__(*args, **kwargs)
         if not context_enabled:
             del self.fields["context"]
+        if rdv is not None:
+            kind = rdv.motif.location_type
+            if kind != LocationType.HOME and not rdv.address:
+                del self.fields["address"]
+            if kind != LocationType.VISIO and not rdv.visio_url:
+                del self.fields["visio_url"]
 
 
 class CancelForm(DsfrForm):

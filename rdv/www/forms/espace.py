@@ -3,7 +3,7 @@ import re
 from django import forms
 from django.core.validators import validate_email
 
-from rdv.accounts.models import AccessLevel, Invitation
+from rdv.accounts.models import AccessLevel, Agent, Invitation
 from rdv.core.text import SEARCH_MAX_LENGTH
 from rdv.territories import selectors as territory_selectors
 from rdv.territories.models import Organisation, Service
@@ -93,12 +93,72 @@ class InvitationForm(OrganisationLevelsMixin, DsfrForm):
         return data
 
 
-class AgentAssignmentForm(OrganisationLevelsMixin, DsfrForm):
+class IntervenantForm(DsfrForm):
+    """An intervenant: listed in agendas, without login (rdv.accounts.services.add_intervenant)."""
+
+    first_name = forms.CharField(
+        label="Prénom",
+        max_length=max_length(Agent, "first_name"),
+        error_messages={"required": "Le prénom est obligatoire."},
+    )
+    last_name = forms.CharField(
+        label="Nom",
+        max_length=max_length(Agent, "last_name"),
+        error_messages={"required": "Le nom est obligatoire."},
+    )
+    email = forms.CharField(
+        label="Adresse e-mail",
+        required=False,
+        max_length=max_length(Agent, "email"),
+        help_text="Facultative : un intervenant ne reçoit aucun e-mail de connexion. Format attendu : "
+        "prenom.nom@exemple.fr",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
     services = ServicesField(
         label="Services",
         queryset=Service.objects.none(),
-        required=False,
-        help_text="Les services de l'agent dans cet espace. Ses services dans d'autres espaces ne changent pas.",
+        help_text="L'intervenant peut être réservé pour les motifs de ces services. Seuls les services activés "
+        "dans l'espace sont proposés.",
+    )
+    organisations = ModelMultipleChoiceField(
+        label="Organisations",
+        queryset=Organisation.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Il apparaît dans les agendas de ces organisations, avec le niveau « Intervenant (sans connexion) ».",
+        error_messages={
+            "required": "Choisissez au moins une organisation.",
+            "invalid_choice": "Cette organisation ne fait pas partie de l'espace.",
+            "invalid_pk_value": "Cette organisation ne fait pas partie de l'espace.",
+        },
+    )
+
+    def __init__(self, ctx, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services"].queryset = territory_selectors.active_services(ctx)
+        organisations = territory_selectors.organisation_choices(ctx)
+        self.fields["organisations"].queryset = organisations
+        if len(organisations) == 1:
+            self.fields["organisations"].initial = [organisations[0].pk]
+
+
+SERVICES_RULE = (
+    "Au moins un service dès que l'agent est rattaché à une organisation : ses services décident des motifs qu'il "
+    "propose. Les services de l'agent dans cet espace ; ses services dans d'autres espaces ne changent pas."
+)
+
+
+class AgentAssignmentForm(OrganisationLevelsMixin, DsfrForm):
+    """An agent's services and access levels in the espace. The services are required while the agent
+    belongs to an organisation (rdv.accounts.services.update_agent_assignments checks it again);
+    removing the agent from every organisation leaves them optional."""
+
+    services = ServicesField(
+        label="Services",
+        queryset=Service.objects.none(),
+        help_text=SERVICES_RULE,
+        error_messages={
+            "required": "Choisissez au moins un service : un agent rattaché à une organisation en a au moins un."
+        },
     )
     territory_admin = forms.BooleanField(label="Administrateur de l'espace", required=False)
     confirm_removal = forms.BooleanField(
@@ -107,10 +167,14 @@ class AgentAssignmentForm(OrganisationLevelsMixin, DsfrForm):
         help_text="Son compte et son historique sont conservés.",
     )
 
-    def __init__(self, ctx, *args, initial_levels=None, **kwargs):
+    def __init__(self, ctx, *args, initial_levels=None, keeps_inactive_service=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["services"].queryset = territory_selectors.active_services(ctx)
         self.add_organisation_fields(ctx, initial_levels)
+        # Required (and shown so) unless the agent leaves every organisation, or keeps a service the
+        # espace deactivated (it still counts).
+        attached = not self.is_bound or any(self.data.get(f"org_{o.pk}") for o in self.organisations)
+        self.fields["services"].required = attached and not keeps_inactive_service
 
 
 class OrganisationForm(DsfrForm):

@@ -9,6 +9,7 @@ from rdv.territories.models import (
     Territory,
     WaitingRoomNotification,
 )
+from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind
 from rdv.www.forms.base import DsfrForm, max_length, too_long
 
@@ -104,7 +105,7 @@ class CustomFieldForm(DsfrForm):
         label="Options de la liste",
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="Pour une liste de choix uniquement : une option par ligne.",
+        help_text="Pour une liste de choix uniquement (laissez vide pour les autres types) : une option par ligne.",
     )
     required = forms.BooleanField(label="Champ obligatoire", required=False)
     help_text = forms.CharField(
@@ -128,6 +129,13 @@ class CustomFieldForm(DsfrForm):
                 },
             )
         super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind and kind != CustomFieldKind.CHOICE and self.options():  # the service's rule, on the field
+            self.add_error("choices", usager_services.options_not_allowed(kind))
+        return data
 
     def options(self) -> list[str]:
         return [line.strip() for line in (self.cleaned_data.get("choices") or "").splitlines() if line.strip()]

@@ -3,6 +3,7 @@
 from django import forms
 
 from rdv.motifs import selectors as motif_selectors
+from rdv.motifs import services as motif_services
 from rdv.motifs.models import (
     INSTRUCTIONS_MAX_LENGTH,
     MAX_DURATION_MINUTES,
@@ -14,7 +15,14 @@ from rdv.motifs.models import (
 from rdv.motifs.sanitize import rich_text_for_editing
 from rdv.territories import selectors as territory_selectors
 from rdv.territories.models import Organisation, Service
-from rdv.www.forms.base import DsfrForm, ModelChoiceField, ModelMultipleChoiceField, max_length, too_long
+from rdv.www.forms.base import (
+    DsfrForm,
+    ModelChoiceField,
+    ModelMultipleChoiceField,
+    max_length,
+    set_help_text,
+    too_long,
+)
 
 BATCH_FIELD = "apply_to_batch"
 LOCKED_HELP = (
@@ -116,7 +124,7 @@ class MotifConfigurationForm(BatchMixin, DsfrForm):
         choices=BookableBy.choices,
         initial=BookableBy.AGENTS,
         widget=forms.RadioSelect,
-        help_text="Pour ouvrir la réservation en ligne, choisissez « usagers invités » ou « tout le monde ».",
+        help_text=f"{motif_services.ONLINE_RULE} Un autre choix ferme le motif à la réservation en ligne.",
         error_messages={
             "required": "Choisissez qui peut réserver ce motif.",
             "invalid_choice": "Choisissez qui peut réserver ce motif dans la liste.",
@@ -128,10 +136,18 @@ class MotifConfigurationForm(BatchMixin, DsfrForm):
             kwargs["initial"] = {field: getattr(motif, field) for field in self.base_fields}
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = motif_selectors.service_choices(ctx, motif.service if motif else None)
+        if motif is not None and motif.bookable_online:
+            set_help_text(
+                self,
+                "bookable_by",
+                "Ce motif est ouvert aux usagers (réservation en ligne). Il le reste avec « "
+                f"{BookableBy.AGENTS_PRESCRIPTEURS_INVITED_USAGERS.label} » ou « {BookableBy.EVERYONE.label} » ; "
+                "un autre choix le ferme à la réservation en ligne.",
+            )
         if locked:
             for field, what in (("location_type", "le type"), ("collective", "le caractère collectif")):
                 self.fields[field].disabled = True
-                self.fields[field].help_text = LOCKED_HELP.format(what)
+                set_help_text(self, field, LOCKED_HELP.format(what))
         self.add_batch_field(siblings)
 
     def focus_on_modalities(self) -> None:
@@ -252,6 +268,12 @@ class MotifOnlineBookingForm(BatchMixin, DsfrForm):
                 "visibility": motif.visibility,
             }
         super().__init__(*args, **kwargs)
+        current = BookableBy(motif.bookable_by).label
+        if motif_services.online_allowed(motif.bookable_by):
+            rule = f"Possible : « Qui peut réserver » vaut « {current} »."
+        else:
+            rule = f"{motif_services.ONLINE_RULE} Actuellement : « {current} » : changez d'abord « Qui peut réserver »."
+        set_help_text(self, "bookable_online", f"{rule} Un badge « En ligne » est alors affiché sur le motif.")
         self.add_batch_field(siblings)
 
     def clean(self):

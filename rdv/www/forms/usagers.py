@@ -8,7 +8,7 @@ from dsfr.utils import dsfr_input_class_attr
 
 from rdv.core.errors import DomainError
 from rdv.core.phones import PHONE_INPUT_MAX_LENGTH, InvalidPhone, format_phone, normalise_phone
-from rdv.core.text import SEARCH_MAX_LENGTH
+from rdv.core.text import SEARCH_MAX_LENGTH, de
 from rdv.usagers import selectors as usager_selectors
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind, FamilySituation, Logement, Usager
@@ -135,10 +135,19 @@ class UsagerForm(DsfrForm):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
     address = forms.CharField(label="Adresse", max_length=max_length(Usager, "address"), required=False)
-    postal_code = forms.CharField(label="Code postal", max_length=max_length(Usager, "postal_code"), required=False)
+    # Numbers typed as text (leading zeros kept): numeric keyboards on phones and tablets.
+    postal_code = forms.CharField(
+        label="Code postal",
+        max_length=max_length(Usager, "postal_code"),
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
     city = forms.CharField(label="Commune", max_length=max_length(Usager, "city"), required=False)
     caf_number = forms.CharField(
-        label="Numéro d'allocataire CAF", max_length=max_length(Usager, "caf_number"), required=False
+        label="Numéro d'allocataire CAF",
+        max_length=max_length(Usager, "caf_number"),
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
     family_situation = forms.ChoiceField(
         label="Situation familiale", choices=[("", "Non renseignée"), *FamilySituation.choices], required=False
@@ -187,7 +196,7 @@ class UsagerForm(DsfrForm):
         self.show_responsible = usager_services.field_visible(self.territory, "responsible")
         if usager is not None and usager.responsible_id and self.show_responsible:
             self.fields["detach_responsible"] = forms.BooleanField(
-                label=f"Détacher de {usager.responsible} (usager responsable)", required=False
+                label=f"Détacher {de(usager.responsible)} (usager responsable)", required=False
             )
         # DSFR classes for the fields added after the base form's __init__.
         for name in [field.key for field in self.custom_fields]:

@@ -24,6 +24,7 @@ from rdv.agendas.models import Absence, Lieu, PlageOuverture, RecurrenceKind
 from rdv.bookings.search import search_week
 from rdv.core.dates import parse_day
 from rdv.core.errors import DomainError
+from rdv.core.text import de
 from rdv.motifs import selectors as motif_selectors
 from rdv.www.forms.agendas import (
     AbsenceForm,
@@ -65,7 +66,7 @@ def _agent_or_404(ctx, agent_id) -> Agent:
 
 
 def _agenda_crumbs(organisation, agent, request, page: str | None = None):
-    label = "Mon agenda" if agent.pk == request.user.pk else f"Agenda de {agent}"
+    label = "Mon agenda" if agent.pk == request.user.pk else f"Agenda {de(agent)}"
     crumbs = [(label, reverse("agenda_week", args=[organisation.pk, agent.pk]))]
     if page == "plages":
         crumbs.append(("Plages d'ouverture", reverse("plage_list", args=[organisation.pk, agent.pk])))
@@ -205,7 +206,7 @@ def agenda_week(request, ctx, agent_id):
         request,
         organisation,
         "agendas/week.html",
-        "Mon agenda" if agent.pk == request.user.pk else f"Agenda de {agent}",
+        "Mon agenda" if agent.pk == request.user.pk else f"Agenda {de(agent)}",
         week_label=f"Semaine du {french_date(monday, weekday=False)} au {french_date(sunday, weekday=False)}",
         days=days,
         monday=monday,

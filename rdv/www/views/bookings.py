@@ -418,6 +418,8 @@ def rdv_create(request, ctx):
         "agents": agenda_selectors.organisation_agents(ctx),
         "usagers": visible_usagers,
         "context_enabled": _context_enabled(ctx),
+        "territory": ctx.territory,
+        "custom_fields": list(usager_selectors.required_custom_fields(ctx)),
     }
     searching = request.method == "POST" and request.POST.get("action") == "rechercher"
     duplicates = []
@@ -432,6 +434,7 @@ def rdv_create(request, ctx):
         # Keep what was typed, without validating: the agent is still filling the form.
         data = request.POST
         initial = {name: data.get(name) for name in RdvCreateForm.base_fields if name not in ("agents", "usagers")}
+        initial.update({name: data.get(name) for name in data if name.startswith("new_cf_")})  # custom fields
         initial.update(agents=data.getlist("agents"), usagers=data.getlist("usagers"), date=data.get("date"))
         initial["heure"] = data.get("heure")
         form = RdvCreateForm(initial=initial, **options)
@@ -491,12 +494,18 @@ def _book(ctx, form: RdvCreateForm, duplicates: list) -> Rdv | None:
                         "la création d'une nouvelle fiche.",
                     )
                     return None
-            rdv, _ = services.book_rdv_for_new_usager(ctx, form.new_usager_data(), booking, override=override)
+            rdv, _ = services.book_rdv_for_new_usager(
+                ctx,
+                form.new_usager_data(),
+                booking,
+                custom_values=form.new_usager_custom_values(),
+                override=override,
+            )
         else:
             rdv = services.book_rdv(ctx, booking, override=override)
     except DomainError as error:
         field = {"duration": "duration_minutes", "starts_at": "heure"}.get(error.field, error.field)
-        if error.field in ("first_name", "last_name", "email", "phone"):
+        if error.field and f"new_{error.field}" in form.fields:  # the inline usager's fields
             field = f"new_{error.field}"
         add_domain_error(form, DomainError(error.code, error.message, field=field))
         form.show_override = error.code in services.OVERRIDABLE
@@ -569,7 +578,7 @@ def rdv_edit(request, ctx, rdv_id):
     rdv = _get_rdv(ctx, rdv_id)
     context_enabled = _context_enabled(ctx)
     initial = {"context": rdv.context, "address": rdv.address, "visio_url": rdv.visio_url}
-    form = RdvEditForm(submitted(request), initial=initial, context_enabled=context_enabled)
+    form = RdvEditForm(submitted(request), initial=initial, context_enabled=context_enabled, rdv=rdv)
     if request.method == "POST" and form.is_valid():
         try:
             changes = services.update_rdv(ctx, rdv, **form.cleaned_data)

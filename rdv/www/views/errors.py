@@ -2,7 +2,9 @@ from django.shortcuts import render
 
 
 def not_found(request, exception=None):
-    return render(request, "errors/404.html", {"title": "Page introuvable"}, status=404)
+    response = render(request, "errors/404.html", {"title": "Page introuvable"}, status=404)
+    response.product_page = True  # rdv.www.middleware.ProductNotFoundMiddleware leaves it as is
+    return response
 
 
 def server_error(request):

@@ -1,26 +1,38 @@
 """Espace administration pages (agents with the espace admin role)."""
 
+from urllib.parse import quote, urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from rdv.accounts import selectors as account_selectors
 from rdv.accounts import services as account_services
 from rdv.accounts.models import InvitationStatus
 from rdv.accounts.policies import agents_scope, invitations_scope
 from rdv.core.audit import describe_entries
+from rdv.core.dates import french_datetime
 from rdv.core.errors import DomainError
 from rdv.core.pagination import keyset_page, parse_id
+from rdv.core.text import de
 from rdv.territories import selectors as territory_selectors
 from rdv.territories import services as territory_services
 from rdv.territories.models import Service
 from rdv.territories.policies import organisations_scope
 from rdv.www.forms.base import add_domain_error, submitted
-from rdv.www.forms.espace import AgentAssignmentForm, AgentFilterForm, InvitationForm, OrganisationForm
+from rdv.www.forms.espace import (
+    AgentAssignmentForm,
+    AgentFilterForm,
+    IntervenantForm,
+    InvitationForm,
+    OrganisationForm,
+)
 from rdv.www.tenancy import territory_admin_required
 
 PAGE_SIZE = 50
@@ -39,28 +51,96 @@ def index(request, ctx):
 # Services -----------------------------------------------------------------------------
 
 
+def support_link(subject: str) -> str:
+    """settings.SUPPORT_URL; an e-mail address gets the subject of the request."""
+    url = settings.SUPPORT_URL
+    if url.startswith("mailto:") and "?" not in url:
+        url += "?" + urlencode({"subject": subject}, quote_via=quote)
+    return url
+
+
 @territory_admin_required
 def services(request, ctx):
     rows = territory_selectors.services_overview(ctx, account_selectors.service_agent_counts(ctx))
-    return _render(request, "espace/services.html", ctx, "Services", rows=rows)
+    return _render(
+        request,
+        "espace/services.html",
+        ctx,
+        "Services",
+        rows=rows,
+        support_url=support_link(f"Service manquant au catalogue (espace {ctx.territory.name})"),
+    )
 
 
-@require_POST
+def confirmed(request) -> bool:
+    """A destructive action runs on a POST that carries the confirmation step's `confirmer=1`; any
+    other request shows that step."""
+    return request.method == "POST" and request.POST.get("confirmer") == "1"
+
+
+def _confirm_page(request, ctx, title, **context):
+    """The confirmation step (espace/confirm.html): lead, details, consequences, action_url,
+    confirm_label, back_url, back_label."""
+    context.setdefault("details", [])
+    return _render(request, "espace/confirm.html", ctx, title, **context)
+
+
+@require_http_methods(["GET", "POST"])
 @territory_admin_required
 def service_toggle(request, ctx, service_id, operation):
+    """Activate (POST), or deactivate: when agents have the service, a confirmation step says how many
+    keep it (also shown on a GET); without agents, a POST deactivates at once."""
     service = get_object_or_404(Service, pk=service_id)
+    if operation not in ("activer", "desactiver"):
+        raise Http404
+    if request.method == "GET" and operation == "activer":
+        return HttpResponseNotAllowed(["POST"])
     if operation == "activer":
         if territory_services.activate_service(ctx, service):
             messages.success(request, f"Le service « {service.name} » est activé dans l'espace.")
-    elif operation == "desactiver":
+    else:
+        if service.pk not in territory_selectors.active_service_ids(ctx):
+            messages.info(request, f"Le service « {service.name} » est déjà désactivé dans l'espace.")
+            return redirect("espace_services", ctx.territory.pk)
+        agents = account_selectors.service_agent_counts(ctx).get(service.pk, 0)
+        if not confirmed(request) and (agents or request.method == "GET"):
+            consequences = [
+                "Le service ne pourra plus être choisi pour inviter ou affecter un agent, ni pour un nouveau motif. "
+                "Vous pourrez le réactiver à tout moment."
+            ]
+            if agents == 1:
+                consequences.insert(
+                    0,
+                    "Cet agent le garde : ses rendez-vous et son agenda ne changent pas, et il est signalé dans la "
+                    "liste des agents (« Service désactivé »).",
+                )
+            elif agents:
+                consequences.insert(
+                    0,
+                    f"Ces {agents} agents le gardent : leurs rendez-vous et leurs agendas ne changent pas, et ils "
+                    "sont signalés dans la liste des agents (« Service désactivé »).",
+                )
+            return _confirm_page(
+                request,
+                ctx,
+                f"Désactiver le service « {service.name} » ?",
+                lead=(
+                    f"{agents} agent{pluralize(agents)} de l'espace {pluralize(agents, 'a,ont')} ce service."
+                    if agents
+                    else "Aucun agent de l'espace n'a ce service."
+                ),
+                consequences=consequences,
+                action_url=request.path,
+                confirm_label=f"Désactiver « {service.name} »",
+                back_url=reverse("espace_services", args=[ctx.territory.pk]),
+                back_label="Garder le service activé",
+            )
         if territory_services.deactivate_service(ctx, service):
             messages.success(
                 request,
                 f"Le service « {service.name} » est désactivé : il ne peut plus être choisi pour inviter ou "
                 "affecter un agent. Les agents déjà affectés le gardent ; ils sont signalés dans la liste des agents.",
             )
-    else:
-        raise Http404
     return redirect("espace_services", ctx.territory.pk)
 
 
@@ -134,6 +214,8 @@ def invitations(request, ctx):
 @territory_admin_required
 def invite(request, ctx):
     form = InvitationForm(ctx, submitted(request))
+    intervenant_only = False
+    open_invitation = None  # an open invitation of the address: the page asks before replacing it
     if request.method == "POST" and form.is_valid():
         try:
             result = account_services.invite_agent(
@@ -142,9 +224,15 @@ def invite(request, ctx):
                 form.cleaned_data["services"],
                 form.organisation_levels(),
                 make_territory_admin=form.cleaned_data["make_territory_admin"],
+                # Confirmed for this address (the page showed its open invitation).
+                replace_open=request.POST.get("remplacer", "").strip().lower() == form.cleaned_data["email"],
             )
         except DomainError as error:
-            add_domain_error(form, error)
+            intervenant_only = error.code == "intervenant_no_login"
+            if error.code == "invitation_open":
+                open_invitation = account_selectors.open_invitation(ctx, form.cleaned_data["email"])
+            if open_invitation is None:
+                add_domain_error(form, error)
         else:
             invitation = result.invitation
             expiry = timezone.localtime(invitation.expires_at).strftime("%d/%m/%Y à %H:%M")
@@ -162,6 +250,9 @@ def invite(request, ctx):
         "Inviter un agent",
         form=form,
         validity_days=settings.AGENT_INVITATION_VALIDITY.days,
+        intervenant_only=intervenant_only,
+        open_invitation=open_invitation,
+        open_status=open_invitation.status() if open_invitation else "",
     )
 
 
@@ -182,16 +273,54 @@ def invitation_resend(request, ctx, invitation_id):
     return redirect("espace_invitations", ctx.territory.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @territory_admin_required
 def invitation_cancel(request, ctx, invitation_id):
     invitation = get_object_or_404(invitations_scope(ctx), pk=invitation_id)
+    status = invitation.status()
+    if status == InvitationStatus.ACCEPTED:
+        messages.error(request, "Cette invitation a déjà été acceptée : elle ne peut plus être annulée.")
+        return redirect("espace_invitations", ctx.territory.pk)
+    if status == InvitationStatus.CANCELLED:
+        messages.info(request, f"L'invitation envoyée à {invitation.email} est déjà annulée.")
+        return redirect("espace_invitations", ctx.territory.pk)
+    if not confirmed(request):
+        zone = ctx.territory.zone
+        links = invitation.organisation_links.select_related("organisation").order_by("organisation__name")
+        return _confirm_page(
+            request,
+            ctx,
+            f"Annuler l'invitation envoyée à {invitation.email} ?",
+            lead=f"Invitation envoyée le {french_datetime(invitation.sent_at, zone)}"
+            + (f" par {invitation.invited_by}." if invitation.invited_by else "."),
+            details=[
+                "Organisations : "
+                + ", ".join(f"{link.organisation.name} ({link.get_access_level_display().lower()})" for link in links),
+                "Services : " + ", ".join(sorted(service.name for service in invitation.services.all())),
+                (
+                    f"Expirée depuis le {french_datetime(invitation.expires_at, zone)}"
+                    if status == InvitationStatus.EXPIRED
+                    else f"En attente, valable jusqu'au {french_datetime(invitation.expires_at, zone)}"
+                ),
+            ],
+            consequences=[
+                "Le lien envoyé ne fonctionnera plus : la personne ne pourra pas rejoindre l'espace avec cette "
+                "invitation, et son lien lui dira que l'invitation a été annulée.",
+                "Pour l'inviter plus tard, envoyez une nouvelle invitation.",
+            ],
+            action_url=request.path,
+            confirm_label="Annuler l'invitation",
+            back_url=reverse("espace_invitations", args=[ctx.territory.pk]),
+            back_label="Garder l'invitation",
+        )
     try:
         account_services.cancel_invitation(ctx, invitation)
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"L'invitation de {invitation.email} est annulée : son lien ne fonctionne plus.")
+        messages.success(
+            request, f"L'invitation envoyée à {invitation.email} est annulée : son lien ne fonctionne plus."
+        )
     return redirect("espace_invitations", ctx.territory.pk)
 
 
@@ -223,6 +352,34 @@ def agents(request, ctx):
 
 
 @territory_admin_required
+def intervenant_add(request, ctx):
+    form = IntervenantForm(ctx, submitted(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = account_services.add_intervenant(
+                ctx,
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+                services=data["services"],
+                organisations=data["organisations"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            text = (
+                f"{result.agent} est ajouté(e) comme intervenant : il ou elle apparaît dans les agendas, "
+                "sans connexion."
+            )
+            if result.existing_account:
+                text += " Cette adresse avait déjà un compte sur la plateforme (dans un autre espace) : il est gardé."
+            messages.success(request, text)
+            return redirect("espace_agents", ctx.territory.pk)
+    return _render(request, "espace/intervenant_add.html", ctx, "Ajouter un intervenant", form=form)
+
+
+@territory_admin_required
 def agent_edit(request, ctx, agent_id):
     agent = get_object_or_404(agents_scope(ctx), pk=agent_id)
     current = account_selectors.assignments(ctx, agent)
@@ -230,6 +387,7 @@ def agent_edit(request, ctx, agent_id):
     form = AgentAssignmentForm(
         ctx,
         submitted(request),
+        keeps_inactive_service=any(s.pk not in active for s in current.services),
         initial_levels=current.levels,
         initial={
             "services": [s for s in current.services if s.pk in active],
@@ -264,7 +422,7 @@ def agent_edit(request, ctx, agent_id):
         request,
         "espace/agent_edit.html",
         ctx,
-        f"Affectations de {agent}",
+        f"Affectations {de(agent)}",
         agent=agent,
         form=form,
         inactive_services=inactive_services,

@@ -6,8 +6,10 @@ from datetime import timedelta
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from rdv.agendas.calendar import holiday_zone
 from rdv.agendas.holidays import holiday_dates
@@ -234,11 +236,40 @@ def custom_field_edit(request, ctx, field_id):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @territory_admin_required
 def custom_field_archive(request, ctx, field_id):
+    """A confirmation step (how many files have a value), then the archive on a POST with
+    `confirmer=1`."""
     territory = ctx.territory
     field = _custom_field_of(ctx, field_id)
+    if field.is_archived:
+        messages.info(request, f"Le champ « {field.label} » est déjà archivé.")
+        return redirect("espace_custom_fields", territory.pk)
+    if not (request.method == "POST" and request.POST.get("confirmer") == "1"):
+        count = usager_selectors.custom_field_usage(ctx, field)
+        values = (
+            "Aucune fiche usager n'a de valeur pour ce champ."
+            if not count
+            else f"{count} fiche{pluralize(count)} usager {pluralize(count, 'a,ont')} une valeur pour ce champ."
+        )
+        return _render(
+            request,
+            "espace/confirm.html",
+            territory,
+            f"Archiver le champ « {field.label} » ?",
+            lead=values,
+            details=[],
+            consequences=[
+                "Le champ n'apparaîtra plus sur les fiches usager ni dans leurs formulaires, dans toutes les "
+                "organisations de l'espace" + (" ; il ne sera plus obligatoire." if field.required else "."),
+                "Les valeurs déjà saisies sont conservées et réapparaîtront si vous restaurez le champ.",
+            ],
+            action_url=request.path,
+            confirm_label=f"Archiver « {field.label} »",
+            back_url=reverse("espace_custom_fields", args=[territory.pk]),
+            back_label="Garder le champ",
+        )
     if usager_services.archive_custom_field(ctx, field):
         messages.success(
             request,

@@ -231,6 +231,14 @@ def _detail(request, scope: Pages, motif_id, tab: str | None = None):
             except DomainError as error:
                 _add_error(form, error)
             else:
+                closed = [m for m in changed if getattr(m, "closed_online", False)]
+                if closed:
+                    where = "" if len(changed) == 1 else " (" + ", ".join(m.organisation.name for m in closed) + ")"
+                    messages.warning(
+                        request,
+                        f"Le motif n'est plus ouvert aux usagers{where} : « Qui peut réserver » n'inclut plus les "
+                        "usagers, la réservation en ligne est donc fermée.",
+                    )
                 if not changed:
                     messages.info(request, f"Aucune modification dans l'onglet « {TABS[tab]} ».")
                 elif len(changed) > 1:

@@ -7,8 +7,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from rdv.bookings import selectors as rdv_selectors
 from rdv.core.errors import DomainError
 from rdv.core.pagination import bounded_count, keyset_page, parse_id
+from rdv.core.text import de
 from rdv.usagers import policies as usager_policies
 from rdv.usagers import selectors as usager_selectors
 from rdv.usagers import services as usager_services
@@ -94,9 +96,9 @@ def usager_create(request, ctx):
             except DomainError as error:
                 add_domain_error(form, error)
             else:
-                messages.success(request, f"La fiche de {usager} est créée.")
+                messages.success(request, f"La fiche {de(usager)} est créée.")
                 return redirect("usager_detail", ctx.organisation.pk, usager.pk)
-    title = f"Ajouter un proche de {responsible}" if responsible else "Nouvel usager"
+    title = f"Ajouter un proche {de(responsible)}" if responsible else "Nouvel usager"
     return _render(
         request,
         "usagers/form.html",
@@ -161,6 +163,7 @@ def usager_detail(request, ctx, usager_id):
         relatives=usager_selectors.relatives(ctx, usager),
         responsible_visible=responsible_visible,
         history=usager_selectors.history(ctx, usager),
+        rdvs=rdv_selectors.usager_rdvs(ctx, usager),  # the usagers app reads no RDV: this page composes
     )
 
 
@@ -184,7 +187,7 @@ def usager_edit(request, ctx, usager_id):
         request,
         "usagers/form.html",
         ctx,
-        f"Modifier la fiche de {usager}",
+        f"Modifier la fiche {de(usager)}",
         form=form,
         usager=usager,
     )
@@ -201,7 +204,7 @@ def usager_add_to_organisation(request, ctx, usager_id):
         messages.error(request, error.message)
     else:
         if added:
-            messages.success(request, f"{usager} fait désormais partie de {organisation}.")
+            messages.success(request, f"{usager} fait désormais partie {de(organisation)}.")
         else:
-            messages.info(request, f"{usager} fait déjà partie de {organisation}.")
+            messages.info(request, f"{usager} fait déjà partie {de(organisation)}.")
     return redirect("usager_detail", organisation.pk, usager.pk)

@@ -78,6 +78,7 @@ def _send_invitation(invitation: Invitation, token: str) -> None:
             for link in invitation.organisation_links.select_related("organisation").order_by("organisation__name")
         ],
         "services": sorted(service.name for service in invitation.services.all()),
+        "expires": french_datetime(invitation.expires_at, invitation.territory.zone),
     }
     with timezone.override(invitation.territory.zone):
         text = render_to_string("accounts/emails/invitation.txt", context)

@@ -36,13 +36,15 @@ MONTHS = (
 )
 
 
-def french_date(day: datetime.date, weekday: bool = True, year: bool = True) -> str:
+def french_date(day: datetime.date, weekday: bool = True, year: bool = True, month: bool = True) -> str:
     """The date as French pages and messages write it: « mardi 3 mars 2026 », « dimanche 1er mars
     2026 » (« 1er » for the first day of a month, always; « 1er mars » without year). A date-time is
     read in the active time zone (the espace's on its pages)."""
     if isinstance(day, datetime.datetime):
         day = (timezone.localtime(day) if timezone.is_aware(day) else day).date()
     number = "1er" if day.day == 1 else str(day.day)
+    if not month:  # « lundi 1er », within a week already named
+        return f"{WEEKDAYS[day.weekday()]} {number}" if weekday else number
     text = f"{number} {MONTHS[day.month - 1]}" + (f" {day.year}" if year else "")
     return f"{WEEKDAYS[day.weekday()]} {text}" if weekday else text
 

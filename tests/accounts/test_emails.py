@@ -45,6 +45,15 @@ def test_the_expiry_is_given_in_the_espace_s_time(alice):
     assert f"à {invitation_expiry:%H:%M} (heure de La Réunion)" in message.body
 
 
+@time_machine.travel("2027-02-22 10:00 +01:00", tick=False)
+def test_the_expiry_date_is_written_in_french_with_1er(alice, settings):
+    settings.AGENT_INVITATION_VALIDITY = timedelta(days=7)
+    client = log_in(Client(), alice.territory_admin)
+    invite(client, alice, "premier@exemple.fr")
+    (message,) = deliver_emails()
+    assert "Il expire le lundi 1er mars 2027 à 10:00 (heure de Paris)" in message.body
+
+
 @time_machine.travel("2027-03-09 12:00 +01:00", tick=False)
 def test_the_waiting_room_e_mail_links_to_the_rdv(alice):
     alice.territory.waiting_room_notification = WaitingRoomNotification.EMAIL

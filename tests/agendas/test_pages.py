@@ -463,9 +463,9 @@ def test_the_search_shows_a_week_by_day_and_time_with_the_free_agents(client, ag
         ("2027-03-02", "14:30", "Antenne Nord", [str(admin)], str(admin)),
     ]
     page = " ".join(page_text(response).split())
-    assert "« Premier accueil » : semaine du lundi 1 mars au dimanche 7 mars 2027" in page
+    assert "« Premier accueil » : semaine du lundi 1er mars au dimanche 7 mars 2027" in page
     assert "4 horaires libres cette semaine (30 minutes par rendez-vous), 6 créneaux en comptant chaque agent" in page
-    assert "Mardi 2 : 4 horaires" in page and "Lundi 1 : aucun horaire libre" in page
+    assert "Mardi 2 : 4 horaires" in page and "Lundi 1er : aucun horaire libre" in page
     assert "Mardi 9 mars" not in page  # one week at a time
     # One link per time (not per agent), which prefills the booking form.
     assert page.count("Réserver avec") == 4

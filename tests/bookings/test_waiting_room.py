@@ -68,23 +68,26 @@ def test_marking_twice_sends_one_email_per_agent(setup, two_agent_rdv):
     assert len(deliver_emails()) == 2
 
 
-def agenda_of(client, setup, viewer, agent):
+def agenda_of(client, setup, viewer, agent, view="liste"):
     log_in(client, viewer)
     text = page_text(
-        client.get(reverse("agenda", args=[setup.organisation.pk]), {"agents": agent.pk, "affichage": "liste"})
+        client.get(reverse("agenda", args=[setup.organisation.pk]), {"agents": agent.pk, "affichage": view})
     )
     return " ".join(text.split())
 
 
 @pytest.mark.parametrize("mode", list(MODES))
-def test_the_visual_mark_in_the_agenda_follows_the_setting(client, setup, two_agent_rdv, mode):
+def test_the_live_notification_follows_the_setting_and_the_badge_always_shows(client, setup, two_agent_rdv, mode):
     set_mode(setup, mode)
     services.mark_arrived(as_agent(setup.secretariat, two_agent_rdv), two_agent_rdv)
 
     text = agenda_of(client, setup, setup.admin, setup.agent)  # a second agent of the RDV
+    grid = agenda_of(client, setup, setup.admin, setup.agent, view="grille")
 
     visual, _ = MODES[mode]
-    assert ("Arrivé(e) à 08:00" in text) is visual
+    # The « arrivé(e) » badge is a fact about the RDV: it stays in every mode, list and grid.
+    assert "Arrivé(e) à 08:00" in text
+    assert "Arrivé(e) à 08:00" in grid
     assert ("Salle d'attente : Jeanne DUPONT (RDV de 10:00)" in text) is visual
     assert ('hx-trigger="every 15s"' in text) is visual
 

@@ -82,6 +82,9 @@ def test_french_dates_write_1er_for_the_first_day_of_a_month():
     assert french_date(date(2027, 3, 1), weekday=False, year=False) == "1er mars"
     rendered = Template('{% load rdv_format %}{{ d|date_fr }} | {{ d|date_fr:"court" }} | {{ d|date_fr:"jour" }}')
     assert rendered.render(Context({"d": date(2027, 5, 1)})) == "samedi 1er mai 2027 | 1er mai 2027 | 1er mai"
+    rendered = Template('{% load rdv_format %}{{ d|date_fr:"semaine" }} | {{ d|date_fr:"numero" }}')
+    assert rendered.render(Context({"d": date(2027, 5, 1)})) == "samedi 1er mai | samedi 1er"
+    assert rendered.render(Context({"d": date(2027, 5, 2)})) == "dimanche 2 mai | dimanche 2"
 
 
 def test_the_holidays_page_writes_1er(client, alice):

@@ -81,8 +81,11 @@ def test_objects_of_the_context_s_espace_and_organisation():
     assert not ctx.in_organisation(SimpleNamespace(organisation_id=9))  # a smaller id is another one too
     assert not ctx.in_organisation(SimpleNamespace(organisation_id=11))
     assert not agent(AccessLevel.BASIC, organisation=None).in_organisation(SimpleNamespace(organisation_id=None))
-    big = Context(kind=ActorKind.AGENT, territory=SimpleNamespace(pk=10**6), agent=AGENT)
-    assert big.in_territory(SimpleNamespace(territory_id=10**6 + 0))  # compared by value, not identity
+    # Ids are compared by value, not identity: large ints read from two rows are distinct objects.
+    big_org = SimpleNamespace(pk=int("1000000"), territory=SimpleNamespace(pk=int("2000000")))
+    big = Context(kind=ActorKind.AGENT, territory=big_org.territory, organisation=big_org, agent=AGENT)
+    assert big.in_territory(SimpleNamespace(territory_id=int("2000000")))
+    assert big.in_organisation(SimpleNamespace(organisation_id=int("1000000")))
 
 
 def test_is_self():
@@ -90,6 +93,15 @@ def test_is_self():
     assert ctx.is_self(AGENT) and ctx.is_self(100)
     assert not ctx.is_self(SimpleNamespace(pk=101))
     assert not Context.system(ESPACE).is_self(AGENT)
+    big = Context(kind=ActorKind.AGENT, territory=ESPACE, agent=SimpleNamespace(pk=int("3000000")))
+    assert big.is_self(int("3000000")) and big.is_self(SimpleNamespace(pk=int("3000000")))
+
+
+def test_only_the_system_kind_is_the_system():
+    assert Context.system(ESPACE).is_system and Context.operator().is_system
+    for ctx in (agent(AccessLevel.ADMIN, territory_admin=True), Context.public(ORGANISATION)):
+        assert not ctx.is_system
+    assert not Context.public(ORGANISATION, kind=ActorKind.PRESCRIPTEUR).is_system
 
 
 def test_require_refuses_with_forbidden():
@@ -99,3 +111,12 @@ def test_require_refuses_with_forbidden():
     assert caught.value.code == "forbidden" and "droits" in caught.value.message
     with pytest.raises(DomainError, match="Pas ici"):
         require(False, "Pas ici.")
+
+
+def test_a_context_never_changes():
+    from dataclasses import FrozenInstanceError
+
+    ctx = agent(AccessLevel.BASIC)
+    with pytest.raises(FrozenInstanceError):
+        ctx.access_level = AccessLevel.ADMIN
+    assert ctx.access_level == AccessLevel.BASIC

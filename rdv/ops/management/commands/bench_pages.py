@@ -28,6 +28,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from rdv.core.benchmarks import throwaway_database
 from rdv.ops.management.commands.bench_slots import percentile
 
 FIRST_NAMES = [
@@ -60,14 +61,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print JSON on one line")
 
     def handle(self, *args, **options):
-        creation = connection.creation
-        old_name = connection.settings_dict["NAME"]
-        creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
-            with override_settings(DEBUG=False):  # as in production; queries are counted explicitly
-                result = self._run(options)
-        finally:
-            creation.destroy_test_db(old_name, verbosity=0)
+        with throwaway_database(), override_settings(DEBUG=False):  # as in production; queries are counted explicitly
+            result = self._run(options)
         result["database"] = connection.vendor
         self.stdout.write(json.dumps(result) if options["json"] else json.dumps(result, indent=2))
 

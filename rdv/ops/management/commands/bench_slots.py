@@ -17,6 +17,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from rdv.core.benchmarks import throwaway_database
+
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
@@ -37,13 +39,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print JSON only")
 
     def handle(self, *args, **options):
-        creation = connection.creation
-        old_name = connection.settings_dict["NAME"]
-        creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
+        with throwaway_database():
             result = self._run(options)
-        finally:
-            creation.destroy_test_db(old_name, verbosity=0)
         result["database"] = connection.vendor
         if options["json"]:
             self.stdout.write(json.dumps(result))

@@ -20,6 +20,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from rdv.core.benchmarks import throwaway_database
+
 BATCH = 50
 
 
@@ -36,18 +38,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["messages"] < 1 or options["workers"] < 1:
             raise CommandError("--messages et --workers doivent être au moins 1.")
-        creation = connection.creation
         old_name = connection.settings_dict["NAME"]
         test_settings = connection.settings_dict.setdefault("TEST", {})
         if connection.vendor == "sqlite":  # workers in other processes need a file, not memory
             test_settings["NAME"] = str(Path(tempfile.gettempdir()) / "rdv-bench-outbox.sqlite3")
         else:  # never the test suite's database
             test_settings["NAME"] = f"bench_outbox_{old_name}"
-        creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
+        with throwaway_database():
             result = self._run(options)
-        finally:
-            creation.destroy_test_db(old_name, verbosity=0)
         result["database"] = connection.vendor
         self.stdout.write(json.dumps(result) if options["json"] else json.dumps(result, indent=2))
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rdv.motifs",
     "rdv.agendas",
     "rdv.bookings",
+    "rdv.online",
     "rdv.outbox",
     "rdv.www",
     "rdv.ops",

@@ -34,7 +34,7 @@ from rdv.availability.slots import (
     slots_from_seconds,
     subtract_seconds,
 )
-from rdv.bookings.models import RdvAgent
+from rdv.bookings.models import RdvAgent, SlotHold
 from rdv.territories.models import zone_info
 
 
@@ -117,6 +117,7 @@ def load_inputs(
     holiday_zone: str = "",
     exclude_rdv_ids: Iterable[int] = (),
     tz: ZoneInfo | None = None,
+    holder_key: str = "",
 ) -> EngineInputs:
     """Load openings and busy intervals between two local dates (inclusive) of the motifs' espace
     (`tz`: its time zone; read from the first motif when not given).
@@ -125,7 +126,8 @@ def load_inputs(
     exceptions, absences, RDVs (holidays are computed in memory). Plages and absences are
     expanded in the time of their own espace (an agent may work in several). `online` applies the
     motifs' minimum and maximum booking delays to the windows; `exclude_rdv_ids` ignores RDVs (a
-    RDV being moved)."""
+    RDV being moved). Slots held online (SlotHold) that have not expired are busy too, except the
+    holds of `holder_key` (the person booking sees and books the slot they hold). Five queries."""
     now = now or timezone.now()
     motifs = list(motifs)
     rules = {m.pk: motif_rule(m) for m in motifs}
@@ -191,6 +193,13 @@ def load_inputs(
         rdv_busy = rdv_busy.exclude(rdv_id__in=list(exclude_rdv_ids))
     for agent_id, starts_at, ends_at in _busy_seconds(rdv_busy):
         busy[agent_id].append((starts_at, ends_at))
+    holds = SlotHold.objects.filter(
+        agent_id__in=agents, expires_at__gt=now, starts_at__lt=window_end, ends_at__gt=window_start
+    )
+    if holder_key:
+        holds = holds.exclude(holder_key=holder_key)
+    for agent_id, starts_at, ends_at in _busy_seconds(holds):
+        busy[agent_id].append((starts_at, ends_at))
     holidays = [  # whole days of the espace
         tuple(int(i.timestamp()) for i in local_day_interval(day, tz))
         for day in holiday_dates(holiday_zone, start_date, end_date)
@@ -250,6 +259,7 @@ def is_slot_free(
     duration: timedelta | None = None,
     lieu_id: int | None = None,
     tz: ZoneInfo | None = None,
+    holder_key: str = "",
 ) -> bool:
     """The re-check inside booking, on the same data and engine as the displayed slots.
 
@@ -268,6 +278,7 @@ def is_slot_free(
         exclude_rdv_ids=exclude_rdv_ids,
         holiday_zone=holiday_zone,
         tz=tz,
+        holder_key=holder_key,
     )
     window = inputs.windows[motif.pk]
     if window is None:

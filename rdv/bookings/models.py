@@ -127,3 +127,24 @@ class Participation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.usager} · {self.rdv}"
+
+
+class SlotHold(models.Model):
+    """A slot held for a few minutes by someone booking online (rdv.online): while it lasts, the
+    availability engine counts it as busy for everyone but its holder (`holder_key`), so nobody
+    else sees or books it; it expires by itself (`expires_at`). The booking re-checks anyway."""
+
+    motif = models.ForeignKey("motifs.Motif", on_delete=models.CASCADE, related_name="+")
+    lieu = models.ForeignKey("agendas.Lieu", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    holder_key = models.CharField(max_length=64, db_index=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["agent", "expires_at"], name="slothold_agent_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"Créneau réservé provisoirement ({self.starts_at:%Y-%m-%d %H:%M})"

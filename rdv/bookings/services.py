@@ -73,6 +73,7 @@ class BookingRequest:
     context: str = ""
     address: str = ""
     visio_url: str = ""
+    holder_key: str = ""  # online: the booker's own slot holds do not block them (SlotHold)
 
 
 def _check_request(ctx: Context, request: BookingRequest) -> timedelta:
@@ -171,7 +172,9 @@ def _check_modality(motif, *, address: str | None, visio_url: str | None, curren
         raise BookingError("visio_url_unexpected", VISIO_URL_UNEXPECTED, field="visio_url")
 
 
-def _recheck(organisation, motif, agents, start, duration, *, lieu=None, online=False, exclude=()) -> list:
+def _recheck(
+    organisation, motif, agents, start, duration, *, lieu=None, online=False, exclude=(), holder_key=""
+) -> list:
     """Agents for whom [start, start + duration) is not a free time of their plages. Locks the
     agents' agendas first, so the answer holds until the transaction commits."""
     lock_agendas(agents)
@@ -189,6 +192,7 @@ def _recheck(organisation, motif, agents, start, duration, *, lieu=None, online=
             lieu_id=getattr(lieu, "pk", None),
             holiday_zone=zone,
             tz=tz,
+            holder_key=holder_key,
         )
     ]
 
@@ -253,7 +257,14 @@ def book_rdv(ctx: Context, request: BookingRequest, *, override: bool = False) -
     if start.tzinfo is None:
         raise BookingError("naive_datetime", "Heure de début invalide.", field="starts_at")
     busy_agents = _recheck(
-        organisation, request.motif, request.agents, start, duration, lieu=request.lieu, online=online
+        organisation,
+        request.motif,
+        request.agents,
+        start,
+        duration,
+        lieu=request.lieu,
+        online=online,
+        holder_key=request.holder_key,
     )
     if busy_agents and not override:
         raise _refusal(busy_agents, start, start + duration, online=online)
@@ -347,6 +358,7 @@ def move_rdv(
     agents: Sequence | None = None,
     lieu=None,
     override: bool = False,
+    holder_key: str = "",
 ) -> Rdv:
     """Move a RDV (agents may also change its agents and lieu). An usager moves their RDV online:
     same agents and lieu, the online booking window applies."""
@@ -367,7 +379,15 @@ def move_rdv(
     _check_lieu(rdv.organisation, rdv.motif, lieu)
     duration = timedelta(minutes=rdv.duration_minutes)
     busy = _recheck(
-        rdv.organisation, rdv.motif, agents, new_start, duration, lieu=lieu, online=online, exclude=[rdv.pk]
+        rdv.organisation,
+        rdv.motif,
+        agents,
+        new_start,
+        duration,
+        lieu=lieu,
+        online=online,
+        exclude=[rdv.pk],
+        holder_key=holder_key,
     )
     if busy and not override:
         raise _refusal(busy, new_start, new_start + duration, exclude=[rdv.pk], online=online)

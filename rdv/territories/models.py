@@ -106,6 +106,9 @@ class WaitingRoomNotification(models.TextChoices):
     BOTH = "both", "Notification visuelle et e-mail"
 
 
+DEFAULT_HOLD_MINUTES = 10
+
+
 class Territory(models.Model):
     """An Espace: the top-level tenant."""
 
@@ -128,6 +131,24 @@ class Territory(models.Model):
         choices=WaitingRoomNotification,
         default=WaitingRoomNotification.VISUAL,
     )
+    # Online booking (public pages at /prendre-rdv/): holds, fairness limits, what usagers may do.
+    online_hold_minutes = models.PositiveSmallIntegerField(
+        "durée de réservation provisoire d'un créneau (minutes)", default=DEFAULT_HOLD_MINUTES
+    )
+    online_max_upcoming_per_contact = models.PositiveSmallIntegerField(
+        "rendez-vous à venir par e-mail ou téléphone et par motif", default=1
+    )
+    online_max_bookings_per_ip_per_day = models.PositiveSmallIntegerField(
+        "réservations en ligne par adresse IP et par jour", default=10
+    )
+    online_cancel_min_hours = models.PositiveSmallIntegerField(
+        "annulation par l'usager jusqu'à (heures avant le RDV)", default=4
+    )
+    online_move_min_hours = models.PositiveSmallIntegerField(
+        "déplacement par l'usager jusqu'à (heures avant le RDV)", default=48
+    )
+    # Sites allowed to show the public pages in an iframe: one origin per line (https://exemple.fr).
+    embedding_origins = models.TextField("sites autorisés à intégrer la prise de rendez-vous", blank=True)
 
     class Meta:
         verbose_name = "espace"
@@ -194,6 +215,24 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SectorCode(models.Model):
+    """Sectorisation: a postal code or INSEE code (5 characters) an organisation serves, with the
+    commune's name so an usager can type it. An espace without any code offers every organisation."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="sector_codes")
+    code = models.CharField("code postal ou code INSEE", max_length=5)
+    commune = models.CharField("commune", max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = "code de sectorisation"
+        ordering = ["code", "commune"]
+        constraints = [models.UniqueConstraint("organisation", "code", "commune", name="sector_code_unique")]
+        indexes = [models.Index(fields=["code"], name="sector_code_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.commune}".strip()
 
 
 class ServiceQuerySet(models.QuerySet):

@@ -212,6 +212,8 @@ class CustomField(models.Model):
     kind = models.CharField("type", max_length=20, choices=CustomFieldKind)
     choices = models.JSONField("options", default=list, blank=True)
     required = models.BooleanField("obligatoire", default=False)
+    # Asked to the usager (or prescripteur) in the online booking form.
+    asked_online = models.BooleanField("demandé lors de la réservation", default=False)
     help_text = models.CharField("texte d'aide", max_length=300, blank=True)
     position = models.PositiveIntegerField("ordre", default=0)
     archived_at = models.DateTimeField("archivé le", null=True, blank=True)

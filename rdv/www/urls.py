@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from rdv.www.views import accounts, espace, espace_settings, organisations, outbox, public, usagers
 from rdv.www.views import agendas as agenda_views
@@ -7,6 +7,7 @@ from rdv.www.views import motifs as motif_views
 
 urlpatterns = [
     path("", public.home, name="home"),
+    path("", include("rdv.www.public.urls")),  # the public pages: /prendre-rdv/…, /r/<token>
     # Agent accounts
     path("connexion/", accounts.LoginView.as_view(), name="login"),
     path("deconnexion/", accounts.logout_view, name="logout"),

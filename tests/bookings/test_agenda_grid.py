@@ -351,7 +351,7 @@ def test_a_refused_move_says_why_offers_the_override_and_changes_nothing(agent_c
     assert response.status_code == 409
     assert "X-Agenda-Deplace" not in response
     assert "Le rendez-vous n'est pas déplacé" in text
-    assert "Cet horaire est en dehors des disponibilités de" in text
+    assert "Cet horaire est en dehors des disponibilités d" in text
     assert "Déplacer quand même" in text and 'name="override" value="1"' in text
     assert state() == before
 

@@ -74,7 +74,7 @@ def _kwargs(name: str, agent, valence) -> dict:
         "rdv_id": Rdv.objects.filter(organisation=valence).order_by("pk").first().pk,
         "usager_id": Usager.objects.filter(organisations=valence).order_by("pk").first().pk,
     }
-    pattern = next(p for p in urlpatterns if p.name == name)
+    pattern = next(p for p in urlpatterns if getattr(p, "name", None) == name)
     return {key: values[key] for key in pattern.pattern.regex.groupindex}
 
 

@@ -1,0 +1,1 @@
+"""Models of the online booking (see rdv/online/__init__.py)."""

@@ -1,0 +1,8 @@
+"""Views of the public pages: thin, they parse input, call rdv.online / rdv.bookings services and
+selectors with a public context, and render templates of `public/` (own base template)."""
+
+from django.shortcuts import render
+
+
+def start(request):
+    return render(request, "public/start.html", {"title": "Prendre rendez-vous"})

@@ -639,7 +639,7 @@ def _confirm(booking: OnlineBooking, ip: str) -> DomainError | None:
             rdv, usager = _book(booking)
             token = _create_manage_link(rdv, usager)
             booking.status, booking.rdv, booking.usager = BookingStatus.CONFIRMED, rdv, usager
-            booking.code_hash, booking.confirmed_at = "", timezone.now()
+            booking.code_hash, booking.confirmed_at, booking.hold = "", timezone.now(), None
             booking.save()
             SlotHold.objects.filter(holder_key=booking.holder_key).delete()
             _email_confirmation(booking, token)

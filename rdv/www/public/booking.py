@@ -303,10 +303,15 @@ class DetailsForm(DsfrForm):
         territory = booking.organisation.territory
         self.custom_fields = services.online_custom_fields(territory)
         super().__init__(*args, **kwargs)
-        if booking.is_prescripteur:
+        if not booking.is_prescripteur:  # the code goes by e-mail (SMS once that channel exists)
+            self.fields["email"].required = True
+            self.fields["email"].error_messages["required"] = services.EMAIL_FOR_CODE
+        else:
             self.fields["email"].help_text = "Le bénéficiaire reçoit la confirmation à cette adresse."
             self.fields["email"].label = "Adresse e-mail du bénéficiaire"
             self.fields["phone"].label = "Téléphone du bénéficiaire"
+        for name in ("email", "phone"):  # the DSFR form cached its bound fields in __init__
+            self._bound_fields_cache.pop(name, None)
         show_birth_date = territory.usager_field_visible("birth_date")
         if not show_birth_date:
             del self.fields["birth_date"]

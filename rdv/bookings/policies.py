@@ -31,6 +31,12 @@ USAGER_CANCEL_DEADLINE = timedelta(hours=4)
 USAGER_MOVE_DEADLINE = timedelta(hours=48)
 
 
+def _deadline(rdv: Rdv, setting: str, default: timedelta) -> timedelta:
+    """The espace's deadline for usagers (« annulation / déplacement jusqu'à … heures avant »)."""
+    hours = getattr(rdv.organisation.territory, setting, None)
+    return default if hours is None else timedelta(hours=hours)
+
+
 def _usager_condition(ctx: Context) -> Q:
     """The RDVs of the usager acting online, and those of their relatives."""
     if ctx.usager is None:
@@ -82,18 +88,22 @@ def can_change(ctx: Context, rdv: Rdv) -> bool:
 
 def can_cancel(ctx: Context, rdv: Rdv, *, now=None) -> bool:
     """Agents: whoever sees the RDV. Others: an usager online, their own RDV (`can_see` lets no other
-    public actor see one), up to 4 hours before when the motif allows it."""
+    public actor see one), up to 4 hours before (the espace's setting) when the motif allows it."""
     if ctx.is_member:
         return can_see(ctx, rdv)
     if rdv.status in CANCELLED_STATUSES:
         return False
     now = now or timezone.now()
-    return rdv.motif.usager_can_cancel and rdv.starts_at - now >= USAGER_CANCEL_DEADLINE and can_see(ctx, rdv)
+    return (
+        rdv.motif.usager_can_cancel
+        and rdv.starts_at - now >= _deadline(rdv, "online_cancel_min_hours", USAGER_CANCEL_DEADLINE)
+        and can_see(ctx, rdv)
+    )
 
 
 def can_move(ctx: Context, rdv: Rdv, *, now=None) -> bool:
     """Agents: whoever sees the RDV. An usager online: their own individual RDV booked online, up to
-    48 hours before when the motif allows it."""
+    48 hours before (the espace's setting) when the motif allows it."""
     if ctx.is_member:
         return can_see(ctx, rdv)
     if rdv.status in CANCELLED_STATUSES:
@@ -103,7 +113,7 @@ def can_move(ctx: Context, rdv: Rdv, *, now=None) -> bool:
         rdv.motif.usager_can_move
         and not rdv.collective
         and rdv.created_by == CreatedBy.USAGER
-        and rdv.starts_at - now >= USAGER_MOVE_DEADLINE
+        and rdv.starts_at - now >= _deadline(rdv, "online_move_min_hours", USAGER_MOVE_DEADLINE)
         and can_see(ctx, rdv)
     )
 

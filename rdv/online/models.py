@@ -1,1 +1,117 @@
-"""Models of the online booking (see rdv/online/__init__.py)."""
+"""Models of the online booking (see rdv/online/__init__.py).
+
+- `OnlineBooking`: one visitor's booking in progress, then its record once confirmed: the held
+  slot (agent chosen at hold time), what the visitor typed, the verification code (hashed), the
+  prescripteur when one books for a beneficiary, and the RDV created.
+- `ManageLink`: the tokenised link `/r/<token>` to see, cancel or move a RDV booked online (only a
+  hash of the token is stored).
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class BookingMode(models.TextChoices):
+    USAGER = "usager", "Usager"
+    PRESCRIPTEUR = "prescripteur", "Prescripteur"
+
+
+class BookingStatus(models.TextChoices):
+    HELD = "held", "Créneau réservé provisoirement"
+    CODE_SENT = "code_sent", "Code de vérification envoyé"
+    CONFIRMED = "confirmed", "Rendez-vous confirmé"
+    SLOT_TAKEN = "slot_taken", "Créneau pris entre-temps"
+    ABANDONED = "abandoned", "Abandonné"
+
+
+OPEN_STATUSES = (BookingStatus.HELD, BookingStatus.CODE_SENT)
+
+
+class OnlineBooking(models.Model):
+    """A booking by a member of the public, from the held slot to the confirmed RDV.
+
+    `public_id` names it in URLs; the visitor's session key (`holder_key`) must match too. The
+    code is stored as a keyed hash (`code_hash`), valid until `code_expires_at`, with a number of
+    tries; `details` holds what the visitor typed (names, contact, birth date, custom field values,
+    the relative) until the RDV and the usager files are created from it."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    holder_key = models.CharField(max_length=64, db_index=True)
+    mode = models.CharField(max_length=15, choices=BookingMode, default=BookingMode.USAGER)
+    status = models.CharField(max_length=15, choices=BookingStatus, default=BookingStatus.HELD)
+    organisation = models.ForeignKey("territories.Organisation", on_delete=models.CASCADE, related_name="+")
+    motif = models.ForeignKey("motifs.Motif", on_delete=models.CASCADE, related_name="+")
+    lieu = models.ForeignKey("agendas.Lieu", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    displayed_at = models.DateTimeField(null=True, blank=True)  # when the week page showed the slot
+    hold = models.ForeignKey("bookings.SlotHold", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    hold_expires_at = models.DateTimeField()
+    # What the visitor typed (cleaned values, JSON): see rdv.online.services.submit_details.
+    details = models.JSONField(default=dict, blank=True)
+    # The person the RDV is for (usager mode: the visitor; prescripteur mode: the beneficiary).
+    contact_email = models.EmailField(max_length=254, blank=True)
+    contact_phone = models.CharField(max_length=20, blank=True)
+    # Prescripteur mode: who booked.
+    prescripteur_name = models.CharField("prescripteur", max_length=300, blank=True)
+    prescripteur_email = models.EmailField("e-mail du prescripteur", max_length=254, blank=True)
+    prescripteur_phone = models.CharField("téléphone du prescripteur", max_length=20, blank=True)
+    prescripteur_structure = models.CharField("structure du prescripteur", max_length=300, blank=True)
+    # Verification code.
+    code_hash = models.CharField(max_length=128, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
+    codes_sent = models.PositiveSmallIntegerField(default=0)
+    # Outcome.
+    rdv = models.OneToOneField(
+        "bookings.Rdv", null=True, blank=True, on_delete=models.SET_NULL, related_name="online_booking"
+    )
+    usager = models.ForeignKey("usagers.Usager", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "réservation en ligne"
+        verbose_name_plural = "réservations en ligne"
+        indexes = [models.Index(fields=["motif", "contact_email"], name="onlinebooking_motif_email_idx")]
+
+    def __str__(self) -> str:
+        return f"Réservation en ligne {self.public_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_prescripteur(self) -> bool:
+        return self.mode == BookingMode.PRESCRIPTEUR
+
+    @property
+    def code_recipient(self) -> str:
+        """Where the verification code goes: the visitor's e-mail, or the prescripteur's."""
+        return self.prescripteur_email if self.is_prescripteur else self.contact_email
+
+
+class ManageLink(models.Model):
+    """The link `/r/<token>` that lets the person booked for see, cancel or move their RDV.
+
+    Only the SHA-256 of the token is stored (`token_hash`); the token is shown once (confirmation
+    page and e-mail). Revoked links (`revoked_at`) and links past `expires_at` open nothing."""
+
+    rdv = models.ForeignKey("bookings.Rdv", on_delete=models.CASCADE, related_name="manage_links")
+    usager = models.ForeignKey("usagers.Usager", on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "lien de gestion d'un rendez-vous"
+        verbose_name_plural = "liens de gestion des rendez-vous"
+
+    def __str__(self) -> str:
+        return f"Lien de gestion du rendez-vous {self.rdv_id}"

@@ -483,6 +483,7 @@ def build_sweep(world) -> Sweep:
         "delivery_id": [undelivered.pk],
         "service_id": [world.service.pk, world.inactive_service.pk],
         "token": [token],
+        "booking_id": ["00000000-0000-4000-8000-000000000000"],  # public booking pages (visitor's session only)
         "uidb64": ["MQ"],
         "day": [TODAY.isoformat()],
         "direction": ["haut"],

@@ -110,6 +110,7 @@ def _ids(admin, valence) -> dict:
         "delivery_id": first(Delivery.objects.filter(organisation=valence)),
         "service_id": 1,
         "token": "jeton-invente",
+        "booking_id": "00000000-0000-4000-8000-000000000000",
         "uidb64": "MQ",
         "day": "2026-13-01",
         "direction": "haut",

@@ -1,0 +1,390 @@
+"""Details, verification code and confirmation: one RDV per booking, created through the booking
+services with a public context, nothing created when anything refuses."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connections
+
+from rdv.bookings.models import CreatedBy, Participation, Rdv, SlotHold
+from rdv.bookings.services import BookingRequest, book_rdv
+from rdv.core.context import ActorKind, Context
+from rdv.core.errors import DomainError
+from rdv.online import services
+from rdv.online.models import BookingStatus, ManageLink
+from rdv.usagers.models import Usager
+from tests import factories
+from tests.helpers import deliver_emails
+from tests.online.fixtures import MARKER, NOW, PERSON, TUESDAY, at, build_online, last_code
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def online(db):
+    return build_online()
+
+
+def counts():
+    return (Rdv.objects.count(), Usager.objects.count(), Participation.objects.count())
+
+
+def held_with_code(online, start=None, *, holder_key="visiteur-1", person=None, **kwargs):
+    booking = online.hold(start or at(TUESDAY, 10), holder_key=holder_key)
+    booking = services.submit_details(booking, person or PERSON, holder_key=holder_key, **kwargs)
+    return booking, last_code((person or PERSON)["email"])
+
+
+def refused(code, operation, *args, **kwargs):
+    before = counts()
+    with pytest.raises(DomainError) as caught:
+        operation(*args, **kwargs)
+    assert caught.value.code == code, caught.value.message
+    assert counts() == before
+    return caught.value
+
+
+# Details -------------------------------------------------------------------------------------------
+
+
+def test_the_code_is_sent_by_email_and_stored_hashed(online):
+    booking, code = held_with_code(online)
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CODE_SENT
+    assert code not in booking.code_hash and len(booking.code_hash) == 64
+    assert booking.code_expires_at == NOW + timedelta(minutes=10)
+    message = mail.outbox[-1]
+    assert message.to == ["jeanne@usager.fr"]
+    assert "mardi 9 mars 2027 à 10 h 00" in message.body
+
+
+def test_without_email_the_visitor_is_asked_for_one(online):
+    booking = online.hold(at(TUESDAY, 10))
+    error = refused(
+        "email_required",
+        services.submit_details,
+        booking,
+        {**PERSON, "email": ""},
+        holder_key="visiteur-1",
+    )
+    assert error.message == "Indiquez une adresse e-mail pour recevoir le code."
+    assert not deliver_emails()
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "field"),
+    [
+        ({"first_name": ""}, "first_name_required", "first_name"),
+        ({"last_name": "  "}, "last_name_required", "last_name"),
+        ({"email": "pas-une-adresse"}, "invalid_email", "email"),
+        ({"phone": "12"}, "invalid_phone", "phone"),
+        ({"email": "", "phone": ""}, "contact_required", "email"),
+        ({"birth_date": "2090-01-01"}, "birth_date_future", "birth_date"),
+        ({"first_name": "x" * 151}, "too_long", "first_name"),
+    ],
+)
+def test_bad_details_are_refused_in_french_and_nothing_is_sent(online, data, code, field):
+    booking = online.hold(at(TUESDAY, 10))
+    error = refused(code, services.submit_details, booking, {**PERSON, **data}, holder_key="visiteur-1")
+    assert error.field == field
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.HELD and not booking.code_hash
+    assert not deliver_emails()
+
+
+def test_required_custom_fields_asked_online_are_required(online):
+    field = factories.CustomFieldFactory(
+        territory=online.territory, label="Numéro CAF", asked_online=True, required=True
+    )
+    booking = online.hold(at(TUESDAY, 10))
+    error = refused("custom_field_required", services.submit_details, booking, PERSON, holder_key="visiteur-1")
+    assert error.field == field.key
+    services.submit_details(booking, PERSON, holder_key="visiteur-1", custom_values={field.key: "12345"})
+    booking.refresh_from_db()
+    assert booking.details["custom"] == {field.key: "12345"}
+
+
+def test_someone_else_cannot_use_the_booking(online):
+    booking = online.hold(at(TUESDAY, 10))
+    refused("not_found", services.submit_details, booking, PERSON, holder_key="intrus")
+
+
+# Code --------------------------------------------------------------------------------------------
+
+
+def test_the_right_code_books_once_with_the_held_agent_and_lieu(online):
+    booking, code = held_with_code(online)
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1", ip="203.0.113.1")
+
+    rdv = booking.rdv
+    assert booking.status == BookingStatus.CONFIRMED
+    assert rdv.created_by == CreatedBy.USAGER
+    assert rdv.starts_at == at(TUESDAY, 10) and rdv.lieu == online.lieu
+    assert list(rdv.agent_links.values_list("agent_id", flat=True)) == [booking.agent_id]
+    usager = rdv.participations.get().usager
+    assert (usager.first_name, usager.last_name, usager.email, usager.phone) == (
+        "Jeanne",
+        "Dupont",
+        "jeanne@usager.fr",
+        "+33612345678",
+    )
+    assert ManageLink.objects.filter(rdv=rdv, usager=usager).count() == 1
+    assert booking.manage_token and ManageLink.objects.get().token_hash != booking.manage_token
+    assert booking.hold is None and not SlotHold.objects.exists()
+
+
+def test_a_wrong_code_counts_a_try_and_five_wrong_tries_lock_the_code(online):
+    booking, code = held_with_code(online)
+    wrong = "000000" if code != "000000" else "111111"
+    for left in (4, 3, 2, 1):
+        error = refused("wrong_code", services.confirm_booking, booking, wrong, holder_key="visiteur-1")
+        assert error.message.startswith(f"Ce code n'est pas le bon. Il vous reste {left} essai")
+    refused("too_many_tries", services.confirm_booking, booking, wrong, holder_key="visiteur-1")
+    # Even the right code no longer works; a new code does.
+    refused("too_many_tries", services.confirm_booking, booking, code, holder_key="visiteur-1")
+    services.resend_code(booking, holder_key="visiteur-1")
+    booking = services.confirm_booking(booking, last_code(PERSON["email"]), holder_key="visiteur-1")
+    assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_an_expired_code_is_refused(online, frozen):
+    booking, code = held_with_code(online)
+    frozen.shift(timedelta(minutes=10))
+    refused("code_expired", services.confirm_booking, booking, code, holder_key="visiteur-1")
+
+
+def test_a_code_works_until_its_last_second_even_after_the_hold_expired(online, frozen):
+    booking, code = held_with_code(online)
+    frozen.shift(timedelta(minutes=9, seconds=59))
+    assert services.confirm_booking(booking, code, holder_key="visiteur-1").status == BookingStatus.CONFIRMED
+
+
+def test_a_new_code_replaces_the_previous_one(online):
+    booking, first = held_with_code(online)
+    services.resend_code(booking, holder_key="visiteur-1")
+    second = last_code(PERSON["email"])
+    if first != second:
+        refused("wrong_code", services.confirm_booking, booking, first, holder_key="visiteur-1")
+    assert services.confirm_booking(booking, second, holder_key="visiteur-1").status == BookingStatus.CONFIRMED
+
+
+def test_codes_cannot_be_resent_forever(online):
+    booking, _ = held_with_code(online)
+    for _ in range(services.CODE_MAX_SENDS - 1):
+        services.resend_code(booking, holder_key="visiteur-1")
+    refused("too_many_codes", services.resend_code, booking, holder_key="visiteur-1")
+
+
+def test_a_reused_code_creates_no_second_rdv(online):
+    booking, code = held_with_code(online)
+    first = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    again = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    assert again.rdv_id == first.rdv_id
+    assert Rdv.objects.count() == 1 and Usager.objects.count() == 1
+    assert not hasattr(again, "manage_token")  # the link is shown once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submits_of_the_right_code_create_one_rdv():
+    online = build_online("concurrent")
+    with time_machine.travel(NOW, tick=False):
+        booking, code = held_with_code(online)
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def submit():
+        try:
+            with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+                barrier.wait(timeout=30)
+                outcomes.append(services.confirm_booking(booking, code, holder_key="visiteur-1").rdv_id)
+        except Exception as error:
+            outcomes.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(set(outcomes)) == 1 and isinstance(outcomes[0], int), outcomes
+    assert Rdv.objects.count() == 1
+    assert Participation.objects.count() == 1
+
+
+# Slot taken, limits --------------------------------------------------------------------------------
+
+
+def test_when_the_slot_was_taken_meanwhile_nothing_is_created(online):
+    booking, code = held_with_code(online)
+    other = factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])
+    agent = booking.agent
+    book_rdv(  # an agent books the held agent at that time anyway
+        Context.system(online.territory, online.organisation),
+        BookingRequest(
+            motif=online.motif, starts_at=booking.starts_at, agents=[agent], usagers=[other], lieu=online.lieu
+        ),
+        override=True,
+    )
+    error = refused("slot_taken", services.confirm_booking, booking, code, holder_key="visiteur-1")
+    assert error.message == "Ce créneau vient d'être réservé, choisissez-en un autre."
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.SLOT_TAKEN
+    assert not Usager.objects.filter(email=PERSON["email"]).exists()
+    assert not ManageLink.objects.exists()
+
+
+def test_upcoming_rdvs_are_limited_per_email_and_motif(online):
+    booking, code = held_with_code(online)
+    services.confirm_booking(booking, code, holder_key="visiteur-1")
+    # Same e-mail, another visitor: refused before the code is sent.
+    second = online.hold(at(TUESDAY, 11), holder_key="visiteur-2")
+    error = refused("contact_limit", services.submit_details, second, PERSON, holder_key="visiteur-2")
+    assert "1 rendez-vous à venir pour ce motif" in error.message
+    # Same phone, other e-mail: refused too.
+    refused(
+        "contact_limit",
+        services.submit_details,
+        second,
+        {**PERSON, "email": "autre@usager.fr", "phone": "+33 6 12 34 56 78"},
+        holder_key="visiteur-2",
+    )
+    # Once cancelled, the contact may book again.
+    Rdv.objects.update(status="excused")
+    services.submit_details(second, PERSON, holder_key="visiteur-2")
+
+
+def test_the_contact_limit_is_checked_again_at_confirmation(online):
+    first, first_code = held_with_code(online, holder_key="visiteur-1")
+    second, second_code = held_with_code(online, at(TUESDAY, 11), holder_key="visiteur-2")
+    services.confirm_booking(first, first_code, holder_key="visiteur-1")
+    refused("contact_limit", services.confirm_booking, second, second_code, holder_key="visiteur-2")
+    second.refresh_from_db()
+    assert second.status == BookingStatus.ABANDONED
+
+
+def test_bookings_are_limited_per_ip_and_day(online):
+    online.territory.online_max_bookings_per_ip_per_day = 1
+    online.territory.save()
+    first, code = held_with_code(online, holder_key="visiteur-1")
+    services.confirm_booking(first, code, holder_key="visiteur-1", ip="203.0.113.7")
+    other = {**PERSON, "email": "karim@usager.fr", "phone": "", "first_name": "Karim"}
+    second, code = held_with_code(online, at(TUESDAY, 11), holder_key="visiteur-2", person=other)
+    error = refused("ip_limit", services.confirm_booking, second, code, holder_key="visiteur-2", ip="203.0.113.7")
+    assert "depuis cette connexion" in error.message
+    third, code = held_with_code(
+        online, at(TUESDAY, 11), holder_key="visiteur-3", person={**other, "email": "lucie@usager.fr"}
+    )
+    assert services.confirm_booking(third, code, holder_key="visiteur-3", ip="198.51.100.2").rdv is not None
+
+
+# Files ---------------------------------------------------------------------------------------------
+
+
+def test_a_verified_email_with_the_same_names_reuses_the_usagers_file(online):
+    existing = factories.UsagerFactory(
+        territory=online.territory, first_name="Jeanne", last_name="DUPONT", email="jeanne@usager.fr", organisations=[]
+    )
+    booking, code = held_with_code(online)
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    assert booking.usager == existing
+    assert existing.organisation_links.filter(organisation=online.organisation).exists()
+
+
+@pytest.mark.parametrize(
+    "existing",
+    [
+        {"first_name": "Jeanne", "last_name": "Dupont", "email": "autre@usager.fr"},  # other e-mail
+        {"first_name": "Paul", "last_name": "Dupont", "email": "jeanne@usager.fr"},  # other person, same e-mail
+        {"first_name": "Jeanne", "last_name": "Dupont", "email": "jeanne@usager.fr", "birth_date": "1970-01-01"},
+    ],
+)
+def test_any_doubt_creates_a_new_file(online, existing):
+    file = factories.UsagerFactory(territory=online.territory, organisations=[online.organisation], **existing)
+    booking, code = held_with_code(online, person={**PERSON, "birth_date": "1990-05-04"})
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    assert booking.usager != file
+    assert Usager.objects.count() == 2
+
+
+def test_booking_for_a_relative_creates_the_relatives_file_under_the_responsible(online):
+    booking, code = held_with_code(
+        online, relative={"first_name": "Léo", "last_name": "Dupont", "birth_date": "2019-02-03"}
+    )
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    relative = booking.rdv.participations.get().usager
+    assert (relative.first_name, relative.responsible.first_name) == ("Léo", "Jeanne")
+    assert relative.email == "" and relative.responsible.email == "jeanne@usager.fr"
+    confirmation = [m for m in deliver_emails() if "confirmé" in m.subject]
+    assert [m.to for m in confirmation] == [["jeanne@usager.fr"]]
+    assert "pour Léo DUPONT" in confirmation[0].body
+
+
+# Prescripteurs ---------------------------------------------------------------------------------------
+
+
+def test_a_prescripteur_books_for_a_beneficiary_who_is_notified_with_a_copy_to_the_prescripteur(online):
+    booking = online.hold(at(TUESDAY, 10), motif=online.prescripteur_motif, kind=ActorKind.PRESCRIPTEUR)
+    services.submit_prescripteur(
+        booking,
+        {"name": "Sam Social", "structure": "CCAS de Valence", "email": "sam@ccas.fr", "phone": ""},
+        holder_key="visiteur-1",
+    )
+    services.submit_details(booking, {**PERSON, "email": "benef@exemple.fr"}, holder_key="visiteur-1")
+    code = last_code("sam@ccas.fr")  # the code goes to the prescripteur
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
+
+    rdv = booking.rdv
+    assert rdv.created_by == CreatedBy.PRESCRIPTEUR
+    assert (booking.prescripteur_name, booking.prescripteur_structure) == ("Sam Social", "CCAS de Valence")
+    assert rdv.participations.get().usager.email == "benef@exemple.fr"
+    confirmations = {m.to[0]: m for m in deliver_emails() if "confirmé" in m.subject}
+    assert set(confirmations) == {"benef@exemple.fr", "sam@ccas.fr"}
+    assert "Sam Social (CCAS de Valence) a pris pour vous ce rendez-vous" in confirmations["benef@exemple.fr"].body
+    assert "Copie de la confirmation" in confirmations["sam@ccas.fr"].body
+
+
+def test_a_prescripteur_must_give_an_email_for_the_code(online):
+    booking = online.hold(at(TUESDAY, 10), motif=online.prescripteur_motif, kind=ActorKind.PRESCRIPTEUR)
+    with pytest.raises(DomainError) as caught:
+        services.submit_prescripteur(
+            booking, {"name": "Sam", "structure": "CCAS", "email": "", "phone": "0612345678"}, holder_key="visiteur-1"
+        )
+    assert caught.value.message == "Indiquez une adresse e-mail pour recevoir le code."
+    with pytest.raises(DomainError) as caught:
+        services.submit_details(booking, PERSON, holder_key="visiteur-1")
+    assert caught.value.code == "prescripteur_missing"
+
+
+# What the usager receives ------------------------------------------------------------------------------
+
+
+def test_the_confirmation_email_has_the_facts_the_instructions_the_ics_and_the_link_but_no_contexte(online):
+    booking, code = held_with_code(online)
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    Rdv.objects.filter(pk=booking.rdv_id).update(context=MARKER)
+    booking.rdv.refresh_from_db()
+    services._email_confirmation(booking, booking.manage_token)  # written again with a Contexte now set
+    messages = [m for m in deliver_emails() if "confirmé" in m.subject]
+    assert len(messages) == 2
+    for message in messages:
+        assert message.subject == "Rendez-vous confirmé le mardi 9 mars 2027"
+        assert "mardi 9 mars 2027 à 10 h 00" in message.body
+        assert "MDS Centre, 1 place de la Mairie 26000 Valence" in message.body
+        assert "openstreetmap.org" in message.body
+        assert "Apportez votre pièce d'identité." in message.body
+        assert f"http://testserver/r/{booking.manage_token}" in message.body
+        html = message.alternatives[0][0]
+        assert "<strong>pièce d'identité</strong>" in html
+        name, content, mimetype = message.attachments[0]
+        assert (name, mimetype) == ("rendez-vous.ics", "text/calendar")
+        for text in (message.body, html, content if isinstance(content, str) else content.decode()):
+            assert MARKER not in text
+            assert "Agent1" not in text and "Agent2" not in text

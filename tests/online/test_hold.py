@@ -1,0 +1,162 @@
+"""Holding a slot online: one free agent chosen fairly, the slot hidden from everyone but its holder
+until the hold expires, one hold per visitor."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from rdv.bookings.availability import find_slots
+from rdv.bookings.models import SlotHold
+from rdv.bookings.services import BookingRequest, book_rdv
+from rdv.core.context import ActorKind, Context
+from rdv.core.errors import DomainError
+from rdv.online.models import BookingStatus, OnlineBooking
+from tests import factories
+from tests.online.fixtures import NOW, TUESDAY, at, build_online
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def online(db):
+    return build_online()
+
+
+def agents_at(online, start, holder_key=""):
+    slots = find_slots([online.motif], start.date(), start.date(), online=True, holder_key=holder_key)[online.motif.pk]
+    return {agent for slot in slots if slot.start == start for agent in slot.agent_ids}
+
+
+def test_a_hold_takes_one_agent_and_hides_that_agent_from_other_visitors_only(online):
+    start = at(TUESDAY, 10)
+    booking = online.hold(start, holder_key="alice")
+
+    assert booking.status == BookingStatus.HELD
+    assert booking.agent_id in {online.agent.pk, online.agent2.pk}
+    other = ({online.agent.pk, online.agent2.pk} - {booking.agent_id}).pop()
+    assert agents_at(online, start, holder_key="bob") == {other}
+    assert agents_at(online, start, holder_key="alice") == {online.agent.pk, online.agent2.pk}
+    assert booking.hold_expires_at == NOW + timedelta(minutes=online.territory.online_hold_minutes)
+
+
+def test_when_every_agent_is_held_the_slot_is_taken_for_a_third_visitor(online):
+    start = at(TUESDAY, 10)
+    first, second = online.hold(start, holder_key="alice"), online.hold(start, holder_key="bob")
+
+    assert {first.agent_id, second.agent_id} == {online.agent.pk, online.agent2.pk}
+    assert agents_at(online, start, holder_key="carole") == set()
+    with pytest.raises(DomainError) as caught:
+        online.hold(start, holder_key="carole")
+    assert caught.value.code == "slot_taken"
+    assert caught.value.message == "Ce créneau vient d'être réservé, choisissez-en un autre."
+    assert SlotHold.objects.count() == 2
+
+
+def test_a_hold_expires_by_itself(online, frozen):
+    start = at(TUESDAY, 10)
+    online.territory.online_hold_minutes = 5
+    online.territory.save()
+    online.hold(start, holder_key="alice")
+    online.hold(start, holder_key="bob")
+
+    frozen.shift(timedelta(minutes=4, seconds=59))
+    assert agents_at(online, start, holder_key="carole") == set()
+    frozen.shift(timedelta(seconds=1))
+    assert agents_at(online, start, holder_key="carole") == {online.agent.pk, online.agent2.pk}
+    assert online.hold(start, holder_key="carole").status == BookingStatus.HELD
+
+
+def test_a_new_hold_replaces_the_visitors_previous_one(online):
+    first = online.hold(at(TUESDAY, 10), holder_key="alice")
+    second = online.hold(at(TUESDAY, 11), holder_key="alice")
+
+    assert list(SlotHold.objects.values_list("starts_at", flat=True)) == [at(TUESDAY, 11)]
+    first.refresh_from_db()
+    assert first.status == BookingStatus.ABANDONED
+    assert second.status == BookingStatus.HELD
+    assert agents_at(online, at(TUESDAY, 10), holder_key="bob") == {online.agent.pk, online.agent2.pk}
+
+
+def test_the_agent_with_fewest_rdvs_that_day_is_chosen(online):
+    usager = factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])
+    system = Context.system(online.territory, online.organisation)
+    for hour in (9, 11):  # agent 1 already has two RDVs on Tuesday
+        book_rdv(
+            system,
+            BookingRequest(
+                motif=online.motif,
+                starts_at=at(TUESDAY, hour),
+                agents=[online.agent],
+                usagers=[usager],
+                lieu=online.lieu,
+            ),
+        )
+    for index in range(5):
+        booking = online.hold(at(TUESDAY, 10), holder_key=f"visiteur-{index}")
+        assert booking.agent_id == online.agent2.pk
+        SlotHold.objects.all().delete()
+
+
+def test_ties_are_broken_at_random(online):
+    chosen = set()
+    for index in range(30):
+        chosen.add(online.hold(at(TUESDAY, 10), holder_key=f"visiteur-{index}").agent_id)
+        SlotHold.objects.all().delete()
+    assert chosen == {online.agent.pk, online.agent2.pk}
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ("not_online", "forbidden"),
+        ("archived", "motif_archived"),
+        ("lieu_other_organisation", "lieu_invalid"),
+        ("no_lieu", "lieu_required"),
+        ("naive", "start_invalid"),
+        ("outside_plage", "slot_taken"),
+        ("too_soon", "slot_taken"),
+        ("not_on_grid", "slot_taken"),
+        ("other_lieu", "slot_taken"),
+    ],
+)
+def test_bad_holds_are_refused_and_change_nothing(online, change, code):
+    start, lieu, motif = at(TUESDAY, 10), online.lieu, online.motif
+    if change == "not_online":
+        motif.bookable_online = False
+        motif.save()
+    elif change == "archived":
+        motif.archived_at = NOW
+        motif.save()
+    elif change == "lieu_other_organisation":
+        lieu = factories.LieuFactory(organisation=online.other_organisation)
+    elif change == "no_lieu":
+        lieu = None
+    elif change == "naive":
+        start = start.replace(tzinfo=None)
+    elif change == "outside_plage":
+        start = at(TUESDAY, 14)
+    elif change == "too_soon":
+        start = at(NOW.date(), 8, 0) + timedelta(minutes=20)  # before the 30-minute minimum delay
+    elif change == "not_on_grid":
+        start = at(TUESDAY, 10, 10)
+    elif change == "other_lieu":
+        lieu = online.other_lieu  # no plage there
+    with pytest.raises(DomainError) as caught:
+        online.hold(start, motif=motif, lieu=lieu)
+    assert caught.value.code == code
+    assert not SlotHold.objects.exists()
+    assert not OnlineBooking.objects.exists()
+
+
+def test_a_prescripteur_holds_a_motif_open_to_prescripteurs_but_an_usager_cannot(online):
+    start = at(TUESDAY, 10)
+    with pytest.raises(DomainError) as caught:
+        online.hold(start, motif=online.prescripteur_motif)
+    assert caught.value.code == "forbidden"
+    booking = online.hold(start, motif=online.prescripteur_motif, kind=ActorKind.PRESCRIPTEUR)
+    assert booking.is_prescripteur

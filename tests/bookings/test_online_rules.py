@@ -458,9 +458,8 @@ def test_next_available_slot_after_an_instant_and_at_a_lieu(paris):
     # after the first week shown (« prochaine disponibilité » of an empty week)
     after = paris.at(date(2027, 4, 1), 0)
     assert next_available_slot(paris.motif, now=NOW, after=after).start == paris.at(second, 9)
-    assert (
-        next_available_slot(paris.motif, now=NOW, after=after, lieu_id=paris.other_lieu.pk).start
-        == paris.at(second + timedelta(days=1), 9)
+    assert next_available_slot(paris.motif, now=NOW, after=after, lieu_id=paris.other_lieu.pk).start == paris.at(
+        second + timedelta(days=1), 9
     )
     assert next_available_slot(paris.motif, now=NOW, after=paris.at(date(2027, 12, 1), 0)) is None
 

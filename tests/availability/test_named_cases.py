@@ -251,6 +251,14 @@ def test_adjacent_openings_are_cut_separately_and_overlapping_ones_are_grouped()
         assert slot.end - slot.start == timedelta(minutes=30)
 
 
+def test_slots_at_one_start_are_ordered_by_lieu_without_lieu_first():
+    start = paris(2026, 6, 15, 9)
+    end = start + timedelta(minutes=30)
+    openings = [Opening(1, 2, start, end), Opening(2, 1, start, end), Opening(3, None, start, end)]
+    result = compute_slots(openings, {}, timedelta(minutes=30), ALWAYS)
+    assert [(slot.lieu_id, slot.agent_ids) for slot in result] == [(None, (3,)), (1, (2,)), (2, (1,))]
+
+
 def test_latest_bound_is_exclusive():
     day = date(2026, 6, 15)
     plage = RecurringEvent(day, time(9), time(12))

@@ -5,12 +5,13 @@ holidays: weekly / monthly / one-off plages with exceptions, absences (some over
 RDVs on or off the 5-minute grid, random durations and booking windows.
 """
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from rdv.availability import (
@@ -27,10 +28,13 @@ from rdv.availability import (
 from rdv.availability import reference as ref
 from rdv.availability.slots import cut
 
+# Mutation testing (mutation/availability-slots.toml) only needs to know that a test fails: no shrinking.
+FAIL_FAST = os.environ.get("RDV_PROPERTY_FAIL_FAST") == "1"
 PROPERTY = settings(
     max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    phases=(Phase.explicit, Phase.reuse, Phase.generate) if FAIL_FAST else tuple(Phase),
 )
 
 DST_SUNDAYS = [date(2026, 3, 29), date(2026, 10, 25), date(2027, 3, 28), date(2027, 10, 31)]

@@ -207,7 +207,7 @@ def load_inputs(
     )
     if holder_key:
         holds = holds.exclude(holder_key=holder_key)
-    # RDVs and holds in one query (UNION ALL)
+    # RDVs and live holds in one query
     for agent_id, starts_at, ends_at in _busy_seconds(rdv_busy).union(_busy_seconds(holds), all=True):
         busy[agent_id].append((starts_at, ends_at))
     holidays = [  # whole days of the espace

@@ -12,3 +12,11 @@ from django_tasks import task
 def prune_task_results() -> None:
     """Delete finished task results older than `TASK_RESULTS_KEEP_DAYS` (periodic, scheduler)."""
     call_command("prune_db_task_results", queue_name="*", min_age_days=settings.TASK_RESULTS_KEEP_DAYS, verbosity=0)
+
+
+@task()
+def purge_rate_counters() -> None:
+    """Delete old rate-limit windows (periodic, scheduler)."""
+    from rdv.core.ratelimit import purge_rate_counters as purge
+
+    purge()

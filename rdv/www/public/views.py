@@ -3,6 +3,9 @@ selectors with a public context, and render templates of `public/` (own base tem
 
 from django.shortcuts import render
 
+from rdv.www.public.limits import rate_limited
 
+
+@rate_limited()
 def start(request):
     return render(request, "public/start.html", {"title": "Prendre rendez-vous"})

@@ -1,0 +1,85 @@
+"""Rate limits shared by every web process: fixed-window counters in the database.
+
+    decision = hit("public-ip:203.0.113.7", limit=60, period=60)
+    if not decision.allowed: answer 429 with `Retry-After: decision.retry_after`
+
+One statement per hit (an upsert that returns the new count: `INSERT … ON CONFLICT DO UPDATE …
+RETURNING`, on PostgreSQL and SQLite alike), so concurrent hits are all counted. No maintained
+library keeps its counters in the SQL database (django-ratelimit and `limits` need a cache
+server), and the product needs no other server. Keys never hold secrets; an IP address is kept
+only for the window and purged afterwards (`purge_rate_counters`).
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from rdv.core.models import RateCounter
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: int  # seconds until the window ends (meaningful when refused)
+
+    def headers(self) -> dict[str, str]:
+        """The `RateLimit-*` headers (IETF draft), plus `Retry-After` when refused."""
+        headers = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.retry_after),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.retry_after)
+        return headers
+
+
+def _window(now: datetime, period: int) -> datetime:
+    epoch = math.floor(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % period, UTC)
+
+
+def hit(key: str, *, limit: int, period: int, cost: int = 1, now: datetime | None = None) -> Decision:
+    """Count one hit of `key` in its current window of `period` seconds; allowed while the count
+    stays within `limit`."""
+    if limit < 0 or period <= 0:
+        raise ValueError("limit must be >= 0 and period > 0")
+    now = now or timezone.now()
+    start = _window(now, period)
+    table = RateCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, window_start, count) VALUES (%s, %s, %s) "  # noqa: S608 - table name only
+            f"ON CONFLICT (key, window_start) DO UPDATE SET count = {table}.count + EXCLUDED.count "
+            "RETURNING count",
+            [key[:200], connection.ops.adapt_datetimefield_value(start), cost],
+        )
+        (count,) = cursor.fetchone()
+    retry_after = max(1, math.ceil((start + timedelta(seconds=period) - now).total_seconds()))
+    return Decision(allowed=count <= limit, limit=limit, remaining=max(0, limit - count), retry_after=retry_after)
+
+
+def peek(key: str, *, limit: int, period: int, now: datetime | None = None) -> Decision:
+    """The decision for `key` now, without counting a hit."""
+    now = now or timezone.now()
+    start = _window(now, period)
+    count = RateCounter.objects.filter(key=key[:200], window_start=start).values_list("count", flat=True).first() or 0
+    retry_after = max(1, math.ceil((start + timedelta(seconds=period) - now).total_seconds()))
+    return Decision(allowed=count < limit, limit=limit, remaining=max(0, limit - count), retry_after=retry_after)
+
+
+def purge_rate_counters(older_than: timedelta = timedelta(days=2)) -> int:
+    """Delete windows that started more than `older_than` ago (periodic task)."""
+    deleted, _ = RateCounter.objects.filter(window_start__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+def client_ip(request) -> str:
+    """The client's address. Behind a reverse proxy, the production settings say which header
+    carries it (see issue 22); until then REMOTE_ADDR."""
+    return request.META.get("REMOTE_ADDR", "") or "inconnue"

@@ -1,0 +1,57 @@
+"""Rate limits of the public pages: every public view is limited per client IP (fixed windows in
+the database, rdv.core.ratelimit); a refusal is a French 429 page with `Retry-After`."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.shortcuts import render
+
+from rdv.core.ratelimit import Decision, client_ip, hit
+
+# (hits, seconds) per IP and per scope; settings.PUBLIC_RATE_LIMITS overrides entries.
+DEFAULT_LIMITS = {
+    "pages": (120, 60),  # browsing the journey
+    "hold": (20, 600),  # slots held
+    "code": (10, 600),  # verification codes sent or tried
+    "manage": (10, 600),  # manage link: last-name letters tried
+}
+
+
+def limits_for(scope: str) -> tuple[int, int]:
+    return {**DEFAULT_LIMITS, **getattr(settings, "PUBLIC_RATE_LIMITS", {})}[scope]
+
+
+def too_many_requests(request, decision: Decision):
+    minutes = max(1, round(decision.retry_after / 60))
+    response = render(
+        request,
+        "public/429.html",
+        {"title": "Trop de demandes", "retry_after": decision.retry_after, "minutes": minutes},
+        status=429,
+    )
+    for name, value in decision.headers().items():
+        response[name] = value
+    return response
+
+
+def check(request, scope: str, key: str = "") -> Decision:
+    """Count one hit of this client (and `key`, e.g. a token) in `scope`."""
+    limit, period = limits_for(scope)
+    return hit(f"public:{scope}:{client_ip(request)}:{key}", limit=limit, period=period)
+
+
+def rate_limited(scope: str = "pages", methods: tuple[str, ...] = ("GET", "HEAD", "POST")):
+    """Decorate a public view: beyond the scope's limit for this IP, answer 429."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method in methods:
+                decision = check(request, scope)
+                if not decision.allowed:
+                    return too_many_requests(request, decision)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -118,8 +118,7 @@ def subtract_seconds(start: int, end: int, busy: Sequence[tuple[int, int]], busy
         busy_start, busy_end = busy[index]
         if busy_start > cursor:
             free.append((cursor, busy_start))
-        if busy_end > cursor:
-            cursor = busy_end
+        cursor = busy_end  # merged intervals: each ends after the cursor
         index += 1
     if cursor < end:
         free.append((cursor, end))
@@ -172,8 +171,7 @@ def compute_slot_seconds(
         while True:
             if index < count and busy[index][0] < end:
                 free_start, free_end = cursor, busy[index][0]
-                if busy[index][1] > cursor:
-                    cursor = busy[index][1]
+                cursor = busy[index][1]  # merged intervals: each ends after the cursor
                 index += 1
                 if free_end <= free_start:
                     continue

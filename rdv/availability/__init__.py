@@ -5,7 +5,15 @@ slots.py       free intervals and the cutting of slots
 """
 
 from rdv.availability.recurrence import Recurrence, RecurringEvent, expand, local_day_interval
-from rdv.availability.slots import BookingWindow, Interval, Opening, Slot, compute_slots, free_intervals
+from rdv.availability.slots import (
+    BookingWindow,
+    Interval,
+    Opening,
+    Slot,
+    booking_window,
+    compute_slots,
+    free_intervals,
+)
 
 __all__ = [
     "BookingWindow",
@@ -14,6 +22,7 @@ __all__ = [
     "Recurrence",
     "RecurringEvent",
     "Slot",
+    "booking_window",
     "compute_slots",
     "expand",
     "free_intervals",

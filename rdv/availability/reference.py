@@ -9,8 +9,11 @@ Spec (the established platform's cutting rule, see /work/shared/DOMAIN.md "Slots
   (every opening and busy bound is on the minute grid);
 - free ranges are computed per opening: the maximal runs of free minutes of that opening
   (two adjacent openings of an agent are not merged, each is cut from its own start);
-- each free range [b, e) gives candidates c0, c0 + d, c0 + 2d… while c + d <= e and c < latest,
-  where c0 = b if b >= earliest, else the first b + k × 5 min (k = 1, 2, …) at or after earliest;
+- each free range [b, e) is cut into c0, c0 + d, c0 + 2d… while c + d <= e, where c0 = b if
+  b >= now, else the first b + k × 5 min (k = 1, 2, …) at or after now (the cut origin, which is
+  `earliest` when no `now` is given); THEN only the c with earliest <= c < latest are kept;
+- online, the kept starts are now + min delay <= c <= now + max delay, both ends inclusive, and
+  within the searched local days (`reference_online_slots`);
 - candidates are grouped by (start, lieu) with the set of agents; overlapping openings of one
   agent at one lieu give the union of their candidates.
 
@@ -63,18 +66,38 @@ def free_ranges(
     return [(start + (b - first) * MINUTE, start + (e - first) * MINUTE) for b, e in runs]
 
 
-def candidates(
-    begin: datetime, end: datetime, duration: timedelta, earliest: datetime, latest: datetime
-) -> list[datetime]:
-    """Slot starts of one free range [begin, end)."""
+def cut_range(begin: datetime, end: datetime, duration: timedelta, now: datetime) -> list[datetime]:
+    """Every slot start of one free range [begin, end), cut from now (no window)."""
     cursor = begin
-    while cursor < earliest and cursor < end:  # first 5-minute step from begin at or after earliest
+    while cursor < now and cursor < end:  # begun: the first 5-minute step from begin at or after now
         cursor += STEP
     starts = []
-    while cursor + duration <= end and cursor < latest:
+    while cursor + duration <= end:
         starts.append(cursor)
         cursor += duration
     return starts
+
+
+def candidates(
+    begin: datetime,
+    end: datetime,
+    duration: timedelta,
+    earliest: datetime,
+    latest: datetime,
+    now: datetime | None = None,
+) -> list[datetime]:
+    """Slot starts of one free range [begin, end), cut from now, kept in [earliest, latest)."""
+    return [c for c in cut_range(begin, end, duration, earliest if now is None else now) if earliest <= c < latest]
+
+
+def _grouped(openings, busy_by_agent, duration: timedelta, now: datetime, keep) -> SlotMap:
+    grouped: dict[tuple[datetime, int | None], set[int]] = {}
+    for agent_id, lieu_id, start, end in openings:
+        for begin, finish in free_ranges(start, end, busy_by_agent.get(agent_id, ())):
+            for slot_start in cut_range(begin, finish, duration, now):
+                if keep(slot_start):
+                    grouped.setdefault((slot_start, lieu_id), set()).add(agent_id)
+    return {key: (key[0] + duration, tuple(sorted(agents))) for key, agents in grouped.items()}
 
 
 def reference_slots(
@@ -83,14 +106,36 @@ def reference_slots(
     duration: timedelta,
     earliest: datetime,
     latest: datetime,
+    now: datetime | None = None,
 ) -> SlotMap:
-    """openings: (agent_id, lieu_id, UTC start, UTC end). Returns {(start, lieu): (end, agents)}."""
-    grouped: dict[tuple[datetime, int | None], set[int]] = {}
-    for agent_id, lieu_id, start, end in openings:
-        for begin, finish in free_ranges(start, end, busy_by_agent.get(agent_id, ())):
-            for slot_start in candidates(begin, finish, duration, earliest, latest):
-                grouped.setdefault((slot_start, lieu_id), set()).add(agent_id)
-    return {key: (key[0] + duration, tuple(sorted(agents))) for key, agents in grouped.items()}
+    """openings: (agent_id, lieu_id, UTC start, UTC end). Returns {(start, lieu): (end, agents)}
+    of the starts in [earliest, latest), cut from `now` (default: earliest)."""
+    origin = earliest if now is None else now
+    return _grouped(openings, busy_by_agent, duration, origin, lambda c: earliest <= c < latest)
+
+
+def reference_online_slots(
+    openings: Iterable[tuple[int, int | None, datetime, datetime]],
+    busy_by_agent: Mapping[int, Iterable[tuple[datetime, datetime]]],
+    duration: timedelta,
+    now: datetime,
+    days: tuple[datetime, datetime],
+    min_delay: timedelta | None = None,
+    max_delay: timedelta | None = None,
+) -> SlotMap:
+    """The rule as the spec words it: cut from now, then keep the starts of the searched days
+    [days[0], days[1]) that are not past, and, online (delays given),
+    now + min_delay <= start <= now + max_delay (both inclusive; instants, not wall clock)."""
+    now = now.astimezone(UTC)
+
+    def keep(c: datetime) -> bool:
+        if not (days[0] <= c < days[1] and c >= now):
+            return False
+        if min_delay is not None and not now + min_delay <= c:
+            return False
+        return max_delay is None or c <= now + max_delay
+
+    return _grouped(openings, busy_by_agent, duration, now, keep)
 
 
 # --------------------------------------------------------------------------- recurrences

@@ -1,17 +1,20 @@
 """Free slots: opening occurrences minus busy intervals, cut at the motif duration.
 
-The cutting rule is the established platform's: each free range (an opening occurrence minus
-the busy intervals) is cut from its own start, stepping by the duration, while
-start + duration <= range end. A free range that began before the earliest bookable instant
-(now, plus the motif's minimum delay online) starts at the first 5-minute step at or after that
-instant, counted from the range's start.
+The cutting rule is the established platform's, in two steps:
+1. cut: each free range (an opening occurrence minus the busy intervals) is cut from its own
+   start, stepping by the duration, while start + duration <= range end. A free range that began
+   before now (the cut origin) starts at the first 5-minute step at or after now, counted from the
+   range's start: begin + 5 min × ceil((now − begin) / 5 min).
+2. then filter: keep the starts inside the booking window. Agents: start >= now. Online:
+   now + minimum delay <= start <= now + maximum delay, both ends inclusive (`booking_window`).
+Cutting never starts from now + minimum delay: a slot shown at 10:07 for a range starting at
+10:30 is still there, at the same time, at 10:12.
 
 Every computation is on UTC instants. The core works on integer POSIX seconds (the loader can
 feed it directly, which avoids building tens of thousands of datetime objects); the public
 functions take and return aware datetimes.
 """
 
-import math
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,10 +42,45 @@ class Opening:
 
 @dataclass(frozen=True, slots=True)
 class BookingWindow:
-    """Which slot starts are wanted: start in [earliest, latest)."""
+    """Which slot starts are wanted: start in [earliest, latest), cut from `now`.
+
+    `now` is the cut origin: a free range that began before it starts at the first 5-minute step
+    at or after it (counted from the range's start). None: `earliest` (an agent's search, where
+    the window starts now). Build online windows with `booking_window`."""
 
     earliest: datetime
     latest: datetime
+    now: datetime | None = None
+
+    @property
+    def origin(self) -> datetime:
+        return self.earliest if self.now is None else self.now
+
+
+RESOLUTION = timedelta(microseconds=1)  # of datetime: start <= t is start < t + 1 µs
+
+
+def booking_window(
+    now: datetime,
+    start: datetime,
+    end: datetime,
+    *,
+    min_delay: timedelta | None = None,
+    max_delay: timedelta | None = None,
+) -> BookingWindow | None:
+    """The slot starts wanted between two instants [start, end) (a range of local days), cut from
+    now: never before now; with delays (online), now + min_delay <= slot start <= now + max_delay,
+    both ends inclusive. None when nothing can be wanted. Delays are added to the instant (UTC),
+    not to a wall-clock time: a day of delay across a DST change is 24 real hours."""
+    now = now.astimezone(UTC)
+    earliest, latest = max(now, start), end
+    if min_delay is not None:
+        earliest = max(earliest, now + min_delay)
+    if max_delay is not None:
+        latest = min(latest, now + max_delay + RESOLUTION)
+    if earliest >= latest:
+        return None
+    return BookingWindow(earliest, latest, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,19 +118,21 @@ def subtract_seconds(start: int, end: int, busy: Sequence[tuple[int, int]], busy
         busy_start, busy_end = busy[index]
         if busy_start > cursor:
             free.append((cursor, busy_start))
-        if busy_end > cursor:
-            cursor = busy_end
+        cursor = busy_end  # merged intervals: each ends after the cursor
         index += 1
     if cursor < end:
         free.append((cursor, end))
     return free
 
 
-def cut_seconds(start: int, end: int, duration: int, earliest: int, latest: int) -> range:
-    """Slot starts in the free range [start, end) for a duration, within [earliest, latest)."""
+def cut_seconds(start: int, end: int, duration: int, origin: int, earliest: int, latest: int) -> range:
+    """Slot starts in the free range [start, end) for a duration, cut from `origin` (now), kept
+    within [earliest, latest)."""
     first = start
-    if first < earliest:
-        first = start + -((start - earliest) // STEP_SECONDS) * STEP_SECONDS
+    if first < origin:  # the range has begun: the next 5-minute step from its start
+        first = start + -((start - origin) // STEP_SECONDS) * STEP_SECONDS
+    if first < earliest:  # skip the starts before the window, on the same grid
+        first += -((first - earliest) // duration) * duration
     last_start = min(end - duration, latest - 1)  # start + duration <= end and start < latest
     return range(first, last_start + 1, duration)
 
@@ -101,10 +141,12 @@ def compute_slot_seconds(
     openings: Iterable[tuple[int, int | None, int, int]],
     busy_by_agent: Mapping[int, Iterable[tuple[int, int]]],
     duration: int,
+    origin: int,
     earliest: int,
     latest: int,
 ) -> dict[tuple[int, int | None], set[int]]:
-    """{(slot start, lieu): agents free then}, all in seconds.
+    """{(slot start, lieu): agents free then}, all in seconds: free ranges cut from `origin` (now),
+    starts kept within [earliest, latest).
 
     The hot loop of every slot search: `subtract_seconds` and `cut_seconds` are inlined here
     (same rules, see their docstrings) because a month of a 200-agent espace runs it ~10,000
@@ -129,8 +171,7 @@ def compute_slot_seconds(
         while True:
             if index < count and busy[index][0] < end:
                 free_start, free_end = cursor, busy[index][0]
-                if busy[index][1] > cursor:
-                    cursor = busy[index][1]
+                cursor = busy[index][1]  # merged intervals: each ends after the cursor
                 index += 1
                 if free_end <= free_start:
                     continue
@@ -140,8 +181,10 @@ def compute_slot_seconds(
                 break
             # slot starts in [free_start, free_end)
             first = free_start
+            if first < origin:
+                first = free_start + -((free_start - origin) // step) * step
             if first < earliest:
-                first = free_start + -((free_start - earliest) // step) * step
+                first += -((first - earliest) // duration) * duration
             last_start = free_end - duration
             if last_start >= latest:
                 last_start = latest - 1
@@ -161,15 +204,24 @@ def slots_from_seconds(grouped: Mapping[tuple[int, int | None], set[int]], durat
 # Datetime API -----------------------------------------------------------------------------
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+
+
 def seconds(instant: datetime) -> int:
-    """POSIX seconds of an aware datetime, rounded down."""
-    return math.floor(instant.timestamp())
+    """POSIX seconds of an aware datetime, rounded down (exact: no float)."""
+    return (instant - EPOCH) // SECOND
 
 
 def seconds_ceil(instant: datetime) -> int:
     """POSIX seconds rounded up: for whole-second starts, start >= t and start < t are the same
     tests with t or with ceil(t), so window bounds with microseconds (now) stay exact."""
-    return math.ceil(instant.timestamp())
+    return -((EPOCH - instant) // SECOND)
+
+
+def window_seconds(window: BookingWindow) -> tuple[int, int, int]:
+    """(origin, earliest, latest) of a window in seconds, for the integer core."""
+    return seconds_ceil(window.origin), seconds_ceil(window.earliest), seconds_ceil(window.latest)
 
 
 def merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
@@ -200,13 +252,7 @@ def cut(start: datetime, end: datetime, duration: timedelta, window: BookingWind
     """Slot starts in the free range [start, end) for a duration, within the window."""
     if duration <= timedelta(0):
         raise ValueError("duration must be positive")
-    starts = cut_seconds(
-        seconds(start),
-        seconds(end),
-        int(duration.total_seconds()),
-        seconds_ceil(window.earliest),
-        seconds_ceil(window.latest),
-    )
+    starts = cut_seconds(seconds(start), seconds(end), int(duration.total_seconds()), *window_seconds(window))
     return [datetime.fromtimestamp(s, UTC) for s in starts]
 
 
@@ -223,7 +269,6 @@ def compute_slots(
         ((o.agent_id, o.lieu_id, seconds_ceil(o.start), seconds(o.end)) for o in openings),
         {agent: [(seconds(s), seconds_ceil(e)) for s, e in busy] for agent, busy in busy_by_agent.items()},
         duration_s,
-        seconds_ceil(window.earliest),
-        seconds_ceil(window.latest),
+        *window_seconds(window),
     )
     return slots_from_seconds(grouped, duration_s)

@@ -1,14 +1,18 @@
 """Load what the pure engine needs from the database, in a constant number of queries.
 
 One function serves every use: the public month/week view, the agent-side search, the next
-availability per lieu, and the re-check inside booking (`is_slot_free`). There is no second
-path.
+availability (per lieu, or the first slot), and the re-check inside booking (`is_slot_free`).
+There is no second path.
+
+The rule (rdv.availability.slots): free ranges are cut from their own start (or, once begun,
+from the next 5-minute step after now), THEN filtered: agents keep the starts from now on; online
+keeps now + minimum delay <= start <= now + maximum delay, both ends inclusive.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -25,7 +29,7 @@ from rdv.agendas.models import (
     PlageOuverture,
     RecurrenceKind,
 )
-from rdv.availability import Recurrence, RecurringEvent, Slot, expand
+from rdv.availability import Recurrence, RecurringEvent, Slot, booking_window, expand
 from rdv.availability.recurrence import local_day_interval
 from rdv.availability.slots import (
     compute_slot_seconds,
@@ -33,6 +37,7 @@ from rdv.availability.slots import (
     seconds_ceil,
     slots_from_seconds,
     subtract_seconds,
+    window_seconds,
 )
 from rdv.bookings.models import RdvAgent, SlotHold
 from rdv.territories.models import zone_info
@@ -55,6 +60,11 @@ def motif_rule(motif) -> MotifRule:
     )
 
 
+# A start the engine displayed at an earlier instant (`displayed_at`) is still accepted at the
+# re-check for this long: the usager chose it on a page shown then.
+DISPLAYED_AT_TOLERANCE = timedelta(minutes=30)
+
+
 @dataclass
 class EngineInputs:
     """Everything the pure engine needs, per motif id, in POSIX seconds (see
@@ -63,7 +73,8 @@ class EngineInputs:
     rules: dict[int, MotifRule]
     openings: dict[int, list[tuple[int, int | None, int, int]]]  # (agent, lieu, start, end)
     busy: dict[int, list[tuple[int, int]]]  # agent -> (start, end)
-    windows: dict[int, tuple[int, int] | None]  # (earliest, latest); None: nothing bookable
+    windows: dict[int, tuple[int, int] | None]  # starts in [earliest, latest); None: nothing bookable
+    origin: int = 0  # now, the cut origin of the free ranges (seconds, rounded up)
 
 
 @lru_cache(maxsize=8192)
@@ -123,27 +134,27 @@ def load_inputs(
     (`tz`: its time zone; read from the first motif when not given).
 
     Four queries whatever the number of agents, days and RDVs: plages × motifs, plage
-    exceptions, absences, RDVs (holidays are computed in memory). Plages and absences are
-    expanded in the time of their own espace (an agent may work in several). `online` applies the
-    motifs' minimum and maximum booking delays to the windows; `exclude_rdv_ids` ignores RDVs (a
-    RDV being moved). Slots held online (SlotHold) that have not expired are busy too, except the
-    holds of `holder_key` (the person booking sees and books the slot they hold)."""
-    now = now or timezone.now()
+    exceptions, absences, RDVs with slot holds (one UNION; holidays are computed in memory).
+    Plages and absences are expanded in the time of their own espace (an agent may work in
+    several). The windows keep the starts from now on; `online` keeps now + minimum delay <=
+    start <= now + maximum delay instead (both inclusive); free ranges are cut from now either way
+    (`origin`). `exclude_rdv_ids` ignores RDVs (a RDV being moved). Slots held online (SlotHold)
+    that have not expired are busy too, except the holds of `holder_key` (the person booking sees
+    and books the slot they hold)."""
+    now = (now or timezone.now()).astimezone(UTC)  # delays are added to instants, not wall clocks
     motifs = list(motifs)
     rules = {m.pk: motif_rule(m) for m in motifs}
     if not motifs:
-        return EngineInputs(rules, defaultdict(list), defaultdict(list), {})
+        return EngineInputs(rules, defaultdict(list), defaultdict(list), {}, seconds_ceil(now))
     tz = tz or motifs_zone(motifs)
     window_start, _ = local_day_interval(start_date, tz)
     _, window_end = local_day_interval(end_date, tz)
     windows: dict[int, tuple[int, int] | None] = {}
     for motif_id, rule in rules.items():
-        earliest, latest = max(now, window_start), window_end
-        if online:
-            earliest = max(earliest, now + rule.min_delay)
-            latest = min(latest, now + rule.max_delay)
-        windows[motif_id] = (seconds_ceil(earliest), seconds_ceil(latest)) if earliest < latest else None
-    inputs = EngineInputs(rules, defaultdict(list), defaultdict(list), windows)
+        delays = {"min_delay": rule.min_delay, "max_delay": rule.max_delay} if online else {}
+        window = booking_window(now, window_start, window_end, **delays)
+        windows[motif_id] = window_seconds(window)[1:] if window else None
+    inputs = EngineInputs(rules, defaultdict(list), defaultdict(list), windows, seconds_ceil(now))
     if not rules or all(window is None for window in windows.values()):
         return inputs
 
@@ -241,7 +252,7 @@ def find_slots(motifs: Iterable, start_date: date, end_date: date, **options) ->
             result[motif_id] = []
             continue
         duration = int(rule.duration.total_seconds())
-        grouped = compute_slot_seconds(inputs.openings.get(motif_id, ()), inputs.busy, duration, *window)
+        grouped = compute_slot_seconds(inputs.openings.get(motif_id, ()), inputs.busy, duration, inputs.origin, *window)
         result[motif_id] = slots_from_seconds(grouped, duration)
     return result
 
@@ -259,12 +270,18 @@ def is_slot_free(
     lieu_id: int | None = None,
     tz: ZoneInfo | None = None,
     holder_key: str = "",
+    displayed_at: datetime | None = None,
 ) -> bool:
     """The re-check inside booking, on the same data and engine as the displayed slots.
 
-    Online (usagers): `start` must be one of the motif's displayed slots for this agent.
+    Online (usagers): `start` must be one of the motif's slots for this agent at this lieu (any
+    lieu when `lieu_id` is None), as displayed now, or as displayed at `displayed_at` when it is
+    given and within the last 30 minutes: a range that had begun then was cut from that instant
+    (its steps may have moved since); the window (delays) is always the real now's.
     Agents: [start, start + duration) must lie inside a free range of a plage of this agent that
-    offers the motif (at `lieu_id` when given), at any start time, not only the displayed grid."""
+    offers the motif (at `lieu_id` when given), at any start time from now on, not only the
+    displayed grid."""
+    now = (now or timezone.now()).astimezone(UTC)
     tz = tz or motifs_zone([motif])
     local_day = timezone.localtime(start, tz).date()
     inputs = load_inputs(
@@ -273,6 +290,7 @@ def is_slot_free(
         local_day,
         now=now,
         agent_ids=[agent_id],
+        lieu_ids=None if lieu_id is None else [lieu_id],
         online=online,
         exclude_rdv_ids=exclude_rdv_ids,
         holiday_zone=holiday_zone,
@@ -284,28 +302,67 @@ def is_slot_free(
         return False
     duration = int((duration or inputs.rules[motif.pk].duration).total_seconds())
     start_s = int(start.timestamp())
+    openings = [o for o in inputs.openings.get(motif.pk, ()) if lieu_id is None or o[1] == lieu_id]
     if online:
-        grouped = compute_slot_seconds(inputs.openings.get(motif.pk, ()), inputs.busy, duration, *window)
-        return any(start_s == slot_start and agent_id in agents for (slot_start, _), agents in grouped.items())
+        origins = [inputs.origin]
+        if displayed_at is not None and displayed_at.tzinfo and now - DISPLAYED_AT_TOLERANCE <= displayed_at <= now:
+            origins.append(seconds_ceil(displayed_at))
+        for origin in origins:
+            grouped = compute_slot_seconds(openings, inputs.busy, duration, origin, *window)
+            if any(start_s == slot_start and agent_id in agents for (slot_start, _), agents in grouped.items()):
+                return True
+        return False
     if start_s < window[0]:
         return False
     busy = merge_seconds(inputs.busy.get(agent_id, ()))
     ends = [e for _, e in busy]
-    for _, opening_lieu, opening_start, opening_end in inputs.openings.get(motif.pk, ()):
-        if lieu_id is not None and opening_lieu != lieu_id:
-            continue
+    for _, _, opening_start, opening_end in openings:
         for free_start, free_end in subtract_seconds(opening_start, opening_end, busy, ends):
             if free_start <= start_s and start_s + duration <= free_end:
                 return True
     return False
 
 
+# « Prochaine disponibilité » -----------------------------------------------------------------
+
+AGENT_HORIZON_DAYS = 92  # agents have no maximum delay: how far the next availability looks for them
+MAX_CHUNK_DAYS = 56
+
+
+def _search_days(motifs, now: datetime, tz: ZoneInfo, *, online: bool, after: datetime | None, horizon_days):
+    """(first, last) local dates to search: from `after` (or now) up to the motifs' largest
+    maximum delay online, `horizon_days` (default 92) for agents."""
+    first = timezone.localtime(max(now, after or now), tz).date()
+    if horizon_days is None and online:
+        last = timezone.localtime(now + max(motif_rule(m).max_delay for m in motifs), tz).date()
+    else:
+        last = timezone.localtime(now, tz).date() + timedelta(days=horizon_days or AGENT_HORIZON_DAYS)
+    return first, last
+
+
+def _chunks(first: date, last: date, chunk_days: int):
+    """[start, end] date ranges covering [first, last]: `chunk_days` first (the week usually
+    wanted), then twice as long each time up to 8 weeks, so a distant slot costs few queries."""
+    size, start = max(1, chunk_days), first
+    while start <= last:
+        end = min(last, start + timedelta(days=size - 1))
+        yield start, end
+        start, size = end + timedelta(days=1), min(size * 2, max(chunk_days, MAX_CHUNK_DAYS))
+
+
 def next_availability_by_lieu(
-    motifs: Iterable, *, now: datetime | None = None, horizon_days: int = 92, online: bool = True, chunk_days: int = 7
+    motifs: Iterable,
+    *,
+    now: datetime | None = None,
+    horizon_days: int | None = None,
+    online: bool = True,
+    chunk_days: int = 7,
 ) -> dict[int, Slot]:
-    """The first free slot per lieu, looking `chunk_days` at a time up to the horizon (stops as
-    soon as every lieu with a plage for these motifs has one)."""
-    now = now or timezone.now()
+    """The first free slot per lieu. Online it searches as far as the motifs' maximum delay
+    (`horizon_days` forces a horizon; agents: 92 days), a week first, then longer chunks, each in a
+    constant number of queries; it stops as soon as every lieu with a plage for these motifs has
+    one."""
+    now = (now or timezone.now()).astimezone(UTC)
     motifs = list(motifs)
     if not motifs:
         return {}
@@ -317,10 +374,8 @@ def next_availability_by_lieu(
         .distinct()
     )
     found: dict[int, Slot] = {}
-    start = timezone.localtime(now, tz).date()
-    for offset in range(0, horizon_days, chunk_days):
-        chunk_start = start + timedelta(days=offset)
-        chunk_end = min(start + timedelta(days=horizon_days), chunk_start + timedelta(days=chunk_days - 1))
+    first, last = _search_days(motifs, now, tz, online=online, after=None, horizon_days=horizon_days)
+    for chunk_start, chunk_end in _chunks(first, last, chunk_days):
         chunk = find_slots(motifs, chunk_start, chunk_end, now=now, online=online, holiday_zone=zone, tz=tz)
         for slots in chunk.values():
             for slot in slots:
@@ -331,4 +386,45 @@ def next_availability_by_lieu(
     return found
 
 
-__all__ = ["EngineInputs", "MotifRule", "find_slots", "is_slot_free", "load_inputs", "next_availability_by_lieu"]
+def next_available_slot(
+    motif,
+    *,
+    lieu_id: int | None = None,
+    after: datetime | None = None,
+    now: datetime | None = None,
+    holder_key: str = "",
+    chunk_days: int = 7,
+) -> Slot | None:
+    """The first slot bookable online for this motif (at this lieu when given) starting at or
+    after `after` (default: now), or None: « prochaine disponibilité le … ». Searches as far as
+    the motif's maximum delay, a week first, then longer chunks, in a constant number of queries
+    each. The holds of `holder_key` do not hide slots from their holder."""
+    now = (now or timezone.now()).astimezone(UTC)
+    territory = motif.organisation.territory
+    zone, tz = holiday_zone(territory), territory.zone
+    first, last = _search_days([motif], now, tz, online=True, after=after, horizon_days=None)
+    options = {
+        "now": now,
+        "online": True,
+        "holiday_zone": zone,
+        "tz": tz,
+        "holder_key": holder_key,
+        "lieu_ids": None if lieu_id is None else [lieu_id],
+    }
+    for chunk_start, chunk_end in _chunks(first, last, chunk_days):
+        for slot in find_slots([motif], chunk_start, chunk_end, **options)[motif.pk]:
+            if after is None or slot.start >= after:
+                return slot
+    return None
+
+
+__all__ = [
+    "DISPLAYED_AT_TOLERANCE",
+    "EngineInputs",
+    "MotifRule",
+    "find_slots",
+    "is_slot_free",
+    "load_inputs",
+    "next_availability_by_lieu",
+    "next_available_slot",
+]

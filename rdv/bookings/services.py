@@ -74,6 +74,7 @@ class BookingRequest:
     address: str = ""
     visio_url: str = ""
     holder_key: str = ""  # online: the booker's own slot holds do not block them (SlotHold)
+    displayed_at: datetime | None = None  # online: when the chosen slot was displayed (is_slot_free)
 
 
 def _check_request(ctx: Context, request: BookingRequest) -> timedelta:
@@ -173,10 +174,21 @@ def _check_modality(motif, *, address: str | None, visio_url: str | None, curren
 
 
 def _recheck(
-    organisation, motif, agents, start, duration, *, lieu=None, online=False, exclude=(), holder_key=""
+    organisation,
+    motif,
+    agents,
+    start,
+    duration,
+    *,
+    lieu=None,
+    online=False,
+    exclude=(),
+    holder_key="",
+    displayed_at=None,
 ) -> list:
-    """Agents for whom [start, start + duration) is not a free time of their plages. Locks the
-    agents' agendas first, so the answer holds until the transaction commits."""
+    """Agents for whom [start, start + duration) is not a free time of their plages (online: not a
+    slot displayed for them at this lieu, now or at `displayed_at`). Locks the agents' agendas
+    first, so the answer holds until the transaction commits."""
     lock_agendas(agents)
     zone, tz = holiday_zone(organisation.territory), organisation.territory.zone
     return [
@@ -193,6 +205,7 @@ def _recheck(
             holiday_zone=zone,
             tz=tz,
             holder_key=holder_key,
+            displayed_at=displayed_at,
         )
     ]
 
@@ -265,6 +278,7 @@ def book_rdv(ctx: Context, request: BookingRequest, *, override: bool = False) -
         lieu=request.lieu,
         online=online,
         holder_key=request.holder_key,
+        displayed_at=request.displayed_at,
     )
     if busy_agents and not override:
         raise _refusal(busy_agents, start, start + duration, online=online)
@@ -359,6 +373,7 @@ def move_rdv(
     lieu=None,
     override: bool = False,
     holder_key: str = "",
+    displayed_at: datetime | None = None,
 ) -> Rdv:
     """Move a RDV (agents may also change its agents and lieu). An usager moves their RDV online:
     same agents and lieu, the online booking window applies."""
@@ -388,6 +403,7 @@ def move_rdv(
         online=online,
         exclude=[rdv.pk],
         holder_key=holder_key,
+        displayed_at=displayed_at,
     )
     if busy and not override:
         raise _refusal(busy, new_start, new_start + duration, exclude=[rdv.pk], online=online)

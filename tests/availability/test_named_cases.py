@@ -8,6 +8,7 @@ import pytest
 
 from rdv.availability import (
     BookingWindow,
+    Interval,
     Opening,
     Recurrence,
     RecurringEvent,
@@ -15,6 +16,7 @@ from rdv.availability import (
     expand,
     local_day_interval,
 )
+from rdv.availability.slots import cut
 
 PARIS = ZoneInfo("Europe/Paris")
 FRANCE = holidays.country_holidays("FR", years=range(2026, 2028))
@@ -249,6 +251,31 @@ def test_adjacent_openings_are_cut_separately_and_overlapping_ones_are_grouped()
     ]
     for slot in result:
         assert slot.end - slot.start == timedelta(minutes=30)
+
+
+def test_slots_at_one_start_are_ordered_by_lieu_without_lieu_first():
+    start = paris(2026, 6, 15, 9)
+    end = start + timedelta(minutes=30)
+    openings = [Opening(1, 2, start, end), Opening(2, 1, start, end), Opening(3, None, start, end)]
+    result = compute_slots(openings, {}, timedelta(minutes=30), ALWAYS)
+    assert [(slot.lieu_id, slot.agent_ids) for slot in result] == [(None, (3,)), (1, (2,)), (2, (1,))]
+
+
+def test_engine_values_are_hashable_values():
+    """Frozen dataclasses: usable in sets and as keys, equal when their fields are."""
+    start = paris(2026, 6, 15, 9)
+    opening = Opening(1, 1, start, start + timedelta(hours=1))
+    slot = compute_slots([opening], {}, timedelta(minutes=30), ALWAYS)[0]
+    values = [opening, slot, BookingWindow(start, start + timedelta(hours=1)), Interval(start, start)]
+    assert len({*values, Opening(1, 1, start, start + timedelta(hours=1))}) == 4
+
+
+@pytest.mark.parametrize("minutes", [0, -5])
+def test_a_duration_must_be_positive(minutes):
+    with pytest.raises(ValueError, match="positive"):
+        cut(paris(2026, 6, 15, 9), paris(2026, 6, 15, 12), timedelta(minutes=minutes), ALWAYS)
+    with pytest.raises(ValueError, match="positive"):
+        compute_slots([], {}, timedelta(minutes=minutes), ALWAYS)
 
 
 def test_latest_bound_is_exclusive():

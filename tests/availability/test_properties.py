@@ -5,11 +5,13 @@ holidays: weekly / monthly / one-off plages with exceptions, absences (some over
 RDVs on or off the 5-minute grid, random durations and booking windows.
 """
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import holidays
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from rdv.availability import (
@@ -17,6 +19,7 @@ from rdv.availability import (
     Opening,
     Recurrence,
     RecurringEvent,
+    booking_window,
     compute_slots,
     expand,
     free_intervals,
@@ -25,10 +28,13 @@ from rdv.availability import (
 from rdv.availability import reference as ref
 from rdv.availability.slots import cut
 
+# Mutation testing (mutation/availability-slots.toml) only needs to know that a test fails: no shrinking.
+FAIL_FAST = os.environ.get("RDV_PROPERTY_FAIL_FAST") == "1"
 PROPERTY = settings(
     max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    phases=(Phase.explicit, Phase.reuse, Phase.generate) if FAIL_FAST else tuple(Phase),
 )
 
 DST_SUNDAYS = [date(2026, 3, 29), date(2026, 10, 25), date(2027, 3, 28), date(2027, 10, 31)]
@@ -179,6 +185,7 @@ class Scenario:
     rdvs: dict[int, list[tuple[datetime, datetime]]]
     holidays: list[date]
     duration: timedelta
+    now: datetime  # the cut origin
     earliest: datetime
     latest: datetime
 
@@ -224,6 +231,7 @@ def scenarios(draw) -> Scenario:
         duration=timedelta(
             minutes=draw(st.one_of(st.integers(1, 24).map(lambda steps: 5 * steps), st.integers(5, 120)))
         ),
+        now=datetime.min.replace(tzinfo=UTC),
         earliest=datetime.min.replace(tzinfo=UTC),
         latest=datetime.max.replace(tzinfo=UTC),
     )
@@ -240,6 +248,7 @@ def scenarios(draw) -> Scenario:
         now = range_begin + timedelta(minutes=draw(st.integers(0, days * 1440)))
     else:
         now = range_begin - timedelta(days=1)
+    scenario.now = now
     scenario.earliest = now + timedelta(minutes=draw(st.sampled_from([0, 0, 30, 120, 24 * 60])))
     choice = draw(st.integers(0, 3))
     if choice <= 1:
@@ -268,7 +277,8 @@ def test_end_to_end_matches_reference(scenario: Scenario):
         busy[agent] = list(scenario.rdvs[agent]) + [local_day_interval(day) for day in scenario.holidays]
         for absence in scenario.absences[agent]:
             busy[agent] += expand(absence, scenario.range_start, scenario.range_end)
-    slots = compute_slots(openings, busy, scenario.duration, BookingWindow(scenario.earliest, scenario.latest))
+    window = BookingWindow(scenario.earliest, scenario.latest, scenario.now)
+    slots = compute_slots(openings, busy, scenario.duration, window)
 
     expected = ref.reference_slots(
         scenario.reference_openings(),
@@ -276,6 +286,7 @@ def test_end_to_end_matches_reference(scenario: Scenario):
         scenario.duration,
         scenario.earliest,
         scenario.latest,
+        scenario.now,
     )
     check_against_reference(slots, expected)
     for slot in slots:
@@ -308,17 +319,16 @@ def raw_agendas(draw):
     busy = {agent: [interval(90 // grid) for _ in range(draw(st.integers(0, 6)))] for agent in agents}
     # durations that often divide the free ranges (so slots ending exactly at a range end are common)
     duration = timedelta(minutes=draw(st.one_of(st.sampled_from([5, 10, 15, 20, 30, 45, 60]), st.integers(1, 90))))
-    choice = draw(st.integers(0, 2))
-    if choice == 0:  # before everything
-        earliest = origin - timedelta(minutes=draw(st.integers(0, 60)))
-    elif choice == 1:  # inside an opening, maybe between two minutes, maybe on a 5-minute step from its start
-        _, _, start, end = draw(st.sampled_from(openings))
-        length = int((end - start).total_seconds())
-        earliest = start + timedelta(
-            seconds=draw(st.one_of(st.integers(0, length), st.integers(0, length // 300).map(lambda k: 300 * k)))
-        )
-    else:
-        earliest = origin + timedelta(seconds=draw(st.integers(0, 900 * 60)))
+    now = draw(instants_around(openings, origin))
+    choice = draw(st.integers(0, 3))
+    if choice == 0:  # agents: the window starts now
+        earliest = now
+    elif choice == 1:  # online: a minimum delay on the 5-minute grid, so often exactly a candidate
+        earliest = now + timedelta(minutes=5 * draw(st.integers(0, 36)))
+    elif choice == 2:
+        earliest = now + timedelta(seconds=draw(st.integers(0, 600 * 60)))
+    else:  # the first searched day began after now (or before it: any window is cut from now)
+        earliest = origin + timedelta(minutes=grid * draw(st.integers(-12, 900 // grid)))
     choice = draw(st.integers(0, 2))
     if choice == 0:
         latest = origin + timedelta(days=1)
@@ -326,25 +336,43 @@ def raw_agendas(draw):
         latest = origin + timedelta(minutes=grid * draw(st.integers(0, 900 // grid)))
     else:
         latest = earliest + timedelta(minutes=draw(st.integers(1, 900)), seconds=draw(st.sampled_from([0, 30])))
-    # "now" is a datetime with microseconds: the engine must not round it the wrong way
-    earliest += timedelta(microseconds=draw(st.sampled_from([0, 1, 999_999])))
     latest += timedelta(microseconds=draw(st.sampled_from([0, 1, 999_999])))
-    return openings, busy, duration, earliest, latest
+    return openings, busy, duration, now, earliest, latest
+
+
+@st.composite
+def instants_around(draw, openings, origin: datetime) -> datetime:
+    """ "now": before everything, inside an opening (maybe between two minutes, maybe on a 5-minute
+    step from its start), or anywhere; a datetime with microseconds the engine must not round the
+    wrong way."""
+    choice = draw(st.integers(0, 2))
+    if choice == 0:
+        now = origin - timedelta(minutes=draw(st.integers(0, 60)))
+    elif choice == 1:
+        _, _, start, end = draw(st.sampled_from(openings))
+        length = int((end - start).total_seconds())
+        now = start + timedelta(
+            seconds=draw(st.one_of(st.integers(0, length), st.integers(0, length // 300).map(lambda k: 300 * k)))
+        )
+    else:
+        now = origin + timedelta(seconds=draw(st.integers(0, 900 * 60)))
+    return now + timedelta(microseconds=draw(st.sampled_from([0, 0, 1, 999_999])))
 
 
 @PROPERTY
 @given(raw_agendas())
 def test_compute_slots_matches_reference(agenda):
-    openings, busy, duration, earliest, latest = agenda
-    slots = compute_slots([Opening(*opening) for opening in openings], busy, duration, BookingWindow(earliest, latest))
-    check_against_reference(slots, ref.reference_slots(openings, busy, duration, earliest, latest))
+    openings, busy, duration, now, earliest, latest = agenda
+    window = BookingWindow(earliest, latest, now)
+    slots = compute_slots([Opening(*opening) for opening in openings], busy, duration, window)
+    check_against_reference(slots, ref.reference_slots(openings, busy, duration, earliest, latest, now))
 
 
 @PROPERTY
 @given(raw_agendas())
 def test_free_intervals_and_cut_match_reference(agenda):
     """The step-by-step helpers (`free_intervals`, `cut`) follow the same rules as `compute_slots`."""
-    openings, busy, duration, earliest, latest = agenda
+    openings, busy, duration, now, earliest, latest = agenda
     free = free_intervals([Opening(*opening) for opening in openings], busy)
     assert free == [
         (Opening(*opening), begin, end)
@@ -352,9 +380,78 @@ def test_free_intervals_and_cut_match_reference(agenda):
         for begin, end in ref.free_ranges(opening[2], opening[3], busy.get(opening[0], ()))
     ]
     for _, begin, end in free:
-        assert cut(begin, end, duration, BookingWindow(earliest, latest)) == ref.candidates(
-            begin, end, duration, earliest, latest
+        assert cut(begin, end, duration, BookingWindow(earliest, latest, now)) == ref.candidates(
+            begin, end, duration, earliest, latest, now
         )
+
+
+def delays():
+    """A minimum or maximum delay: none (agents), on the 5-minute grid (the edges then often fall
+    exactly on a candidate start), or any number of seconds."""
+    return st.one_of(
+        st.none(),
+        st.integers(0, 48).map(lambda k: timedelta(minutes=5 * k)),
+        st.integers(0, 15 * 3600).map(lambda n: timedelta(seconds=n)),
+    )
+
+
+@PROPERTY
+@given(raw_agendas(), st.data())
+def test_online_window_matches_the_spec(agenda, data):
+    """`booking_window` + `compute_slots` == cut from now, then keep the searched days and
+    now + min delay <= start <= now + max delay (both inclusive), as the spec words it."""
+    openings, busy, duration, now, _, _ = agenda
+    origin = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
+    days_start = origin + timedelta(minutes=5 * data.draw(st.integers(-24, 200)))
+    days_end = days_start + timedelta(hours=data.draw(st.integers(1, 30)))
+    # delays that put now + delay exactly on a start (or a second off), so the edges are tested
+    cut_starts = sorted(
+        {
+            start
+            for agent, _, begin, end in openings
+            for free_start, free_end in ref.free_ranges(begin, end, busy.get(agent, ()))
+            for start in ref.cut_range(free_start, free_end, duration, now)
+            if start >= now
+        }
+    )
+    onto_a_start = (
+        st.tuples(st.sampled_from(cut_starts), st.sampled_from([-1, 0, 0, 1])).map(
+            lambda pick: max(timedelta(0), pick[0] - now + timedelta(seconds=pick[1]))
+        )
+        if cut_starts
+        else st.none()
+    )
+    min_delay = data.draw(st.one_of(delays(), onto_a_start))
+    max_delay = data.draw(st.one_of(delays(), onto_a_start))
+    if min_delay is not None and max_delay is not None and max_delay < min_delay:
+        min_delay, max_delay = max_delay, min_delay  # the motif's maximum delay is beyond its minimum one
+    window = booking_window(now, days_start, days_end, min_delay=min_delay, max_delay=max_delay)
+    expected = ref.reference_online_slots(
+        openings, busy, duration, now, (days_start, days_end), min_delay=min_delay, max_delay=max_delay
+    )
+    if window is None:
+        assert expected == {}
+        return
+    slots = compute_slots([Opening(*opening) for opening in openings], busy, duration, window)
+    check_against_reference(slots, expected)
+
+
+def test_online_window_edges_are_inclusive_and_counted_in_real_time():
+    """Both delays are added to the instant: across the March DST change a day of delay is 24 real
+    hours (23 hours of wall clock); now + maximum delay is a possible start, half a second before
+    it is not."""
+    paris = ZoneInfo("Europe/Paris")
+    now = datetime(2026, 3, 28, 9, 59, 59, 500_000, tzinfo=paris)  # Saturday, CET: 08:59:59.5 UTC
+    days = (now - timedelta(days=1), now + timedelta(days=9))
+    window = booking_window(now, *days, min_delay=timedelta(days=1), max_delay=timedelta(days=2))
+    assert window.now == datetime(2026, 3, 28, 8, 59, 59, 500_000, tzinfo=UTC)
+    assert window.earliest.astimezone(paris).isoformat() == "2026-03-29T10:59:59.500000+02:00"
+    monday = datetime(2026, 3, 30, 9, 0, tzinfo=UTC)  # 11:00 CEST, half a second after now + 2 days
+    openings = [Opening(1, 1, monday - timedelta(hours=1), monday + timedelta(hours=1))]
+    starts = [slot.start for slot in compute_slots(openings, {}, timedelta(minutes=30), window)]
+    assert starts == [monday - timedelta(hours=1), monday - timedelta(minutes=30)]
+    exact = booking_window(now + timedelta(milliseconds=500), *days, max_delay=timedelta(days=2))
+    assert [slot.start for slot in compute_slots(openings, {}, timedelta(minutes=30), exact)][-1] == monday
 
 
 @st.composite

@@ -131,12 +131,12 @@ class OnlineBookingForm(DsfrForm):
     online_cancel_min_hours = _bounded_field(
         "online_cancel_min_hours",
         "Annulation par l'usager jusqu'à (heures avant le rendez-vous)",
-        "Si le motif le permet. Entre 0 et 168 heures (une semaine).",
+        "Entre 0 et 168 heures (une semaine).",
     )
     online_move_min_hours = _bounded_field(
         "online_move_min_hours",
         "Déplacement par l'usager jusqu'à (heures avant le rendez-vous)",
-        "Si le motif le permet. Entre 0 et 720 heures (30 jours).",
+        "Entre 0 et 720 heures (30 jours).",
     )
     embedding_origins = forms.CharField(
         label="Sites autorisés à intégrer la prise de rendez-vous",

@@ -73,6 +73,7 @@ DEMO_CUSTOM_FIELD = {
     "kind": "choice",
     "choices": ["RSA", "Logement", "Santé", "Emploi"],
     "help_text": "Motif principal de l'accompagnement.",
+    "asked_online": True,  # also asked by the online booking
 }
 
 

@@ -73,6 +73,14 @@ def test_an_espace_with_sectorisation_offers_the_organisations_whose_codes_match
     assert _names(organisations_for_place(territory, query)) == expected
 
 
+def test_a_code_without_commune_matches_its_code_followed_by_any_commune(drome):
+    territory, _, romans = drome
+    _codes(romans, "26750")
+    assert organisations_for_place(territory, "26750 Génissieux") == [romans]
+    assert organisations_for_place(territory, "26750") == [romans]
+    assert organisations_for_place(territory, "Génissieux") == []
+
+
 @pytest.mark.parametrize("query", ["st etienne", "St-Étienne", "saint etienne", "SAINT-ETIENNE", "st", "42000"])
 def test_saint_and_st_hyphens_and_accents_are_tolerated(loire, query):
     territory, stephanois, *_ = loire

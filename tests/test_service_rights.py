@@ -29,6 +29,7 @@ from rdv.motifs import services as motif_services
 from rdv.outbox import services as outbox_services
 from rdv.outbox.models import Delivery, Status
 from rdv.territories import services as territory_services
+from rdv.territories.models import SectorCode
 from rdv.usagers import services as usager_services
 from tests import factories
 from tests.helpers import as_agent
@@ -356,6 +357,41 @@ CASES = [
         ESPACE_FORBIDDEN,
     ),
     Case(territory_services.set_holiday_zone, lambda w, ctx, f: f(ctx, "57"), "espace_admin", ESPACE_FORBIDDEN),
+    Case(
+        territory_services.set_online_booking_settings,
+        lambda w, ctx, f: f(
+            ctx,
+            online_hold_minutes=15,
+            online_max_upcoming_per_contact=2,
+            online_max_bookings_per_ip_per_day=20,
+            online_cancel_min_hours=6,
+            online_move_min_hours=72,
+            embedding_origins="https://www.exemple.fr",
+        ),
+        "espace_admin",
+        ESPACE_FORBIDDEN,
+    ),
+    Case(
+        territory_services.add_sector_codes,
+        lambda w, ctx, f: f(ctx, w.organisation, "26000 Valence"),
+        "org_admin",
+        [
+            "basic",
+            "other_service",
+            "other_organisation",
+            "other_espace",
+            "other_espace_admin",
+            "org_admin_at_espace",
+            "public",
+        ],
+    ),
+    Case(
+        territory_services.delete_sector_code,
+        lambda w, ctx, f: f(ctx, SectorCode.objects.get(organisation=w.organisation, code="26000")),
+        "espace_admin",
+        ["basic", "other_organisation", "other_espace_admin", "org_admin_at_espace", "public"],
+        prepare=lambda w: SectorCode.objects.create(organisation=w.organisation, code="26000", commune="Valence"),
+    ),
     # Agents ------------------------------------------------------------------------------------
     Case(
         account_services.invite_agent,

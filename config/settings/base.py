@@ -190,6 +190,9 @@ AGENT_INVITATION_VALIDITY = timedelta(days=int(os.environ.get("AGENT_INVITATION_
 # Where espace admins reach the platform's operators (a missing service, a question): a web page
 # (https://…) or an e-mail address (mailto:…).
 SUPPORT_URL = os.environ.get("SUPPORT_URL", "mailto:support@rdv.example.fr")
+# Sites allowed to embed the public pages (espace settings) may be http://localhost or
+# http://127.0.0.1 when True (and whenever DEBUG is on); https only otherwise.
+EMBEDDING_ALLOW_LOCAL_HTTP = False
 
 DSFR_MARK_OPTIONAL_FIELDS = True
 # django-dsfr's components (alerts, notices, tables…) render their content with mark_safe unless

@@ -9,6 +9,7 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
 SITE_URL = "http://testserver"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 AXES_ENABLED = True
+EMBEDDING_ALLOW_LOCAL_HTTP = True  # as in development (DEBUG is off in tests)
 # Tests have no collected STATIC_ROOT: WhiteNoise looks it up lazily instead of warning
 # "No directory at: …/staticfiles/" (the live server serves static files from the apps).
 WHITENOISE_AUTOREFRESH = True

@@ -4,6 +4,9 @@ from zoneinfo import ZoneInfo
 from django.db import models
 from django.db.models.functions import Lower
 
+from rdv.territories.origins import stored_origins
+from rdv.territories.sectors import commune_key
+
 # Standard usager fields an espace may hide (all but first and last name), with their French labels.
 # "notification_preferences" stands for the pair notify_by_email / notify_by_sms.
 USAGER_OPTIONAL_FIELDS: dict[str, str] = {
@@ -186,6 +189,12 @@ class Territory(models.Model):
         return bool(getattr(self, attribute))
 
     @property
+    def embedding_origin_list(self) -> list[str]:
+        """The sites allowed to show the public pages in an iframe (CSP `frame-ancestors`), e.g.
+        ["https://www.ladrome.fr"]: each stored line checked again, invalid ones left out."""
+        return stored_origins(self.embedding_origins)
+
+    @property
     def waiting_room_notifies_visually(self) -> bool:
         return self.waiting_room_notification in (WaitingRoomNotification.VISUAL, WaitingRoomNotification.BOTH)
 
@@ -224,15 +233,30 @@ class SectorCode(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="sector_codes")
     code = models.CharField("code postal ou code INSEE", max_length=5)
     commune = models.CharField("commune", max_length=150, blank=True)
+    # The commune compared without case, accents, hyphens or « St » abbreviations
+    # (rdv.territories.sectors.commune_key): an usager's « st etienne » finds « Saint-Étienne » with a
+    # plain LIKE on every database. Derived from `commune` on every save.
+    commune_key = models.CharField(max_length=150, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = "code de sectorisation"
+        verbose_name_plural = "codes de sectorisation"
         ordering = ["code", "commune"]
         constraints = [models.UniqueConstraint("organisation", "code", "commune", name="sector_code_unique")]
-        indexes = [models.Index(fields=["code"], name="sector_code_idx")]
+        indexes = [
+            models.Index(fields=["code"], name="sector_code_idx"),
+            models.Index(fields=["commune_key"], name="sector_commune_key_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.commune}".strip()
+
+    def save(self, *args, **kwargs):
+        # A derived column, like a search index: not a business rule.
+        self.commune_key = commune_key(self.commune)[:150]
+        if kwargs.get("update_fields") is not None and "commune" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "commune_key"}
+        super().save(*args, **kwargs)
 
 
 class ServiceQuerySet(models.QuerySet):

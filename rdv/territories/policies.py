@@ -7,7 +7,7 @@ contexts come from rdv.core.context; service functions call these predicates bef
 
 from rdv.core.context import Context
 from rdv.core.models import AuditLog
-from rdv.territories.models import Organisation
+from rdv.territories.models import Organisation, SectorCode
 
 
 def can_administer(ctx: Context) -> bool:
@@ -18,6 +18,21 @@ def can_administer(ctx: Context) -> bool:
 
 def can_change_organisation(ctx: Context, organisation: Organisation) -> bool:
     return can_administer(ctx) and ctx.in_territory(organisation)
+
+
+def can_manage_sector_codes(ctx: Context, organisation: Organisation) -> bool:
+    """The sectorisation of an organisation (its postal and INSEE codes): the espace admins of its
+    espace, and the admins of that organisation."""
+    if can_change_organisation(ctx, organisation):
+        return True
+    return ctx.is_organisation_admin and ctx.organisation.pk == organisation.pk
+
+
+def sector_codes_scope(ctx: Context, organisation: Organisation):
+    """The sector codes of `organisation` the context may see and change."""
+    if not can_manage_sector_codes(ctx, organisation):
+        return SectorCode.objects.none()
+    return SectorCode.objects.filter(organisation=organisation)
 
 
 def organisations_scope(ctx: Context):

@@ -3,6 +3,8 @@
 Every function takes the actor's context first and refuses ("forbidden") unless the context
 administers the espace (rdv.territories.policies)."""
 
+from dataclasses import dataclass
+
 from django.db import IntegrityError, transaction
 
 from rdv.core.audit import log_action
@@ -13,6 +15,7 @@ from rdv.territories.models import (
     USAGER_OPTIONAL_FIELDS,
     HolidayZone,
     Organisation,
+    SectorCode,
     Service,
     Territory,
     TerritoryService,
@@ -20,7 +23,9 @@ from rdv.territories.models import (
     WaitingRoomNotification,
     time_zone_of_departement,
 )
-from rdv.territories.policies import can_administer, can_change_organisation
+from rdv.territories.origins import MAX_ORIGINS, parse_origins
+from rdv.territories.policies import can_administer, can_change_organisation, can_manage_sector_codes
+from rdv.territories.sectors import SectorLine, errors_message, parse_lines
 
 NAME_MAX_LENGTH = Organisation._meta.get_field("name").max_length
 assert Territory._meta.get_field("name").max_length == NAME_MAX_LENGTH
@@ -248,3 +253,155 @@ def set_holiday_zone(ctx: Context, zone: str) -> bool:
     )
     territory.holiday_zone = zone
     return True
+
+
+# Online booking settings --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bound:
+    minimum: int
+    maximum: int
+    unit: str  # « minutes », « heures », « rendez-vous »…
+    what: str  # how the error message names the setting
+
+    def message(self) -> str:
+        return f"{self.what} : saisissez un nombre entier entre {self.minimum} et {self.maximum} {self.unit}."
+
+
+# Territory attribute -> its bounds. Forms and services read them here.
+ONLINE_BOOKING_BOUNDS: dict[str, Bound] = {
+    "online_hold_minutes": Bound(2, 60, "minutes", "La durée de réservation provisoire"),
+    "online_max_upcoming_per_contact": Bound(1, 50, "rendez-vous", "Le nombre de rendez-vous à venir par contact"),
+    "online_max_bookings_per_ip_per_day": Bound(
+        1, 1000, "réservations", "Le nombre de réservations par adresse IP et par jour"
+    ),
+    "online_cancel_min_hours": Bound(0, 168, "heures", "Le délai d'annulation"),
+    "online_move_min_hours": Bound(0, 720, "heures", "Le délai de déplacement"),
+}
+
+
+def _clean_bounded(name: str, value) -> int:
+    bound = ONLINE_BOOKING_BOUNDS[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not bound.minimum <= value <= bound.maximum:
+        raise DomainError(f"{name}_out_of_bounds", bound.message(), field=name)
+    return value
+
+
+def clean_embedding_origins(text: str) -> list[str]:
+    """The normalised origins of the textarea, or DomainError naming each refused line."""
+    origins, errors = parse_origins(text)
+    if errors:
+        raise DomainError("embedding_origins_invalid", errors_message(errors), field="embedding_origins")
+    return origins
+
+
+@transaction.atomic
+def set_online_booking_settings(
+    ctx: Context,
+    *,
+    online_hold_minutes: int,
+    online_max_upcoming_per_contact: int,
+    online_max_bookings_per_ip_per_day: int,
+    online_cancel_min_hours: int,
+    online_move_min_hours: int,
+    embedding_origins: str,
+) -> dict:
+    """The espace's online booking rules (holds, fairness limits, how late usagers may cancel or
+    move) and the sites allowed to embed the public pages (one origin per line, at most
+    MAX_ORIGINS). All or nothing; returns the changes."""
+    require(can_administer(ctx))
+    territory = ctx.territory
+    values = {
+        "online_hold_minutes": online_hold_minutes,
+        "online_max_upcoming_per_contact": online_max_upcoming_per_contact,
+        "online_max_bookings_per_ip_per_day": online_max_bookings_per_ip_per_day,
+        "online_cancel_min_hours": online_cancel_min_hours,
+        "online_move_min_hours": online_move_min_hours,
+    }
+    values = {name: _clean_bounded(name, value) for name, value in values.items()}
+    origins = clean_embedding_origins(embedding_origins)
+    assert len(origins) <= MAX_ORIGINS
+    values["embedding_origins"] = "\n".join(origins)
+    locked = _locked(territory)
+    changes = {}
+    for name, value in values.items():
+        old = getattr(locked, name)
+        if old != value:
+            if name == "embedding_origins":
+                changes[name] = [", ".join(old.splitlines()) or None, ", ".join(origins) or None]
+            else:
+                changes[name] = [old, value]
+            setattr(locked, name, value)
+            setattr(territory, name, value)
+    if changes:
+        locked.save(update_fields=list(changes))
+        log_action(ctx.actor, "territory.online_booking_updated", locked, changes)
+    return changes
+
+
+# Sectorisation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SectorCodesAdded:
+    added: list[SectorCode]
+    already_present: list[SectorLine]
+
+
+@transaction.atomic
+def add_sector_codes(ctx: Context, organisation: Organisation, text: str) -> SectorCodesAdded:
+    """Add the codes of the textarea to the organisation's sectorisation: one code per line
+    (5-digit postal code or INSEE code, 2A/2B in Corsica), optionally followed by the commune
+    (« 26000 Valence »). Any refused line: nothing is added, the message names each line. Codes
+    already present (same code, same commune up to case and accents) are left as they are."""
+    require(can_manage_sector_codes(ctx, organisation))
+    entries, errors = parse_lines(text)
+    if errors:
+        raise DomainError("sector_codes_invalid", errors_message(errors), field="codes")
+    if not entries:
+        raise DomainError(
+            "sector_codes_required",
+            "Saisissez au moins un code postal ou un code INSEE, par exemple « 26000 Valence ».",
+            field="codes",
+        )
+    # Lock the organisation: two admins adding the same codes at once add them once.
+    Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+    existing = {
+        (code, key)
+        for code, key in SectorCode.objects.filter(
+            organisation=organisation, code__in={entry.code for entry in entries}
+        ).values_list("code", "commune_key")
+    }
+    new = [entry for entry in entries if entry.key not in existing]
+    present = [entry for entry in entries if entry.key in existing]
+    rows = [
+        SectorCode(organisation=organisation, code=entry.code, commune=entry.commune, commune_key=entry.key[1])
+        for entry in new
+    ]
+    if rows:
+        try:
+            with transaction.atomic():
+                SectorCode.objects.bulk_create(rows)
+        except IntegrityError as exc:  # a concurrent addition won the race
+            raise DomainError(
+                "sector_code_taken", "Ces codes viennent d'être ajoutés par quelqu'un d'autre : rechargez la page."
+            ) from exc
+        log_action(
+            ctx.actor,
+            "sector_codes.added",
+            organisation,
+            {"sector_codes": [str(entry) for entry in new]},
+        )
+    return SectorCodesAdded(added=rows, already_present=present)
+
+
+@transaction.atomic
+def delete_sector_code(ctx: Context, sector_code: SectorCode) -> bool:
+    """Remove one code from its organisation's sectorisation. Returns False when it was already gone."""
+    organisation = sector_code.organisation
+    require(can_manage_sector_codes(ctx, organisation))
+    deleted, _ = SectorCode.objects.filter(pk=sector_code.pk, organisation=organisation).delete()
+    if deleted:
+        log_action(ctx.actor, "sector_codes.deleted", organisation, {"sector_codes": [str(sector_code)]})
+    return bool(deleted)

@@ -501,7 +501,10 @@ def create_custom_field(
     choices=(),
     required: bool = False,
     help_text: str = "",
+    asked_online: bool = False,
 ) -> CustomField:
+    """A new custom field of the usager files of the espace. `asked_online`: also asked to the
+    usager (or prescripteur) who books online; then, when required, online booking requires it."""
     require(policies.can_manage_custom_fields(ctx))
     territory = ctx.territory
     label, kind, options, help_text = _clean_custom_field(territory, label, kind, choices, help_text)
@@ -515,6 +518,7 @@ def create_custom_field(
                 choices=options,
                 required=bool(required),
                 help_text=help_text,
+                asked_online=bool(asked_online),
                 position=position,
             )
     except IntegrityError as exc:
@@ -530,6 +534,7 @@ def create_custom_field(
             "kind": CustomFieldKind(kind).label,
             "choices": options,
             "required": bool(required),
+            "asked_online": bool(asked_online),
         },
     )
     return field
@@ -545,9 +550,11 @@ def update_custom_field(
     choices=(),
     required: bool = False,
     help_text: str = "",
+    asked_online: bool = False,
 ) -> dict:
-    """Change a custom field. Its type cannot change once an usager has a value for it, and an
-    option of a list cannot be removed while an usager has it. Returns the changes."""
+    """Change a custom field (`asked_online`: see create_custom_field). Its type cannot change once
+    an usager has a value for it, and an option of a list cannot be removed while an usager has it.
+    Returns the changes."""
     require(policies.can_manage_custom_field(ctx, field))
     field = CustomField.objects.select_for_update().get(pk=field.pk)
     label, kind, options, help_text = _clean_custom_field(
@@ -575,7 +582,14 @@ def update_custom_field(
                     "Modifiez d'abord leur fiche, ou archivez le champ.",
                     field="choices",
                 )
-    new = {"label": label, "kind": kind, "choices": options, "required": bool(required), "help_text": help_text}
+    new = {
+        "label": label,
+        "kind": kind,
+        "choices": options,
+        "required": bool(required),
+        "help_text": help_text,
+        "asked_online": bool(asked_online),
+    }
     changes = {}
     for name, value in new.items():
         old = getattr(field, name)

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from rdv.www.views import accounts, espace, espace_settings, organisations, outbox, public, usagers
+from rdv.www.views import accounts, espace, espace_sectors, espace_settings, organisations, outbox, public, usagers
 from rdv.www.views import agendas as agenda_views
 from rdv.www.views import bookings as booking_views
 from rdv.www.views import motifs as motif_views
@@ -26,6 +26,16 @@ urlpatterns = [
     path("invitation/<str:token>/", accounts.accept_invitation, name="accept_invitation"),
     # Organisation pages (agents)
     path("organisations/<int:organisation_id>/", organisations.home, name="organisation_home"),
+    path(
+        "organisations/<int:organisation_id>/sectorisation/",
+        espace_sectors.organisation_sectors,
+        name="organisation_sectors",
+    ),
+    path(
+        "organisations/<int:organisation_id>/sectorisation/<int:code_id>/retirer/",
+        espace_sectors.organisation_sector_delete,
+        name="organisation_sector_delete",
+    ),
     path("organisations/<int:organisation_id>/usagers/", usagers.usager_list, name="usager_list"),
     path("organisations/<int:organisation_id>/usagers/nouveau/", usagers.usager_create, name="usager_create"),
     path("organisations/<int:organisation_id>/usagers/<int:usager_id>/", usagers.usager_detail, name="usager_detail"),
@@ -57,6 +67,16 @@ urlpatterns = [
         "espace/<int:territory_id>/organisations/<int:organisation_id>/modifier/",
         espace.organisation_edit,
         name="espace_organisation_edit",
+    ),
+    path(
+        "espace/<int:territory_id>/organisations/<int:organisation_id>/sectorisation/",
+        espace_sectors.espace_sectors,
+        name="espace_organisation_sectors",
+    ),
+    path(
+        "espace/<int:territory_id>/organisations/<int:organisation_id>/sectorisation/<int:code_id>/retirer/",
+        espace_sectors.espace_sector_delete,
+        name="espace_organisation_sector_delete",
     ),
     path("espace/<int:territory_id>/invitations/", espace.invitations, name="espace_invitations"),
     path("espace/<int:territory_id>/invitations/nouvelle/", espace.invite, name="espace_invite"),
@@ -97,6 +117,11 @@ urlpatterns = [
         "espace/<int:territory_id>/parametres/visibilite-usagers/",
         espace_settings.usager_visibility,
         name="espace_settings_usager_visibility",
+    ),
+    path(
+        "espace/<int:territory_id>/parametres/reservation-en-ligne/",
+        espace_settings.online_booking,
+        name="espace_settings_online_booking",
     ),
     path(
         "espace/<int:territory_id>/parametres/champs-personnalises/",

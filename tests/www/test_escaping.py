@@ -35,7 +35,7 @@ from rdv.motifs.models import Motif
 from rdv.motifs.sanitize import rich_text_for_editing, sanitize_rich_text
 from rdv.outbox.models import Delivery, Status
 from rdv.outbox.services import enqueue_email
-from rdv.territories.models import WaitingRoomNotification
+from rdv.territories.models import SectorCode, WaitingRoomNotification
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomFieldKind, Usager
 from rdv.www.forms.accounts import SetPasswordForm
@@ -349,6 +349,11 @@ def build_sweep(world) -> Sweep:
     archived_field = factories.CustomFieldFactory(
         territory=territory, label=text("libellé d'un champ personnalisé archivé", 100), archived_at=NOW
     )
+    # Sectorisation: a commune as it could be typed outside the sectorisation page (its own form
+    # refuses markup).
+    sector_code = SectorCode.objects.create(
+        organisation=organisation, code="26000", commune=text("commune d'un code de sectorisation", 150)
+    )
 
     # Usager files: every standard text field, custom values, a relative.
     long_text = custom_fields[CustomFieldKind.LONG_TEXT]
@@ -479,6 +484,7 @@ def build_sweep(world) -> Sweep:
         "rdv_id": [rdv.pk, cancelled.pk],
         "usager_id": [usager.pk, relative.pk],
         "field_id": [field.pk for field in custom_fields.values()] + [archived_field.pk],
+        "code_id": [sector_code.pk],
         "invitation_id": [invitation.pk],
         "delivery_id": [undelivered.pk],
         "service_id": [world.service.pk, world.inactive_service.pk],

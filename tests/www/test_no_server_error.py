@@ -16,7 +16,7 @@ from rdv.agendas.models import Absence, Lieu, PlageOuverture
 from rdv.bookings.models import Rdv
 from rdv.motifs.models import Motif
 from rdv.outbox.models import Delivery
-from rdv.territories.models import Organisation
+from rdv.territories.models import Organisation, SectorCode
 from rdv.usagers.models import CustomField, Usager
 from tests.helpers import log_in
 
@@ -106,6 +106,7 @@ def _ids(admin, valence) -> dict:
         "rdv_id": first(Rdv.objects.filter(organisation=valence)),
         "usager_id": first(Usager.objects.filter(organisations=valence)),
         "field_id": first(CustomField.objects.filter(territory_id=valence.territory_id)),
+        "code_id": first(SectorCode.objects.filter(organisation=valence)),
         "invitation_id": 1,
         "delivery_id": first(Delivery.objects.filter(organisation=valence)),
         "service_id": 1,

@@ -5,6 +5,7 @@ from django.core.validators import validate_email
 
 from rdv.accounts.models import AccessLevel, Agent, Invitation
 from rdv.core.text import SEARCH_MAX_LENGTH
+from rdv.territories import sectors
 from rdv.territories import selectors as territory_selectors
 from rdv.territories.models import Organisation, Service
 from rdv.www.forms.base import DsfrForm, ModelChoiceField, ModelMultipleChoiceField, max_length, too_long
@@ -186,6 +187,32 @@ class OrganisationForm(DsfrForm):
             "max_length": too_long("Le nom", max_length(Organisation, "name")),
         },
     )
+
+
+class SectorCodesForm(DsfrForm):
+    """Sectorisation: codes added to an organisation, one per line."""
+
+    codes = forms.CharField(
+        label="Codes à ajouter",
+        # The longest accepted text: every line at its longest (code, space, commune).
+        max_length=sectors.MAX_LINES * (sectors.CODE_LENGTH + 1 + sectors.COMMUNE_MAX_LENGTH + 2),
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text="Un code par ligne, éventuellement suivi de la commune, par exemple « 26000 Valence ». "
+        "Codes postaux (5 chiffres) ou codes INSEE (5 caractères, 2A ou 2B en Corse).",
+        error_messages={
+            "required": "Saisissez au moins un code postal ou un code INSEE, par exemple « 26000 Valence ».",
+            "max_length": f"Saisissez au plus {sectors.MAX_LINES} lignes à la fois.",
+        },
+    )
+
+    def clean_codes(self) -> str:
+        text = self.cleaned_data["codes"]
+        entries, errors = sectors.parse_lines(text)
+        if errors:
+            raise forms.ValidationError(sectors.limit_errors(errors))
+        if not entries:
+            raise forms.ValidationError(self.fields["codes"].error_messages["required"])
+        return text
 
 
 class AgentFilterForm(DsfrForm):

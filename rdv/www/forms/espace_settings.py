@@ -9,6 +9,9 @@ from rdv.territories.models import (
     Territory,
     WaitingRoomNotification,
 )
+from rdv.territories.origins import MAX_ORIGINS, parse_origins
+from rdv.territories.sectors import limit_errors
+from rdv.territories.services import ONLINE_BOOKING_BOUNDS
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomField, CustomFieldKind
 from rdv.www.forms.base import DsfrForm, max_length, too_long
@@ -83,6 +86,89 @@ class HolidayZoneForm(DsfrForm):
     )
 
 
+def _bounded_field(name: str, label: str, help_text: str) -> forms.IntegerField:
+    bound = ONLINE_BOOKING_BOUNDS[name]
+    message = bound.message()
+    return forms.IntegerField(
+        label=label,
+        min_value=bound.minimum,
+        max_value=bound.maximum,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        error_messages={
+            "required": message,
+            "invalid": message,
+            "min_value": message,
+            "max_value": message,
+            "step_size": message,
+        },
+    )
+
+
+EMBEDDING_TEXT_MAX_LENGTH = 20_000
+
+
+class OnlineBookingForm(DsfrForm):
+    """The espace's online booking rules and the sites allowed to embed the public pages."""
+
+    online_hold_minutes = _bounded_field(
+        "online_hold_minutes",
+        "Durée de réservation provisoire d'un créneau (minutes)",
+        "Le créneau choisi par un usager est mis de côté pendant ce temps, le temps qu'il confirme "
+        "(entre 2 et 60 minutes).",
+    )
+    online_max_upcoming_per_contact = _bounded_field(
+        "online_max_upcoming_per_contact",
+        "Rendez-vous à venir par e-mail ou téléphone et par motif",
+        "Au-delà, une même adresse e-mail ou un même numéro ne peut plus réserver ce motif en ligne (entre 1 et 50).",
+    )
+    online_max_bookings_per_ip_per_day = _bounded_field(
+        "online_max_bookings_per_ip_per_day",
+        "Réservations en ligne par adresse IP et par jour",
+        "Limite les réservations en masse par un robot (entre 1 et 1000). Une structure d'accueil "
+        "partagée (médiathèque, France services) peut avoir besoin d'une valeur plus haute.",
+    )
+    online_cancel_min_hours = _bounded_field(
+        "online_cancel_min_hours",
+        "Annulation par l'usager jusqu'à (heures avant le rendez-vous)",
+        "Entre 0 et 168 heures (une semaine).",
+    )
+    online_move_min_hours = _bounded_field(
+        "online_move_min_hours",
+        "Déplacement par l'usager jusqu'à (heures avant le rendez-vous)",
+        "Entre 0 et 720 heures (30 jours).",
+    )
+    embedding_origins = forms.CharField(
+        label="Sites autorisés à intégrer la prise de rendez-vous",
+        required=False,
+        max_length=EMBEDDING_TEXT_MAX_LENGTH,
+        error_messages={"max_length": f"Indiquez au plus {MAX_ORIGINS} sites, un par ligne."},
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocapitalize": "off"}),
+        help_text=f"Un site par ligne, sous la forme https://www.exemple.fr (sans chemin), au plus "
+        f"{MAX_ORIGINS}. Ces sites peuvent afficher les pages de prise de rendez-vous de l'espace dans "
+        "un cadre (iframe) ; tous les autres en sont empêchés. Laissez vide pour n'en autoriser aucun.",
+    )
+
+    def __init__(self, territory: Territory, *args, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                **{name: getattr(territory, name) for name in ONLINE_BOOKING_BOUNDS},
+                "embedding_origins": territory.embedding_origins,
+            },
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean_embedding_origins(self) -> str:
+        origins, errors = parse_origins(self.cleaned_data.get("embedding_origins") or "")
+        if errors:
+            raise forms.ValidationError(limit_errors(errors))
+        return "\n".join(origins)
+
+    def service_kwargs(self) -> dict:
+        return {name: self.cleaned_data[name] for name in [*ONLINE_BOOKING_BOUNDS, "embedding_origins"]}
+
+
 class CustomFieldForm(DsfrForm):
     label = forms.CharField(
         label="Libellé",
@@ -108,6 +194,12 @@ class CustomFieldForm(DsfrForm):
         help_text="Pour une liste de choix uniquement (laissez vide pour les autres types) : une option par ligne.",
     )
     required = forms.BooleanField(label="Champ obligatoire", required=False)
+    asked_online = forms.BooleanField(
+        label="Demandé lors de la réservation en ligne",
+        required=False,
+        help_text="Le champ est proposé à l'usager (ou au prescripteur) qui réserve en ligne ; s'il est "
+        "obligatoire, la réservation en ligne l'exige.",
+    )
     help_text = forms.CharField(
         label="Texte d'aide",
         required=False,
@@ -125,6 +217,7 @@ class CustomFieldForm(DsfrForm):
                     "kind": field.kind,
                     "choices": "\n".join(field.choices),
                     "required": field.required,
+                    "asked_online": field.asked_online,
                     "help_text": field.help_text,
                 },
             )
@@ -147,4 +240,5 @@ class CustomFieldForm(DsfrForm):
             "choices": self.options(),
             "required": self.cleaned_data["required"],
             "help_text": self.cleaned_data["help_text"],
+            "asked_online": self.cleaned_data["asked_online"],
         }

@@ -24,6 +24,7 @@ from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.espace_settings import (
     CustomFieldForm,
     HolidayZoneForm,
+    OnlineBookingForm,
     RdvFieldsForm,
     UsagerFieldsForm,
     UsagerVisibilityForm,
@@ -54,6 +55,7 @@ def index(request, ctx):
         rdv_fields=[(label, territory.rdv_field_enabled(name)) for name, (_, label) in RDV_OPTIONAL_FIELDS.items()],
         waiting_room_label=territory.get_waiting_room_notification_display(),
         holiday_zone_label=HolidayZone(holiday_zone(territory)).label,
+        embedding_origins=territory.embedding_origin_list,
     )
 
 
@@ -164,6 +166,21 @@ def holidays(request, ctx):
         template="espace/parametres/holidays.html",
         title="Jours fériés",
         upcoming=sorted(upcoming.items()),
+    )
+
+
+@territory_admin_required
+def online_booking(request, ctx):
+    territory = ctx.territory
+    return _setting_page(
+        request,
+        territory,
+        OnlineBookingForm(territory, submitted(request)),
+        save=lambda form: territory_services.set_online_booking_settings(ctx, **form.service_kwargs()),
+        success=lambda territory, form: "Paramètres de la réservation en ligne enregistrés.",
+        url_name="espace_settings_online_booking",
+        template="espace/parametres/online_booking.html",
+        title="Réservation en ligne",
     )
 
 

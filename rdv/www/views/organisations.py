@@ -2,6 +2,7 @@ from django.shortcuts import render
 
 from rdv.accounts import selectors as account_selectors
 from rdv.outbox import policies as outbox_policies
+from rdv.territories import policies as territory_policies
 from rdv.www.tenancy import organisation_member_required
 
 
@@ -15,5 +16,6 @@ def home(request, ctx):
             "organisation": ctx.organisation,
             "colleagues": account_selectors.colleagues(ctx),
             "sees_deliveries": outbox_policies.can_view_page(ctx),
+            "manages_sectors": territory_policies.can_manage_sector_codes(ctx, ctx.organisation),
         },
     )

@@ -22,7 +22,7 @@ TERRITORIES = {
                 "orga@demo.rdv.fr",
                 "Olivier",
                 "Durand",
-                ["Insertion"],
+                ["Insertion", "Service social"],
                 {"MDS Romans-sur-Isère": AccessLevel.ADMIN},
                 False,
             ),
@@ -73,6 +73,7 @@ DEMO_CUSTOM_FIELD = {
     "kind": "choice",
     "choices": ["RSA", "Logement", "Santé", "Emploi"],
     "help_text": "Motif principal de l'accompagnement.",
+    "asked_online": True,  # also asked by the online booking
 }
 
 
@@ -129,6 +130,41 @@ DEMO_MOTIFS = {
             {},
         ),
         (
+            ["MDS Valence", "MDS Romans-sur-Isère"],
+            "Service social",
+            {
+                "name": "Aide aux démarches administratives",
+                "color": "#009081",
+                "default_duration_minutes": 30,
+                "bookable_by": "everyone",
+            },
+            {"bookable_online": True, "min_booking_delay_minutes": 60, "max_booking_delay_minutes": 30240},
+            {
+                "instructions_before": "Ce rendez-vous vous aide à remplir un dossier (CAF, logement, retraite…). "
+                "Il ne remplace pas un rendez-vous avec un travailleur social.",
+                "instructions_after": "Apportez les courriers reçus, votre pièce d'identité et, si vous en avez, "
+                "vos identifiants de connexion aux sites concernés.",
+            },
+        ),
+        (
+            ["MDS Valence"],
+            "Service social",
+            {
+                "name": "Accompagnement social (orientation par un partenaire)",
+                "color": "#a558a0",
+                "default_duration_minutes": 45,
+                "bookable_by": "agents_and_prescripteurs",
+            },
+            # Not « ouvert aux usagers »: prescripteurs book it online (its « Qui peut réserver »), usagers do not.
+            {"min_booking_delay_minutes": 1440, "max_booking_delay_minutes": 43200},
+            {
+                "instructions_before": "Réservé aux professionnels (travailleurs sociaux, associations) qui "
+                "orientent une personne vers la MDS.",
+                "instructions_after": "La personne accompagnée reçoit la confirmation du rendez-vous. "
+                "Merci de lui transmettre les documents utiles à la première rencontre.",
+            },
+        ),
+        (
             ["MDS Romans-sur-Isère"],
             "Service social",
             {
@@ -178,6 +214,7 @@ DEMO_LIEUX = {
     "Drôme (démo)": [
         ("MDS Valence", "MDS Valence — Centre", "12 avenue de Romans 26000 Valence", "04 75 79 70 00"),
         ("MDS Valence", "Antenne Valence-le-Haut", "4 place Pierre Dupont 26000 Valence", ""),
+        ("MDS Romans-sur-Isère", "MDS Romans — Centre", "8 rue Jacquemart 26100 Romans-sur-Isère", "04 75 05 00 00"),
     ],
 }
 DEMO_PLAGES = {
@@ -202,8 +239,58 @@ DEMO_PLAGES = {
             "14:00",
             "17:00",
         ),
+        # Online booking: the motifs open online, in the coming weeks (weekly plages from this week).
+        (
+            "MDS Valence",
+            "admin@demo.rdv.fr",
+            "Permanence sociale de l'après-midi",
+            "MDS Valence — Centre",
+            [
+                ("Service social", "Aide aux démarches administratives", "public_office"),
+                ("Service social", "Accompagnement social (orientation par un partenaire)", "public_office"),
+            ],
+            [0, 2],
+            "13:30",
+            "16:30",
+        ),
+        (
+            "MDS Romans-sur-Isère",
+            "orga@demo.rdv.fr",
+            "Permanence sociale",
+            "MDS Romans — Centre",
+            [
+                ("Service social", "Premier accueil", "public_office"),
+                ("Service social", "Aide aux démarches administratives", "public_office"),
+            ],
+            [1, 3],
+            "09:00",
+            "12:00",
+        ),
     ],
 }
+
+
+# Sectorisation: espace -> organisation -> lines of the sectorisation page (code, then commune).
+# The Ardèche espace has none: every organisation is offered there, whatever the address.
+DEMO_SECTORS = {
+    "Drôme (démo)": {
+        "MDS Valence": ["26000 Valence", "26362 Valence", "26500 Bourg-lès-Valence", "26800 Portes-lès-Valence"],
+        "MDS Romans-sur-Isère": ["26100 Romans-sur-Isère", "26281 Romans-sur-Isère", "26300 Bourg-de-Péage"],
+    },
+}
+
+
+def seed_sectors(territory, organisations) -> int:
+    """Idempotent: codes already present are left as they are."""
+    from rdv.territories import services as territory_services
+
+    added = 0
+    for organisation_name, lines in DEMO_SECTORS.get(territory.name, {}).items():
+        result = territory_services.add_sector_codes(
+            Context.system(territory, label=DEMO_ACTOR), organisations[organisation_name], "\n".join(lines)
+        )
+        added += len(result.added)
+    return added
 
 
 def seed_agendas(territory, organisations) -> int:
@@ -438,6 +525,7 @@ class Command(BaseCommand):
                 if is_admin:
                     TerritoryRole.objects.get_or_create(agent=agent, territory=territory)
             seed_usagers(territory, organisations)
+            seed_sectors(territory, organisations)
             seed_motifs(territory, organisations)
             seed_agendas(territory, organisations)
             seed_rdvs(territory, organisations)

@@ -175,12 +175,13 @@ class Window:
         return timezone.localtime(self.latest, self.tz).date()
 
 
-def online_window(motif: Motif, now: datetime | None = None) -> Window:
+def online_window(motif: Motif, now: datetime | None = None, tz=None) -> Window:
+    """`tz`: the espace's time zone (read from the motif when not given)."""
     now = now or timezone.now()
     return Window(
         earliest=now + timedelta(minutes=motif.min_booking_delay_minutes),
         latest=now + timedelta(minutes=motif.max_booking_delay_minutes),
-        tz=motif.organisation.territory.zone,
+        tz=tz or motif.organisation.territory.zone,
     )
 
 
@@ -211,8 +212,9 @@ def first_slots(
         return found
     territory = motifs[0].organisation.territory
     tz, zone = territory.zone, holiday_zone(territory)
-    last_days = {motif.pk: online_window(motif, now).last_day for motif in motifs}
-    start = max(after or date.min, min(online_window(motif, now).first_day for motif in motifs))
+    windows = {motif.pk: online_window(motif, now, tz) for motif in motifs}
+    last_days = {pk: window.last_day for pk, window in windows.items()}
+    start = max(after or date.min, min(window.first_day for window in windows.values()))
     missing_lieux = set(lieu_ids) if lieu_ids is not None else None
     remaining = motifs
     chunks = iter(CHUNK_DAYS)

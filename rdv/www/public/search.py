@@ -486,7 +486,11 @@ def week(request):
             raise go(request, url("week", **here), WEEK_OUTSIDE)
     else:
         monday = selectors.monday_of(window.first_day)
-    result = selectors.week_of_free_times(motif, monday, lieu=lieu, now=now, holder_key=holder_key(request))
+    key = holder_key(request)
+    result = selectors.week_of_free_times(motif, monday, lieu=lieu, now=now, holder_key=key)
+    if not raw_week and result.next_slot is not None:  # no week asked: the first one with free times
+        monday = selectors.monday_of(result.next_slot.date())
+        result = selectors.week_of_free_times(motif, monday, lieu=lieu, now=now, holder_key=key)
     days = []
     for day in result.days:
         if not window.first_day <= day.day <= window.last_day:

@@ -316,6 +316,17 @@ def test_an_empty_week_offers_the_next_free_time(client, journey):
     assert "semaine=2027-03-29" in response.content.decode()
 
 
+def test_without_a_week_asked_the_first_week_with_free_times_is_shown(client, journey):
+    plage = PlageOuverture.objects.get(lieu=journey.lieu)
+    PlageException.objects.create(plage=plage, date=date(2027, 3, 2), cancelled=True)
+    response = client.get(reverse("public:week"), {"motif": journey.motif.pk, "lieu": journey.lieu.pk})
+    assert response.status_code == 200
+    assert "Semaine du 8 mars au 14 mars 2027" in text(response)
+    starts = re.findall(r'name="debut"\s+value="([^"]+)"', response.content.decode())
+    assert starts[0] == "2027-03-09T09:00:00+01:00"
+    assert "Semaine précédente" in text(response)  # the current week stays reachable
+
+
 def test_an_empty_week_without_any_later_slot_says_so(client, journey):
     journey.motif.max_booking_delay_minutes = 10 * 24 * 60
     journey.motif.save()

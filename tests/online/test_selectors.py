@@ -190,3 +190,11 @@ def test_offered_motifs_and_services(journey):
     at_lieu_b = selectors.offered_motifs(journey.organisation, lieu=journey.lieu_b)
     assert [item.motif.name for item in at_lieu_b] == ["Premier accueil"]
     assert offered[0].needs_lieu and not offered[2].needs_lieu
+
+
+def test_a_time_free_at_several_lieux_is_listed_once_for_a_motif_without_place(journey):
+    motif = journey.phone_motif  # Tuesdays at the Maison des solidarités; add the same hours at the Antenne
+    weekly_plage(journey.organisation, journey.other_agent, journey.lieu_b, [motif], weekday=1, first=date(2027, 3, 2))
+    week = selectors.week_of_free_times(motif, date(2027, 3, 1))
+    tuesday = [t.start for t in week.days[1].times]
+    assert tuesday == [at(date(2027, 3, 2), 9) + timedelta(minutes=30 * i) for i in range(6)]

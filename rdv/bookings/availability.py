@@ -127,7 +127,7 @@ def load_inputs(
     expanded in the time of their own espace (an agent may work in several). `online` applies the
     motifs' minimum and maximum booking delays to the windows; `exclude_rdv_ids` ignores RDVs (a
     RDV being moved). Slots held online (SlotHold) that have not expired are busy too, except the
-    holds of `holder_key` (the person booking sees and books the slot they hold). Five queries."""
+    holds of `holder_key` (the person booking sees and books the slot they hold)."""
     now = now or timezone.now()
     motifs = list(motifs)
     rules = {m.pk: motif_rule(m) for m in motifs}
@@ -191,14 +191,13 @@ def load_inputs(
     )
     if exclude_rdv_ids:  # a RDV being moved does not block its own new time
         rdv_busy = rdv_busy.exclude(rdv_id__in=list(exclude_rdv_ids))
-    for agent_id, starts_at, ends_at in _busy_seconds(rdv_busy):
-        busy[agent_id].append((starts_at, ends_at))
     holds = SlotHold.objects.filter(
         agent_id__in=agents, expires_at__gt=now, starts_at__lt=window_end, ends_at__gt=window_start
     )
     if holder_key:
         holds = holds.exclude(holder_key=holder_key)
-    for agent_id, starts_at, ends_at in _busy_seconds(holds):
+    # RDVs and live holds in one query
+    for agent_id, starts_at, ends_at in _busy_seconds(rdv_busy).union(_busy_seconds(holds), all=True):
         busy[agent_id].append((starts_at, ends_at))
     holidays = [  # whole days of the espace
         tuple(int(i.timestamp()) for i in local_day_interval(day, tz))

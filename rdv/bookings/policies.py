@@ -123,9 +123,9 @@ def delivery_subject():
             if ctx.organisation is not None and ctx.organisation.pk == organisation_id:
                 there = ctx
             elif ctx.is_system and ctx.territory is not None:
-                there = Context.system(
-                    ctx.territory, next(r.organisation for r in rdvs if r.organisation_id == organisation_id)
-                )
+                organisation = next(r.organisation for r in rdvs if r.organisation_id == organisation_id)
+                # the system of an espace acts in the organisations of that espace only
+                there = Context.system(ctx.territory, organisation) if ctx.in_territory(organisation) else None
             else:
                 there = organisation_context(ctx.agent, organisation_id) if ctx.agent is not None else None
             if there is not None and there.territory.pk == ctx.territory.pk:

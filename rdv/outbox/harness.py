@@ -35,14 +35,19 @@ class LocalSMTPServer:
     """An SMTP server on 127.0.0.1 for tests and benchmarks.
 
     - `refuse_seconds`: every message gets `451` (temporary) for that long after `start()`;
+    - `refuse_first`: the first N messages get `451` whenever they come (deterministic on a loaded
+      machine, where a worker may start after `refuse_seconds` are over);
     - `refuse_recipients`: these addresses get `550` (permanent) at RCPT;
     - `stall_first`: the first message's DATA is never answered (until `stop()`), as a server
       that hangs; `stalled` is set once a client waits on it.
     Accepted messages are counted by Message-ID, with the time they arrived.
     """
 
-    def __init__(self, refuse_seconds: float = 0, refuse_recipients=(), stall_first: bool = False):
+    def __init__(
+        self, refuse_seconds: float = 0, refuse_recipients=(), stall_first: bool = False, refuse_first: int = 0
+    ):
         self.refuse_seconds = refuse_seconds
+        self.refuse_first = refuse_first
         self.refuse_recipients = {address.lower() for address in refuse_recipients}
         self.stall_first = stall_first
         self.stalled = threading.Event()
@@ -68,7 +73,7 @@ class LocalSMTPServer:
             self.stalled.set()
             await self._release.wait()
             return "421 4.3.0 Arrêt du serveur"
-        if time.time() < self._refuse_until:
+        if time.time() < self._refuse_until or self.refused < self.refuse_first:
             with self._lock:
                 self.refused += 1
             return "451 4.3.0 Service temporairement indisponible"

@@ -530,21 +530,22 @@ def build_sweep(world) -> Sweep:
     return Sweep(world, texts, ids, queries, usager, custom_fields, lieu, motif, echo)
 
 
-def _patterns(resolver=None):
+def _patterns(resolver=None, namespace=""):
+    """(name with its namespace, pattern) of every named URL but logout and the admin site."""
     for entry in (resolver or get_resolver()).url_patterns:
         if isinstance(entry, URLResolver):
             if "superadmin" not in str(entry.pattern):
-                yield from _patterns(entry)
+                yield from _patterns(entry, namespace + (f"{entry.namespace}:" if entry.namespace else ""))
         elif isinstance(entry, URLPattern) and entry.name and entry.name != "logout":
-            yield entry
+            yield namespace + entry.name, entry
 
 
 def _urls(ids: dict) -> list[tuple[str, str]]:
     urls = []
-    for pattern in _patterns():
+    for name, pattern in _patterns():
         names = list(pattern.pattern.regex.groupindex)
-        for values in itertools.product(*(ids[name] for name in names)):
-            urls.append((pattern.name, reverse(pattern.name, kwargs=dict(zip(names, values, strict=True)))))
+        for values in itertools.product(*(ids[key] for key in names)):
+            urls.append((name, reverse(name, kwargs=dict(zip(names, values, strict=True)))))
     return urls
 
 

@@ -117,23 +117,24 @@ def _ids(admin, valence) -> dict:
     }
 
 
-def _patterns(resolver=None, prefix=""):
+def _patterns(resolver=None, namespace=""):
+    """(name with its namespace, pattern) of every named URL but the operators' admin site."""
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
         if isinstance(entry, URLResolver):
             if "superadmin" in str(entry.pattern):
                 continue
-            yield from _patterns(entry, prefix + str(entry.pattern))
+            yield from _patterns(entry, namespace + (f"{entry.namespace}:" if entry.namespace else ""))
         elif isinstance(entry, URLPattern) and entry.name:
-            yield entry
+            yield namespace + entry.name, entry
 
 
 def _urls(ids):
-    for pattern in _patterns():
-        params = {name: ids[name] for name in pattern.pattern.regex.groupindex}
-        if pattern.name in ("logout",):
+    for name, pattern in _patterns():
+        params = {key: ids[key] for key in pattern.pattern.regex.groupindex}
+        if name in ("logout",):
             continue
-        yield pattern.name, reverse(pattern.name, kwargs=params)
+        yield name, reverse(name, kwargs=params)
 
 
 def test_no_page_answers_a_server_error_to_garbage(demo):
@@ -169,7 +170,7 @@ def test_no_page_answers_a_server_error_to_garbage(demo):
 def test_an_empty_post_shows_the_form_errors(demo, name, message):
     admin, valence = demo
     ids = _ids(admin, valence)
-    pattern = next(p for p in _patterns() if p.name == name)
+    pattern = next(p for n, p in _patterns() if n == name)
     url = reverse(name, kwargs={key: ids[key] for key in pattern.pattern.regex.groupindex})
     response = log_in(Client(), admin).post(url, {})
     assert response.status_code == 200

@@ -14,7 +14,7 @@ from rdv.www.urls import urlpatterns
 from tests import factories
 from tests.helpers import as_agent, db_state, log_in, page_text
 
-ESPACE_PATTERNS = {p.name: p for p in urlpatterns if p.name and p.name.startswith("espace_")}
+ESPACE_PATTERNS = {p.name: p for p in urlpatterns if getattr(p, "name", None) and p.name.startswith("espace_")}
 # The foundation's espace pages, tested below with real objects of both espaces. Pages added by
 # later features (motifs, settings…) are covered by the generic isolation test at the end.
 FOUNDATION_URL_NAMES = [

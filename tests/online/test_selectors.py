@@ -89,7 +89,7 @@ def test_the_first_slot_is_found_beyond_three_months_when_the_maximum_delay_allo
     with CaptureQueriesContext(connection) as queries:
         found = selectors.first_slots([motif])
     assert found[motif.pk].start == at(far, 9)
-    assert len(queries.captured_queries) <= 5 * 4  # the slot function's queries, per chunk of days
+    assert len(queries.captured_queries) <= 4 * 4  # the slot function's queries, per chunk of days
     motif.max_booking_delay_minutes = 120 * 24 * 60  # four months short of a few days
     motif.save()
     assert selectors.first_slots([motif]) == {}
@@ -113,7 +113,7 @@ def test_first_slots_of_many_motifs_cost_one_call_per_chunk(journey):
     assert set(found) == {m.pk for m in motifs if m.name != "Sans plage"}
     # every motif but « Sans plage » is found in the first week; « Sans plage » has no plage: the
     # slot function stops after its first query in each later chunk
-    assert len(queries.captured_queries) == 2 + 5 + 2  # + the espace of the motifs
+    assert len(queries.captured_queries) == 2 + 4 + 2  # + the espace of the motifs
 
 
 def test_the_lieux_of_a_motif_come_soonest_first_with_their_next_slot(journey):

@@ -36,7 +36,7 @@ def test_the_pages_benchmark_builds_its_espace_and_measures_every_page(db):
 
 
 def test_the_pages_benchmark_measures_the_public_week_of_an_online_motif(db):
-    data = bench_pages.build_espace(random.Random(1), agent_count=4, rdv_count=10, usager_count=10, journal=10)
+    data = bench_pages.build_espace(random.Random(1), agent_count=4, rdv_count=10, usager_count=120, journal=100)
     path, params = bench_pages.pages(data)["public_week"]
     response = Client(HTTP_HOST="localhost").get(path, params)  # no account
     assert response.status_code == 200

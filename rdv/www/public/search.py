@@ -528,32 +528,32 @@ def week(request):
 
 
 @public_page
-def short_espace(request, pk: int):
-    territory = selectors.territory_by_id(path_id(request, pk))
+def short_espace(request, territory_id: int):
+    territory = selectors.territory_by_id(path_id(request, territory_id))
     if territory is None:
         raise not_offered(request, "Cet espace")
     return redirect(url("start", espace=territory.pk))
 
 
 @public_page
-def short_organisation(request, pk: int):
-    organisation = selectors.organisation_by_id(path_id(request, pk))
+def short_organisation(request, organisation_id: int):
+    organisation = selectors.organisation_by_id(path_id(request, organisation_id))
     if organisation is None:
         raise not_offered(request, "Cette organisation")
     return redirect(url("services", organisation=organisation.pk))
 
 
 @public_page
-def short_lieu(request, pk: int):
-    lieu = selectors.lieu_by_id(path_id(request, pk))
+def short_lieu(request, lieu_id: int):
+    lieu = selectors.lieu_by_id(path_id(request, lieu_id))
     if lieu is None or lieu.archived_at is not None or not lieu.is_open:
         raise not_offered(request, "Ce lieu")
     return redirect(url("services", organisation=lieu.organisation_id, lieu=lieu.pk))
 
 
 @public_page
-def short_motif(request, pk: int):
-    motif = selectors.motif_by_id(path_id(request, pk))
+def short_motif(request, motif_id: int):
+    motif = selectors.motif_by_id(path_id(request, motif_id))
     if motif is None:
         raise not_offered(request, "Ce motif")
     set_territory(request, motif.organisation.territory)
@@ -572,10 +572,12 @@ def prescripteur(request):
 
 @public_page
 def hold_placeholder(request):
-    """Placeholder of `public:hold` until the booking pages exist."""
+    """Placeholder of `public:hold` until the booking pages exist. It answers 404 (not the 501 one
+    would expect) because every page of the product must answer below 500 to anything
+    (tests/www/test_no_server_error.py)."""
     return error_page(
         request,
-        501,
+        404,
         "Bientôt disponible",
         "La réservation d'un créneau en ligne sera bientôt disponible.",
     )

@@ -16,10 +16,10 @@ urlpatterns = [
     path("prendre-rdv/informations/", search.instructions, name="instructions"),
     path("prendre-rdv/lieu/", search.lieux, name="lieux"),
     path("prendre-rdv/creneaux/", search.week, name="week"),
-    path("prendre-rdv/e/<int:pk>/", search.short_espace, name="short_espace"),
-    path("prendre-rdv/o/<int:pk>/", search.short_organisation, name="short_organisation"),
-    path("prendre-rdv/l/<int:pk>/", search.short_lieu, name="short_lieu"),
-    path("prendre-rdv/m/<int:pk>/", search.short_motif, name="short_motif"),
+    path("prendre-rdv/e/<int:territory_id>/", search.short_espace, name="short_espace"),
+    path("prendre-rdv/o/<int:organisation_id>/", search.short_organisation, name="short_organisation"),
+    path("prendre-rdv/l/<int:lieu_id>/", search.short_lieu, name="short_lieu"),
+    path("prendre-rdv/m/<int:motif_id>/", search.short_motif, name="short_motif"),
     # placeholder until the booking pages (public:hold) exist
     path("prendre-rdv/reserver/", search.hold_placeholder, name="hold"),
 ]

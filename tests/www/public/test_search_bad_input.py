@@ -167,8 +167,8 @@ def test_a_service_without_offered_motif_redirects_to_the_services_with_a_messag
     assert "Ce service ne propose pas de rendez-vous en ligne pour le moment" in followed_message(client, response)
 
 
-def test_the_placeholder_hold_page_answers_501_in_french(client, journey):
+def test_the_placeholder_hold_page_answers_in_french(client, journey):
     if resolve(reverse("public:hold")).func.__name__ != "hold_placeholder":
         pytest.skip("the booking pages provide public:hold")
     response = client.post(reverse("public:hold"), {"motif": journey.motif.pk})
-    assert_public_error(response, 501, "bientôt disponible")
+    assert_public_error(response, 404, "bientôt disponible")

@@ -131,7 +131,7 @@ def test_search_pages_run_a_constant_number_of_queries_whatever_the_agents_and_r
     close_the_week()
     large = _count(client, path, params)
     assert small == large
-    # session, rate limit, the choices, DSFR's settings, then the slot function's five queries per
+    # session, rate limit, the choices, DSFR's settings, then the slot function's four queries per
     # call (one call for the week, one more per chunk of days searched after an empty week)
-    budget = {"week": 11, "empty_week": 16, "lieux": 9, "motifs": 10, "services": 10}[page]
+    budget = {"week": 10, "empty_week": 14, "lieux": 8, "motifs": 9, "services": 9}[page]
     assert large <= budget, large

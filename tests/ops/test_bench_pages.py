@@ -33,3 +33,11 @@ def test_the_pages_benchmark_builds_its_espace_and_measures_every_page(db):
     path, params = bench_pages.pages(data)["usager_list_page_500"]
     deep = client.get(path, params)
     assert len(deep.context["page"]) == 50  # the last page of 50 of the 120 files
+
+
+def test_the_pages_benchmark_measures_the_public_week_of_an_online_motif(db):
+    data = bench_pages.build_espace(random.Random(1), agent_count=4, rdv_count=10, usager_count=120, journal=100)
+    path, params = bench_pages.pages(data)["public_week"]
+    response = Client(HTTP_HOST="localhost").get(path, params)  # no account
+    assert response.status_code == 200
+    assert response.content.decode().count('name="debut"') > 0  # free times of the week

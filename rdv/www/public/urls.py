@@ -3,12 +3,23 @@ link /r/<token>. Included by rdv.www.urls under the `public` namespace."""
 
 from django.urls import path
 
-from rdv.www.public import booking, manage, views
+from rdv.www.public import booking, manage, search
 
 app_name = "public"
 
 urlpatterns = [
-    path("prendre-rdv/", views.start, name="start"),
+    # search
+    path("prendre-rdv/", search.start, name="start"),
+    path("prendre-rdv/prescripteur/", search.prescripteur, name="prescripteur"),
+    path("prendre-rdv/service/", search.services, name="services"),
+    path("prendre-rdv/motif/", search.motifs, name="motifs"),
+    path("prendre-rdv/informations/", search.instructions, name="instructions"),
+    path("prendre-rdv/lieu/", search.lieux, name="lieux"),
+    path("prendre-rdv/creneaux/", search.week, name="week"),
+    path("prendre-rdv/e/<int:territory_id>/", search.short_espace, name="short_espace"),
+    path("prendre-rdv/o/<int:organisation_id>/", search.short_organisation, name="short_organisation"),
+    path("prendre-rdv/l/<int:lieu_id>/", search.short_lieu, name="short_lieu"),
+    path("prendre-rdv/m/<int:motif_id>/", search.short_motif, name="short_motif"),
     # booking and manage link
     path("prendre-rdv/reserver/", booking.hold, name="hold"),
     path("prendre-rdv/reservation/<uuid:booking_id>/prescripteur/", booking.prescripteur, name="booking_prescripteur"),

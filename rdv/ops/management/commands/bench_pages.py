@@ -7,7 +7,8 @@ Builds one espace with 200 agents, 18,000 RDVs in a month (each with its usagers
 50,000 usagers (plus an espace journal), then requests the main pages through Django's test client
 as an agent of the organisation (also espace admin, for the journal): the agenda, the RDV list, the
 CSV export of the month, « Trouver un créneau », the usager list and a search, the journal (first
-pages and the 500th). Prints one JSON object: per page p50/p95 in milliseconds (wall clock), the
+pages and the 500th); and, as a member of the public (no account), the public week of free times of
+the motif (open online) at one lieu. Prints one JSON object: per page p50/p95 in milliseconds (wall clock), the
 CPU time of this process (Django's share, without the database's), the number of SQL queries and
 the size of the response in bytes; and the machine's load average (the figures mean little on a
 busy machine). The database is created for the run and destroyed after it (PostgreSQL when
@@ -113,15 +114,27 @@ def pages(data: dict) -> dict[str, tuple[str, dict]]:
         "usager_search": (usagers, {"q": "dupont"}),
         "journal": (journal, {}),
         "journal_page_500": (journal, {"apres": data["journal_cursor"]}),
+        "public_week": (
+            reverse("public:week"),
+            {"motif": data["motif"].pk, "lieu": data["lieu"].pk, "semaine": first_day.isoformat()},
+        ),
     }
+
+
+PUBLIC_PAGES = {"public_week"}  # requested without an account
 
 
 def measure_pages(data: dict, repeats: int, wanted=()) -> dict[str, dict]:
     """Figures of the pages named in `wanted` (every page when empty), as the espace's agent."""
     client = Client(HTTP_HOST="localhost")  # an ALLOWED_HOSTS default of every settings module
     client.force_login(data["agent"])
+    public = Client(HTTP_HOST="localhost")
     measured = pages(data)
-    return {name: measure(client, *measured[name], repeats) for name in wanted or measured}
+    with override_settings(PUBLIC_RATE_LIMITS={"pages": (10_000, 60)}):  # measure the page, not the limit
+        return {
+            name: measure(public if name in PUBLIC_PAGES else client, *measured[name], repeats)
+            for name in wanted or measured
+        }
 
 
 def _get(client: Client, path: str, params: dict) -> tuple[int, int]:
@@ -187,6 +200,8 @@ def build_espace(rng: random.Random, agent_count: int, rdv_count: int, usager_co
         )
         for i, duration in enumerate([30, 45, 60])
     ]
+    # The first motif is open online to everyone: the public week page shows its free times.
+    Motif.objects.filter(pk=motifs[0].pk).update(bookable_online=True, bookable_by="everyone")
     lieux = [
         Lieu.objects.create(organisation=organisation, name=f"Lieu {i}", address=f"{i} rue de la Paix")
         for i in range(2)
@@ -324,6 +339,7 @@ def build_espace(rng: random.Random, agent_count: int, rdv_count: int, usager_co
         "organisation": organisation,
         "agent": viewer,
         "motif": motifs[0],
+        "lieu": lieux[0],
         "agent_ids": [a.pk for a in agents],
         "first_day": first_day,
         "last_day": last_day,

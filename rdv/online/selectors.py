@@ -1,0 +1,440 @@
+"""Reads of the public booking journey (no account): which organisations serve a place, which motifs
+a public actor may book and that have a free slot in their online window, the lieux of a motif
+with their next free slot, and a week of free start times.
+
+Who may book what is decided by rdv.motifs.policies (`bookable_condition` / `can_book` with a public
+`Context`); the free slots come from the one slot function, `rdv.bookings.availability.find_slots`,
+with `online=True` (the motifs' minimum and maximum booking delays) and the visitor's `holder_key`
+(slots they hold stay visible to them). Nothing here names an agent or reads a RDV's details.
+
+Cheap by construction: the first free slot of many motifs (or lieux) is looked for with one call of
+the slot function per chunk of days for all of them at once, a week first, then four, then a
+quarter at a time up to the furthest maximum delay; each chunk asks only for what is still
+missing. Each call costs the slot function's constant number of queries.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from rdv.agendas.calendar import holiday_zone
+from rdv.agendas.models import Lieu, PlageOuverture
+from rdv.availability import Slot
+from rdv.bookings.availability import find_slots
+from rdv.core.context import ActorKind, Context
+from rdv.motifs.models import LocationType, Motif
+from rdv.motifs.policies import bookable_condition, can_book
+from rdv.territories.models import Organisation, SectorCode, Territory
+
+CHUNK_DAYS = (7, 28, 91)  # first-slot search: a week, then four, then a quarter at a time
+PLACE_QUERY_MAX_LENGTH = 100
+SUGGESTIONS_LIMIT = 10
+ON_SITE = (LocationType.PUBLIC_OFFICE,)  # the motifs whose usager chooses a lieu
+
+
+# Public actors --------------------------------------------------------------------------------
+
+
+def public_context(organisation: Organisation, kind: ActorKind = ActorKind.USAGER) -> Context:
+    return Context.public(organisation, kind=kind)
+
+
+def may_book(motif: Motif, kind: ActorKind = ActorKind.USAGER) -> bool:
+    """The motif is active, and open online to this public actor (the booking policy's rule)."""
+    return can_book(public_context(motif.organisation, kind), motif)
+
+
+def bookable_motifs(organisations: Iterable[Organisation], kind: ActorKind = ActorKind.USAGER):
+    """The active motifs of these organisations that a public actor of `kind` may book, in one query
+    (each organisation's condition comes from rdv.motifs.policies.bookable_condition)."""
+    condition = Q(pk__in=[])
+    for organisation in organisations:
+        condition |= Q(organisation_id=organisation.pk) & bookable_condition(public_context(organisation, kind))
+    return Motif.objects.active().filter(condition)
+
+
+# Where: sectorisation ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Commune:
+    code: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.code})" if self.name else self.code
+
+
+def _normalise(query: str) -> str:
+    return " ".join((query or "").split())[:PLACE_QUERY_MAX_LENGTH]
+
+
+def is_code(query: str) -> bool:
+    """A postal code or INSEE code: five digits, or 2A/2B and three digits (Corsica)."""
+    return len(query) == 5 and (query.isdigit() or (query[:2].upper() in ("2A", "2B") and query[2:].isdigit()))
+
+
+def organisations_for_place(territory: Territory | None, query: str) -> list[Organisation]:
+    """The organisations serving a postal or INSEE code or a commune (in `territory`, or in every
+    espace when None); an espace without any sector code offers all its organisations.
+
+    Uses rdv.territories.selectors.organisations_for_place when it exists, otherwise a simple
+    version: exact code, commune containing the text (case-insensitive)."""
+    query = _normalise(query)
+    from rdv.territories import selectors as territory_selectors
+
+    shared = getattr(territory_selectors, "organisations_for_place", None)
+    if shared is not None:
+        return list(shared(territory, query))
+    organisations = Organisation.objects.select_related("territory").order_by("territory__name", "name")
+    if territory is not None and not SectorCode.objects.filter(organisation__territory=territory).exists():
+        return list(organisations.filter(territory=territory))
+    if not query:
+        return []
+    matching = SectorCode.objects.filter(organisation_id=OuterRef("pk"))
+    matching = matching.filter(code__iexact=query) if is_code(query) else matching.filter(commune__icontains=query)
+    organisations = organisations.filter(Exists(matching))
+    if territory is not None:
+        organisations = organisations.filter(territory=territory)
+    return list(organisations)
+
+
+def communes_matching(query: str, territory: Territory | None = None, limit: int = SUGGESTIONS_LIMIT) -> list[Commune]:
+    """Communes (name and code) whose name or code starts with or contains the text, for
+    suggestions. Uses rdv.territories.selectors.communes_matching when it exists."""
+    query = _normalise(query)
+    if not query:
+        return []
+    from rdv.territories import selectors as territory_selectors
+
+    shared = getattr(territory_selectors, "communes_matching", None)
+    if shared is not None:
+        return [_as_commune(item) for item in shared(query, territory=territory, limit=limit)]
+    codes = SectorCode.objects.filter(Q(code__startswith=query) | Q(commune__icontains=query))
+    if territory is not None:
+        codes = codes.filter(organisation__territory=territory)
+    rows = codes.order_by("commune", "code").values_list("code", "commune").distinct()[:limit]
+    return [Commune(code, commune) for code, commune in rows]
+
+
+def _as_commune(item) -> Commune:
+    """A suggestion of rdv.territories.selectors.communes_matching, whatever its shape."""
+    if isinstance(item, Commune):
+        return item
+    if isinstance(item, dict):
+        return Commune(str(item.get("code", "")), str(item.get("commune") or item.get("name") or ""))
+    if isinstance(item, tuple | list):
+        return Commune(str(item[0]), str(item[1]) if len(item) > 1 else "")
+    return Commune(str(getattr(item, "code", "")), str(getattr(item, "commune", "") or getattr(item, "name", "")))
+
+
+def territory_communes(territory: Territory, limit: int = 300) -> list[Commune]:
+    """The communes of an espace's sectorisation (the field's suggestions when the espace is known)."""
+    rows = (
+        SectorCode.objects.filter(organisation__territory=territory)
+        .order_by("commune", "code")
+        .values_list("code", "commune")
+        .distinct()[:limit]
+    )
+    return [Commune(code, commune) for code, commune in rows]
+
+
+def territory_has_sectorisation(territory: Territory) -> bool:
+    return SectorCode.objects.filter(organisation__territory=territory).exists()
+
+
+def organisations_offering(organisations: Iterable[Organisation], kind: ActorKind) -> list[Organisation]:
+    """Those of `organisations` with at least one motif the actor may book (one query)."""
+    organisations = list(organisations)
+    offering = set(bookable_motifs(organisations, kind).values_list("organisation_id", flat=True).distinct())
+    return [organisation for organisation in organisations if organisation.pk in offering]
+
+
+# Online windows ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """A motif's online window in the espace's time: from now + minimum delay to now + maximum delay."""
+
+    earliest: datetime
+    latest: datetime
+    tz: object
+
+    @property
+    def first_day(self) -> date:
+        return timezone.localtime(self.earliest, self.tz).date()
+
+    @property
+    def last_day(self) -> date:
+        return timezone.localtime(self.latest, self.tz).date()
+
+
+def online_window(motif: Motif, now: datetime | None = None, tz=None) -> Window:
+    """`tz`: the espace's time zone (read from the motif when not given)."""
+    now = now or timezone.now()
+    return Window(
+        earliest=now + timedelta(minutes=motif.min_booking_delay_minutes),
+        latest=now + timedelta(minutes=motif.max_booking_delay_minutes),
+        tz=tz or motif.organisation.territory.zone,
+    )
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+# First free slots -----------------------------------------------------------------------------
+
+
+def first_slots(
+    motifs: Iterable[Motif],
+    *,
+    by: Literal["motif", "lieu"] = "motif",
+    now: datetime | None = None,
+    holder_key: str = "",
+    lieu_ids: Iterable[int] | None = None,
+    after: date | None = None,
+) -> dict[int, Slot]:
+    """The first free online slot per motif id (`by="motif"`) or per lieu id (`by="lieu"`, then
+    `lieu_ids` are the lieux wanted), from the local day `after` (default: today) to the end of each
+    motif's online window. The motifs belong to one espace. One call of the slot function per chunk
+    of days (CHUNK_DAYS) for everything still missing."""
+    now = now or timezone.now()
+    motifs = list(motifs)
+    found: dict[int, Slot] = {}
+    if not motifs:
+        return found
+    territory = motifs[0].organisation.territory
+    tz, zone = territory.zone, holiday_zone(territory)
+    windows = {motif.pk: online_window(motif, now, tz) for motif in motifs}
+    last_days = {pk: window.last_day for pk, window in windows.items()}
+    start = max(after or date.min, min(window.first_day for window in windows.values()))
+    missing_lieux = set(lieu_ids) if lieu_ids is not None else None
+    remaining = motifs
+    chunks = iter(CHUNK_DAYS)
+    length = next(chunks)
+    while remaining and start <= max(last_days[m.pk] for m in remaining):
+        if missing_lieux is not None and not missing_lieux:
+            break
+        end = start + timedelta(days=length - 1)
+        searched = [m for m in remaining if last_days[m.pk] >= start]
+        slots_by_motif = find_slots(
+            searched,
+            start,
+            min(end, max(last_days[m.pk] for m in searched)),
+            now=now,
+            online=True,
+            holder_key=holder_key,
+            holiday_zone=zone,
+            tz=tz,
+            lieu_ids=sorted(missing_lieux) if missing_lieux is not None else None,
+        )
+        for motif_id, slots in slots_by_motif.items():
+            for slot in slots:
+                key = motif_id if by == "motif" else slot.lieu_id
+                if key is not None and (key not in found or slot.start < found[key].start):
+                    found[key] = slot
+        if by == "motif":
+            remaining = [m for m in remaining if m.pk not in found]
+        elif missing_lieux is not None:
+            missing_lieux -= set(found)
+        start = end + timedelta(days=1)
+        length = next(chunks, CHUNK_DAYS[-1])
+    return found
+
+
+# Services and motifs offered ----------------------------------------------------------------
+
+
+@dataclass
+class OfferedMotif:
+    motif: Motif
+    first_slot: Slot
+
+    @property
+    def needs_lieu(self) -> bool:
+        return self.motif.location_type in ON_SITE
+
+
+def offered_motifs(
+    organisation: Organisation,
+    kind: ActorKind = ActorKind.USAGER,
+    *,
+    now: datetime | None = None,
+    holder_key: str = "",
+    lieu: Lieu | None = None,
+    service_id: int | None = None,
+) -> list[OfferedMotif]:
+    """The motifs of the organisation the actor may book that have a free slot in their online
+    window (at `lieu` when given), ordered by service and name, each with its first free slot."""
+    motifs = bookable_motifs([organisation], kind).select_related("service", "organisation__territory")
+    if service_id is not None:
+        motifs = motifs.filter(service_id=service_id)
+    motifs = list(motifs.order_by("service__name", "name", "location_type", "pk"))
+    firsts = first_slots(motifs, now=now, holder_key=holder_key, lieu_ids=[lieu.pk] if lieu else None)
+    return [OfferedMotif(motif, firsts[motif.pk]) for motif in motifs if motif.pk in firsts]
+
+
+@dataclass
+class OfferedService:
+    service: object
+    motifs: list[OfferedMotif] = field(default_factory=list)
+
+
+def offered_services(offered: list[OfferedMotif]) -> list[OfferedService]:
+    """The services of the offered motifs, in order, each with its motifs."""
+    services: dict[int, OfferedService] = {}
+    for item in offered:
+        services.setdefault(item.motif.service_id, OfferedService(item.motif.service)).motifs.append(item)
+    return sorted(services.values(), key=lambda s: (s.service.name.lower(), s.service.pk))
+
+
+# Lieux of a motif --------------------------------------------------------------------------------
+
+
+def motif_lieux(motif: Motif):
+    """The open, active lieux of the motif's organisation where a plage offers the motif."""
+    offering = PlageOuverture.objects.filter(lieu_id=OuterRef("pk"), motifs=motif)
+    return Lieu.objects.for_organisation(motif.organisation).active().filter(is_open=True).filter(Exists(offering))
+
+
+@dataclass
+class OfferedLieu:
+    lieu: Lieu
+    next_slot: Slot | None
+
+
+def lieux_with_next_slot(motif: Motif, *, now: datetime | None = None, holder_key: str = "") -> list[OfferedLieu]:
+    """The lieux of the motif with a free slot in its online window, soonest first."""
+    lieux = list(motif_lieux(motif).order_by("name", "pk"))
+    # TODO(issue 18): rdv.bookings.availability.next_available_slot (engine helper) answers for one
+    # lieu; this asks for all lieux of the motif with one call per chunk of days.
+    firsts = first_slots([motif], by="lieu", now=now, holder_key=holder_key, lieu_ids=[lieu.pk for lieu in lieux])
+    offered = [OfferedLieu(lieu, firsts[lieu.pk]) for lieu in lieux if lieu.pk in firsts]
+    return sorted(offered, key=lambda item: (item.next_slot.start, item.lieu.name.lower(), item.lieu.pk))
+
+
+# A week of free times ------------------------------------------------------------------------
+
+
+@dataclass
+class FreeTime:
+    start: datetime  # in the espace's time
+
+    @property
+    def iso(self) -> str:
+        return self.start.isoformat()
+
+
+@dataclass
+class Day:
+    day: date
+    times: list[FreeTime] = field(default_factory=list)
+
+
+@dataclass
+class Week:
+    monday: date
+    days: list[Day]
+    previous_week: date | None  # None: the previous week is outside the online window
+    next_week: date | None  # None: the next week is outside the online window
+    next_slot: datetime | None = None  # an empty week: the first free time after it (espace's time)
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+    @property
+    def count(self) -> int:
+        return sum(len(day.times) for day in self.days)
+
+
+def week_in_window(motif: Motif, monday: date, now: datetime | None = None) -> bool:
+    """Some day of the week (Monday–Sunday) lies in the motif's online window."""
+    window = online_window(motif, now)
+    return monday + timedelta(days=6) >= window.first_day and monday <= window.last_day
+
+
+def week_of_free_times(
+    motif: Motif,
+    monday: date,
+    *,
+    lieu: Lieu | None = None,
+    now: datetime | None = None,
+    holder_key: str = "",
+) -> Week:
+    """The free start times of the motif (at `lieu` when given) in the week of `monday`, in the
+    espace's time, from one call of the slot function; an empty week gives the next free time after
+    it (searching to the end of the online window)."""
+    now = now or timezone.now()
+    monday = monday_of(monday)
+    sunday = monday + timedelta(days=6)
+    territory = motif.organisation.territory
+    tz = territory.zone
+    window = online_window(motif, now)
+    first_day, last_day = max(monday, window.first_day), min(sunday, window.last_day)
+    days = [Day(monday + timedelta(days=offset)) for offset in range(7)]
+    lieu_ids = [lieu.pk] if lieu is not None else None
+    slots: list[Slot] = []
+    if first_day <= last_day:
+        slots = find_slots(
+            [motif],
+            first_day,
+            last_day,
+            now=now,
+            online=True,
+            holder_key=holder_key,
+            holiday_zone=holiday_zone(territory),
+            tz=tz,
+            lieu_ids=lieu_ids,
+        )[motif.pk]
+    by_day = {day.day: day for day in days}
+    seen: set[datetime] = set()
+    for slot in slots:  # sorted by start; one time per start (any lieu, any agent)
+        if slot.start in seen:
+            continue
+        seen.add(slot.start)
+        local = slot.start.astimezone(tz)
+        if local.date() in by_day:
+            by_day[local.date()].times.append(FreeTime(local))
+    week = Week(
+        monday=monday,
+        days=days,
+        previous_week=monday - timedelta(days=7) if monday - timedelta(days=1) >= window.first_day else None,
+        next_week=monday + timedelta(days=7) if monday + timedelta(days=7) <= window.last_day else None,
+    )
+    if not seen:
+        after = first_slots(
+            [motif], now=now, holder_key=holder_key, lieu_ids=lieu_ids, after=sunday + timedelta(days=1)
+        ).get(motif.pk)
+        week.next_slot = after.start.astimezone(tz) if after is not None else None
+    return week
+
+
+# Lookups by id -----------------------------------------------------------------------------------
+
+
+def territory_by_id(pk: int) -> Territory | None:
+    return Territory.objects.filter(pk=pk).first()
+
+
+def organisation_by_id(pk: int) -> Organisation | None:
+    return Organisation.objects.select_related("territory").filter(pk=pk).first()
+
+
+def motif_by_id(pk: int) -> Motif | None:
+    return Motif.objects.select_related("organisation__territory", "service").filter(pk=pk).first()
+
+
+def lieu_by_id(pk: int) -> Lieu | None:
+    return Lieu.objects.select_related("organisation__territory").filter(pk=pk).first()
+
+
+def lieu_offers_motif(lieu: Lieu, motif: Motif) -> bool:
+    return motif_lieux(motif).filter(pk=lieu.pk).exists()

@@ -28,6 +28,7 @@ from rdv.bookings.availability import find_slots
 from rdv.core.context import ActorKind, Context
 from rdv.motifs.models import LocationType, Motif
 from rdv.motifs.policies import bookable_condition, can_book
+from rdv.territories import selectors as territory_selectors
 from rdv.territories.models import Organisation, SectorCode, Territory
 
 CHUNK_DAYS = (7, 28, 91)  # first-slot search: a week, then four, then a quarter at a time
@@ -81,56 +82,20 @@ def is_code(query: str) -> bool:
 
 def organisations_for_place(territory: Territory | None, query: str) -> list[Organisation]:
     """The organisations serving a postal or INSEE code or a commune (in `territory`, or in every
-    espace when None); an espace without any sector code offers all its organisations.
-
-    Uses rdv.territories.selectors.organisations_for_place when it exists, otherwise a simple
-    version: exact code, commune containing the text (case-insensitive)."""
-    query = _normalise(query)
-    from rdv.territories import selectors as territory_selectors
-
-    shared = getattr(territory_selectors, "organisations_for_place", None)
-    if shared is not None:
-        return list(shared(territory, query))
-    organisations = Organisation.objects.select_related("territory").order_by("territory__name", "name")
-    if territory is not None and not SectorCode.objects.filter(organisation__territory=territory).exists():
-        return list(organisations.filter(territory=territory))
-    if not query:
-        return []
-    matching = SectorCode.objects.filter(organisation_id=OuterRef("pk"))
-    matching = matching.filter(code__iexact=query) if is_code(query) else matching.filter(commune__icontains=query)
-    organisations = organisations.filter(Exists(matching))
-    if territory is not None:
-        organisations = organisations.filter(territory=territory)
-    return list(organisations)
+    espace when None); an espace without any sector code offers all its organisations
+    (rdv.territories.selectors.organisations_for_place)."""
+    return list(territory_selectors.organisations_for_place(territory, _normalise(query)))
 
 
 def communes_matching(query: str, territory: Territory | None = None, limit: int = SUGGESTIONS_LIMIT) -> list[Commune]:
-    """Communes (name and code) whose name or code starts with or contains the text, for
-    suggestions. Uses rdv.territories.selectors.communes_matching when it exists."""
+    """Communes (name and code) matching the text, for suggestions."""
     query = _normalise(query)
     if not query:
         return []
-    from rdv.territories import selectors as territory_selectors
-
-    shared = getattr(territory_selectors, "communes_matching", None)
-    if shared is not None:
-        return [_as_commune(item) for item in shared(query, territory=territory, limit=limit)]
-    codes = SectorCode.objects.filter(Q(code__startswith=query) | Q(commune__icontains=query))
-    if territory is not None:
-        codes = codes.filter(organisation__territory=territory)
-    rows = codes.order_by("commune", "code").values_list("code", "commune").distinct()[:limit]
-    return [Commune(code, commune) for code, commune in rows]
-
-
-def _as_commune(item) -> Commune:
-    """A suggestion of rdv.territories.selectors.communes_matching, whatever its shape."""
-    if isinstance(item, Commune):
-        return item
-    if isinstance(item, dict):
-        return Commune(str(item.get("code", "")), str(item.get("commune") or item.get("name") or ""))
-    if isinstance(item, tuple | list):
-        return Commune(str(item[0]), str(item[1]) if len(item) > 1 else "")
-    return Commune(str(getattr(item, "code", "")), str(getattr(item, "commune", "") or getattr(item, "name", "")))
+    return [
+        Commune(item.code, item.commune)
+        for item in territory_selectors.communes_matching(query, territory=territory, limit=limit)
+    ]
 
 
 def territory_communes(territory: Territory, limit: int = 300) -> list[Commune]:

@@ -18,7 +18,6 @@ manage link (random token stored hashed, revocable, the first three letters of t
 import base64
 import dataclasses
 import hashlib
-import inspect
 import random
 import re
 import secrets
@@ -123,10 +122,6 @@ def map_url(lieu) -> str:
 # Hold --------------------------------------------------------------------------------------------
 
 
-def _supports(function, name: str) -> bool:
-    return name in inspect.signature(function).parameters
-
-
 def _displayed_at(displayed_at: datetime | None, now: datetime) -> datetime | None:
     """The instant the slot was shown, when it is recent and not in the future; else None."""
     if displayed_at is None or displayed_at.tzinfo is None:
@@ -176,9 +171,6 @@ def _slot_agents(motif, lieu, start: datetime, *, holder_key: str, now: datetime
 def _agent_free(motif, agent_id: int, lieu, start: datetime, *, holder_key: str, displayed_at) -> bool:
     """The booking's own re-check (rdv.bookings.availability.is_slot_free) for one agent."""
     territory = motif.organisation.territory
-    options: dict[str, Any] = {}
-    if displayed_at is not None and _supports(is_slot_free, "displayed_at"):
-        options["displayed_at"] = displayed_at
     return is_slot_free(
         motif,
         agent_id,
@@ -188,7 +180,7 @@ def _agent_free(motif, agent_id: int, lieu, start: datetime, *, holder_key: str,
         holiday_zone=holiday_zone(territory),
         tz=territory.zone,
         holder_key=holder_key,
-        **options,
+        displayed_at=displayed_at,
     )
 
 
@@ -551,11 +543,8 @@ def _request(booking: OnlineBooking, usagers) -> BookingRequest:
         usagers=list(usagers),
         lieu=booking.lieu,
         holder_key=booking.holder_key,
+        displayed_at=booking.displayed_at,
     )
-    if booking.displayed_at is not None and hasattr(request, "displayed_at"):
-        request.displayed_at = booking.displayed_at  # type: ignore[attr-defined]
-    # TODO(issue 18): once rdv.bookings.services.BookingRequest has `displayed_at` (engine helper),
-    # the line above passes it; until then the re-check reads the slot with the real now.
     return request
 
 

@@ -568,16 +568,3 @@ def prescripteur(request):
     request.session[MODE_KEY] = PRESCRIPTEUR
     espace = request.GET.get("espace", "")
     return redirect(url("start", espace=espace if ID_RE.match(espace) else None))
-
-
-@public_page
-def hold_placeholder(request):
-    """Placeholder of `public:hold` until the booking pages exist. It answers 404 (not the 501 one
-    would expect) because every page of the product must answer below 500 to anything
-    (tests/www/test_no_server_error.py)."""
-    return error_page(
-        request,
-        404,
-        "Bientôt disponible",
-        "La réservation d'un créneau en ligne sera bientôt disponible.",
-    )

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import time_machine
-from django.urls import resolve, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from rdv.agendas.models import Lieu
@@ -165,10 +165,3 @@ def test_a_service_without_offered_motif_redirects_to_the_services_with_a_messag
         reverse("public:motifs"), {"organisation": journey.organisation.pk, "service": bob.inactive_service.pk}
     )
     assert "Ce service ne propose pas de rendez-vous en ligne pour le moment" in followed_message(client, response)
-
-
-def test_the_placeholder_hold_page_answers_in_french(client, journey):
-    if resolve(reverse("public:hold")).func.__name__ != "hold_placeholder":
-        pytest.skip("the booking pages provide public:hold")
-    response = client.post(reverse("public:hold"), {"motif": journey.motif.pk})
-    assert_public_error(response, 404, "bientôt disponible")

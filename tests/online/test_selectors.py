@@ -67,9 +67,9 @@ def test_an_espace_without_sector_codes_offers_all_its_organisations(journey, bo
 
 
 def test_communes_matching_a_name_or_a_code(journey):
-    assert [c.label for c in selectors.communes_matching("valence")] == [
-        "Bourg-lès-Valence (26500)",
+    assert [c.label for c in selectors.communes_matching("valence")] == [  # names starting so first
         "Valence (26000)",
+        "Bourg-lès-Valence (26500)",
     ]
     assert [c.label for c in selectors.communes_matching("265")] == ["Bourg-lès-Valence (26500)"]
     assert selectors.communes_matching("") == []

@@ -178,6 +178,7 @@ SCHEDULED_TASKS = [
     {"task": "rdv.outbox.tasks.purge_sent_deliveries", "cron": "15 3 * * *"},
     {"task": "rdv.core.tasks.prune_task_results", "cron": "30 3 * * *"},
     {"task": "rdv.core.tasks.purge_rate_counters", "cron": "45 3 * * *"},
+    {"task": "rdv.online.tasks.purge_online_bookings", "seconds": 3600},
 ]
 # How often a standby scheduler tries to take the leader lock, and the leader checks it still holds it.
 SCHEDULER_LOCK_RETRY_SECONDS = float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS", "10"))

@@ -160,3 +160,18 @@ def test_a_prescripteur_holds_a_motif_open_to_prescripteurs_but_an_usager_cannot
     assert caught.value.code == "forbidden"
     booking = online.hold(start, motif=online.prescripteur_motif, kind=ActorKind.PRESCRIPTEUR)
     assert booking.is_prescripteur
+
+
+def test_expired_holds_and_bookings_never_confirmed_are_purged_after_a_day(online, frozen):
+    from rdv.online.tasks import purge_online_leftovers
+
+    start = at(TUESDAY, 10)
+    abandoned = online.hold(start, holder_key="alice")
+    kept = online.hold(at(TUESDAY, 11), holder_key="bob")
+    OnlineBooking.objects.filter(pk=kept.pk).update(status=BookingStatus.CONFIRMED)
+    assert purge_online_leftovers() == (0, 0)  # holds alive, bookings of today
+    frozen.shift(timedelta(days=1, seconds=1))
+    assert purge_online_leftovers() == (2, 1)
+    assert list(OnlineBooking.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert not SlotHold.objects.exists()
+    assert not OnlineBooking.objects.filter(pk=abandoned.pk).exists()

@@ -97,6 +97,10 @@ def slot_taken(request, booking_or_none, *, motif_id=None, lieu_id=None, moment=
     return redirect(week_url(motif_id, lieu_id, moment, tz or timezone.get_default_timezone()))
 
 
+# How a status reads to the person the RDV is for (agents read « Annulé par l'usager »).
+PUBLIC_STATUS = {"excused": "Annulé à votre demande", "revoked": "Annulé par le service"}
+
+
 def rdv_facts(rdv) -> dict:
     """What the usager reads about a RDV (confirmation and manage pages): never agent names, never
     the Contexte."""
@@ -113,7 +117,7 @@ def rdv_facts(rdv) -> dict:
         "map_url": "",
         "instructions_after": motif.instructions_after,
         "cancelled": rdv.is_cancelled,
-        "status": rdv.get_status_display(),
+        "status": PUBLIC_STATUS.get(rdv.status, rdv.get_status_display()),
         "organisation": rdv.organisation.name,
     }
     if motif.location_type == LocationType.PUBLIC_OFFICE and rdv.lieu_id:

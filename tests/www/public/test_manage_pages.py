@@ -145,7 +145,11 @@ def test_cancel_with_the_motifs_warning_and_a_confirmation(client, online):
     rdv.refresh_from_db()
     assert rdv.status == RdvStatus.EXCUSED
     page = page_text(client.get(response.url))
-    assert "Votre rendez-vous est annulé." in page and "Annulé par l'usager" in page
+    assert (
+        "Votre rendez-vous est annulé." in page
+        and "Annulé à votre demande" in page
+        and "Annulé par l'usager" not in page
+    )
 
 
 def test_no_cancel_within_the_espaces_deadline(client, online, frozen):

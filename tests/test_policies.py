@@ -412,6 +412,8 @@ def test_usagers_move_only_individual_rdvs_they_booked_online_and_never_cancelle
     assert booking_policies.can_move(ctx, rdv, now=NOW)
     rdv.created_by = CreatedBy.AGENT
     assert not booking_policies.can_move(ctx, rdv, now=NOW)
+    rdv.created_by = CreatedBy.PRESCRIPTEUR  # booked online for them by a professional
+    assert booking_policies.can_move(ctx, rdv, now=NOW)
     rdv.created_by, rdv.collective = CreatedBy.USAGER, True
     assert not booking_policies.can_move(ctx, rdv, now=NOW)
     rdv.collective, rdv.status = False, "excused"

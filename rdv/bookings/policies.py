@@ -101,9 +101,13 @@ def can_cancel(ctx: Context, rdv: Rdv, *, now=None) -> bool:
     )
 
 
+# RDVs booked online: by the usager, or by a prescripteur for them.
+BOOKED_ONLINE = (CreatedBy.USAGER, CreatedBy.PRESCRIPTEUR)
+
+
 def can_move(ctx: Context, rdv: Rdv, *, now=None) -> bool:
-    """Agents: whoever sees the RDV. An usager online: their own individual RDV booked online, up to
-    48 hours before (the espace's setting) when the motif allows it."""
+    """Agents: whoever sees the RDV. An usager online: their own individual RDV booked online (by
+    them or by a prescripteur for them), up to 48 hours before (the espace's setting) when the motif allows it."""
     if ctx.is_member:
         return can_see(ctx, rdv)
     if rdv.status in CANCELLED_STATUSES:
@@ -112,7 +116,7 @@ def can_move(ctx: Context, rdv: Rdv, *, now=None) -> bool:
     return (
         rdv.motif.usager_can_move
         and not rdv.collective
-        and rdv.created_by == CreatedBy.USAGER
+        and rdv.created_by in BOOKED_ONLINE
         and rdv.starts_at - now >= _deadline(rdv, "online_move_min_hours", USAGER_MOVE_DEADLINE)
         and can_see(ctx, rdv)
     )

@@ -357,26 +357,42 @@ def next_availability_by_lieu(
     horizon_days: int | None = None,
     online: bool = True,
     chunk_days: int = 7,
+    holder_key: str = "",
+    lieu_ids: Iterable[int] | None = None,
 ) -> dict[int, Slot]:
     """The first free slot per lieu. Online it searches as far as the motifs' maximum delay
     (`horizon_days` forces a horizon; agents: 92 days), a week first, then longer chunks, each in a
     constant number of queries; it stops as soon as every lieu with a plage for these motifs has
-    one."""
+    one (`lieu_ids`: only those lieux, which the caller already knows). The holds of `holder_key` do
+    not hide slots from their holder."""
     now = (now or timezone.now()).astimezone(UTC)
     motifs = list(motifs)
     if not motifs:
         return {}
     territory = motifs[0].organisation.territory
     zone, tz = holiday_zone(territory), territory.zone
-    expected = set(
-        PlageOuverture.objects.filter(motifs__in=motifs, lieu__archived_at__isnull=True, lieu__is_open=True)
-        .values_list("lieu_id", flat=True)
-        .distinct()
-    )
+    if lieu_ids is not None:
+        expected = set(lieu_ids)
+    else:
+        expected = set(
+            PlageOuverture.objects.filter(motifs__in=motifs, lieu__archived_at__isnull=True, lieu__is_open=True)
+            .values_list("lieu_id", flat=True)
+            .distinct()
+        )
     found: dict[int, Slot] = {}
     first, last = _search_days(motifs, now, tz, online=online, after=None, horizon_days=horizon_days)
     for chunk_start, chunk_end in _chunks(first, last, chunk_days):
-        chunk = find_slots(motifs, chunk_start, chunk_end, now=now, online=online, holiday_zone=zone, tz=tz)
+        chunk = find_slots(
+            motifs,
+            chunk_start,
+            chunk_end,
+            now=now,
+            online=online,
+            holiday_zone=zone,
+            tz=tz,
+            holder_key=holder_key,
+            lieu_ids=None if lieu_ids is None else sorted(expected),
+        )
         for slots in chunk.values():
             for slot in slots:
                 if slot.lieu_id not in found or slot.start < found[slot.lieu_id].start:

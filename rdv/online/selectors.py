@@ -15,8 +15,7 @@ missing. Each call costs the slot function's constant number of queries.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Literal
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -24,7 +23,7 @@ from django.utils import timezone
 from rdv.agendas.calendar import holiday_zone
 from rdv.agendas.models import Lieu, PlageOuverture
 from rdv.availability import Slot
-from rdv.bookings.availability import find_slots
+from rdv.bookings.availability import find_slots, next_availability_by_lieu, next_available_slot
 from rdv.core.context import ActorKind, Context
 from rdv.motifs.models import LocationType, Motif
 from rdv.motifs.policies import bookable_condition, can_book
@@ -160,16 +159,16 @@ def monday_of(day: date) -> date:
 def first_slots(
     motifs: Iterable[Motif],
     *,
-    by: Literal["motif", "lieu"] = "motif",
     now: datetime | None = None,
     holder_key: str = "",
     lieu_ids: Iterable[int] | None = None,
     after: date | None = None,
 ) -> dict[int, Slot]:
-    """The first free online slot per motif id (`by="motif"`) or per lieu id (`by="lieu"`, then
-    `lieu_ids` are the lieux wanted), from the local day `after` (default: today) to the end of each
-    motif's online window. The motifs belong to one espace. One call of the slot function per chunk
-    of days (CHUNK_DAYS) for everything still missing."""
+    """The first free online slot per motif id (at the lieux `lieu_ids` when given), from the local
+    day `after` (default: today) to the end of each motif's online window (for one motif:
+    rdv.bookings.availability.next_available_slot, per lieu: next_availability_by_lieu). The motifs
+    belong to one espace. One call of the slot function per chunk of days (CHUNK_DAYS) for every
+    motif still missing."""
     now = now or timezone.now()
     motifs = list(motifs)
     found: dict[int, Slot] = {}
@@ -180,13 +179,11 @@ def first_slots(
     windows = {motif.pk: online_window(motif, now, tz) for motif in motifs}
     last_days = {pk: window.last_day for pk, window in windows.items()}
     start = max(after or date.min, min(window.first_day for window in windows.values()))
-    missing_lieux = set(lieu_ids) if lieu_ids is not None else None
+    lieu_ids = sorted(lieu_ids) if lieu_ids is not None else None
     remaining = motifs
     chunks = iter(CHUNK_DAYS)
     length = next(chunks)
     while remaining and start <= max(last_days[m.pk] for m in remaining):
-        if missing_lieux is not None and not missing_lieux:
-            break
         end = start + timedelta(days=length - 1)
         searched = [m for m in remaining if last_days[m.pk] >= start]
         slots_by_motif = find_slots(
@@ -198,17 +195,12 @@ def first_slots(
             holder_key=holder_key,
             holiday_zone=zone,
             tz=tz,
-            lieu_ids=sorted(missing_lieux) if missing_lieux is not None else None,
+            lieu_ids=lieu_ids,
         )
         for motif_id, slots in slots_by_motif.items():
-            for slot in slots:
-                key = motif_id if by == "motif" else slot.lieu_id
-                if key is not None and (key not in found or slot.start < found[key].start):
-                    found[key] = slot
-        if by == "motif":
-            remaining = [m for m in remaining if m.pk not in found]
-        elif missing_lieux is not None:
-            missing_lieux -= set(found)
+            if slots and (motif_id not in found or slots[0].start < found[motif_id].start):
+                found[motif_id] = slots[0]  # slots come sorted by start
+        remaining = [m for m in remaining if m.pk not in found]
         start = end + timedelta(days=1)
         length = next(chunks, CHUNK_DAYS[-1])
     return found
@@ -278,9 +270,7 @@ class OfferedLieu:
 def lieux_with_next_slot(motif: Motif, *, now: datetime | None = None, holder_key: str = "") -> list[OfferedLieu]:
     """The lieux of the motif with a free slot in its online window, soonest first."""
     lieux = list(motif_lieux(motif).order_by("name", "pk"))
-    # TODO(issue 18): rdv.bookings.availability.next_available_slot (engine helper) answers for one
-    # lieu; this asks for all lieux of the motif with one call per chunk of days.
-    firsts = first_slots([motif], by="lieu", now=now, holder_key=holder_key, lieu_ids=[lieu.pk for lieu in lieux])
+    firsts = next_availability_by_lieu([motif], now=now, holder_key=holder_key, lieu_ids=[lieu.pk for lieu in lieux])
     offered = [OfferedLieu(lieu, firsts[lieu.pk]) for lieu in lieux if lieu.pk in firsts]
     return sorted(offered, key=lambda item: (item.next_slot.start, item.lieu.name.lower(), item.lieu.pk))
 
@@ -375,9 +365,10 @@ def week_of_free_times(
         next_week=monday + timedelta(days=7) if monday + timedelta(days=7) <= window.last_day else None,
     )
     if not seen:
-        after = first_slots(
-            [motif], now=now, holder_key=holder_key, lieu_ids=lieu_ids, after=sunday + timedelta(days=1)
-        ).get(motif.pk)
+        next_monday = datetime.combine(sunday + timedelta(days=1), time.min, tzinfo=tz)
+        after = next_available_slot(
+            motif, lieu_id=lieu.pk if lieu is not None else None, after=next_monday, now=now, holder_key=holder_key
+        )
         week.next_slot = after.start.astimezone(tz) if after is not None else None
     return week
 

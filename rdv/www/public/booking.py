@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt
 from dsfr.utils import dsfr_input_class_attr
 
 from rdv.agendas.models import Lieu
@@ -172,9 +173,17 @@ def _booking_or_page(request, booking_id):
 # Hold ------------------------------------------------------------------------------------------
 
 
+@csrf_exempt
 @rate_limited("hold")
 def hold(request):
-    """POST from the week page: motif, lieu, debut, affiche, mode."""
+    """POST from the week page: motif, lieu, debut, affiche, mode.
+
+    Without CSRF check, so that a partner site's iframe can lead here: the week page may be framed
+    by another site (rdv.www.public.embedding), where the browser neither stores nor sends the
+    product's SameSite=Lax CSRF cookie, and its form opens this step in the whole window
+    (`target="_top"`). A forged request could only hold a slot for a few minutes under the
+    requester's own session (rate-limited like every hold); every later step (coordinates, code,
+    confirmation) is a first-party page whose forms keep the CSRF check."""
     if request.method != "POST":
         return redirect("public:start")
     motif_id, lieu_raw = parse_id(request.POST.get("motif")), request.POST.get("lieu", "").strip()

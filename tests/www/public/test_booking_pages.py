@@ -323,3 +323,20 @@ def test_the_limit_per_contact_is_explained(client, online):
     booking = OnlineBooking.objects.latest("id")
     response = other.post(reverse("public:booking_details", args=[booking.public_id]), details_data())
     assert "1 rendez-vous à venir pour ce motif" in page_text(response)
+
+
+def test_the_hold_needs_no_csrf_cookie_but_the_later_steps_do(online):
+    """A partner site's iframe cannot keep the product's cookies: choosing a time works without the
+    CSRF cookie (and opens the booking in the whole window); the coordinates form still refuses a
+    forged POST."""
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = hold(strict, online)
+    booking = OnlineBooking.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("public:booking_details", args=[booking.public_id])
+    forged = strict.post(response.url, details_data())
+    assert forged.status_code == 403
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.HELD and not booking.contact_email

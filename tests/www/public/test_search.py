@@ -264,8 +264,8 @@ def test_the_week_lists_free_times_as_buttons_posting_to_the_hold_page(client, j
     response = client.get(reverse("public:week"), {"motif": journey.motif.pk, "lieu": journey.lieu.pk})
     assert response.status_code == 200
     content = response.content.decode()
-    assert f'<form method="post" action="{reverse("public:hold")}">' in content
-    assert 'name="csrfmiddlewaretoken"' in content
+    # The whole window goes on to the booking, even from a partner site's iframe (tests/e2e/test_public_embedding.py).
+    assert f'<form method="post" action="{reverse("public:hold")}" target="_top">' in content
     fields = hidden_fields(content)
     assert fields["motif"] == str(journey.motif.pk)
     assert fields["lieu"] == str(journey.lieu.pk)

@@ -17,15 +17,14 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from rdv.bookings.models import CreatedBy, Rdv
+from tests.e2e import test_public_booking_journey as journey
 from tests.e2e.axe import assert_accessible
-from tests.e2e.test_public_booking_journey import (  # noqa: F401 - fixtures used by name
-    PERSON,
-    espace,
-    heading,
-    label,
-    travelled,
-)
+from tests.e2e.test_public_booking_journey import PERSON, heading, label
 from tests.online.fixtures import last_code
+
+# The espace of the phone journey (a motif with instructions, two lieux, Thursday 11 March free).
+travelled = journey.travelled
+espace = journey.espace
 
 
 def _partner_server(frame_url: str):
@@ -37,7 +36,7 @@ def _partner_server(frame_url: str):
     ).encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(page)))

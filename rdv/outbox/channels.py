@@ -10,6 +10,7 @@ the same way.
 import base64
 import smtplib
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -20,8 +21,24 @@ from django.core.validators import validate_email
 from rdv.outbox.models import Channel, Delivery
 
 
+@dataclass(frozen=True)
+class SendReport:
+    """What a sender may return instead of a plain provider id: what the other side answered,
+    kept in the attempt's log row (e.g. an HTTP status and the start of the response body)."""
+
+    provider_id: str = ""
+    status_code: int | None = None
+    response_excerpt: str = ""
+
+
 class DeliveryError(Exception):
-    """A send failed; `str(error)` is stored as the delivery's last error (after redaction)."""
+    """A send failed; `str(error)` is stored as the delivery's last error (after redaction).
+    `status_code` / `response_excerpt`: what the other side answered, if it did."""
+
+    def __init__(self, message: str = "", *, status_code: int | None = None, response_excerpt: str = ""):
+        super().__init__(message)
+        self.status_code = status_code
+        self.response_excerpt = response_excerpt
 
 
 class TemporaryError(DeliveryError):
@@ -32,8 +49,29 @@ class PermanentError(DeliveryError):
     pass
 
 
-Sender = Callable[[Delivery], str]
+Sender = Callable[[Delivery], "str | SendReport"]
 _SENDERS: dict[str, Sender] = {}
+# Called after an attempt's outcome is recorded (outside the lease): (delivery, status, report)
+# where status is a Status value or "lease_lost" and report the SendReport or DeliveryError.
+OutcomeHook = Callable[[Delivery, str, object], None]
+_OUTCOME_HOOKS: dict[str, list[OutcomeHook]] = {}
+
+
+def on_outcome(channel: str) -> Callable[[OutcomeHook], OutcomeHook]:
+    """Register a function told of every recorded attempt of the channel (e.g. webhooks mark an
+    endpoint failing after repeated failures)."""
+
+    def decorator(hook: OutcomeHook) -> OutcomeHook:
+        hooks = _OUTCOME_HOOKS.setdefault(channel, [])
+        if hook not in hooks:
+            hooks.append(hook)
+        return hook
+
+    return decorator
+
+
+def outcome_hooks(channel: str) -> list[OutcomeHook]:
+    return list(_OUTCOME_HOOKS.get(channel, ()))
 
 
 def register(channel: str) -> Callable[[Sender], Sender]:

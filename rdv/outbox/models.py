@@ -39,6 +39,8 @@ class Purpose(models.TextChoices):
     INVITATION = "invitation", "Invitation d'un agent"
     PASSWORD_RESET = "password_reset", "Réinitialisation du mot de passe"
     WAITING_ROOM = "waiting_room", "Salle d'attente"
+    WEBHOOK = "webhook", "Événement webhook"
+    WEBHOOK_ALERT = "webhook_alert", "Alerte webhook en échec"
     OTHER = "other", "Autre message"
 
 
@@ -68,6 +70,10 @@ class Delivery(models.Model):
     expires_at = models.DateTimeField("à envoyer avant", null=True, blank=True)
     last_error = models.CharField("dernière erreur", max_length=500, blank=True)
     provider_id = models.CharField(max_length=255, blank=True)
+    # Rows with the same non-empty key are sent one after the other, in id order: a row is not
+    # claimed while an earlier row of its key is still to send, in flight or failing (the events of
+    # one record to one webhook endpoint, say). Abandoned, sent and cancelled rows hold nothing back.
+    ordering_key = models.CharField(max_length=100, blank=True, default="")
 
     # What the message is about (RDV, invitation, agent…) and the tenant it belongs to.
     content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -99,6 +105,11 @@ class Delivery(models.Model):
             models.Index(fields=["organisation", "status"], name="delivery_organisation_idx"),
             models.Index(fields=["status", "sent_at"], name="delivery_status_sent_idx"),
             models.Index(fields=["content_type", "object_id"], name="delivery_object_idx"),
+            models.Index(
+                fields=["ordering_key", "id"],
+                name="delivery_ordering_idx",
+                condition=models.Q(status__in=CLAIMABLE) & ~models.Q(ordering_key=""),
+            ),
         ]
         constraints = [
             # A row is claimable exactly when it has a next attempt time (one partial index serves
@@ -113,3 +124,32 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         # Neutral on purpose: shown in the espace journal, where personal data does not belong.
         return f"{self.get_channel_display()} n° {self.pk}"
+
+
+class AttemptOutcome(models.TextChoices):
+    SENT = "sent", "réussi"
+    TEMPORARY = "temporary", "échec temporaire"
+    PERMANENT = "permanent", "échec définitif"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending a row: when, how long, what the other side answered (the delivery log of
+    webhook endpoints shows them)."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_rows")
+    number = models.PositiveIntegerField("tentative")
+    started_at = models.DateTimeField("début")
+    duration_ms = models.PositiveIntegerField("durée (ms)")
+    outcome = models.CharField("résultat", max_length=10, choices=AttemptOutcome.choices)
+    status_code = models.PositiveSmallIntegerField("code HTTP", null=True, blank=True)
+    response_excerpt = models.CharField("début de la réponse", max_length=1000, blank=True)
+    error = models.CharField("erreur", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "tentative d'envoi"
+        verbose_name_plural = "tentatives d'envoi"
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["delivery", "number"], name="attempt_delivery_idx")]
+
+    def __str__(self) -> str:
+        return f"Tentative {self.number} de l'envoi n° {self.delivery_id}"

@@ -21,14 +21,23 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from rdv.core.audit import log_action
 from rdv.core.context import Context, require
 from rdv.core.errors import DomainError
 from rdv.outbox import channels, policies
-from rdv.outbox.models import CLAIMABLE, UNDELIVERED, Channel, Delivery, Purpose, Status
+from rdv.outbox.models import (
+    CLAIMABLE,
+    UNDELIVERED,
+    AttemptOutcome,
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    Purpose,
+    Status,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,13 +108,17 @@ def enqueue(
     organisation=None,
     expires_at: datetime | None = None,
     supersede: bool = False,
+    ordering_key: str = "",
+    send_after: datetime | None = None,
 ) -> Delivery:
     """Write one message to deliver, in the caller's transaction (outbox): a rolled-back change
     sends nothing. `about` is the object the message concerns (its rights govern who sees the
     message's details); `territory`/`organisation` the tenant whose admins see it if it fails.
     `expires_at`: never send after this instant (the row is abandoned instead). `supersede`:
     cancel the undelivered messages of the same purpose, object and recipient (e.g. an
-    invitation link replaced by a new one)."""
+    invitation link replaced by a new one). `ordering_key`: rows of the same key are sent in the
+    order they were written, one at a time (see Delivery.ordering_key). `send_after`: not before
+    this instant (e.g. a paced backfill)."""
     if not channels.has_sender(channel):
         raise ValueError(f"No sender registered for channel {channel!r}")
     now = timezone.now()
@@ -130,14 +143,15 @@ def enqueue(
         headers=headers or {},
         attachments=attachments or [],
         status=Status.PENDING,
-        next_attempt_at=now,
+        next_attempt_at=max(send_after, now) if send_after is not None else now,
         expires_at=expires_at,
+        ordering_key=ordering_key,
         content_type=content_type,
         object_id=object_id,
         territory=territory,
         organisation=organisation,
     )
-    _wake(delivery.pk)
+    _wake(delivery.pk, run_after=send_after if send_after is not None and send_after > now else None)
     return delivery
 
 
@@ -165,7 +179,12 @@ def claim(*, delivery_id: int | None = None, due_before: datetime | None = None)
     while True:
         now = timezone.now()
         with transaction.atomic():
-            due = Delivery.objects.filter(status__in=CLAIMABLE, next_attempt_at__lte=due_before or now)
+            earlier_unfinished = Delivery.objects.filter(
+                ordering_key=OuterRef("ordering_key"), id__lt=OuterRef("id"), status__in=CLAIMABLE
+            )
+            due = Delivery.objects.filter(status__in=CLAIMABLE, next_attempt_at__lte=due_before or now).filter(
+                Q(ordering_key="") | ~Exists(earlier_unfinished)
+            )
             if delivery_id is not None:
                 due = due.filter(pk=delivery_id)
             delivery = due.select_for_update(skip_locked=True).order_by("next_attempt_at", "id").first()
@@ -215,23 +234,62 @@ def _still_owned(delivery: Delivery):
     return Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING, lease_owner=delivery.lease_owner)
 
 
-def _record_success(delivery: Delivery, provider_id: str) -> str:
-    updated = _still_owned(delivery).update(
-        status=Status.SENT,
-        sent_at=timezone.now(),
-        provider_id=(provider_id or "")[:255],
-        next_attempt_at=None,
-        lease_expires_at=None,
-        lease_owner="",
-        last_error="",
+EXCERPT_MAX_LENGTH = 1000
+
+
+def _record_attempt(delivery: Delivery, started_at: datetime, duration_ms: int, outcome: str, report) -> None:
+    """The attempt's log row (what the other side answered, size-capped)."""
+    is_error = isinstance(report, channels.DeliveryError)
+    DeliveryAttempt.objects.create(
+        delivery_id=delivery.pk,
+        number=delivery.attempts,
+        started_at=started_at,
+        duration_ms=max(0, min(duration_ms, 2**31 - 1)),
+        outcome=outcome,
+        status_code=getattr(report, "status_code", None),
+        response_excerpt=safe_error(getattr(report, "response_excerpt", "") or "")[:EXCERPT_MAX_LENGTH],
+        error=safe_error(str(report) or type(report).__name__) if is_error else "",
     )
+
+
+def _wake_next_in_order(delivery: Delivery) -> None:
+    """A row of an ordering key is done: the next row of that key may be due already."""
+    if not delivery.ordering_key:
+        return
+    following = (
+        Delivery.objects.filter(ordering_key=delivery.ordering_key, status__in=CLAIMABLE, id__gt=delivery.pk)
+        .order_by("id")
+        .values_list("pk", "next_attempt_at")
+        .first()
+    )
+    if following is not None:
+        _wake(following[0], run_after=following[1] if following[1] > timezone.now() else None)
+
+
+def _record_success(delivery: Delivery, report, started_at: datetime, duration_ms: int) -> str:
+    provider_id = report.provider_id if isinstance(report, channels.SendReport) else report
+    with transaction.atomic():
+        updated = _still_owned(delivery).update(
+            status=Status.SENT,
+            sent_at=timezone.now(),
+            provider_id=(provider_id or "")[:255],
+            next_attempt_at=None,
+            lease_expires_at=None,
+            lease_owner="",
+            last_error="",
+        )
+        _record_attempt(delivery, started_at, duration_ms, AttemptOutcome.SENT, report)
+        if updated:
+            _wake_next_in_order(delivery)
     if not updated:
         logger.warning("Delivery %s was sent after its lease was taken over by another worker.", delivery.pk)
         return "lease_lost"
     return Status.SENT
 
 
-def _record_failure(delivery: Delivery, error: Exception, permanent: bool) -> str:
+def _record_failure(
+    delivery: Delivery, error: Exception, permanent: bool, started_at: datetime, duration_ms: int
+) -> str:
     message = safe_error(str(error) or type(error).__name__)
     policy = retry_policy(delivery.channel)
     give_up = permanent or delivery.attempts >= policy.max_attempts
@@ -245,8 +303,17 @@ def _record_failure(delivery: Delivery, error: Exception, permanent: bool) -> st
             lease_owner="",
             last_error=message,
         )
+        _record_attempt(
+            delivery,
+            started_at,
+            duration_ms,
+            AttemptOutcome.PERMANENT if permanent else AttemptOutcome.TEMPORARY,
+            error if isinstance(error, channels.DeliveryError) else channels.DeliveryError(message),
+        )
         if updated and not give_up:
             _wake(delivery.pk, run_after=next_attempt_at)
+        if updated and give_up:
+            _wake_next_in_order(delivery)
     if not updated:
         logger.warning("Delivery %s failed after its lease was taken over by another worker.", delivery.pk)
         return "lease_lost"
@@ -265,15 +332,27 @@ def send_claimed(delivery: Delivery) -> str:
     """Send a claimed row through its channel, outside any transaction (no lock is held while a
     server is slow), then record the outcome if this worker still owns the lease."""
     sender = channels.sender_for(delivery.channel)
+    started_at, started = timezone.now(), time.monotonic()
+
+    def elapsed_ms() -> int:
+        return round((time.monotonic() - started) * 1000)
+
     try:
-        provider_id = sender(delivery)
+        report = sender(delivery)
     except channels.PermanentError as error:
-        return _record_failure(delivery, error, permanent=True)
+        report, status = error, _record_failure(delivery, error, True, started_at, elapsed_ms())
     except Exception as error:  # TemporaryError, and anything unexpected: retried with backoff
         if not isinstance(error, channels.TemporaryError):
             logger.exception("Unexpected error while sending delivery %s", delivery.pk)
-        return _record_failure(delivery, error, permanent=False)
-    return _record_success(delivery, provider_id)
+        report, status = error, _record_failure(delivery, error, False, started_at, elapsed_ms())
+    else:
+        status = _record_success(delivery, report, started_at, elapsed_ms())
+    for hook in channels.outcome_hooks(delivery.channel):
+        try:
+            hook(delivery, status, report)
+        except Exception:  # a hook's failure must not lose the recorded outcome
+            logger.exception("Outcome hook %s failed for delivery %s", getattr(hook, "__name__", hook), delivery.pk)
+    return status
 
 
 def deliver_one(delivery_id: int) -> str:
@@ -351,5 +430,5 @@ def purge_sent(now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.OUTBOX_KEEP_SENT_DAYS)
     old = Q(status=Status.SENT, sent_at__lt=cutoff) | Q(status=Status.CANCELLED, created_at__lt=cutoff)
-    deleted, _ = Delivery.objects.filter(old).delete()
-    return deleted
+    _, per_model = Delivery.objects.filter(old).delete()  # their attempt rows go with them
+    return per_model.get(Delivery._meta.label, 0)

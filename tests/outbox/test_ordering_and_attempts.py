@@ -86,7 +86,7 @@ def test_once_a_row_is_sent_the_next_row_of_its_key_is_woken(db, scripted):
 def test_an_abandoned_row_no_longer_holds_back_its_key(db, scripted):
     script, calls = scripted
     script["si@exemple.fr"] = [channels.PermanentError("HTTP 400", status_code=400)]
-    first, second = make("1", "rdv:7"), make("2", "rdv:7")
+    make("1", "rdv:7"), make("2", "rdv:7")
     assert services.run_due_deliveries() == {Status.ABANDONED: 1, Status.SENT: 1}
     assert calls == ["1", "2"]
 

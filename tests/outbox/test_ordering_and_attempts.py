@@ -100,12 +100,13 @@ def test_rows_without_a_key_are_never_held_back(db, scripted):
 
 
 def test_a_row_written_to_send_later_is_not_due_before(db, scripted, frozen_time):
-    script, calls = scripted
+    _, calls = scripted
     later = make("plus tard", send_after=NOW + timedelta(minutes=5))
     assert later.next_attempt_at == NOW + timedelta(minutes=5)
     assert services.run_due_deliveries() == {}
     frozen_time.shift(timedelta(minutes=5))
     assert services.run_due_deliveries() == {Status.SENT: 1}
+    assert calls == ["plus tard"]
 
 
 def test_every_attempt_is_logged_with_the_answer_and_its_duration(db, scripted, frozen_time):

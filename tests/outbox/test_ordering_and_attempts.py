@@ -112,7 +112,9 @@ def test_a_row_written_to_send_later_is_not_due_before(db, scripted, frozen_time
 def test_every_attempt_is_logged_with_the_answer_and_its_duration(db, scripted, frozen_time):
     script, _ = scripted
     script["si@exemple.fr"] = [
-        channels.TemporaryError("HTTP 500", status_code=500, response_excerpt="Erreur interne https://si.exemple.fr/?token=abc123"),
+        channels.TemporaryError(
+            "HTTP 500", status_code=500, response_excerpt="Erreur interne https://si.exemple.fr/?token=abc123"
+        ),
         channels.SendReport(provider_id="id-1", status_code=204, response_excerpt=""),
     ]
     delivery = make("1")

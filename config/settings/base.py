@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rdv.bookings",
     "rdv.online",
     "rdv.outbox",
+    "rdv.webhooks",
     "rdv.www",
     "rdv.ops",
 ]
@@ -165,7 +166,22 @@ OUTBOX_RETRY = {
         "jitter": float(os.environ.get("OUTBOX_RETRY_JITTER", "0.2")),
     },
     "email": {"max_attempts": int(os.environ.get("OUTBOX_EMAIL_MAX_ATTEMPTS", "10"))},
+    # Webhooks: 21 attempts over about 3 days (30 s, 1, 2, 4 … 128 min, then every 6 h).
+    "webhook": {
+        "max_attempts": int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "21")),
+        "base_seconds": 30.0,
+        "factor": 2.0,
+        "max_seconds": 6 * 3600.0,
+    },
 }
+# Webhooks (rdv.webhooks): destinations, timeout, alerting, secret rotation, backfill pace.
+WEBHOOK_REQUIRE_HTTPS = os.environ.get("WEBHOOK_REQUIRE_HTTPS", "0") == "1"
+WEBHOOK_ALLOW_LOOPBACK = os.environ.get("WEBHOOK_ALLOW_LOOPBACK", "0") == "1"
+WEBHOOK_ALLOW_PRIVATE = os.environ.get("WEBHOOK_ALLOW_PRIVATE", "0") == "1"
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_ALERT_AFTER_FAILURES = int(os.environ.get("WEBHOOK_ALERT_AFTER_FAILURES", "5"))
+WEBHOOK_SECRET_GRACE_HOURS = int(os.environ.get("WEBHOOK_SECRET_GRACE_HOURS", "72"))
+WEBHOOK_BACKFILL_PER_SECOND = float(os.environ.get("WEBHOOK_BACKFILL_PER_SECOND", "10"))
 OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "60"))
 OUTBOX_SWEEP_BUDGET_SECONDS = float(os.environ.get("OUTBOX_SWEEP_BUDGET_SECONDS", "50"))
 OUTBOX_KEEP_SENT_DAYS = int(os.environ.get("OUTBOX_KEEP_SENT_DAYS", "30"))

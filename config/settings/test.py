@@ -23,3 +23,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"rdv-test-{os.getpid()}.sqlite3")
     }
+
+# The webhook tests run a real HTTP receiver on 127.0.0.1 (refused in production settings).
+WEBHOOK_ALLOW_LOOPBACK = True

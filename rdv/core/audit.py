@@ -4,7 +4,7 @@
 deliveries and notifications are enqueued from here, inside the same transaction).
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import models
@@ -39,6 +39,19 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+# Functions told of every entry, inside the change's transaction: (entry, obj). Side effects that
+# must not be lost nor sent for a rolled-back change hook in here (webhook deliveries are written
+# by rdv.webhooks.events). Registered by the apps' `ready()`; core imports none of them.
+ActionListener = Callable[[AuditLog, Any], None]
+_LISTENERS: list[ActionListener] = []
+
+
+def on_action(listener: ActionListener) -> ActionListener:
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
+    return listener
+
+
 def log_action(
     actor: Any,
     action: str,
@@ -56,7 +69,7 @@ def log_action(
     """
     found_territory, found_organisation = _resolve_tenant(obj)
     actor_obj = actor if getattr(actor, "pk", None) else None
-    return AuditLog.objects.create(
+    entry = AuditLog.objects.create(
         actor=actor_obj,
         actor_repr=(str(actor_obj) if actor_obj else (str(actor) if actor else "Système"))[:300],
         action=action,
@@ -67,6 +80,9 @@ def log_action(
         territory=territory or found_territory,
         organisation=organisation or found_organisation,
     )
+    for listener in _LISTENERS:
+        listener(entry, obj)
+    return entry
 
 
 # French labels of the actions, for the journal pages.
@@ -135,6 +151,15 @@ ACTION_LABELS = {
     "rdv.arrival_undone": "Arrivée en salle d'attente annulée",
     # Outbox
     "delivery.retried": "Message en échec renvoyé",
+    # Webhooks
+    "webhook.created": "Webhook créé",
+    "webhook.updated": "Webhook modifié",
+    "webhook.deleted": "Webhook supprimé",
+    "webhook.secret_rotated": "Clé secrète du webhook renouvelée",
+    "webhook.grace_ended": "Ancienne clé secrète du webhook retirée",
+    "webhook.test_sent": "Événement de test envoyé",
+    "webhook.backfill_started": "Envoi des enregistrements existants lancé",
+    "webhook.replayed": "Événements webhook renvoyés",
 }
 
 FIELD_LABELS = {

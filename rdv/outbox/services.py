@@ -82,7 +82,7 @@ def retry_delay(channel: str, attempts: int, rand: float | None = None) -> timed
 # Writing messages ---------------------------------------------------------------------------
 
 
-def _wake(delivery_id: int, run_after: datetime | None = None) -> None:
+def wake(delivery_id: int, run_after: datetime | None = None) -> None:
     """Ask a worker to try this row (at `run_after`). With the database task backend the task row
     is written in the current transaction: a rolled-back change leaves no task either. A lost
     wake-up only delays the message until the periodic `deliver_due`."""
@@ -151,7 +151,7 @@ def enqueue(
         territory=territory,
         organisation=organisation,
     )
-    _wake(delivery.pk, run_after=send_after if send_after is not None and send_after > now else None)
+    wake(delivery.pk, run_after=send_after if send_after is not None and send_after > now else None)
     return delivery
 
 
@@ -263,7 +263,7 @@ def _wake_next_in_order(delivery: Delivery) -> None:
         .first()
     )
     if following is not None:
-        _wake(following[0], run_after=following[1] if following[1] > timezone.now() else None)
+        wake(following[0], run_after=following[1] if following[1] > timezone.now() else None)
 
 
 def _record_success(delivery: Delivery, report, started_at: datetime, duration_ms: int) -> str:
@@ -311,7 +311,7 @@ def _record_failure(
             error if isinstance(error, channels.DeliveryError) else channels.DeliveryError(message),
         )
         if updated and not give_up:
-            _wake(delivery.pk, run_after=next_attempt_at)
+            wake(delivery.pk, run_after=next_attempt_at)
         if updated and give_up:
             _wake_next_in_order(delivery)
     if not updated:
@@ -420,7 +420,7 @@ def retry_delivery(ctx: Context, delivery: Delivery) -> Delivery:
     delivery.next_attempt_at = now
     delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
     log_action(ctx.actor, "delivery.retried", delivery, {"status": [previous, delivery.get_status_display()]})
-    _wake(delivery.pk)
+    wake(delivery.pk)
     return delivery
 
 

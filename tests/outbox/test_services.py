@@ -439,7 +439,7 @@ def test_writing_a_message_is_all_or_nothing(db, monkeypatch):
     def broken_wake(delivery_id, run_after=None):
         raise RuntimeError("queue unavailable")
 
-    monkeypatch.setattr(services, "_wake", broken_wake)
+    monkeypatch.setattr(services, "wake", broken_wake)
     with pytest.raises(RuntimeError):
         make()
     assert not Delivery.objects.exists()
@@ -514,7 +514,7 @@ def test_renvoyer_is_all_or_nothing(alice, abandoned, monkeypatch):
     def broken_wake(delivery_id, run_after=None):
         raise RuntimeError("queue unavailable")
 
-    monkeypatch.setattr(services, "_wake", broken_wake)
+    monkeypatch.setattr(services, "wake", broken_wake)
     with pytest.raises(RuntimeError):
         services.retry_delivery(as_agent(alice.territory_admin, alice.territory), abandoned)
     assert Delivery.objects.get(pk=abandoned.pk).status == Status.ABANDONED

@@ -169,9 +169,9 @@ OUTBOX_RETRY = {
     # Webhooks: 21 attempts over about 3 days (30 s, 1, 2, 4 … 128 min, then every 6 h).
     "webhook": {
         "max_attempts": int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "21")),
-        "base_seconds": 30.0,
-        "factor": 2.0,
-        "max_seconds": 6 * 3600.0,
+        "base_seconds": float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30")),
+        "factor": float(os.environ.get("WEBHOOK_RETRY_FACTOR", "2")),
+        "max_seconds": float(os.environ.get("WEBHOOK_RETRY_MAX_SECONDS", str(6 * 3600))),
     },
 }
 # Webhooks (rdv.webhooks): destinations, timeout, alerting, secret rotation, backfill pace.

@@ -13,7 +13,7 @@ documented in docs/webhooks.md. Times are ISO 8601 in the espace's time zone.
 """
 
 import json
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -185,22 +185,24 @@ def rdv_data(rdv: Rdv, zone: ZoneInfo, fields=()) -> dict:
     }
 
 
-def rrule(record) -> str | None:
-    """The recurrence of a plage or an absence as an iCalendar RRULE (null when it does not repeat)."""
+def rrule(record, zone: ZoneInfo) -> str | None:
+    """The recurrence of a plage or an absence as an iCalendar RRULE (null when it does not repeat).
+    UNTIL is the end of the last day in UTC, as RFC 5545 requires with a DTSTART in a time zone."""
     if record.recurrence == RecurrenceKind.NONE:
         return None
-    rule = {"FREQ": "WEEKLY" if record.recurrence == RecurrenceKind.WEEKLY else "MONTHLY"}
+    parts = ["FREQ=WEEKLY" if record.recurrence == RecurrenceKind.WEEKLY else "FREQ=MONTHLY"]
     if (record.recurrence_interval or 1) > 1:
-        rule["INTERVAL"] = record.recurrence_interval
+        parts.append(f"INTERVAL={record.recurrence_interval}")
     if record.recurrence == RecurrenceKind.WEEKLY:
         days = sorted(record.recurrence_weekdays or [record.first_date.weekday()])
-        rule["BYDAY"] = [ICAL_WEEKDAYS[day] for day in days]
+        parts.append("BYDAY=" + ",".join(ICAL_WEEKDAYS[day] for day in days))
     else:  # the same weekday of the month: its rank (2nd Tuesday) or the last one
         rank = -1 if record.recurrence_last_of_month else (record.first_date.day - 1) // 7 + 1
-        rule["BYDAY"] = f"{rank}{ICAL_WEEKDAYS[record.first_date.weekday()]}"
+        parts.append(f"BYDAY={rank}{ICAL_WEEKDAYS[record.first_date.weekday()]}")
     if record.until is not None:
-        rule["UNTIL"] = record.until
-    return vRecur(rule).to_ical().decode()
+        end = datetime.combine(record.until, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
+        parts.append(f"UNTIL={end:%Y%m%dT%H%M%SZ}")
+    return ";".join(parts)
 
 
 def ical_uid(record) -> str:
@@ -217,7 +219,7 @@ def ical_text(record, zone: ZoneInfo, summary: str, last_day: date) -> str:
     event.add("summary", summary)
     event.add("dtstart", datetime.combine(record.first_date, record.start_time, tzinfo=zone))
     event.add("dtend", datetime.combine(last_day, record.end_time, tzinfo=zone))
-    rule = rrule(record)
+    rule = rrule(record, zone)
     if rule:
         event.add("rrule", vRecur.from_ical(rule))
     calendar.add_component(event)
@@ -236,7 +238,7 @@ def plage_data(plage: PlageOuverture, zone: ZoneInfo) -> dict:
         "organisation": organisation_data(plage.organisation),
         "lieu": lieu_data(plage.lieu),
         "motifs": [motif_data(motif, zone) for motif in plage.motifs.all()],
-        "rrule": rrule(plage),
+        "rrule": rrule(plage, zone),
         "ical": ical_text(plage, zone, plage.title or f"Plage d'ouverture · {plage.lieu.name}", plage.first_date),
     }
 
@@ -252,7 +254,7 @@ def absence_data(absence: Absence, zone: ZoneInfo) -> dict:
         "end_time": _clock(absence.end_time),
         "agent": agent_data(absence.agent),
         "organisation": organisation_data(absence.organisation),
-        "rrule": rrule(absence),
+        "rrule": rrule(absence, zone),
         "ical": ical_text(absence, zone, absence.title, absence.end_date),
     }
 

@@ -308,7 +308,12 @@ class DetailsForm(DsfrForm):
         help_text="Numéro français (06 12 34 56 78) ou international (+32 470 12 34 56)",
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
-    for_relative = forms.BooleanField(label="Je prends rendez-vous pour un proche", required=False)
+    for_relative = forms.BooleanField(
+        label="Je prends rendez-vous pour un proche",
+        required=False,
+        # The proche's fieldset (details.html), shown while this box is ticked (www/reveal.js).
+        widget=forms.CheckboxInput(attrs={"aria-controls": "champs-proche", "data-reveals": ""}),
+    )
     relative_first_name = forms.CharField(
         label="Prénom du proche", required=False, max_length=max_length(Usager, "first_name")
     )

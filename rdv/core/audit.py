@@ -149,6 +149,7 @@ ACTION_LABELS = {
     "rdv.participant_removed": "Participant retiré du rendez-vous",
     "rdv.arrived": "Usager arrivé en salle d'attente",
     "rdv.arrival_undone": "Arrivée en salle d'attente annulée",
+    "rdv.manage_link_revoked": "Lien de gestion révoqué",
     # Outbox
     "delivery.retried": "Message en échec renvoyé",
     # Webhooks

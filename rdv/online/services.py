@@ -760,14 +760,28 @@ def manage_link(token: str) -> ManageLink | None:
         .filter(token_hash=_token_hash(token))
         .first()
     )
-    if link is None or link.revoked_at is not None:
-        return None
-    now = timezone.now()
-    if link.expires_at is not None and now >= link.expires_at:
-        return None
-    if now >= link.rdv.ends_at + timedelta(days=MANAGE_LINK_DAYS_AFTER_RDV):
+    if link is None or not link_is_active(link, link.rdv):
         return None
     return link
+
+
+def link_is_active(link: ManageLink, rdv: Rdv, *, now: datetime | None = None) -> bool:
+    """Whether the link opens its RDV: not revoked, not past its expiry nor 30 days after the RDV."""
+    now = now or timezone.now()
+    if link.revoked_at is not None:
+        return False
+    if link.expires_at is not None and now >= link.expires_at:
+        return False
+    return now < rdv.ends_at + timedelta(days=MANAGE_LINK_DAYS_AFTER_RDV)
+
+
+def active_manage_links(ctx: Context, rdv: Rdv) -> list[ManageLink]:
+    """The RDV's links that still open it (one per person booked online), for the agents who may
+    revoke them; `rdv` comes from the agent's scope (rdv.bookings.policies). One query."""
+    if not ctx.is_member:
+        return []
+    links = ManageLink.objects.filter(rdv=rdv, revoked_at__isnull=True).select_related("usager").order_by("created_at")
+    return [link for link in links if link_is_active(link, rdv)]
 
 
 def _three_letters(text: str) -> str:

@@ -312,6 +312,11 @@ urlpatterns += [
     path(RDV + "statut/", booking_views.rdv_status, name="rdv_status"),
     path(RDV + "annuler/", booking_views.rdv_cancel, name="rdv_cancel"),
     path(RDV + "arrivee/", booking_views.rdv_arrival, name="rdv_arrival"),
+    path(
+        RDV + "liens-de-gestion/<int:link_id>/revoquer/",
+        booking_views.rdv_manage_link_revoke,
+        name="rdv_manage_link_revoke",
+    ),
     path(RDV + "participants/ajouter/", booking_views.rdv_participant_add, name="rdv_participant_add"),
     path(
         RDV + "participants/<int:usager_id>/retirer/",

@@ -394,3 +394,56 @@ def test_a_visitor_books_with_the_keyboard_only(mobile: Page, espace: Espace):
     rdv = Rdv.objects.get()
     assert local_time(rdv.starts_at) == "09:30"
     assert rdv.participations.get().usager.email == PERSON["email"]
+
+
+def test_the_relatives_fields_show_only_while_the_box_is_ticked(mobile: Page, espace: Espace):
+    """The fields of « Votre proche » are hidden until « Je prends rendez-vous pour un proche » is
+    ticked (mouse or Space), hidden again when it is not, and shown after an error with it ticked."""
+    page = mobile
+    page.goto(f"/prendre-rdv/creneaux/?motif={espace.motif.pk}&lieu={espace.centre.pk}&lu=1")
+    heading(page, "Quand ?")
+    assert_accessible(page)
+    page.get_by_role("button", name="jeudi 11 mars à 10 h 00").click()
+
+    heading(page, "Vos coordonnées")
+    box = page.get_by_label(label("Je prends rendez-vous pour un proche"))
+    relative = page.get_by_role("group", name=re.compile("^Votre proche"))
+    relative_first_name = page.get_by_label(label("Prénom du proche"))
+    expect(box).not_to_be_checked()
+    expect(relative).to_be_hidden()
+    expect(relative_first_name).to_be_hidden()
+    assert_accessible(page)
+
+    page.locator("label", has_text="Je prends rendez-vous pour un proche").click()  # DSFR draws the box on the label
+    expect(box).to_be_checked()
+    expect(relative).to_be_visible()
+    expect(relative_first_name).to_be_visible()
+    expect(box).to_have_attribute("aria-controls", "champs-proche")
+    assert_accessible(page)
+    page.locator("label", has_text="Je prends rendez-vous pour un proche").click()
+    expect(box).not_to_be_checked()
+    expect(relative).to_be_hidden()
+
+    # The keyboard: Space ticks and unticks the box.
+    tab_to(page, box)
+    page.keyboard.press("Space")
+    expect(box).to_be_checked()
+    expect(relative_first_name).to_be_visible()
+    page.keyboard.press("Space")
+    expect(box).not_to_be_checked()
+    expect(relative_first_name).to_be_hidden()
+    page.keyboard.press("Space")
+    expect(relative_first_name).to_be_visible()
+
+    # An error with the box ticked: the page comes back with the relative's fields shown.
+    page.get_by_label(label("Prénom", whole=True)).fill(PERSON["first_name"])
+    page.get_by_label(label("Nom", whole=True)).fill(PERSON["last_name"])
+    page.get_by_label(label("Adresse e-mail")).fill(PERSON["email"])
+    relative_first_name.fill("Léo")
+    page.get_by_role("button", name="Recevoir le code de confirmation").click()
+    heading(page, "Vos coordonnées")
+    expect(box).to_be_checked()
+    expect(relative_first_name).to_have_value("Léo")
+    expect(page.get_by_label(label("Nom du proche"))).to_be_visible()
+    expect(relative.get_by_text("Le nom du proche est obligatoire.")).to_be_visible()
+    assert_accessible(page)

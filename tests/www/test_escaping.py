@@ -33,6 +33,7 @@ from rdv.bookings.models import Participation, Rdv, RdvAgent
 from rdv.motifs import services as motif_services
 from rdv.motifs.models import Motif
 from rdv.motifs.sanitize import rich_text_for_editing, sanitize_rich_text
+from rdv.online.models import ManageLink
 from rdv.outbox.models import Delivery, Status
 from rdv.outbox.services import enqueue_email
 from rdv.territories.models import SectorCode, WaitingRoomNotification
@@ -455,6 +456,8 @@ def build_sweep(world) -> Sweep:
         relative,
         datetime.datetime.combine(TODAY, datetime.time(11), tzinfo=PARIS),
     )
+    # An active manage link of the first RDV: the RDV page and « Révoquer le lien » name its usager.
+    manage_link = ManageLink.objects.create(rdv=rdv, usager=usager, token_hash="0" * 64)
     _through_services(world, texts, usager, custom_fields, rdv, cancelled, motif)
     invitation = Invitation.objects.get(territory=territory)
     token = last_invitation_path().split("/")[-2]
@@ -482,6 +485,7 @@ def build_sweep(world) -> Sweep:
         "plage_id": [plage.pk],
         "absence_id": [absence.pk],
         "rdv_id": [rdv.pk, cancelled.pk],
+        "link_id": [manage_link.pk],
         "usager_id": [usager.pk, relative.pk],
         "field_id": [field.pk for field in custom_fields.values()] + [archived_field.pk],
         "code_id": [sector_code.pk],

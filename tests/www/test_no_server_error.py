@@ -15,6 +15,7 @@ from rdv.accounts.models import Agent
 from rdv.agendas.models import Absence, Lieu, PlageOuverture
 from rdv.bookings.models import Rdv
 from rdv.motifs.models import Motif
+from rdv.online.models import ManageLink
 from rdv.outbox.models import Delivery
 from rdv.territories.models import Organisation, SectorCode
 from rdv.usagers.models import CustomField, Usager
@@ -104,6 +105,7 @@ def _ids(admin, valence) -> dict:
         "plage_id": first(PlageOuverture.objects.filter(organisation=valence)),
         "absence_id": first(Absence.objects.filter(organisation=valence)),
         "rdv_id": first(Rdv.objects.filter(organisation=valence)),
+        "link_id": first(ManageLink.objects.filter(rdv__organisation=valence)),
         "usager_id": first(Usager.objects.filter(organisations=valence)),
         "field_id": first(CustomField.objects.filter(territory_id=valence.territory_id)),
         "code_id": first(SectorCode.objects.filter(organisation=valence)),

@@ -1,6 +1,7 @@
-"""Public booking, after a time was chosen on the week page (issue 18, steps 5–8): hold the slot,
-« Vos coordonnées » (and « Prescripteur » first in prescripteur mode), the verification code, the
-confirmation page and its ICS file. Thin views over rdv.online.services; every rule is there or in
+"""Public booking, after a time was chosen on the week page (issue 18): hold the slot, then the last
+steps of the journey (rdv.www.public.steps): « Vos coordonnées » (« Prescripteur » then
+« Bénéficiaire » in prescripteur mode), the verification code; then the confirmation page and its
+ICS file. Thin views over rdv.online.services; every rule is there or in
 rdv.bookings.services."""
 
 import datetime
@@ -27,9 +28,11 @@ from rdv.motifs.models import LocationType, Motif
 from rdv.online import services
 from rdv.online.ics import rdv_ics
 from rdv.online.models import BookingStatus, OnlineBooking
+from rdv.online.selectors import ON_SITE
 from rdv.usagers.models import Usager
 from rdv.www.forms.base import DsfrForm, add_domain_error, max_length
 from rdv.www.forms.usagers import custom_form_field
+from rdv.www.public import steps
 from rdv.www.public.limits import check, rate_limited, too_many_requests
 from rdv.www.public.session import HOLDER_KEY, holder_key
 
@@ -146,6 +149,12 @@ def _summary(booking: OnlineBooking) -> dict:
         "held_until": services.french_time(booking.hold_expires_at, tz) if booking.hold_expires_at > now else "",
         "prescripteur": booking.is_prescripteur,
     }
+
+
+def _stepper(booking: OnlineBooking, step: str) -> dict:
+    """The journey's step indicator (rdv.www.public.steps), continuing the search pages' count."""
+    on_site = booking.motif.location_type in ON_SITE
+    return {"stepper": steps.stepper(step, prescripteur=booking.is_prescripteur, on_site=on_site)}
 
 
 def _booking_or_page(request, booking_id):
@@ -299,7 +308,12 @@ class DetailsForm(DsfrForm):
         help_text="Numéro français (06 12 34 56 78) ou international (+32 470 12 34 56)",
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
-    for_relative = forms.BooleanField(label="Je prends rendez-vous pour un proche", required=False)
+    for_relative = forms.BooleanField(
+        label="Je prends rendez-vous pour un proche",
+        required=False,
+        # The proche's fieldset (details.html), shown while this box is ticked (www/reveal.js).
+        widget=forms.CheckboxInput(attrs={"aria-controls": "champs-proche", "data-reveals": ""}),
+    )
     relative_first_name = forms.CharField(
         label="Prénom du proche", required=False, max_length=max_length(Usager, "first_name")
     )
@@ -423,7 +437,13 @@ def prescripteur(request, booking_id):
     return render(
         request,
         "public/booking/prescripteur.html",
-        {"title": "Prescripteur", "form": form, "booking": booking, "summary": _summary(booking), "step": 1},
+        {
+            "title": "Prescripteur",
+            "form": form,
+            "booking": booking,
+            "summary": _summary(booking),
+            **_stepper(booking, steps.PRESCRIPTEUR),
+        },
     )
 
 
@@ -461,7 +481,7 @@ def details(request, booking_id):
             "form": form,
             "booking": booking,
             "summary": _summary(booking),
-            "step": 2 if booking.is_prescripteur else 1,
+            **_stepper(booking, steps.DETAILS),
         },
     )
 
@@ -540,7 +560,7 @@ def verify(request, booking_id):
             "booking": booking,
             "summary": _summary(booking),
             "recipient": _mask(booking.code_recipient),
-            "step": 3 if booking.is_prescripteur else 2,
+            **_stepper(booking, steps.CODE),
         },
     )
 
@@ -572,7 +592,6 @@ def confirmation(request, booking_id):
             "facts": rdv_facts(booking.rdv),
             "manage_url": services.manage_url(token) if token else "",
             "email": booking.contact_email,
-            "step": 4 if booking.is_prescripteur else 3,
         },
     )
 

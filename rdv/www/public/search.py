@@ -25,6 +25,7 @@ from rdv.core.context import ActorKind
 from rdv.core.dates import french_date, parse_day
 from rdv.online import selectors
 from rdv.online.selectors import PLACE_QUERY_MAX_LENGTH
+from rdv.www.public import steps
 from rdv.www.public.embedding import embeddable, set_territory
 from rdv.www.public.limits import rate_limited
 from rdv.www.public.session import HOLDER_KEY, holder_key
@@ -46,9 +47,6 @@ INSTRUCTIONS_UNREAD = "Cochez « J'ai lu ces informations » pour continuer."
 SERVICE_CLOSED = (
     "Ce service ne propose pas de rendez-vous en ligne pour le moment. Choisissez parmi les services proposés."
 )
-
-# The journey, for the step indicator (the booking steps come after these).
-STEPS = ["Où ?", "Quel rendez-vous ?", "Où exactement ?", "Quand ?", "Vos coordonnées", "Confirmation"]
 
 
 class Stop(Exception):
@@ -178,17 +176,18 @@ def _mode_context(request) -> dict:
     return {"prescripteur": actor_kind(request) == ActorKind.PRESCRIPTEUR, "mode": mode_name(request)}
 
 
-def _page(request, template: str, step: int, context: dict):
+def _page(request, template: str, step: str, context: dict):
+    """A search page with the journey's step indicator (rdv.www.public.steps): once the motif is
+    known, a motif without a place counts no « Où exactement ? » step."""
+    motif = context.get("motif")
+    on_site = motif is None or motif.location_type in selectors.ON_SITE
     return render(
         request,
         template,
         {
             **context,
             **_mode_context(request),
-            "step": step,
-            "step_count": len(STEPS),
-            "step_title": STEPS[step - 1],
-            "next_step_title": STEPS[step] if step < len(STEPS) else "",
+            "stepper": steps.stepper(step, prescripteur=actor_kind(request) == ActorKind.PRESCRIPTEUR, on_site=on_site),
         },
     )
 
@@ -291,7 +290,7 @@ def start(request):
         if len(organisations) == 1 and not listing:
             raise go(request, url("services", organisation=organisations[0].pk))
         context.update(organisations=organisations, without_sectorisation=True)
-        return _page(request, "public/search/start.html", 1, context)
+        return _page(request, "public/search/start.html", steps.WHERE, context)
     if "q" in request.GET:
         raw = request.GET["q"]
         query = " ".join(raw.split())
@@ -306,7 +305,7 @@ def start(request):
             if len(organisations) == 1 and len(communes) <= 1 and not listing:
                 raise go(request, url("services", organisation=organisations[0].pk, q=query))
             context.update(organisations=organisations, communes=communes if len(communes) > 1 else [])
-    return _page(request, "public/search/start.html", 1, context)
+    return _page(request, "public/search/start.html", steps.WHERE, context)
 
 
 # Step 2: service, motif, instructions -----------------------------------------------------------
@@ -340,7 +339,7 @@ def services(request):
         ],
         "query": request.GET.get("q", "")[:PLACE_QUERY_MAX_LENGTH],
     }
-    return _page(request, "public/search/services.html", 2, context)
+    return _page(request, "public/search/services.html", steps.MOTIF, context)
 
 
 @public_page
@@ -380,7 +379,7 @@ def motifs(request):
         ],
         "services_url": url("services", organisation=organisation.pk, lieu=lieu and lieu.pk, liste="1"),
     }
-    return _page(request, "public/search/motifs.html", 2, context)
+    return _page(request, "public/search/motifs.html", steps.MOTIF, context)
 
 
 @public_page
@@ -408,7 +407,7 @@ def instructions(request):
             "motifs", organisation=motif.organisation_id, service=motif.service_id, lieu=lieu and lieu.pk, liste="1"
         ),
     }
-    response = _page(request, "public/search/instructions.html", 2, context)
+    response = _page(request, "public/search/instructions.html", steps.MOTIF, context)
     if error:
         response.status_code = 400
     return response
@@ -455,7 +454,7 @@ def lieux(request):
         ],
         "motifs_url": url("motifs", organisation=motif.organisation_id, service=motif.service_id, liste="1"),
     }
-    return _page(request, "public/search/lieux.html", 3, context)
+    return _page(request, "public/search/lieux.html", steps.LIEU, context)
 
 
 # Step 4: a week of free times -------------------------------------------------------------------
@@ -521,7 +520,7 @@ def week(request):
         "lieux_url": url("lieux", motif=motif.pk, lu=read, liste="1"),
         "motifs_url": url("motifs", organisation=motif.organisation_id, service=motif.service_id, liste="1"),
     }
-    return _page(request, "public/search/week.html", 4, context)
+    return _page(request, "public/search/week.html", steps.WHEN, context)
 
 
 # Short links and modes -------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from rdv.core.errors import DomainError
 from rdv.core.text import SEARCH_MAX_LENGTH
 from rdv.motifs import policies as motif_policies
 from rdv.motifs import selectors as motif_selectors
+from rdv.online import services as online_services
 from rdv.usagers import policies as usager_policies
 from rdv.usagers import selectors as usager_selectors
 from rdv.www import agenda_grid
@@ -564,6 +565,7 @@ def _detail(request, ctx, rdv, *, status_form=None, cancel_form=None, participan
         search_results=results,
         can_add_participant=can_add,
         history=rdv_selectors.history(ctx, rdv),
+        manage_links=online_services.active_manage_links(ctx, rdv),
         agenda_link=f"{reverse('agenda', args=[organisation.pk])}?"
         + urlencode(
             [("vue", "jour"), ("date", timezone.localtime(rdv.starts_at).date().isoformat())]
@@ -760,6 +762,54 @@ def rdv_cancel(request, ctx, rdv_id):
     return _detail(request, ctx, rdv, cancel_form=form)
 
 
+@require_http_methods(["GET", "POST"])
+@organisation_member_required
+def rdv_manage_link_revoke(request, ctx, rdv_id, link_id):
+    """« Révoquer le lien »: a confirmation step (also on a GET), then, on a POST with `confirmer=1`,
+    rdv.online.services.revoke_manage_link. The RDV comes through the agent's scope and the link
+    through the RDV: anything outside, or a RDV the agent may not change, is a 404."""
+    organisation = ctx.organisation
+    rdv = _get_rdv(ctx, rdv_id)
+    if not rdv_policies.can_change(ctx, rdv):
+        raise Http404
+    link = get_object_or_404(rdv.manage_links.select_related("usager"), pk=link_id)
+    if link.revoked_at is not None:
+        messages.info(request, "Ce lien de gestion est déjà révoqué : il ne permet plus d'accéder au rendez-vous.")
+        return redirect("rdv_detail", organisation.pk, rdv.pk)
+    if not online_services.link_is_active(link, rdv):
+        messages.info(request, "Ce lien de gestion a expiré : il ne permet déjà plus d'accéder au rendez-vous.")
+        return redirect("rdv_detail", organisation.pk, rdv.pk)
+    if not (request.method == "POST" and request.POST.get("confirmer") == "1"):
+        return _render(
+            request,
+            "bookings/confirm.html",
+            ctx,
+            "Révoquer le lien de gestion en ligne ?",
+            rdv=rdv,
+            lead=f"Rendez-vous du {_when(rdv)} : lien envoyé à {link.usager} le "
+            f"{timezone.localtime(link.created_at):%d/%m/%Y à %H:%M}.",
+            details=[],
+            consequences=[
+                "Ce lien ne permettra plus de voir, déplacer ou annuler le rendez-vous en ligne : "
+                "la personne devra contacter le service.",
+                "Le rendez-vous lui-même n'est pas modifié. Un lien révoqué ne peut pas être réactivé.",
+            ],
+            action_url=request.path,
+            confirm_label="Révoquer le lien",
+            back_url=reverse("rdv_detail", args=[organisation.pk, rdv.pk]),
+            back_label="Garder le lien",
+        )
+    try:
+        online_services.revoke_manage_link(ctx, link)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, "Le lien de gestion en ligne est révoqué : il ne permet plus d'accéder au rendez-vous."
+        )
+    return redirect("rdv_detail", organisation.pk, rdv.pk)
+
+
 @require_POST
 @organisation_member_required
 def rdv_participant_add(request, ctx, rdv_id):
@@ -822,6 +872,7 @@ __all__ = [
     "rdv_detail",
     "rdv_edit",
     "rdv_list",
+    "rdv_manage_link_revoke",
     "rdv_move",
     "rdv_participant_add",
     "rdv_participant_remove",

@@ -1,6 +1,8 @@
 """The public booking pages after a time was chosen: hold, « Vos coordonnées », the code, the
 confirmation page and its ICS file; prescripteur mode; bad input on every form."""
 
+import re
+
 import pytest
 import time_machine
 from django.contrib.messages import get_messages
@@ -179,6 +181,58 @@ def test_a_prescripteur_books_for_a_beneficiary(client, online):
     rdv = Rdv.objects.get()
     assert rdv.created_by == CreatedBy.PRESCRIPTEUR
     assert "Une copie vous a été envoyée à sam@ccas.fr" in page
+
+
+# The relative's fields -----------------------------------------------------------------------------
+
+
+def relative_fieldset(content: str) -> str:
+    """The opening tag and content of the fieldset of the relative's fields."""
+    match = re.search(r'<fieldset[^>]*id="champs-proche"[^>]*>.*?</fieldset>', content, re.S)
+    assert match is not None, "no fieldset of the relative's fields"
+    return match.group(0)
+
+
+def test_the_relatives_fields_are_in_a_fieldset_the_box_reveals_and_shown_without_javascript(client, online):
+    response = hold(client, online)
+    content = client.get(response.url).content.decode()
+    box = re.search(r'<input type="checkbox" name="for_relative"[^>]*>', content).group(0)
+    assert 'aria-controls="champs-proche"' in box and "data-reveals" in box and "checked" not in box
+    fieldset = relative_fieldset(content)
+    opening = fieldset[: fieldset.index(">") + 1]
+    assert "hidden" not in opening  # without JavaScript every field is there to fill in
+    for name in ("relative_first_name", "relative_last_name", "relative_birth_date"):
+        assert f'name="{name}"' in fieldset
+    assert "Votre proche" in fieldset
+    assert '<script src="/static/www/reveal.js" defer></script>' in content  # a static file: no inline script
+    assert content.index('name="for_relative"') < content.index('id="champs-proche"')
+
+
+def test_after_an_error_with_the_box_ticked_the_relatives_fields_are_shown_with_their_errors(client, online):
+    hold(client, online)
+    booking = OnlineBooking.objects.get()
+    response = client.post(
+        reverse("public:booking_details", args=[booking.public_id]),
+        details_data(for_relative="on", relative_first_name="Léo"),
+    )
+    assert response.status_code == 200
+    content = page_text(response)
+    box = re.search(r'<input type="checkbox" name="for_relative"[^>]*>', content).group(0)
+    assert "checked" in box  # reveal.js shows the fieldset of a ticked box when the page loads
+    fieldset = relative_fieldset(content)
+    assert "hidden" not in fieldset[: fieldset.index(">") + 1]
+    assert 'value="Léo"' in fieldset
+    assert "Le nom du proche est obligatoire." in fieldset
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.HELD
+
+
+def test_no_relatives_fields_where_the_espace_hides_the_responsible(client, online):
+    online.territory.hidden_usager_fields = ["responsible"]
+    online.territory.save()
+    response = hold(client, online)
+    content = client.get(response.url).content.decode()
+    assert 'id="champs-proche"' not in content and "aria-controls" not in content
 
 
 # Bad input -------------------------------------------------------------------------------------------

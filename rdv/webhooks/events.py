@@ -46,7 +46,18 @@ PREFIXES = {
 }
 
 
-def events_of(action: str, obj) -> list[tuple[str, str, object]]:
+LISTENED_PREFIXES = {*PREFIXES, "agent", "invitation"}
+
+
+def _with_roles(event: str, agent, territory_id: int | None) -> list[tuple[str, str, object]]:
+    """The agent's event, then its roles' in the espace (each reaches its organisation's endpoints)."""
+    roles = AgentRole.objects.filter(agent=agent).select_related("organisation").order_by("pk")
+    if territory_id is not None:
+        roles = roles.filter(organisation__territory_id=territory_id)
+    return [("Agent", event, agent)] + [("AgentRole", event, role) for role in roles]
+
+
+def events_of(action: str, obj, territory_id: int | None = None) -> list[tuple[str, str, object]]:
     """(model, event, record) of the webhook events an audit action stands for."""
     if action in IGNORED_ACTIONS:
         return []
@@ -56,9 +67,9 @@ def events_of(action: str, obj) -> list[tuple[str, str, object]]:
         event = "created" if verb in created else "destroyed" if verb in destroyed else "updated"
         return [(model, event, obj)]
     if action == "invitation.accepted" and getattr(obj, "accepted_by_id", None):
-        return [("Agent", "created", obj.accepted_by)]
+        return _with_roles("created", obj.accepted_by, territory_id)
     if prefix == "agent" and isinstance(obj, Agent):
-        return [("Agent", "created" if verb == "intervenant_added" else "updated", obj)]
+        return _with_roles("created" if verb == "intervenant_added" else "updated", obj, territory_id)
     return []
 
 
@@ -107,8 +118,16 @@ def record_ids(model: str, organisation):
 
 
 def on_action(entry, obj) -> None:
-    """rdv.core.audit listener: write the deliveries of this change (same transaction)."""
-    for model, event, record in events_of(entry.action, obj):
+    """rdv.core.audit listener: write the deliveries of this change (same transaction). One query
+    when the espace has no active endpoint (the common case)."""
+    if entry.action in IGNORED_ACTIONS or entry.action.partition(".")[0] not in LISTENED_PREFIXES:
+        return
+    if (
+        entry.territory_id is not None
+        and not WebhookEndpoint.objects.filter(organisation__territory_id=entry.territory_id, active=True).exists()
+    ):
+        return
+    for model, event, record in events_of(entry.action, obj, entry.territory_id):
         if record is None or record.pk is None:
             continue
         endpoints = subscribed_endpoints(model, organisation_ids(model, record, entry.territory_id))

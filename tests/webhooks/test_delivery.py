@@ -285,3 +285,12 @@ def test_a_failed_event_is_replayed_with_the_same_webhook_id(world, hook, receiv
     with pytest.raises(DomainError):  # sent and not replayed again meanwhile: replay works on finished rows
         Delivery.objects.filter(pk=row.pk).update(status=Status.SENDING, next_attempt_at=NOW)
         services.replay_event(system(world), WebhookEvent.objects.get())
+
+
+def test_the_retry_policy_spans_about_three_days_in_bounded_attempts(settings):
+    policy = outbox.retry_policy(Channel.WEBHOOK)
+    nominal = [outbox.retry_delay(Channel.WEBHOOK, n, rand=0.5) for n in range(1, policy.max_attempts)]
+    total = sum(nominal, timedelta())
+    assert policy.max_attempts == 21
+    assert nominal[0] == timedelta(seconds=30) and max(nominal) == timedelta(hours=6)
+    assert timedelta(days=2.5) <= total <= timedelta(days=3.5)

@@ -265,3 +265,28 @@ def test_an_overseas_espace_sends_its_own_wall_clock_times(world):
     data = bodies(hook)[0]["data"]
     assert data["starts_at"] == "2027-03-09T10:00:00+04:00"
     assert rdv.starts_at.astimezone(UTC).isoformat() == "2027-03-09T06:00:00+00:00"
+
+
+def test_an_agent_change_sends_the_agent_and_its_roles_to_their_organisations(world):
+    from rdv.accounts.services import update_agent_assignments
+
+    agents_hook = endpoint(world, subscriptions=["agent", "agent_role"])
+    update_agent_assignments(
+        Context.system(world.territory),
+        world.agent,
+        services=[world.service],
+        organisation_levels={world.organisation: "admin"},
+    )
+    events = list(WebhookEvent.objects.filter(endpoint=agents_hook).order_by("id"))
+    assert [(e.model, e.event) for e in events] == [("Agent", "updated"), ("AgentRole", "updated")]
+    role = bodies(agents_hook)[1]["data"]
+    assert role["access_level"] == "admin" and role["agent"]["id"] == world.agent.pk
+    assert role["organisation"]["id"] == world.organisation.pk
+
+
+def test_without_any_endpoint_in_the_espace_a_change_costs_one_query(world, django_assert_num_queries):
+    from rdv.core.audit import log_action
+
+    lieu = world.lieu
+    with django_assert_num_queries(2):  # the journal entry, then « any endpoint in this espace? »
+        log_action("Système", "lieu.updated", lieu, {"name": ["a", "b"]})

@@ -44,13 +44,29 @@ def _window(now: datetime, period: int) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % period, UTC)
 
 
-def hit(key: str, *, limit: int, period: int, cost: int = 1, now: datetime | None = None) -> Decision:
+def local_day(now: datetime, zone) -> tuple[datetime, datetime]:
+    """The start and the end of `now`'s calendar day in `zone` (23 or 25 hours on DST days)."""
+    day = now.astimezone(zone).date()
+    start = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _bounds(now: datetime, period: int, day_in) -> tuple[datetime, datetime]:
+    if day_in is not None:
+        return local_day(now, day_in)
+    start = _window(now, period)
+    return start, start + timedelta(seconds=period)
+
+
+def hit(key: str, *, limit: int, period: int, cost: int = 1, now: datetime | None = None, day_in=None) -> Decision:
     """Count one hit of `key` in its current window of `period` seconds; allowed while the count
-    stays within `limit`."""
+    stays within `limit`. `day_in`: a time zone; the window is then the calendar day there (an
+    espace's « per day » limits reset at its midnight, not at midnight UTC)."""
     if limit < 0 or period <= 0:
         raise ValueError("limit must be >= 0 and period > 0")
     now = now or timezone.now()
-    start = _window(now, period)
+    start, end = _bounds(now, period, day_in)
     table = RateCounter._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -60,7 +76,7 @@ def hit(key: str, *, limit: int, period: int, cost: int = 1, now: datetime | Non
             [key[:200], connection.ops.adapt_datetimefield_value(start), cost],
         )
         (count,) = cursor.fetchone()
-    retry_after = max(1, math.ceil((start + timedelta(seconds=period) - now).total_seconds()))
+    retry_after = max(1, math.ceil((end - now).total_seconds()))
     return Decision(allowed=count <= limit, limit=limit, remaining=max(0, limit - count), retry_after=retry_after)
 
 

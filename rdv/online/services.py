@@ -483,12 +483,13 @@ def _check_contact_limit(booking: OnlineBooking, email: str, phone: str) -> None
 
 
 def _count_ip(territory, ip: str) -> None:
-    """One booking more from this IP today (a fixed window of one day): refused beyond the espace's
+    """One booking more from this IP today (the espace's calendar day): refused beyond the espace's
     limit. Counted inside the booking's transaction, so a refused booking counts nothing."""
     decision = hit(
         f"online:bookings-per-ip:{territory.pk}:{ip or 'inconnue'}",
         limit=territory.online_max_bookings_per_ip_per_day,
         period=24 * 3600,
+        day_in=territory.zone,
     )
     if not decision.allowed:
         raise OnlineError("ip_limit", IP_LIMIT)

@@ -67,3 +67,21 @@ def test_concurrent_hits_are_all_counted():
         thread.join()
     assert RateCounter.objects.get(key="race").count == 40
     assert allowed.count(True) == 20
+
+
+@pytest.mark.django_db
+def test_a_daily_limit_in_a_time_zone_resets_at_its_midnight_not_at_midnight_utc():
+    from zoneinfo import ZoneInfo
+
+    reunion = ZoneInfo("Indian/Reunion")  # UTC+4: its day starts at 20:00 UTC the day before
+    late = datetime(2026, 3, 9, 19, 30, tzinfo=UTC)  # 23:30 in La Réunion, 9 March
+    assert hit("ip", limit=1, period=86400, now=late, day_in=reunion).allowed
+    refused = hit("ip", limit=1, period=86400, now=late + timedelta(minutes=20), day_in=reunion)
+    assert not refused.allowed and refused.retry_after == 10 * 60  # until midnight in La Réunion
+    assert hit("ip", limit=1, period=86400, now=late + timedelta(minutes=31), day_in=reunion).allowed  # 10 March there
+    # Across the Paris DST change (29 March 2026: a 23-hour day), the window is the calendar day.
+    paris = ZoneInfo("Europe/Paris")
+    morning = datetime(2026, 3, 29, 8, 0, tzinfo=UTC)
+    hit("dst", limit=1, period=86400, now=morning, day_in=paris)
+    refused = hit("dst", limit=1, period=86400, now=morning, day_in=paris)
+    assert refused.retry_after == 14 * 3600  # 10:00 CEST → midnight is 14 hours away

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rdv.online",
     "rdv.outbox",
     "rdv.webhooks",
+    "rdv.notifications",
     "rdv.www",
     "rdv.ops",
 ]
@@ -189,12 +190,14 @@ OUTBOX_MESSAGE_ID_DOMAIN = os.environ.get("OUTBOX_MESSAGE_ID_DOMAIN", "")
 
 # Periodic jobs (`manage.py run_scheduler`, APScheduler): each one enqueues its task for the
 # workers. "seconds": every N seconds (and once at start); "cron": crontab line in TIME_ZONE.
+REMINDER_SWEEP_SECONDS = float(os.environ.get("REMINDER_SWEEP_SECONDS", "300"))
 SCHEDULED_TASKS = [
     {"task": "rdv.outbox.tasks.deliver_due", "seconds": OUTBOX_SWEEP_SECONDS},
     {"task": "rdv.outbox.tasks.purge_sent_deliveries", "cron": "15 3 * * *"},
     {"task": "rdv.core.tasks.prune_task_results", "cron": "30 3 * * *"},
     {"task": "rdv.core.tasks.purge_rate_counters", "cron": "45 3 * * *"},
     {"task": "rdv.online.tasks.purge_online_bookings", "seconds": 3600},
+    {"task": "rdv.notifications.tasks.send_reminders", "seconds": REMINDER_SWEEP_SECONDS},
 ]
 # How often a standby scheduler tries to take the leader lock, and the leader checks it still holds it.
 SCHEDULER_LOCK_RETRY_SECONDS = float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS", "10"))

@@ -500,7 +500,7 @@ def add_participant(ctx: Context, rdv: Rdv, usager) -> Participation:
         raise BookingError("full", "Ce rendez-vous collectif est complet.", field="usager")
     add_usager_to_organisation(ctx, usager)  # checks that the context may book this usager here
     participation = Participation.objects.create(rdv=rdv, usager=usager)
-    log_action(ctx.actor, "rdv.participant_added", rdv, {"usager": str(usager)})
+    log_action(ctx.actor, "rdv.participant_added", rdv, {"usager": str(usager)}, related={"usager": usager})
     return participation
 
 
@@ -518,7 +518,7 @@ def remove_participant(ctx: Context, rdv: Rdv, usager) -> None:
             field="usager",
         )
     rdv.participations.filter(usager=usager).delete()
-    log_action(ctx.actor, "rdv.participant_removed", rdv, {"usager": str(usager)})
+    log_action(ctx.actor, "rdv.participant_removed", rdv, {"usager": str(usager)}, related={"usager": usager})
 
 
 @transaction.atomic

@@ -39,10 +39,11 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-# Functions told of every entry, inside the change's transaction: (entry, obj). Side effects that
+# Functions told of every entry, inside the change's transaction: (entry, obj, related), where
+# `related` names objects the entry's text only mentions (e.g. {"usager": <Usager>}). Side effects that
 # must not be lost nor sent for a rolled-back change hook in here (webhook deliveries are written
 # by rdv.webhooks.events). Registered by the apps' `ready()`; core imports none of them.
-ActionListener = Callable[[AuditLog, Any], None]
+ActionListener = Callable[[AuditLog, Any, dict], None]
 _LISTENERS: list[ActionListener] = []
 
 
@@ -60,6 +61,7 @@ def log_action(
     *,
     territory: Any = None,
     organisation: Any = None,
+    related: dict | None = None,
 ) -> AuditLog:
     """Record that `actor` did `action` on `obj`.
 
@@ -81,7 +83,7 @@ def log_action(
         organisation=organisation or found_organisation,
     )
     for listener in _LISTENERS:
-        listener(entry, obj)
+        listener(entry, obj, related or {})
     return entry
 
 

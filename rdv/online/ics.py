@@ -5,6 +5,7 @@ instructions after booking. Never the Contexte, never an agent's name. The UID i
 RDV), so a calendar replaces the event when the file is downloaded again after a move; SEQUENCE
 grows with each change."""
 
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -20,12 +21,20 @@ def rdv_uid(rdv) -> str:
     return f"rdv-{rdv.pk}@{host}"
 
 
-def rdv_ics(rdv) -> bytes:
+def rdv_ics(rdv, *, method: str = "PUBLISH", attendee: str = "") -> bytes:
+    """`method`: PUBLISH (a file to download), REQUEST (attached to an e-mail: calendars add or
+    update the event) or CANCEL (they remove it). REQUEST and CANCEL name the sender as organiser
+    and `attendee` as the attendee, as calendar clients expect of an invitation."""
     calendar = Calendar()
     calendar.add("prodid", "-//Prise de rendez-vous service public//FR")
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", method)
     event = Event()
+    if method in ("REQUEST", "CANCEL"):
+        sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "ne-pas-repondre@localhost"
+        event.add("organizer", f"mailto:{sender}", parameters={"CN": settings.SITE_NAME})
+        if attendee:
+            event.add("attendee", f"mailto:{attendee}", parameters={"ROLE": "REQ-PARTICIPANT", "RSVP": "FALSE"})
     event.add("uid", rdv_uid(rdv))
     event.add("dtstamp", timezone.now())
     event.add("dtstart", rdv.starts_at)
@@ -43,6 +52,6 @@ def rdv_ics(rdv) -> bytes:
         event.add("location", "À domicile")
     if motif.instructions_after:
         event.add("description", strip_tags(motif.instructions_after).strip())
-    event.add("status", "CANCELLED" if rdv.is_cancelled else "CONFIRMED")
+    event.add("status", "CANCELLED" if rdv.is_cancelled or method == "CANCEL" else "CONFIRMED")
     calendar.add_component(event)
     return calendar.to_ical()

@@ -105,6 +105,9 @@ class ManageLink(models.Model):
     rdv = models.ForeignKey("bookings.Rdv", on_delete=models.CASCADE, related_name="manage_links")
     usager = models.ForeignKey("usagers.Usager", on_delete=models.CASCADE, related_name="+")
     token_hash = models.CharField(max_length=64, unique=True)
+    # The token is an HMAC of this random salt with the SECRET_KEY: later e-mails about the RDV give
+    # the same link again, while the database alone reveals no token.
+    token_salt = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -18,6 +18,7 @@ manage link (random token stored hashed, revocable, the first three letters of t
 import base64
 import dataclasses
 import hashlib
+import hmac
 import random
 import re
 import secrets
@@ -738,10 +739,31 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _derived_token(salt: str) -> str:
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"manage-link:{salt}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def _create_manage_link(rdv: Rdv, usager: Usager) -> str:
-    token = secrets.token_urlsafe(MANAGE_TOKEN_BYTES)
-    ManageLink.objects.create(rdv=rdv, usager=usager, token_hash=_token_hash(token))
+    salt = secrets.token_urlsafe(MANAGE_TOKEN_BYTES)
+    token = _derived_token(salt)
+    ManageLink.objects.create(rdv=rdv, usager=usager, token_hash=_token_hash(token), token_salt=salt)
     return token
+
+
+def manage_token(rdv: Rdv, usager: Usager) -> str:
+    """The token of the usager's valid link to this RDV (the same one every time, so every e-mail
+    about the RDV carries the same link), created if there is none. Revoked and expired links are
+    never given again."""
+    now = timezone.now()
+    link = (
+        ManageLink.objects.filter(rdv=rdv, usager=usager, revoked_at__isnull=True)
+        .exclude(token_salt="")
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("-id")
+        .first()
+    )
+    return _derived_token(link.token_salt) if link is not None else _create_manage_link(rdv, usager)
 
 
 def token_digest(token: str) -> str:

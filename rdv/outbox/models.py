@@ -40,6 +40,8 @@ class Purpose(models.TextChoices):
     PASSWORD_RESET = "password_reset", "Réinitialisation du mot de passe"
     WAITING_ROOM = "waiting_room", "Salle d'attente"
     WEBHOOK = "webhook", "Événement webhook"
+    RDV_NOTIFICATION = "rdv_notification", "Notification de rendez-vous"
+    REMINDER = "reminder", "Rappel de rendez-vous"
     WEBHOOK_ALERT = "webhook_alert", "Alerte webhook en échec"
     OTHER = "other", "Autre message"
 

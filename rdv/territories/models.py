@@ -150,6 +150,11 @@ class Territory(models.Model):
     online_move_min_hours = models.PositiveSmallIntegerField(
         "déplacement par l'usager jusqu'à (heures avant le RDV)", default=48
     )
+    # Reminders to usagers (rdv.notifications): hours before the RDV; the second one is optional.
+    reminder_first_hours = models.PositiveSmallIntegerField("premier rappel (heures avant le RDV)", default=48)
+    reminder_second_hours = models.PositiveSmallIntegerField(
+        "second rappel (heures avant le RDV)", null=True, blank=True
+    )
     # Sites allowed to show the public pages in an iframe: one origin per line (https://exemple.fr).
     embedding_origins = models.TextField("sites autorisés à intégrer la prise de rendez-vous", blank=True)
 

@@ -117,7 +117,7 @@ def record_ids(model: str, organisation):
     return []
 
 
-def on_action(entry, obj) -> None:
+def on_action(entry, obj, related=None) -> None:
     """rdv.core.audit listener: write the deliveries of this change (same transaction). One query
     when the espace has no active endpoint (the common case)."""
     if entry.action in IGNORED_ACTIONS or entry.action.partition(".")[0] not in LISTENED_PREFIXES:

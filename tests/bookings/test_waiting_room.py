@@ -28,8 +28,12 @@ def set_mode(setup, mode):
 
 @pytest.fixture
 def two_agent_rdv(setup):
-    """A RDV today at 10:00 with two agents (the social worker and the organisation admin)."""
-    return setup.book(at(TODAY, 10), agents=[setup.agent, setup.admin])
+    """A RDV today at 10:00 with two agents (the social worker and the organisation admin); the
+    usager's confirmation e-mail already sent and cleared."""
+    rdv = setup.book(at(TODAY, 10), agents=[setup.agent, setup.admin])
+    deliver_emails()
+    mail.outbox.clear()
+    return rdv
 
 
 @pytest.mark.parametrize("mode", list(MODES))

@@ -25,6 +25,7 @@ def test_every_scheduled_job_is_a_task_with_a_trigger():
         "rdv.core.tasks.prune_task_results",
         "rdv.core.tasks.purge_rate_counters",
         "rdv.online.tasks.purge_online_bookings",
+        "rdv.notifications.tasks.send_reminders",
     ]
     for job in settings.SCHEDULED_TASKS:
         assert isinstance(import_string(job["task"]), Task)

@@ -3,7 +3,7 @@ link /r/<token>. Included by rdv.www.urls under the `public` namespace."""
 
 from django.urls import path
 
-from rdv.www.public import booking, manage, search
+from rdv.www.public import booking, manage, preferences, search
 
 app_name = "public"
 
@@ -31,4 +31,5 @@ urlpatterns = [
     path("r/<str:token>/annuler/", manage.cancel, name="manage_cancel"),
     path("r/<str:token>/deplacer/", manage.move, name="manage_move"),
     path("r/<str:token>/rendez-vous.ics", manage.ics, name="manage_ics"),
+    path("notifications/<str:token>/", preferences.preferences, name="notification_preferences"),
 ]

@@ -1,0 +1,95 @@
+"""From a RDV change to the usagers' messages, in the change's transaction (an audit listener, as
+the webhooks): booked by an agent, moved, cancelled (by the service or by the usager), a participant
+added to or removed from a collective RDV. Online bookings are confirmed by rdv.online itself (with
+the prescripteur's copy); their later moves and cancellations come through here.
+
+Rules, as on the established platform: nothing for a RDV that has started; nothing when the motif is
+« visible et non notifié » or « invisible »; e-mail only to usagers who accept e-mails and have an
+address; a relative's messages go to the responsible usager. A move or a cancellation cancels the
+reminders still waiting (a moved RDV gets reminders for its new time from the scheduler).
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
+
+from rdv.bookings.models import CreatedBy, Rdv, RdvStatus
+from rdv.motifs.models import Visibility
+from rdv.notifications.messages import rdv_email
+from rdv.outbox.models import Channel, Delivery, Purpose, Status
+from rdv.outbox.services import enqueue_email
+
+KINDS = {
+    "rdv.created": "created",
+    "rdv.moved": "moved",
+    "rdv.cancelled": "cancelled",
+    "rdv.participant_added": "created",
+    "rdv.participant_removed": "cancelled",
+}
+STALE_REMINDER_ERROR = "Rappel retiré : le rendez-vous a été déplacé ou annulé."
+
+
+def notifiable(rdv: Rdv, now=None) -> bool:
+    return rdv.motif.visibility == Visibility.VISIBLE_AND_NOTIFIED and rdv.starts_at > (now or timezone.now())
+
+
+def recipient_of(person):
+    """Who receives the messages about `person`'s RDVs: their responsible usager for a relative."""
+    return person.responsible if person.responsible_id else person
+
+
+def on_action(entry, obj, related=None) -> None:
+    kind = KINDS.get(entry.action)
+    if kind is None or not isinstance(obj, Rdv):
+        return
+    rdv = obj
+    if entry.action in ("rdv.moved", "rdv.cancelled"):
+        cancel_waiting_reminders(rdv)
+    if entry.action == "rdv.created" and rdv.created_by != CreatedBy.AGENT:
+        return  # confirmed by rdv.online (with the prescripteur's copy)
+    if not notifiable(rdv):
+        return
+    if entry.action.startswith("rdv.participant_"):
+        people = [(related or {}).get("usager")]
+    else:
+        people = [p.usager for p in rdv.participations.select_related("usager__responsible").order_by("pk")]
+    for person in people:
+        if person is not None:
+            notify_usager(kind, rdv, person)
+
+
+def notify_usager(kind: str, rdv: Rdv, person, *, purpose: str = Purpose.RDV_NOTIFICATION):
+    """Write the e-mail of `kind` about `rdv` for `person` (to them or their responsible usager), if
+    they accept e-mails. Returns the delivery or None."""
+    recipient = recipient_of(person)
+    if not (recipient.notify_by_email and recipient.email):
+        return None
+    email = rdv_email(
+        kind,
+        rdv,
+        to=recipient.email,
+        recipient=recipient,
+        person=person,
+        cancelled_by_usager=rdv.status == RdvStatus.EXCUSED,
+    )
+    return enqueue_email(
+        to=email.to,
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
+        attachments=email.attachments,
+        purpose=purpose,
+        about=rdv,
+        territory=rdv.organisation.territory,
+        organisation=rdv.organisation,
+        expires_at=rdv.starts_at,  # never sent once the RDV has started, whatever the retries
+    )
+
+
+def cancel_waiting_reminders(rdv: Rdv) -> int:
+    return Delivery.objects.filter(
+        purpose=Purpose.REMINDER,
+        content_type=ContentType.objects.get_for_model(Rdv),
+        object_id=rdv.pk,
+        channel__in=(Channel.EMAIL, Channel.SMS),
+        status__in=(Status.PENDING, Status.FAILING),
+    ).update(status=Status.CANCELLED, next_attempt_at=None, last_error=STALE_REMINDER_ERROR)

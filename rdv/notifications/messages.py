@@ -1,0 +1,135 @@
+"""The usagers' e-mails about a RDV: confirmation, move, cancellation, reminder (HTML and text, in
+French, times in the espace's time zone, with the instructions after booking, the manage link,
+an ICS file calendars understand, and a link to the notification preferences).
+
+Never the Contexte nor an agent's name: the message is built from the usager-facing facts only
+(motif, times, place, instructions), as the public pages are.
+"""
+
+import base64
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import strip_tags
+from django.utils.safestring import mark_safe
+
+from rdv.core.dates import french_date
+from rdv.motifs.models import LocationType
+from rdv.online.ics import rdv_ics
+from rdv.online.services import manage_token
+
+PREFERENCES_SALT = "notification-preferences"
+
+SUBJECTS = {
+    "created": "Rendez-vous confirmé le {when}",
+    "moved": "Rendez-vous déplacé au {when}",
+    "cancelled": "Rendez-vous du {when} annulé",
+    "reminder": "Rappel : rendez-vous le {when}",
+}
+INTROS = {
+    "created": "Votre rendez-vous est confirmé.",
+    "moved": "Votre rendez-vous a été déplacé. Voici le nouvel horaire.",
+    "cancelled_by_service": "Votre rendez-vous est annulé par le service. Vous pouvez reprendre rendez-vous.",
+    "cancelled_by_usager": "Votre annulation est enregistrée : ce rendez-vous n'aura pas lieu.",
+    "reminder": "Nous vous rappelons votre rendez-vous.",
+}
+
+
+@dataclass
+class Email:
+    to: str
+    subject: str
+    text: str
+    html: str
+    attachments: list
+
+
+def french_clock(moment, zone) -> str:
+    local = timezone.localtime(moment, zone)
+    return f"{local.hour} h {local:%M}"
+
+
+def when(rdv) -> str:
+    zone = rdv.organisation.territory.zone
+    local = timezone.localtime(rdv.starts_at, zone)
+    return f"{french_date(local.date())} à {french_clock(rdv.starts_at, zone)}"
+
+
+def place(rdv) -> tuple[str, str]:
+    """(where, map link) as the usager reads it."""
+    location = rdv.motif.location_type
+    if location == LocationType.PUBLIC_OFFICE and rdv.lieu_id:
+        from urllib.parse import urlencode
+
+        return (
+            f"{rdv.lieu.name}, {rdv.lieu.address}",
+            "https://www.openstreetmap.org/search?" + urlencode({"query": rdv.lieu.address}),
+        )
+    if location == LocationType.PHONE:
+        return "Par téléphone : le service vous appellera.", ""
+    if location == LocationType.VISIO:
+        return "En visioconférence : le lien vous sera donné par le service.", ""
+    return f"À domicile{' : ' + rdv.address if rdv.address else ''}", ""
+
+
+def preferences_token(usager) -> str:
+    return signing.dumps({"u": usager.pk}, salt=PREFERENCES_SALT, compress=True)
+
+
+def preferences_url(usager) -> str:
+    return settings.SITE_URL + reverse("public:notification_preferences", args=[preferences_token(usager)])
+
+
+def manage_url(rdv, usager) -> str:
+    return settings.SITE_URL + reverse("public:manage", args=[manage_token(rdv, usager)])
+
+
+def rdv_email(kind: str, rdv, *, to: str, recipient, person, cancelled_by_usager: bool = False) -> Email:
+    """`recipient`: the usager who receives the message (the responsible one for a relative);
+    `person`: the usager the RDV is for."""
+    zone = rdv.organisation.territory.zone
+    intro_key = kind
+    if kind == "cancelled":
+        intro_key = "cancelled_by_usager" if cancelled_by_usager else "cancelled_by_service"
+    where, map_link = place(rdv)
+    instructions = rdv.motif.instructions_after.strip() if kind != "cancelled" else ""
+    context = {
+        "kind": kind,
+        "greeting": f"Bonjour {recipient.first_name},".replace(" ,", ","),
+        "intro": INTROS[intro_key],
+        "for_relative": person.pk != recipient.pk,
+        "person_name": f"{person.first_name} {person.last_name.upper()}",
+        "when": when(rdv),
+        "clock_name": rdv.organisation.territory.clock_name,
+        "motif": rdv.motif.name,
+        "service": rdv.motif.service.name,
+        "organisation": rdv.organisation.name,
+        "where": where,
+        "map_link": map_link,
+        # Instructions are sanitised HTML (rdv.motifs.sanitize), rendered as is in the HTML part.
+        "instructions_html": mark_safe(instructions),  # noqa: S308
+        "instructions_text": strip_tags(instructions).strip(),
+        "manage_url": manage_url(rdv, person) if kind != "cancelled" else "",
+        "preferences_url": preferences_url(recipient),
+        "site_name": settings.SITE_NAME,
+        "site_url": settings.SITE_URL,
+    }
+    method = "CANCEL" if kind == "cancelled" else "REQUEST"
+    attachment = {
+        "filename": "rendez-vous.ics",
+        "mimetype": f"text/calendar; method={method}",
+        "content_base64": base64.b64encode(rdv_ics(rdv, method=method, attendee=to)).decode(),
+    }
+    local_day = timezone.localtime(rdv.starts_at, zone)
+    subject_when = f"{french_date(local_day.date())} à {french_clock(rdv.starts_at, zone)}"
+    return Email(
+        to=to,
+        subject=SUBJECTS[kind].format(when=subject_when),
+        text=render_to_string("notifications/rdv_email.txt", context),
+        html=render_to_string("notifications/rdv_email.html", context),
+        attachments=[attachment],
+    )

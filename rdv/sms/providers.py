@@ -19,7 +19,6 @@ import fcntl
 import http.client
 import json
 import logging
-import socket
 import ssl
 import uuid
 from dataclasses import dataclass
@@ -65,7 +64,9 @@ class ConsoleProvider(Provider):
     def send(self, to_e164: str, text: str, sender: str) -> ProviderResult:
         message_id = uuid.uuid4().hex
         encoding, count = segments(text)
-        logger.warning("SMS (%s, %s segment(s), %s) from %s to %s:\n%s", self.name, count, encoding, sender, to_e164, text)
+        logger.warning(
+            "SMS (%s, %s segment(s), %s) from %s to %s:\n%s", self.name, count, encoding, sender, to_e164, text
+        )
         return ProviderResult(message_id)
 
 
@@ -174,7 +175,7 @@ class BrevoProvider(Provider):
             connection.request("POST", path, body=json.dumps(body).encode(), headers=headers)
             response = connection.getresponse()
             raw = response.read(RESPONSE_MAX_BYTES)
-        except (TimeoutError, socket.timeout) as error:
+        except TimeoutError as error:
             raise TemporaryError(f"Brevo : pas de réponse en {self.timeout:g} s ({error or 'timeout'})") from None
         except (OSError, http.client.HTTPException) as error:
             raise TemporaryError(f"Brevo : {type(error).__name__} {error}".strip()) from None

@@ -100,7 +100,9 @@ def providers_for(config: SmsSettings) -> tuple[str, str]:
     platform's default provider / to no fallback."""
     primary = config.provider if config.provider in settings.SMS_PROVIDERS else providers.default_provider_name()
     if config.provider and config.provider != primary:
-        logger.warning("SMS provider %r of espace %s is not configured; using %r.", config.provider, config.territory_id, primary)
+        logger.warning(
+            "SMS provider %r of espace %s is not configured; using %r.", config.provider, config.territory_id, primary
+        )
     fallback = config.fallback_provider
     if fallback not in settings.SMS_PROVIDERS or fallback == primary:
         fallback = ""
@@ -209,11 +211,7 @@ def enqueue_sms(
         organisation=organisation,
         expires_at=expires_at,
     )
-    if (
-        budget
-        and config.warned_for_month != month
-        and usage.segments_accepted * 100 >= budget * config.warning_percent
-    ):
+    if budget and config.warned_for_month != month and usage.segments_accepted * 100 >= budget * config.warning_percent:
         _warn_admins(config, usage)
     return delivery
 
@@ -312,6 +310,7 @@ def update_sms_settings(
 
 
 def budget_message() -> str:
-    return f"Le budget mensuel : saisissez un nombre entier de segments entre 0 et {BUDGET_MAX:,}".replace(
-        ",", " "
-    ) + " (0 : pas de budget)."
+    return (
+        f"Le budget mensuel : saisissez un nombre entier de segments entre 0 et {BUDGET_MAX:,}".replace(",", " ")
+        + " (0 : pas de budget)."
+    )

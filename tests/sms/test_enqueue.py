@@ -39,7 +39,7 @@ def test_the_text_is_made_gsm7_and_its_segments_are_stored_then_sent(alice, sms_
 
     assert delivery.channel == Channel.SMS
     assert delivery.recipient == "+33612345678"
-    assert delivery.text.startswith("Rendez-vous à l'hotel \"Maison\" - fenetre ")
+    assert delivery.text.startswith('Rendez-vous à l\'hotel "Maison" - fenetre ')
     assert delivery.headers["encoding"] == "GSM-7"
     assert delivery.headers["segments"] == 2
     assert delivery.headers["provider"] == "file"
@@ -76,7 +76,16 @@ def test_french_mobiles_of_metropolitan_france_and_overseas_are_accepted(typed, 
 
 @pytest.mark.parametrize(
     "typed",
-    ["", "bonjour", "01 23 45 67 89", "06 12 34", "+32 470 12 34 56", "+44 7700 900123", "0262 12 34 56", "08 00 12 34 56"],
+    [
+        "",
+        "bonjour",
+        "01 23 45 67 89",
+        "06 12 34",
+        "+32 470 12 34 56",
+        "+44 7700 900123",
+        "0262 12 34 56",
+        "08 00 12 34 56",
+    ],
 )
 def test_landlines_foreign_and_malformed_numbers_are_refused_in_french(alice, sms_providers, typed):
     with pytest.raises(InvalidMobile) as caught:

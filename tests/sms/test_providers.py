@@ -93,7 +93,7 @@ def test_brevo_account_throttling_and_server_errors_are_temporary(sms_providers,
 def test_brevo_silent_is_a_temporary_error_after_the_timeout(sms_providers, fake_brevo):
     fake_brevo.replies = ["hang"]
     sms_providers.add_brevo(fake_brevo, timeout=0.3)
-    with pytest.raises(TemporaryError, match="pas de réponse en 0.3 s"):
+    with pytest.raises(TemporaryError, match=r"pas de réponse en 0\.3 s"):
         get_provider("brevo").send("+33612345678", "Bonjour", "RDV")
 
 

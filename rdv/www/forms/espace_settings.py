@@ -2,6 +2,8 @@
 
 from django import forms
 
+from rdv.sms import providers as sms_providers
+from rdv.sms import services as sms_services
 from rdv.territories.models import (
     RDV_OPTIONAL_FIELDS,
     USAGER_OPTIONAL_FIELDS,
@@ -9,8 +11,6 @@ from rdv.territories.models import (
     Territory,
     WaitingRoomNotification,
 )
-from rdv.sms import providers as sms_providers
-from rdv.sms import services as sms_services
 from rdv.territories.origins import MAX_ORIGINS, parse_origins
 from rdv.territories.sectors import limit_errors
 from rdv.territories.services import ONLINE_BOOKING_BOUNDS

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Values that differ come from environment variables."""
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "rdv.bookings",
     "rdv.online",
     "rdv.outbox",
+    "rdv.sms",
     "rdv.webhooks",
     "rdv.notifications",
     "rdv.www",
@@ -187,6 +189,24 @@ OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "60"))
 OUTBOX_SWEEP_BUDGET_SECONDS = float(os.environ.get("OUTBOX_SWEEP_BUDGET_SECONDS", "50"))
 OUTBOX_KEEP_SENT_DAYS = int(os.environ.get("OUTBOX_KEEP_SENT_DAYS", "30"))
 OUTBOX_MESSAGE_ID_DOMAIN = os.environ.get("OUTBOX_MESSAGE_ID_DOMAIN", "")
+
+# SMS (rdv.sms, docs/sms.md): providers by name -> {"backend": "console" | "file" | "brevo" | dotted
+# path, "label": shown to espace admins, "options": {...}}. Production sets SMS_PROVIDERS to a JSON
+# object in the environment, e.g.
+# {"brevo": {"backend": "brevo", "label": "Brevo", "options": {"api_key": "..."}}, ...}.
+SMS_PROVIDERS = (
+    json.loads(os.environ["SMS_PROVIDERS"])
+    if os.environ.get("SMS_PROVIDERS")
+    else {"console": {"backend": "console", "label": "Console (développement)"}}
+)
+# The provider of espaces that chose none (default: the first of SMS_PROVIDERS).
+SMS_DEFAULT_PROVIDER = os.environ.get("SMS_DEFAULT_PROVIDER", "")
+# The sender name shown on phones (at most 11 letters and digits).
+SMS_SENDER = os.environ.get("SMS_SENDER", "RDV")
+# Providers over HTTP give up after this many seconds per socket operation.
+SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "5"))
+# Where the `file` backend appends its JSON lines when its options name no path.
+SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / "sms.jsonl"))
 
 # Periodic jobs (`manage.py run_scheduler`, APScheduler): each one enqueues its task for the
 # workers. "seconds": every N seconds (and once at start); "cron": crontab line in TIME_ZONE.

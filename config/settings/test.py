@@ -1,3 +1,6 @@
+import os
+import tempfile
+
 from .base import *  # noqa: F403
 
 SECRET_KEY = "test-only-key"
@@ -17,12 +20,15 @@ WHITENOISE_AUTOREFRESH = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not shared-cache memory: concurrency tests need SQLite's real locking (BEGIN
     # IMMEDIATE + busy timeout), which shared-cache in-memory databases do not honour.
-    import os
-    import tempfile
-
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"rdv-test-{os.getpid()}.sqlite3")
     }
 
 # The webhook tests run a real HTTP receiver on 127.0.0.1 (refused in production settings).
 WEBHOOK_ALLOW_LOOPBACK = True
+
+# SMS go to a file (one JSON line each) that tests read; tests that need several providers set
+# their own SMS_PROVIDERS (tests/sms/conftest.py).
+SMS_PROVIDERS = {"file": {"backend": "file", "label": "Fichier (tests)"}}
+SMS_DEFAULT_PROVIDER = "file"
+SMS_FILE_PATH = os.path.join(tempfile.gettempdir(), f"rdv-test-sms-{os.getpid()}.jsonl")

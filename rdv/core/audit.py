@@ -115,6 +115,7 @@ ACTION_LABELS = {
     "territory.holiday_zone_updated": "Jours fériés de l'espace modifiés",
     "territory.waiting_room_updated": "Salle d'attente : mode de notification modifié",
     "territory.online_booking_updated": "Réservation en ligne : paramètres modifiés",
+    "territory.sms_settings_updated": "SMS : budget, seuil d'alerte ou fournisseurs modifiés",
     "sector_codes.added": "Sectorisation : codes ajoutés",
     "sector_codes.deleted": "Sectorisation : code supprimé",
     "custom_field.created": "Champ personnalisé créé",
@@ -230,6 +231,10 @@ FIELD_LABELS = {
     "online_move_min_hours": "déplacement par l'usager jusqu'à (heures avant)",
     "embedding_origins": "sites autorisés à intégrer la prise de rendez-vous",
     "sector_codes": "codes de sectorisation",
+    "monthly_segment_budget": "budget SMS mensuel (segments)",
+    "warning_percent": "seuil d'alerte SMS (%)",
+    "provider": "fournisseur SMS",
+    "fallback_provider": "fournisseur SMS de secours",
     # Agendas
     "is_open": "ouvert au public",
     "title": "titre",

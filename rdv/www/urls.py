@@ -168,6 +168,7 @@ urlpatterns = [
         espace_settings.holidays,
         name="espace_settings_holidays",
     ),
+    path("espace/<int:territory_id>/parametres/sms/", espace_settings.sms, name="espace_settings_sms"),
 ]
 
 # Motifs: espace level (espace admins) and organisation level (organisation members).

@@ -101,7 +101,7 @@ def test_the_subject_is_one_line_and_the_tenant_and_object_are_kept(alice):
 
 def test_a_channel_without_sender_is_refused(db):
     with pytest.raises(ValueError, match="No sender"):
-        services.enqueue(channel=Channel.SMS, recipient="0600000000", text="T")
+        services.enqueue(channel="fax", recipient="0600000000", text="T")
     assert not Delivery.objects.exists()
 
 

@@ -2,6 +2,8 @@
 
 from django import forms
 
+from rdv.sms import providers as sms_providers
+from rdv.sms import services as sms_services
 from rdv.territories.models import (
     RDV_OPTIONAL_FIELDS,
     USAGER_OPTIONAL_FIELDS,
@@ -241,4 +243,77 @@ class CustomFieldForm(DsfrForm):
             "required": self.cleaned_data["required"],
             "help_text": self.cleaned_data["help_text"],
             "asked_online": self.cleaned_data["asked_online"],
+        }
+
+
+class SmsSettingsForm(DsfrForm):
+    """The espace's SMS budget, warning threshold and providers (names from SMS_PROVIDERS)."""
+
+    BUDGET_MESSAGE = sms_services.budget_message()
+    PERCENT_MESSAGE = "Le seuil d'alerte : saisissez un pourcentage entier entre 1 et 100."
+
+    monthly_segment_budget = forms.IntegerField(
+        label="Budget mensuel (segments SMS)",
+        min_value=0,
+        max_value=sms_services.BUDGET_MAX,
+        help_text="Un SMS de 160 caractères au plus compte pour un segment, un SMS plus long pour deux ou plus. "
+        "Une fois le budget du mois atteint, les SMS ne sont plus envoyés (les e-mails continuent). "
+        "0 : pas de budget.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        error_messages=dict.fromkeys(("required", "invalid", "min_value", "max_value", "step_size"), BUDGET_MESSAGE),
+    )
+    warning_percent = forms.IntegerField(
+        label="Seuil d'alerte (% du budget)",
+        min_value=1,
+        max_value=100,
+        help_text="Les administrateurs de l'espace reçoivent un e-mail, une fois par mois, quand ce pourcentage "
+        "du budget est atteint (entre 1 et 100).",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        error_messages=dict.fromkeys(("required", "invalid", "min_value", "max_value", "step_size"), PERCENT_MESSAGE),
+    )
+    provider = forms.ChoiceField(
+        label="Fournisseur",
+        required=False,
+        error_messages={"invalid_choice": "Choisissez un fournisseur proposé."},
+    )
+    fallback_provider = forms.ChoiceField(
+        label="Fournisseur de secours",
+        required=False,
+        help_text="Utilisé aussitôt quand le fournisseur principal est en panne ou refuse l'envoi pour une "
+        "raison qui tient au compte (crédit épuisé, clé refusée).",
+        error_messages={"invalid_choice": "Choisissez un fournisseur de secours proposé."},
+    )
+
+    def __init__(self, config, *args, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "monthly_segment_budget": config.monthly_segment_budget,
+                "warning_percent": config.warning_percent,
+                "provider": config.provider,
+                "fallback_provider": config.fallback_provider,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        names = [(name, sms_providers.provider_label(name)) for name in sms_providers.provider_names()]
+        default = sms_providers.default_provider_name()
+        self.fields["provider"].choices = [
+            ("", f"Celui de la plateforme ({sms_providers.provider_label(default)})"),
+            *names,
+        ]
+        self.fields["fallback_provider"].choices = [("", "Aucun"), *names]
+
+    def clean(self):
+        data = super().clean()
+        fallback = data.get("fallback_provider")
+        if fallback and fallback == (data.get("provider") or sms_providers.default_provider_name()):
+            self.add_error(
+                "fallback_provider", "Le fournisseur de secours doit être différent du fournisseur principal."
+            )
+        return data
+
+    def service_kwargs(self) -> dict:
+        return {
+            name: self.cleaned_data[name]
+            for name in ("monthly_segment_budget", "warning_percent", "provider", "fallback_provider")
         }

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rdv.agendas.calendar import holiday_zone
 from rdv.agendas.holidays import holiday_dates
 from rdv.core.errors import DomainError
+from rdv.sms import selectors as sms_selectors
+from rdv.sms import services as sms_services
 from rdv.territories import services as territory_services
 from rdv.territories.models import RDV_OPTIONAL_FIELDS, USAGER_OPTIONAL_FIELDS, HolidayZone
 from rdv.usagers import policies as usager_policies
@@ -26,6 +28,7 @@ from rdv.www.forms.espace_settings import (
     HolidayZoneForm,
     OnlineBookingForm,
     RdvFieldsForm,
+    SmsSettingsForm,
     UsagerFieldsForm,
     UsagerVisibilityForm,
     WaitingRoomForm,
@@ -56,6 +59,7 @@ def index(request, ctx):
         waiting_room_label=territory.get_waiting_room_notification_display(),
         holiday_zone_label=HolidayZone(holiday_zone(territory)).label,
         embedding_origins=territory.embedding_origin_list,
+        sms_summary=sms_selectors.month_summary(ctx),
     )
 
 
@@ -181,6 +185,26 @@ def online_booking(request, ctx):
         url_name="espace_settings_online_booking",
         template="espace/parametres/online_booking.html",
         title="Réservation en ligne",
+    )
+
+
+@territory_admin_required
+def sms(request, ctx):
+    """Budget, warning threshold, providers, and this month's counter."""
+    territory = ctx.territory
+    config = sms_selectors.sms_settings(ctx)
+    if config is None:
+        raise Http404
+    return _setting_page(
+        request,
+        territory,
+        SmsSettingsForm(config, submitted(request)),
+        save=lambda form: sms_services.update_sms_settings(ctx, **form.service_kwargs()),
+        success=lambda territory, form: "Paramètres SMS enregistrés.",
+        url_name="espace_settings_sms",
+        template="espace/parametres/sms.html",
+        title="SMS",
+        summary=sms_selectors.month_summary(ctx),
     )
 
 

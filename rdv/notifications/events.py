@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from rdv.bookings.models import CreatedBy, Rdv, RdvStatus
 from rdv.motifs.models import Visibility
-from rdv.notifications.messages import rdv_email
+from rdv.notifications.messages import rdv_email, rdv_sms
 from rdv.outbox.models import Channel, Delivery, Purpose, Status
 from rdv.outbox.services import enqueue_email
+from rdv.sms.services import InvalidMobile, enqueue_sms
 
 KINDS = {
     "rdv.created": "created",
@@ -58,9 +59,25 @@ def on_action(entry, obj, related=None) -> None:
 
 
 def notify_usager(kind: str, rdv: Rdv, person, *, purpose: str = Purpose.RDV_NOTIFICATION):
-    """Write the e-mail of `kind` about `rdv` for `person` (to them or their responsible usager), if
-    they accept e-mails. Returns the delivery or None."""
+    """Write the messages of `kind` about `rdv` for `person` (to them or their responsible usager):
+    an e-mail if they accept e-mails and have an address, an SMS if they accept SMS and have a
+    mobile number (a cancellation by the usager themselves gets no SMS, as on the established
+    platform). Returns the e-mail's delivery or None."""
     recipient = recipient_of(person)
+    cancelled_by_usager = rdv.status == RdvStatus.EXCUSED
+    if recipient.notify_by_sms and recipient.phone and not (kind == "cancelled" and cancelled_by_usager):
+        try:
+            enqueue_sms(
+                territory=rdv.organisation.territory,
+                organisation=rdv.organisation,
+                to=recipient.phone,
+                text=rdv_sms(kind, rdv, person),
+                purpose=purpose,
+                about=rdv,
+                expires_at=rdv.starts_at,
+            )
+        except InvalidMobile:  # a landline: no SMS
+            pass
     if not (recipient.notify_by_email and recipient.email):
         return None
     email = rdv_email(
@@ -69,7 +86,7 @@ def notify_usager(kind: str, rdv: Rdv, person, *, purpose: str = Purpose.RDV_NOT
         to=recipient.email,
         recipient=recipient,
         person=person,
-        cancelled_by_usager=rdv.status == RdvStatus.EXCUSED,
+        cancelled_by_usager=cancelled_by_usager,
     )
     return enqueue_email(
         to=email.to,

@@ -133,3 +133,34 @@ def rdv_email(kind: str, rdv, *, to: str, recipient, person, cancelled_by_usager
         html=render_to_string("notifications/rdv_email.html", context),
         attachments=[attachment],
     )
+
+
+# SMS ----------------------------------------------------------------------------------------------
+
+WEEKDAYS_SHORT = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."]
+SMS_TEXTS = {
+    "created": "RDV confirmé le {when}, {where}. Infos, déplacer ou annuler : {url}",
+    "moved": "RDV déplacé au {when}, {where}. Infos : {url}",
+    "cancelled": "Votre RDV du {when} ({where}) est annulé par le service.",
+    "reminder": "Rappel : RDV le {when}, {where}. Infos, déplacer ou annuler : {url}",
+}
+
+
+def sms_when(rdv) -> str:
+    """« mar. 9/03 à 10h00 »: short, in the espace's time zone."""
+    local = timezone.localtime(rdv.starts_at, rdv.organisation.territory.zone)
+    return f"{WEEKDAYS_SHORT[local.weekday()]} {local.day}/{local:%m} à {local.hour}h{local:%M}"
+
+
+def sms_where(rdv) -> str:
+    location = rdv.motif.location_type
+    if location == LocationType.PUBLIC_OFFICE and rdv.lieu_id:
+        return rdv.lieu.name
+    return {LocationType.PHONE: "par téléphone", LocationType.VISIO: "en visio"}.get(location, "à domicile")
+
+
+def rdv_sms(kind: str, rdv, person) -> str:
+    """One SMS (160 GSM-7 characters whenever the lieu's name allows): when, where, and the manage
+    link, which also shows the address and the instructions. Never the Contexte."""
+    url = manage_url(rdv, person) if kind != "cancelled" else ""
+    return SMS_TEXTS[kind].format(when=sms_when(rdv), where=sms_where(rdv), url=url)

@@ -289,3 +289,44 @@ def test_the_preferences_link_of_the_emails_lets_the_usager_stop_them(world, cli
     assert sent_to("jeanne.dupont@exemple.fr") == []
     bad = client.get(reverse("public:notification_preferences", args=["pas-un-jeton"]))
     assert bad.status_code == 404 and "Ce lien n'est pas valide" in bad.content.decode()
+
+
+# SMS ----------------------------------------------------------------------------------------------
+
+
+def sms_rows():
+    from rdv.outbox.models import Channel
+
+    return list(Delivery.objects.filter(channel=Channel.SMS).order_by("id"))
+
+
+def test_usagers_who_accept_sms_get_one_segment_messages_with_the_manage_link(world, frozen):
+    jeanne = person(world, email="", phone="+33612345678", notify_by_sms=True)
+    rdv = book(world, usagers=[jeanne])
+    move_rdv(system(world), rdv, at(THURSDAY, 11))
+    frozen.move_to(at(THURSDAY, 11) - timedelta(hours=48))
+    send_due_reminders()
+    cancel_rdv(system(world), Rdv.objects.get(pk=rdv.pk), reason="Agent absent")
+    texts = [row.text for row in sms_rows()]
+    assert texts[0].startswith("RDV confirmé le mar. 9/03 à 10h00, MDS Centre. Infos, déplacer ou annuler : http")
+    assert texts[1].startswith("RDV déplacé au jeu. 11/03 à 11h00, MDS Centre. Infos : http")
+    assert texts[2].startswith("Rappel : RDV le jeu. 11/03 à 11h00, MDS Centre.")
+    assert texts[3] == "Votre RDV du jeu. 11/03 à 11h00 (MDS Centre) est annulé par le service."
+    for row in sms_rows():
+        assert row.recipient == "+33612345678"
+        assert row.headers["segments"] == 1 and row.headers["encoding"] == "GSM-7"
+        assert MARKER not in row.text
+    # Each SMS expires at the start the RDV had when it was written: never sent after it.
+    assert [row.expires_at for row in sms_rows()] == [at(TUESDAY, 10)] + [at(THURSDAY, 11)] * 3
+    link = re.search(r"(/r/\S+)", texts[0]).group(1)
+    assert link in texts[1]  # the same manage link in every message
+
+
+def test_no_sms_for_a_landline_a_refusal_or_a_cancellation_by_the_usager_themselves(world):
+    book(world, usagers=[person(world, email="", phone="+33475000000", notify_by_sms=True)])  # a landline
+    book(world, at(TUESDAY, 11), usagers=[person(world, email="", phone="+33612345678", notify_by_sms=False)])
+    assert sms_rows() == []
+    jeanne = person(world, email="", phone="+33611111111", notify_by_sms=True)
+    rdv = book(world, at(THURSDAY, 9), usagers=[jeanne])
+    cancel_rdv(system(world), rdv, by_usager=True)
+    assert [row.text[:12] for row in sms_rows()] == ["RDV confirmé"]

@@ -149,6 +149,11 @@ def update_endpoint(
         endpoint.alerted_at = None
     if not active:
         endpoint.disabled_reason = endpoint.disabled_reason or "Désactivé par un administrateur."
+        # Its waiting events would each fail (« Webhook désactivé ») and alert the admins about a
+        # webhook they switched off: cancel them (« Renvoyer » sends them again once it is back on).
+        Delivery.objects.filter(webhook_event__endpoint=endpoint, status__in=(Status.PENDING, Status.FAILING)).update(
+            status=Status.CANCELLED, next_attempt_at=None, last_error="Webhook désactivé."
+        )
     endpoint.save()
     after = _description(endpoint)
     changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}

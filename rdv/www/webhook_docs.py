@@ -118,7 +118,9 @@ def human_duration(seconds: float) -> str:
 @dataclass(frozen=True)
 class RetrySchedule:
     attempts: int
-    delays: list[str]  # between attempts, nominal (before the ± jitter)
+    delays: list[str]  # the nominal delays (before the ± jitter) while they grow
+    then_every: str  # then the capped delay…
+    then_times: int  # …this many times
     total_hours: float
     jitter_percent: int
 
@@ -133,9 +135,13 @@ def retry_schedule() -> RetrySchedule:
         min(policy.base_seconds * policy.factor ** (attempt - 1), policy.max_seconds)
         for attempt in range(1, policy.max_attempts)
     ]
+    growing = [value for value in seconds if value < policy.max_seconds]
+    capped = len(seconds) - len(growing)
     return RetrySchedule(
         attempts=policy.max_attempts,
-        delays=[human_duration(value) for value in seconds],
+        delays=[human_duration(value) for value in growing],
+        then_every=human_duration(policy.max_seconds) if capped else "",
+        then_times=capped,
         total_hours=sum(seconds) / 3600,
         jitter_percent=round(policy.jitter * 100),
     )

@@ -18,6 +18,7 @@ from rdv.motifs.models import Motif
 from rdv.outbox.models import Delivery
 from rdv.territories.models import Organisation, SectorCode
 from rdv.usagers.models import CustomField, Usager
+from rdv.webhooks.models import WebhookEndpoint, WebhookEvent
 from tests.helpers import log_in
 
 GARBAGE_QUERY = {
@@ -109,6 +110,8 @@ def _ids(admin, valence) -> dict:
         "code_id": first(SectorCode.objects.filter(organisation=valence)),
         "invitation_id": 1,
         "delivery_id": first(Delivery.objects.filter(organisation=valence)),
+        "endpoint_id": first(WebhookEndpoint.objects.filter(organisation=valence)),
+        "event_id": first(WebhookEvent.objects.filter(endpoint__organisation=valence)),
         "service_id": 1,
         "token": "jeton-invente",
         "booking_id": "00000000-0000-4000-8000-000000000000",

@@ -243,14 +243,16 @@ def test_the_list_shows_each_webhook_with_its_state_and_last_delivery(alice, rec
     services.send_test_event(ctx, working)
     run_due_deliveries()
     failing = make_endpoint(alice, url="https://si.exemple.fr/a", organisation=alice.other_organisation)
-    WebhookEndpoint.objects.filter(pk=failing.pk).update(failing_since=datetime(2026, 11, 3, 8, 15, tzinfo=UTC))
+    WebhookEndpoint.objects.filter(pk=failing.pk).update(
+        failing_since=datetime(2026, 11, 3, 8, 15, tzinfo=UTC), consecutive_failures=6
+    )
     stopped = make_endpoint(alice, url="https://si.exemple.fr/b")
     services.update_endpoint(ctx, stopped, target_url=stopped.target_url, subscriptions=["rdv"], active=False)
 
     text = page_text(log_in(Client(), alice.territory_admin).get(url("webhook_list", alice)))
     assert receiver.url in text and "Rendez-vous, Absences, Plages d'ouverture" in text
     assert "envoyé" in text
-    assert "En échec depuis le 03/11/2026 à 09:15" in text  # the espace's time (Paris)
+    assert "En échec depuis le 03/11/2026 à 09:15 (6 échecs d'affilée)" in text  # the espace's time (Paris)
     assert "Désactivé : Désactivé par un administrateur." in text
     assert "Aucun envoi" in text
     assert f'href="{url("webhook_docs", alice)}"' in text
@@ -691,8 +693,51 @@ def test_the_documentation_shows_the_verification_example_and_a_payload_built_by
     for header in ("X-Lapin-Signature", "webhook-id", "webhook-timestamp", "webhook-signature"):
         assert f"<code>{header}</code>" in text
     assert "21 tentatives au plus sur environ 2,9 jours" in text
-    assert "après 30 s, 1 min, 2 min, 4 min" in text
+    assert (
+        "après 30 s, 1 min, 2 min, 4 min, 8 min, 16 min, 32 min, 1 h 04, 2 h 08, 4 h 16 puis toutes les 6 h (10 fois)"
+        in text
+    )
     assert "410 Gone" in text and "Après 7 échecs d'affilée" in text
     for name in [*DEFAULT_SUBSCRIPTIONS, "agent_role"]:
         assert f"<code>{name}</code>" in text
     assert "Date de naissance (<code>birth_date</code>)" in text
+
+
+def test_the_test_event_of_an_inactive_webhook_is_sent_as_its_button_promises(alice, receiver):
+    """send_test_event sends « even while the endpoint is inactive » (its docstring): the admin checks
+    the receiver before switching the webhook back on. The sender refused it (« Webhook désactivé »)."""
+    receiver.status, receiver.secret = 200, SECRET
+    endpoint = make_endpoint(alice, url=receiver.url, secret=SECRET, active=False)
+    client = log_in(Client(), alice.territory_admin)
+    client.post(url("webhook_test", alice, endpoint.pk))
+    run_due_deliveries()
+    event = WebhookEvent.objects.get()
+    event.delivery.refresh_from_db()
+    assert event.delivery.status == Status.SENT
+    assert len(receiver.requests) == 1 and receiver.requests[0].lapin_ok and receiver.requests[0].standard_ok
+    assert b'"model":"Test"' in receiver.requests[0].body
+
+
+def test_switching_a_webhook_off_cancels_its_waiting_events_without_alerting_anyone(alice, settings, mailoutbox):
+    """Its waiting events used to fail one by one (« Webhook désactivé ») and, after
+    WEBHOOK_ALERT_AFTER_FAILURES of them, e-mail the admins that the webhook they switched off was failing."""
+    settings.WEBHOOK_ALERT_AFTER_FAILURES = 2
+    endpoint = make_endpoint(alice)
+    waiting = [lieu_event(endpoint) for _ in range(3)]
+    client = log_in(Client(), alice.territory_admin)
+    client.post(url("webhook_edit", alice, endpoint.pk), {"target_url": endpoint.target_url, "subscriptions": ["rdv"]})
+    run_due_deliveries(due_before=FAR_FUTURE)
+    statuses = set(Delivery.objects.filter(pk__in=[e.delivery_id for e in waiting]).values_list("status", flat=True))
+    assert statuses == {Status.CANCELLED}
+    endpoint.refresh_from_db()
+    assert endpoint.consecutive_failures == 0 and endpoint.alerted_at is None
+    assert not Delivery.objects.filter(purpose="webhook_alert").exists()
+    # Back on, « Renvoyer les envois en échec de la période » sends them again.
+    client.post(
+        url("webhook_edit", alice, endpoint.pk),
+        {"target_url": endpoint.target_url, "subscriptions": ["rdv"], "active": "on"},
+    )
+    today = timezone.localdate(timezone=alice.territory.zone).isoformat()
+    client.post(url("webhook_replay_failed", alice, endpoint.pk), {"du": today, "au": today, "confirmer": "1"})
+    statuses = set(Delivery.objects.filter(pk__in=[e.delivery_id for e in waiting]).values_list("status", flat=True))
+    assert statuses == {Status.PENDING}

@@ -9,7 +9,7 @@ from rdv.territories import selectors as territory_selectors
 from rdv.territories.models import Organisation
 from rdv.webhooks.models import DEFAULT_SUBSCRIPTIONS, SUBSCRIPTIONS, USAGER_FIELDS, WebhookEndpoint
 from rdv.webhooks.services import SECRET_MAX_LENGTH, SECRET_MIN_LENGTH
-from rdv.www.forms.agendas import DATE_FORMAT, DATE_INVALID
+from rdv.www.forms.agendas import DATE_FORMAT, DATE_INVALID, InlineCheckboxSelectMultiple
 from rdv.www.forms.base import DateField, DsfrForm, ModelChoiceField, max_length, too_long
 
 SUBSCRIPTION_CHOICES = [(name, label) for name, (_, label) in SUBSCRIPTIONS.items()]
@@ -80,7 +80,7 @@ class EndpointForm(DsfrForm):
     subscriptions = forms.MultipleChoiceField(
         label="Éléments déclencheurs",
         choices=SUBSCRIPTION_CHOICES,
-        widget=forms.CheckboxSelectMultiple,
+        widget=InlineCheckboxSelectMultiple,
         help_text="Un événement est envoyé à chaque création, modification ou suppression de ces éléments.",
         error_messages={
             "required": "Choisissez au moins un élément déclencheur.",
@@ -91,7 +91,7 @@ class EndpointForm(DsfrForm):
         label="Données des usagers envoyées",
         choices=USAGER_FIELD_CHOICES,
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=InlineCheckboxSelectMultiple,
         help_text="N'envoyez que ce dont le système d'information a besoin. Aucune case cochée : toutes ces "
         "données sont envoyées. L'identifiant de l'usager est toujours envoyé.",
         error_messages={"invalid_choice": "Donnée d'usager inconnue : %(value)s."},
@@ -149,7 +149,7 @@ class EventFilterForm(DsfrForm):
     """The delivery log's filters (GET): status, model, period (days in the espace's time zone)."""
 
     statut = forms.ChoiceField(
-        label="Statut de l'envoi",
+        label="Statut",
         required=False,
         choices=[("", "Tous")] + [(value, label) for value, (label, _) in STATUS_FILTERS.items()],
         error_messages={"invalid_choice": "Statut inconnu : choisissez-en un dans la liste."},

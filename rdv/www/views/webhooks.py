@@ -114,7 +114,11 @@ def _health(endpoint) -> tuple[str, str]:
         return "error", f"Désactivé : {endpoint.disabled_reason or 'par un administrateur.'}"
     if endpoint.failing_since:
         since = timezone.localtime(endpoint.failing_since)
-        return "warning", f"En échec depuis le {since:%d/%m/%Y à %H:%M}"
+        failures = endpoint.consecutive_failures
+        return (
+            "warning",
+            f"En échec depuis le {since:%d/%m/%Y à %H:%M} ({failures} échec{pluralize(failures)} d'affilée)",
+        )
     return "success", "Actif"
 
 

@@ -180,7 +180,13 @@ def test_the_espace_navigation_links_to_the_webhooks(alice):
     response = log_in(Client(), alice.territory_admin).get(reverse("espace_agents", args=[alice.territory.pk]))
     assert f'href="{url("webhook_list", alice)}"' in response.content.decode()
     page = log_in(Client(), alice.territory_admin).get(url("webhook_list", alice)).content.decode()
-    assert 'aria-current="page">Webhooks</a>' in page
+    assert page.count('aria-current="page">Webhooks</a>') == 2  # the side menu and the header's espace menu
+    assert (
+        "Webhooks</a>"
+        not in log_in(Client(), alice.organisation_admin)
+        .get(reverse("organisation_home", args=[alice.organisation.pk]))
+        .content.decode()
+    )
 
 
 # Creation and the secret ----------------------------------------------------------------------------

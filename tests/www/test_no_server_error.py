@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from rdv.accounts.context import territory_context
 from rdv.accounts.models import Agent
 from rdv.agendas.models import Absence, Lieu, PlageOuverture
 from rdv.bookings.models import Rdv
@@ -18,6 +19,7 @@ from rdv.motifs.models import Motif
 from rdv.outbox.models import Delivery
 from rdv.territories.models import Organisation, SectorCode
 from rdv.usagers.models import CustomField, Usager
+from rdv.webhooks import services as webhook_services
 from rdv.webhooks.models import WebhookEndpoint, WebhookEvent
 from tests.helpers import log_in
 
@@ -88,6 +90,10 @@ def demo(db):
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     admin = Agent.objects.get(email="admin@demo.rdv.fr")
     valence = Organisation.objects.get(name="MDS Valence")
+    # A webhook with an event, so that garbage reaches the webhook pages too (issue 19).
+    ctx = territory_context(admin, valence.territory)
+    endpoint = webhook_services.create_endpoint(ctx, organisation=valence, target_url="https://si.exemple.fr/rdv")
+    webhook_services.send_test_event(ctx, endpoint)
     return admin, valence
 
 

@@ -224,7 +224,9 @@ def test_the_admin_creates_a_webhook_and_sees_its_secret_once(alice):
     assert endpoint.subscriptions == ["rdv", "absence"]
     assert endpoint.usager_fields == ["first_name", "last_name"]
     assert endpoint.active and len(endpoint.secret) >= 32
-    first = page_text(client.get(response.url))
+    shown = client.get(response.url)
+    assert "no-store" in shown["Cache-Control"]
+    first = page_text(shown)
     assert "Le webhook d'alice Centre vers https://si.exemple.fr/rdv est créé." in first
     assert endpoint.secret in first
     assert "elle ne sera plus jamais affichée en entier" in first

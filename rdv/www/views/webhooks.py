@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods
 
 from rdv.core.errors import DomainError
@@ -205,7 +206,8 @@ def _edit_page(request, ctx, endpoint, *, form=None, rotate_form=None, status=20
         if endpoint.previous_secret and endpoint.previous_secret_until and endpoint.previous_secret_until > now
         else None
     )
-    return _render(
+    secret_once = _secret_once(request, endpoint)
+    response = _render(
         request,
         "webhooks/edit.html",
         ctx,
@@ -214,11 +216,14 @@ def _edit_page(request, ctx, endpoint, *, form=None, rotate_form=None, status=20
         endpoint=endpoint,
         form=form,
         rotate_form=rotate_form or RotateSecretForm(),
-        secret_once=_secret_once(request, endpoint),
+        secret_once=secret_once,
         grace_until=grace_until,
         health_level=level,
         health=label,
     )
+    if secret_once:  # no copy of the page with the secret in any cache, nor in the browser's history
+        patch_cache_control(response, no_store=True, private=True)
+    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -3,6 +3,7 @@ once, changes, secret rotation, test event, deletion, the delivery log (filters,
 number of queries) and the documentation. Only the espace's admins open them (404 for everyone
 else, two espaces side by side); bad input answers in French and changes nothing."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -749,3 +750,20 @@ def test_switching_a_webhook_off_cancels_its_waiting_events_without_alerting_any
     client.post(url("webhook_replay_failed", alice, endpoint.pk), {"du": today, "au": today, "confirmer": "1"})
     statuses = set(Delivery.objects.filter(pk__in=[e.delivery_id for e in waiting]).values_list("status", flat=True))
     assert statuses == {Status.PENDING}
+
+
+def test_every_model_and_event_has_a_french_label_in_the_log():
+    from rdv.webhooks.models import MODEL_NAMES
+    from rdv.www.forms.webhooks import EVENT_LABELS, MODEL_LABELS
+
+    assert set(MODEL_LABELS) == MODEL_NAMES | {"Test"}
+    assert set(EVENT_LABELS) == {"created", "updated", "destroyed", "test"}
+
+
+def test_the_log_names_each_event_in_french_with_its_technical_name(alice):
+    endpoint = make_endpoint(alice)
+    event = lieu_event(endpoint, event="destroyed")
+    WebhookEvent.objects.filter(pk=event.pk).update(reason="backfill")
+    text = page_text(log_in(Client(), alice.territory_admin).get(url("webhook_log", alice, endpoint.pk)))
+    assert re.search(rf"<strong>Lieu</strong>\s+n° {event.record_id}\s", text)
+    assert "Suppression (<code>destroyed</code>)" in text and "· enregistrement existant" in text

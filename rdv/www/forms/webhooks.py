@@ -24,7 +24,20 @@ STATUS_FILTERS = {
     "annule": ("Annulé", (Status.CANCELLED,)),
     "a-envoyer": ("À envoyer ou en cours", (Status.PENDING, Status.SENDING)),
 }
-MODEL_LABELS = {model: label for model, label in SUBSCRIPTIONS.values()} | {"Test": "Événement de test"}
+# One record of each model, as the delivery log names it (« Lieu n° 12 »).
+MODEL_LABELS = {
+    "Rdv": "Rendez-vous",
+    "Absence": "Absence",
+    "PlageOuverture": "Plage d'ouverture",
+    "User": "Usager",
+    "Organisation": "Organisation",
+    "Motif": "Motif",
+    "Lieu": "Lieu",
+    "Agent": "Agent",
+    "AgentRole": "Droits d'un agent",
+    "Test": "Événement de test",
+}
+EVENT_LABELS = {"created": "Création", "updated": "Modification", "destroyed": "Suppression", "test": "Test"}
 
 
 def _date_field(label: str, required: bool, required_message: str = "") -> forms.DateField:

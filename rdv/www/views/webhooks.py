@@ -33,6 +33,7 @@ from rdv.webhooks.models import SUBSCRIPTIONS, USAGER_FIELDS, WebhookEvent
 from rdv.www import webhook_docs as docs
 from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.webhooks import (
+    EVENT_LABELS,
     MODEL_LABELS,
     STATUS_FILTERS,
     EndpointForm,
@@ -46,7 +47,7 @@ PAGE_SIZE = 50
 LOG_ORDER = ("-created_at", "-id")  # newest first, served by the index webhook_event_endpoint_idx
 FAILED = (Status.FAILING, Status.ABANDONED, Status.CANCELLED)
 SECRET_SESSION_KEY = "webhook_secret_once"
-ORIGINS = {"backfill": "Enregistrement existant", "test": "Test", "rgpd": "RGPD"}
+ORIGINS = {"backfill": "enregistrement existant", "rgpd": "RGPD"}  # why an event exists, when not a change
 STATUS_BADGES = {
     Status.SENT: "success",
     Status.FAILING: "warning",
@@ -409,7 +410,8 @@ def webhook_log(request, ctx, endpoint_id):
                 "event": event,
                 "delivery": delivery,
                 "model_label": MODEL_LABELS.get(event.model, event.model),
-                "origin": ORIGINS.get(event.reason, "Modification" if not event.reason else event.reason),
+                "event_label": EVENT_LABELS.get(event.event, event.event),
+                "origin": ORIGINS.get(event.reason, ""),
                 "badge": STATUS_BADGES.get(delivery.status, "info"),
                 "attempts": attempts,
                 "last_status_code": next((a.status_code for a in reversed(attempts) if a.status_code), None),

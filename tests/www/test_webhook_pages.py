@@ -138,8 +138,13 @@ def test_an_endpoint_or_event_of_another_espace_answers_404(alice, bob):
     for name in [*ENDPOINT_ACTIONS, "webhook_delete", "webhook_edit"]:
         response = client.post(url(name, alice, theirs.pk), {"confirmer": "1", "target_url": "https://x.fr/"})
         assert response.status_code == 404, name
-    # Their event under my endpoint.
+    # Their event under my endpoint; the event of another webhook of my espace under this one.
     assert client.post(url("webhook_replay", alice, mine.pk, their_event.pk)).status_code == 404
+    sibling = make_endpoint(alice, url="https://si.exemple.fr/autre")
+    sibling_event = lieu_event(sibling)
+    Delivery.objects.filter(pk=sibling_event.delivery_id).update(status=Status.ABANDONED, next_attempt_at=None)
+    before = state()
+    assert client.post(url("webhook_replay", alice, mine.pk, sibling_event.pk)).status_code == 404
     assert state() == before
 
 

@@ -9,6 +9,8 @@ address; a relative's messages go to the responsible usager. A move or a cancell
 reminders still waiting (a moved RDV gets reminders for its new time from the scheduler).
 """
 
+from contextlib import suppress
+
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
@@ -66,7 +68,7 @@ def notify_usager(kind: str, rdv: Rdv, person, *, purpose: str = Purpose.RDV_NOT
     recipient = recipient_of(person)
     cancelled_by_usager = rdv.status == RdvStatus.EXCUSED
     if recipient.notify_by_sms and recipient.phone and not (kind == "cancelled" and cancelled_by_usager):
-        try:
+        with suppress(InvalidMobile):  # a landline: no SMS
             enqueue_sms(
                 territory=rdv.organisation.territory,
                 organisation=rdv.organisation,
@@ -76,8 +78,6 @@ def notify_usager(kind: str, rdv: Rdv, person, *, purpose: str = Purpose.RDV_NOT
                 about=rdv,
                 expires_at=rdv.starts_at,
             )
-        except InvalidMobile:  # a landline: no SMS
-            pass
     if not (recipient.notify_by_email and recipient.email):
         return None
     email = rdv_email(

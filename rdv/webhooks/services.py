@@ -34,29 +34,37 @@ REPLAYABLE = (Status.FAILING, Status.ABANDONED, Status.CANCELLED, Status.SENT)
 def _clean(target_url: str, subscriptions, usager_fields, secret: str | None) -> tuple[str, list, list]:
     url = (target_url or "").strip()
     if not url:
-        raise DomainError("invalid", "L'URL de destination est obligatoire.")
+        raise DomainError("invalid", "L'URL de destination est obligatoire.", field="target_url")
     if len(url) > 500:
-        raise DomainError("invalid", "L'URL de destination est trop longue (500 caractères au plus).")
+        raise DomainError(
+            "invalid", "L'URL de destination est trop longue (500 caractères au plus).", field="target_url"
+        )
     try:
         check_url(url)
     except DestinationRefused as error:
-        raise DomainError("invalid", str(error)) from None
+        raise DomainError("invalid", str(error), field="target_url") from None
     subscriptions = list(dict.fromkeys(subscriptions or []))
     unknown = [name for name in subscriptions if name not in SUBSCRIPTIONS]
     if unknown:
-        raise DomainError("invalid", f"Élément déclencheur inconnu : {', '.join(map(str, unknown))}.")
+        raise DomainError(
+            "invalid", f"Élément déclencheur inconnu : {', '.join(map(str, unknown))}.", field="subscriptions"
+        )
     if not subscriptions:
-        raise DomainError("invalid", "Choisissez au moins un élément déclencheur.")
+        raise DomainError("invalid", "Choisissez au moins un élément déclencheur.", field="subscriptions")
     usager_fields = list(dict.fromkeys(usager_fields or []))
     unknown = [name for name in usager_fields if name not in USAGER_FIELDS]
     if unknown:
-        raise DomainError("invalid", f"Donnée d'usager inconnue : {', '.join(map(str, unknown))}.")
+        raise DomainError(
+            "invalid", f"Donnée d'usager inconnue : {', '.join(map(str, unknown))}.", field="usager_fields"
+        )
     if secret is not None and secret and not (SECRET_MIN_LENGTH <= len(secret) <= SECRET_MAX_LENGTH):
         raise DomainError(
-            "invalid", f"La clé secrète doit compter de {SECRET_MIN_LENGTH} à {SECRET_MAX_LENGTH} caractères."
+            "invalid",
+            f"La clé secrète doit compter de {SECRET_MIN_LENGTH} à {SECRET_MAX_LENGTH} caractères.",
+            field="secret",
         )
     if secret and any(ch.isspace() for ch in secret):
-        raise DomainError("invalid", "La clé secrète ne doit pas contenir d'espace.")
+        raise DomainError("invalid", "La clé secrète ne doit pas contenir d'espace.", field="secret")
     ordered = [name for name in SUBSCRIPTIONS if name in subscriptions]
     return url, ordered, [name for name in USAGER_FIELDS if name in usager_fields]
 
@@ -88,7 +96,7 @@ def create_endpoint(
         target_url, DEFAULT_SUBSCRIPTIONS if subscriptions is None else subscriptions, usager_fields, secret
     )
     if WebhookEndpoint.objects.filter(organisation=organisation, target_url=url).exists():
-        raise DomainError("duplicate", "Cette organisation a déjà un webhook vers cette URL.")
+        raise DomainError("duplicate", "Cette organisation a déjà un webhook vers cette URL.", field="target_url")
     endpoint = WebhookEndpoint(
         organisation=organisation,
         target_url=url,
@@ -101,7 +109,9 @@ def create_endpoint(
         with transaction.atomic():
             endpoint.save()
     except IntegrityError:
-        raise DomainError("duplicate", "Cette organisation a déjà un webhook vers cette URL.") from None
+        raise DomainError(
+            "duplicate", "Cette organisation a déjà un webhook vers cette URL.", field="target_url"
+        ) from None
     log_action(ctx.actor, "webhook.created", endpoint, _description(endpoint))
     if backfill and active:
         start_backfill(ctx, endpoint)
@@ -127,7 +137,7 @@ def update_endpoint(
         .exclude(pk=endpoint.pk)
         .exists()
     ):
-        raise DomainError("duplicate", "Cette organisation a déjà un webhook vers cette URL.")
+        raise DomainError("duplicate", "Cette organisation a déjà un webhook vers cette URL.", field="target_url")
     before = _description(endpoint)
     reactivated = active and not endpoint.active
     endpoint.target_url, endpoint.subscriptions, endpoint.usager_fields = url, subscriptions, usager_fields
@@ -139,6 +149,11 @@ def update_endpoint(
         endpoint.alerted_at = None
     if not active:
         endpoint.disabled_reason = endpoint.disabled_reason or "Désactivé par un administrateur."
+        # Its waiting events would each fail (« Webhook désactivé ») and alert the admins about a
+        # webhook they switched off: cancel them (« Renvoyer » sends them again once it is back on).
+        Delivery.objects.filter(webhook_event__endpoint=endpoint, status__in=(Status.PENDING, Status.FAILING)).update(
+            status=Status.CANCELLED, next_attempt_at=None, last_error="Webhook désactivé."
+        )
     endpoint.save()
     after = _description(endpoint)
     changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
@@ -159,10 +174,10 @@ def rotate_secret(ctx: Context, endpoint: WebhookEndpoint, *, secret: str = "", 
     if secret:
         _clean(endpoint.target_url, endpoint.subscriptions, (), secret)
         if secret == endpoint.secret:
-            raise DomainError("invalid", "La nouvelle clé secrète doit être différente de l'actuelle.")
+            raise DomainError("invalid", "La nouvelle clé secrète doit être différente de l'actuelle.", field="secret")
     hours = settings.WEBHOOK_SECRET_GRACE_HOURS if grace_hours is None else grace_hours
     if not 0 <= hours <= 24 * 30:
-        raise DomainError("invalid", "La période de transition doit durer de 0 à 720 heures.")
+        raise DomainError("invalid", "La période de transition doit durer de 0 à 720 heures.", field="grace_hours")
     endpoint.previous_secret = endpoint.secret if hours else ""
     endpoint.previous_secret_until = timezone.now() + timedelta(hours=hours) if hours else None
     endpoint.secret = secret or new_secret()

@@ -1,6 +1,16 @@
 from django.urls import include, path
 
-from rdv.www.views import accounts, espace, espace_sectors, espace_settings, organisations, outbox, public, usagers
+from rdv.www.views import (
+    accounts,
+    espace,
+    espace_sectors,
+    espace_settings,
+    organisations,
+    outbox,
+    public,
+    usagers,
+    webhooks,
+)
 from rdv.www.views import agendas as agenda_views
 from rdv.www.views import bookings as booking_views
 from rdv.www.views import motifs as motif_views
@@ -105,6 +115,38 @@ urlpatterns = [
         "organisations/<int:organisation_id>/envois/<int:delivery_id>/renvoyer/",
         outbox.organisation_delivery_retry,
         name="organisation_delivery_retry",
+    ),
+    # Webhooks of the espace's organisations (issue 19)
+    path("espace/<int:territory_id>/webhooks/", webhooks.webhook_list, name="webhook_list"),
+    path("espace/<int:territory_id>/webhooks/nouveau/", webhooks.webhook_new, name="webhook_new"),
+    path("espace/<int:territory_id>/webhooks/documentation/", webhooks.webhook_docs, name="webhook_docs"),
+    path("espace/<int:territory_id>/webhooks/<int:endpoint_id>/", webhooks.webhook_edit, name="webhook_edit"),
+    path(
+        "espace/<int:territory_id>/webhooks/<int:endpoint_id>/cle/",
+        webhooks.webhook_rotate,
+        name="webhook_rotate",
+    ),
+    path(
+        "espace/<int:territory_id>/webhooks/<int:endpoint_id>/cle/retirer-l-ancienne/",
+        webhooks.webhook_end_grace,
+        name="webhook_end_grace",
+    ),
+    path("espace/<int:territory_id>/webhooks/<int:endpoint_id>/test/", webhooks.webhook_test, name="webhook_test"),
+    path(
+        "espace/<int:territory_id>/webhooks/<int:endpoint_id>/supprimer/",
+        webhooks.webhook_delete,
+        name="webhook_delete",
+    ),
+    path("espace/<int:territory_id>/webhooks/<int:endpoint_id>/journal/", webhooks.webhook_log, name="webhook_log"),
+    path(
+        "espace/<int:territory_id>/webhooks/<int:endpoint_id>/journal/<int:event_id>/renvoyer/",
+        webhooks.webhook_replay,
+        name="webhook_replay",
+    ),
+    path(
+        "espace/<int:territory_id>/webhooks/<int:endpoint_id>/journal/renvoyer-les-echecs/",
+        webhooks.webhook_replay_failed,
+        name="webhook_replay_failed",
     ),
     # Espace settings (Paramètres)
     path("espace/<int:territory_id>/parametres/", espace_settings.index, name="espace_settings"),

@@ -34,11 +34,12 @@ from rdv.motifs import services as motif_services
 from rdv.motifs.models import Motif
 from rdv.motifs.sanitize import rich_text_for_editing, sanitize_rich_text
 from rdv.online.models import ManageLink
-from rdv.outbox.models import Delivery, Status
+from rdv.outbox.models import Delivery, DeliveryAttempt, Status
 from rdv.outbox.services import enqueue_email
 from rdv.territories.models import SectorCode, WaitingRoomNotification
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import CustomFieldKind, Usager
+from rdv.webhooks import services as webhook_services
 from rdv.www.forms.accounts import SetPasswordForm
 from rdv.www.forms.base import BoundField, DsfrForm
 from tests import factories
@@ -474,6 +475,24 @@ def build_sweep(world) -> Sweep:
     Delivery.objects.filter(pk=undelivered.pk).update(
         status=Status.ABANDONED, next_attempt_at=None, attempts=1, last_error=texts.text("erreur d'envoi", 200)
     )
+    # A webhook (issue 19): its URL as typed, and what its receiver answered (external text).
+    webhook_ctx = as_agent(world.territory_admin, territory)
+    endpoint = webhook_services.create_endpoint(
+        webhook_ctx, organisation=organisation, target_url=texts.url("URL de destination d'un webhook")
+    )
+    webhook_event = webhook_services.send_test_event(webhook_ctx, endpoint)
+    DeliveryAttempt.objects.create(
+        delivery_id=webhook_event.delivery_id,
+        number=1,
+        started_at=NOW,
+        duration_ms=3,
+        outcome="temporary",
+        status_code=500,
+        response_excerpt=text("réponse du système d'information à un webhook", 1000),
+    )
+    Delivery.objects.filter(pk=webhook_event.delivery_id).update(
+        status=Status.FAILING, last_error=text("erreur d'envoi d'un webhook", 200)
+    )
 
     agents = [world.territory_admin, world.organisation_admin, world.agent]
     ids = {
@@ -491,6 +510,8 @@ def build_sweep(world) -> Sweep:
         "code_id": [sector_code.pk],
         "invitation_id": [invitation.pk],
         "delivery_id": [undelivered.pk],
+        "endpoint_id": [endpoint.pk],
+        "event_id": [webhook_event.pk],
         "service_id": [world.service.pk, world.inactive_service.pk],
         "token": [token],
         "booking_id": ["00000000-0000-4000-8000-000000000000"],  # public booking pages (visitor's session only)

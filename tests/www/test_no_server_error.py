@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from rdv.accounts.context import territory_context
 from rdv.accounts.models import Agent
 from rdv.agendas.models import Absence, Lieu, PlageOuverture
 from rdv.bookings.models import Rdv
@@ -19,6 +20,8 @@ from rdv.online.models import ManageLink
 from rdv.outbox.models import Delivery
 from rdv.territories.models import Organisation, SectorCode
 from rdv.usagers.models import CustomField, Usager
+from rdv.webhooks import services as webhook_services
+from rdv.webhooks.models import WebhookEndpoint, WebhookEvent
 from tests.helpers import log_in
 
 GARBAGE_QUERY = {
@@ -88,6 +91,10 @@ def demo(db):
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     admin = Agent.objects.get(email="admin@demo.rdv.fr")
     valence = Organisation.objects.get(name="MDS Valence")
+    # A webhook with an event, so that garbage reaches the webhook pages too (issue 19).
+    ctx = territory_context(admin, valence.territory)
+    endpoint = webhook_services.create_endpoint(ctx, organisation=valence, target_url="https://si.exemple.fr/rdv")
+    webhook_services.send_test_event(ctx, endpoint)
     return admin, valence
 
 
@@ -111,6 +118,8 @@ def _ids(admin, valence) -> dict:
         "code_id": first(SectorCode.objects.filter(organisation=valence)),
         "invitation_id": 1,
         "delivery_id": first(Delivery.objects.filter(organisation=valence)),
+        "endpoint_id": first(WebhookEndpoint.objects.filter(organisation=valence)),
+        "event_id": first(WebhookEvent.objects.filter(endpoint__organisation=valence)),
         "service_id": 1,
         "token": "jeton-invente",
         "booking_id": "00000000-0000-4000-8000-000000000000",

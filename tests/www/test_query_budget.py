@@ -95,3 +95,40 @@ def test_main_pages_stay_within_their_query_budget(db):
         if len(queries.captured_queries) > allowed:
             over.append(f"{user} {name}: {len(queries.captured_queries)} queries > {allowed}")
     assert not over, "\n".join(over)
+
+
+# Issue 19: the webhook pages of the espace (measured with an endpoint whose log holds 60 events, each
+# with two attempts: the log prefetches the attempts, the list reads the last delivery in a subquery).
+WEBHOOK_BUDGETS = {"webhook_list": 7, "webhook_new": 7, "webhook_docs": 6, "webhook_edit": 7, "webhook_log": 9}
+
+
+def test_webhook_pages_stay_within_their_query_budget(db):
+    from django.utils import timezone
+
+    from rdv.outbox.models import DeliveryAttempt
+    from rdv.webhooks import events, services
+    from tests.helpers import as_agent
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    valence = Organisation.objects.get(name="MDS Valence")
+    admin = Agent.objects.get(email=USERS["admin"])
+    endpoint = services.create_endpoint(
+        as_agent(admin, valence.territory), organisation=valence, target_url="https://si.exemple.fr/rdv"
+    )
+    lieu = Lieu.objects.filter(organisation=valence).first()
+    for _ in range(60):
+        event = events.write_events([endpoint], "Lieu", "updated", lieu.pk, reason=None)[0]
+        for number in (1, 2):
+            DeliveryAttempt.objects.create(
+                delivery_id=event.delivery_id, number=number, started_at=timezone.now(), duration_ms=5, outcome="sent"
+            )
+    client = log_in(Client(), admin)
+    over = []
+    for name, budget in WEBHOOK_BUDGETS.items():
+        args = [valence.territory_id] + ([endpoint.pk] if name in ("webhook_edit", "webhook_log") else [])
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse(name, args=args))
+        assert response.status_code == 200, name
+        if len(queries.captured_queries) > budget:
+            over.append(f"{name}: {len(queries.captured_queries)} queries > {budget}")
+    assert not over, "\n".join(over)

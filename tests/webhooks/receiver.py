@@ -32,6 +32,7 @@ class Receiver:
     status: int = 200
     statuses: list = field(default_factory=list)  # consumed first, one per request
     delay: float = 0.0  # seconds before answering
+    delays: list = field(default_factory=list)  # consumed first, one per request (e.g. stall the first)
     location: str = ""  # a Location header (redirects)
     received: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -57,11 +58,12 @@ class Receiver:
                     standard_ok = lapin_ok = False
                 with receiver.lock:
                     status = receiver.statuses.pop(0) if receiver.statuses else receiver.status
+                    delay = receiver.delays.pop(0) if receiver.delays else receiver.delay
                     receiver.received.append(
                         Received(self.path, headers, body, standard_ok, lapin_ok, time.time(), status)
                     )
-                if receiver.delay:
-                    time.sleep(receiver.delay)
+                if delay:
+                    time.sleep(delay)
                 answer = b'{"ok": true}' if 200 <= status < 300 else b"erreur du serveur"
                 try:
                     self.send_response(status)

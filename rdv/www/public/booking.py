@@ -325,6 +325,7 @@ class DetailsForm(DsfrForm):
     )
 
     RELATIVE_FIELDS = ("for_relative", "relative_first_name", "relative_last_name", "relative_birth_date")
+    RELATIVE_NAMES = ("relative_first_name", "relative_last_name")
 
     def __init__(self, booking: OnlineBooking, *args, **kwargs):
         territory = booking.organisation.territory
@@ -345,11 +346,28 @@ class DetailsForm(DsfrForm):
         if booking.is_prescripteur or not services.relatives_allowed(territory):
             for name in self.RELATIVE_FIELDS:
                 del self.fields[name]
-        elif not show_birth_date:
-            del self.fields["relative_birth_date"]
+        else:
+            if not show_birth_date:
+                del self.fields["relative_birth_date"]
+            # Shown as required (no « Optionnel »: they are, once the box is ticked) but without the
+            # HTML `required` attribute, and checked by `clean` only for a relative.
+            for name in self.RELATIVE_NAMES:
+                self.fields[name].required = True
+                self.fields[name].widget.use_required_attribute = lambda initial: False
+                self._bound_fields_cache.pop(name, None)
         for field in self.custom_fields:
             self.fields[field.key] = custom_form_field(field)
             dsfr_input_class_attr(self[field.key])
+
+    def _clean_fields(self):
+        present = [name for name in self.RELATIVE_NAMES if name in self.fields]
+        for name in present:  # required only for a relative: `clean` checks them then
+            self.fields[name].required = False
+        try:
+            super()._clean_fields()
+        finally:
+            for name in present:
+                self.fields[name].required = True
 
     def clean(self):
         data = super().clean()

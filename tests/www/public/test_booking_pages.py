@@ -204,6 +204,11 @@ def test_the_relatives_fields_are_in_a_fieldset_the_box_reveals_and_shown_withou
     for name in ("relative_first_name", "relative_last_name", "relative_birth_date"):
         assert f'name="{name}"' in fieldset
     assert "Votre proche" in fieldset
+    # The names are required for a relative: not labelled « Optionnel », yet no HTML `required`
+    # (the box may stay unticked); the birth date stays optional.
+    names = fieldset[: fieldset.index("Date de naissance du proche")]
+    assert "Optionnel" not in names and "required" not in names
+    assert "Optionnel" in fieldset[fieldset.index("Date de naissance du proche") :]
     assert '<script src="/static/www/reveal.js" defer></script>' in content  # a static file: no inline script
     assert content.index('name="for_relative"') < content.index('id="champs-proche"')
 

@@ -405,3 +405,43 @@ def delete_sector_code(ctx: Context, sector_code: SectorCode) -> bool:
     if deleted:
         log_action(ctx.actor, "sector_codes.deleted", organisation, {"sector_codes": [str(sector_code)]})
     return bool(deleted)
+
+
+REMINDER_MAX_HOURS = 14 * 24
+
+
+def set_reminders(ctx: Context, first_hours: int, second_hours: int | None) -> dict:
+    """When usagers are reminded of their RDVs: `first_hours` before (48 by default), and optionally
+    a second time, closer to the RDV. Returns what changed."""
+    require(can_administer(ctx))
+    if not isinstance(first_hours, int) or not 1 <= first_hours <= REMINDER_MAX_HOURS:
+        raise DomainError(
+            "invalid_reminder",
+            f"Le premier rappel doit être envoyé de 1 à {REMINDER_MAX_HOURS} heures avant.",
+            field="reminder_first_hours",
+        )
+    if second_hours is not None:
+        if not isinstance(second_hours, int) or not 1 <= second_hours <= REMINDER_MAX_HOURS:
+            raise DomainError(
+                "invalid_reminder",
+                f"Le second rappel doit être envoyé de 1 à {REMINDER_MAX_HOURS} heures avant.",
+                field="reminder_second_hours",
+            )
+        if second_hours >= first_hours:
+            raise DomainError(
+                "invalid_reminder",
+                "Le second rappel doit être plus proche du rendez-vous que le premier.",
+                field="reminder_second_hours",
+            )
+    locked = _locked(ctx.territory)
+    changes = {}
+    if locked.reminder_first_hours != first_hours:
+        changes["reminder_first_hours"] = [locked.reminder_first_hours, first_hours]
+    if locked.reminder_second_hours != second_hours:
+        changes["reminder_second_hours"] = [locked.reminder_second_hours, second_hours]
+    if changes:
+        locked.reminder_first_hours, locked.reminder_second_hours = first_hours, second_hours
+        locked.save(update_fields=["reminder_first_hours", "reminder_second_hours"])
+        log_action(ctx.actor, "territory.reminders_updated", locked, changes)
+        ctx.territory.reminder_first_hours, ctx.territory.reminder_second_hours = first_hours, second_hours
+    return changes

@@ -206,6 +206,11 @@ urlpatterns = [
         name="espace_settings_waiting_room",
     ),
     path(
+        "espace/<int:territory_id>/parametres/rappels/",
+        espace_settings.reminders,
+        name="espace_settings_reminders",
+    ),
+    path(
         "espace/<int:territory_id>/parametres/jours-feries/",
         espace_settings.holidays,
         name="espace_settings_holidays",

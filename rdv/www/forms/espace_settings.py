@@ -77,6 +77,33 @@ class WaitingRoomForm(DsfrForm):
     )
 
 
+class RemindersForm(DsfrForm):
+    reminder_first_hours = forms.IntegerField(
+        label="Premier rappel : combien d'heures avant le rendez-vous",
+        min_value=1,
+        max_value=14 * 24,
+        help_text="48 heures par défaut. Pas de rappel pour un rendez-vous pris moins longtemps à l'avance.",
+        error_messages={
+            "required": "Indiquez quand envoyer le premier rappel.",
+            "invalid": "Saisissez un nombre entier d'heures.",
+            "min_value": "Le premier rappel doit être envoyé au moins 1 heure avant.",
+            "max_value": "Le premier rappel doit être envoyé au plus 336 heures (14 jours) avant.",
+        },
+    )
+    reminder_second_hours = forms.IntegerField(
+        label="Second rappel : combien d'heures avant le rendez-vous",
+        required=False,
+        min_value=1,
+        max_value=14 * 24,
+        help_text="Laissez vide pour un seul rappel. Par exemple 2 pour un rappel le jour même.",
+        error_messages={
+            "invalid": "Saisissez un nombre entier d'heures.",
+            "min_value": "Le second rappel doit être envoyé au moins 1 heure avant.",
+            "max_value": "Le second rappel doit être envoyé au plus 336 heures (14 jours) avant.",
+        },
+    )
+
+
 class HolidayZoneForm(DsfrForm):
     holiday_zone = forms.ChoiceField(
         label="Jours fériés appliqués aux agendas de l'espace",

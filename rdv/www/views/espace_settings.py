@@ -28,6 +28,7 @@ from rdv.www.forms.espace_settings import (
     HolidayZoneForm,
     OnlineBookingForm,
     RdvFieldsForm,
+    RemindersForm,
     SmsSettingsForm,
     UsagerFieldsForm,
     UsagerVisibilityForm,
@@ -152,6 +153,34 @@ def waiting_room(request, ctx):
         url_name="espace_settings_waiting_room",
         template="espace/parametres/waiting_room.html",
         title="Salle d'attente",
+    )
+
+
+@territory_admin_required
+def reminders(request, ctx):
+    territory = ctx.territory
+    initial = {
+        "reminder_first_hours": territory.reminder_first_hours,
+        "reminder_second_hours": territory.reminder_second_hours,
+    }
+
+    def success(territory, form):
+        second = territory.reminder_second_hours
+        return f"Rappels enregistrés : {territory.reminder_first_hours} h avant" + (
+            f", puis {second} h avant." if second else "."
+        )
+
+    return _setting_page(
+        request,
+        territory,
+        RemindersForm(submitted(request), initial=initial),
+        save=lambda form: territory_services.set_reminders(
+            ctx, form.cleaned_data["reminder_first_hours"], form.cleaned_data["reminder_second_hours"]
+        ),
+        success=success,
+        url_name="espace_settings_reminders",
+        template="espace/parametres/reminders.html",
+        title="Rappels aux usagers",
     )
 
 

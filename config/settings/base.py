@@ -210,6 +210,9 @@ SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / "sms.jsonl"))
 
 # Periodic jobs (`manage.py run_scheduler`, APScheduler): each one enqueues its task for the
 # workers. "seconds": every N seconds (and once at start); "cron": crontab line in TIME_ZONE.
+# No confirmation SMS for an online booking more than this many hours ahead (the e-mail and the
+# reminders suffice; SMS is the costly channel).
+ONLINE_CONFIRMATION_SMS_MAX_HOURS = int(os.environ.get("ONLINE_CONFIRMATION_SMS_MAX_HOURS", "48"))
 REMINDER_SWEEP_SECONDS = float(os.environ.get("REMINDER_SWEEP_SECONDS", "300"))
 SCHEDULED_TASKS = [
     {"task": "rdv.outbox.tasks.deliver_due", "seconds": OUTBOX_SWEEP_SECONDS},

@@ -1,7 +1,8 @@
 """From a RDV change to the usagers' messages, in the change's transaction (an audit listener, as
 the webhooks): booked by an agent, moved, cancelled (by the service or by the usager), a participant
-added to or removed from a collective RDV. Online bookings are confirmed by rdv.online itself (with
-the prescripteur's copy); their later moves and cancellations come through here.
+added to or removed from a collective RDV. Online bookings are confirmed by e-mail by rdv.online
+itself (with the prescripteur's copy) and by SMS from here when the RDV is at most
+`ONLINE_CONFIRMATION_SMS_MAX_HOURS` (48) ahead; their later moves and cancellations come through here.
 
 Rules, as on the established platform: nothing for a RDV that has started; nothing when the motif is
 « visible et non notifié » or « invisible »; e-mail only to usagers who accept e-mails and have an
@@ -10,7 +11,9 @@ reminders still waiting (a moved RDV gets reminders for its new time from the sc
 """
 
 from contextlib import suppress
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
@@ -47,9 +50,14 @@ def on_action(entry, obj, related=None) -> None:
     rdv = obj
     if entry.action in ("rdv.moved", "rdv.cancelled"):
         cancel_waiting_reminders(rdv)
-    if entry.action == "rdv.created" and rdv.created_by != CreatedBy.AGENT:
-        return  # confirmed by rdv.online (with the prescripteur's copy)
     if not notifiable(rdv):
+        return
+    if entry.action == "rdv.created" and rdv.created_by != CreatedBy.AGENT:
+        # rdv.online confirms by e-mail (with the prescripteur's copy); the SMS comes from here, and
+        # only for a RDV close enough: a confirmation SMS for a RDV weeks ahead costs without helping.
+        if rdv.starts_at - timezone.now() <= timedelta(hours=settings.ONLINE_CONFIRMATION_SMS_MAX_HOURS):
+            for participation in rdv.participations.select_related("usager__responsible").order_by("pk"):
+                notify_usager("created", rdv, participation.usager, email=False)
         return
     if entry.action.startswith("rdv.participant_"):
         people = [(related or {}).get("usager")]
@@ -60,7 +68,7 @@ def on_action(entry, obj, related=None) -> None:
             notify_usager(kind, rdv, person)
 
 
-def notify_usager(kind: str, rdv: Rdv, person, *, purpose: str = Purpose.RDV_NOTIFICATION):
+def notify_usager(kind: str, rdv: Rdv, person, *, purpose: str = Purpose.RDV_NOTIFICATION, email: bool = True):
     """Write the messages of `kind` about `rdv` for `person` (to them or their responsible usager):
     an e-mail if they accept e-mails and have an address, an SMS if they accept SMS and have a
     mobile number (a cancellation by the usager themselves gets no SMS, as on the established
@@ -78,9 +86,9 @@ def notify_usager(kind: str, rdv: Rdv, person, *, purpose: str = Purpose.RDV_NOT
                 about=rdv,
                 expires_at=rdv.starts_at,
             )
-    if not (recipient.notify_by_email and recipient.email):
+    if not (email and recipient.notify_by_email and recipient.email):
         return None
-    email = rdv_email(
+    message = rdv_email(
         kind,
         rdv,
         to=recipient.email,
@@ -89,11 +97,11 @@ def notify_usager(kind: str, rdv: Rdv, person, *, purpose: str = Purpose.RDV_NOT
         cancelled_by_usager=cancelled_by_usager,
     )
     return enqueue_email(
-        to=email.to,
-        subject=email.subject,
-        text=email.text,
-        html=email.html,
-        attachments=email.attachments,
+        to=message.to,
+        subject=message.subject,
+        text=message.text,
+        html=message.html,
+        attachments=message.attachments,
         purpose=purpose,
         about=rdv,
         territory=rdv.organisation.territory,

@@ -330,3 +330,24 @@ def test_no_sms_for_a_landline_a_refusal_or_a_cancellation_by_the_usager_themsel
     rdv = book(world, at(THURSDAY, 9), usagers=[jeanne])
     cancel_rdv(system(world), rdv, by_usager=True)
     assert [row.text[:12] for row in sms_rows()] == ["RDV confirmé"]
+
+
+def _book_online(world, start, phone, email="jeanne@exemple.fr"):
+    booking = world.hold(start)
+    online.submit_details(
+        booking,
+        {"first_name": "Jeanne", "last_name": "Dupont", "email": email, "phone": phone},
+        holder_key="visiteur-1",
+    )
+    code = re.search(r"\b(\d{6})\b", sent_to(email)[0].body).group(1)
+    return online.confirm_booking(booking, code, holder_key="visiteur-1", ip="203.0.113.1")
+
+
+def test_an_online_booking_gets_a_confirmation_sms_only_when_it_is_at_most_48_hours_ahead(world):
+    _book_online(world, at(TUESDAY, 10), "06 12 34 56 78")  # 26 hours ahead
+    (sms,) = sms_rows()
+    assert sms.recipient == "+33612345678" and sms.text.startswith("RDV confirmé le mar. 9/03 à 10h00")
+    assert [m.subject for m in sent_to("jeanne@exemple.fr")] == ["Rendez-vous confirmé le mardi 9 mars 2027"]
+    Delivery.objects.all().delete()
+    _book_online(world, at(THURSDAY + timedelta(days=7), 10), "06 12 34 56 79", "autre@exemple.fr")  # 10 days ahead
+    assert sms_rows() == []

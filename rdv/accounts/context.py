@@ -106,3 +106,11 @@ def territory_context(agent, territory) -> Context | None:
         service_ids=service_ids,
         secretariat=secretariat,
     )
+
+
+def personal_context(agent) -> Context | None:
+    """The context of `agent` on their own pages (« Mes notifications »…): no espace, no
+    organisation, only themselves. None for an anonymous or deactivated agent. No query."""
+    if not _is_active_agent(agent):
+        return None
+    return Context(kind=ActorKind.AGENT, territory=None, agent=agent)

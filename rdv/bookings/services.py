@@ -416,7 +416,13 @@ def move_rdv(
     changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
     if busy:
         changes["override"] = "déplacé hors disponibilité, confirmé par l'agent : " + ", ".join(str(a) for a in busy)
-    log_action(ctx.actor, "rdv.moved", rdv, changes)
+    # The agents added and removed, as objects for the listeners (their notifications).
+    before_ids, after_ids = {a.pk for a in current_agents}, {a.pk for a in agents}
+    related = {
+        "agents_added": [a for a in agents if a.pk not in before_ids],
+        "agents_removed": [a for a in current_agents if a.pk not in after_ids],
+    }
+    log_action(ctx.actor, "rdv.moved", rdv, changes, related=related)
     return rdv
 
 

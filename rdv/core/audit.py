@@ -165,6 +165,10 @@ ACTION_LABELS = {
     "webhook.test_sent": "Événement de test envoyé",
     "webhook.backfill_started": "Envoi des enregistrements existants lancé",
     "webhook.replayed": "Événements webhook renvoyés",
+    # Notifications (an agent's own choices)
+    "notification_preferences.updated": "Préférences de notification modifiées",
+    "calendar_feed.created": "Lien d'agenda créé",
+    "calendar_feed.revoked": "Lien d'agenda révoqué",
 }
 
 FIELD_LABELS = {
@@ -265,6 +269,10 @@ FIELD_LABELS = {
     "override": "hors disponibilité",
     "context": "contexte",
     "visio_url": "lien de visioconférence",
+    # Notifications
+    "rdv_level": "changements de mes rendez-vous",
+    "plages_and_absences": "changements de mes plages et absences",
+    "replaced": "remplace le lien précédent",
 }
 VALUE_LABELS = {
     "basic": "agent",

@@ -7,6 +7,7 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         from rdv.core.audit import on_action
-        from rdv.notifications import events
+        from rdv.notifications import agent_emails, events
 
-        on_action(events.on_action)
+        on_action(events.on_action)  # usagers
+        on_action(agent_emails.on_action)  # agents

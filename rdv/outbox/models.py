@@ -43,6 +43,7 @@ class Purpose(models.TextChoices):
     RDV_NOTIFICATION = "rdv_notification", "Notification de rendez-vous"
     REMINDER = "reminder", "Rappel de rendez-vous"
     WEBHOOK_ALERT = "webhook_alert", "Alerte webhook en échec"
+    AGENT_NOTIFICATION = "agent_notification", "Notification agent"
     OTHER = "other", "Autre message"
 
 

@@ -12,7 +12,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.utils import timezone
 
-from rdv.accounts.context import organisation_context, territory_context
+from rdv.accounts.context import organisation_context, personal_context, territory_context
 
 
 def territory_admin_required(view):
@@ -44,5 +44,20 @@ def organisation_member_required(view):
         if ctx is None:
             raise Http404("Organisation introuvable")
         return _in_espace_time(request, ctx, view, *args, **kwargs)
+
+    return wrapper
+
+
+def agent_required(view):
+    """An agent's own pages (« Mes notifications »): the context names only them (no espace, no
+    organisation); anonymous visitors are sent to the login page."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        ctx = personal_context(request.user) if request.user.is_authenticated else None
+        if ctx is None:
+            return redirect_to_login(request.get_full_path())
+        request.ctx = ctx
+        return view(request, ctx, *args, **kwargs)
 
     return wrapper

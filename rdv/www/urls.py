@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from rdv.www.views import (
     accounts,
+    agent_notifications,
     espace,
     espace_sectors,
     espace_settings,
@@ -34,6 +35,19 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("invitation/<str:token>/", accounts.accept_invitation, name="accept_invitation"),
+    # The agent's own pages, and their calendar feed (no session: the token is the key).
+    path("mon-compte/notifications/", agent_notifications.notifications, name="agent_notifications"),
+    path(
+        "mon-compte/notifications/agenda/creer/",
+        agent_notifications.calendar_feed_create,
+        name="calendar_feed_create",
+    ),
+    path(
+        "mon-compte/notifications/agenda/revoquer/",
+        agent_notifications.calendar_feed_revoke,
+        name="calendar_feed_revoke",
+    ),
+    path("calendrier/<str:token>.ics", agent_notifications.calendar_feed, name="calendar_feed"),
     # Organisation pages (agents)
     path("organisations/<int:organisation_id>/", organisations.home, name="organisation_home"),
     path(

@@ -61,8 +61,9 @@ def book(world, start=None, usagers=None, motif=None):
 
 
 def new_messages() -> list:
-    """The e-mails sent since the last call (the outbox run now)."""
-    messages = list(deliver_emails())
+    """The e-mails to usagers sent since the last call (the outbox run now); the agents' own e-mails
+    (tests/notifications/test_agent_emails.py) are left out."""
+    messages = [m for m in deliver_emails() if not any(to.startswith("online-agent") for to in m.to)]
     mail.outbox.clear()
     return messages
 

@@ -43,7 +43,7 @@ from rdv.webhooks import services as webhook_services
 from rdv.www.forms.accounts import SetPasswordForm
 from rdv.www.forms.base import BoundField, DsfrForm
 from tests import factories
-from tests.helpers import as_agent, deliver_emails, invite_data, last_invitation_path, log_in
+from tests.helpers import INVITATION_LINK, as_agent, deliver_emails, invite_data, last_invitation_path, log_in
 
 META = '<meta http-equiv="refresh" content="0;url=https://exemple.invalid/">'
 IMG = '"><img src=x onerror=alert(1)>'
@@ -461,7 +461,9 @@ def build_sweep(world) -> Sweep:
     manage_link = ManageLink.objects.create(rdv=rdv, usager=usager, token_hash="0" * 64)
     _through_services(world, texts, usager, custom_fields, rdv, cancelled, motif)
     invitation = Invitation.objects.get(territory=territory)
-    token = last_invitation_path().split("/")[-2]
+    # The last invitation e-mail (the agents' own notifications of the changes above come after it).
+    invitations = [m for m in deliver_emails() if INVITATION_LINK.search(m.body)]
+    token = last_invitation_path(invitations).split("/")[-2]
     # An e-mail that could not be delivered: its subject (names typed by agents) shows on the
     # undelivered-messages pages.
     undelivered = enqueue_email(

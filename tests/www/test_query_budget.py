@@ -56,7 +56,9 @@ BUDGETS = [
 ADDED_SINCE = {
     "rdv_create": 1,  # issue 17: the espace's required custom fields, shown for the inline usager
     "usager_detail": 3,  # issue 17: the usager's RDVs (upcoming, past, their agents)
-    "rdv_detail": 1,  # issue 18: the RDV's active manage links (with their usager), for « Révoquer le lien »
+    # issue 18: the RDV's active manage links (with their usager), for « Révoquer le lien »; issue 20:
+    # its « Notifications » section (the messages about it, the right checked in the same query).
+    "rdv_detail": 2,
 }
 USERS = {
     "admin": "admin@demo.rdv.fr",

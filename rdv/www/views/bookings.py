@@ -34,6 +34,7 @@ from rdv.core.errors import DomainError
 from rdv.core.text import SEARCH_MAX_LENGTH
 from rdv.motifs import policies as motif_policies
 from rdv.motifs import selectors as motif_selectors
+from rdv.notifications import selectors as notification_selectors
 from rdv.online import services as online_services
 from rdv.usagers import policies as usager_policies
 from rdv.usagers import selectors as usager_selectors
@@ -566,6 +567,7 @@ def _detail(request, ctx, rdv, *, status_form=None, cancel_form=None, participan
         can_add_participant=can_add,
         history=rdv_selectors.history(ctx, rdv),
         manage_links=online_services.active_manage_links(ctx, rdv),
+        notification_log=notification_selectors.rdv_log(ctx, rdv),
         agenda_link=f"{reverse('agenda', args=[organisation.pk])}?"
         + urlencode(
             [("vue", "jour"), ("date", timezone.localtime(rdv.starts_at).date().isoformat())]

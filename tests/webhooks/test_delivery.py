@@ -11,6 +11,7 @@ from django.core import mail
 from rdv.bookings.services import BookingRequest, book_rdv, cancel_rdv, move_rdv
 from rdv.core.context import Context
 from rdv.core.errors import DomainError
+from rdv.notifications.models import AgentPreferences, RdvLevel
 from rdv.outbox import services as outbox
 from rdv.outbox.models import AttemptOutcome, Channel, Delivery, DeliveryAttempt, Status
 from rdv.usagers.models import UsagerOrganisation
@@ -32,7 +33,11 @@ def frozen():
 
 @pytest.fixture
 def world(db):
-    return build_online()
+    world = build_online()
+    # These tests count what the outbox sends: the agents' own e-mails (issue 20) are switched off.
+    for agent in (world.agent, world.agent2):
+        AgentPreferences.objects.create(agent=agent, rdv_level=RdvLevel.NONE, plages_and_absences=False)
+    return world
 
 
 def system(world):

@@ -628,7 +628,7 @@ def _confirm(booking: OnlineBooking, ip: str) -> DomainError | None:
             _check_contact_limit(booking, booking.contact_email, booking.contact_phone)
             _count_ip(territory, ip)
             rdv, usager = _book(booking)
-            token = _create_manage_link(rdv, usager)
+            token = manage_token(rdv, usager)  # the link a notification of the booking may have made
             booking.status, booking.rdv, booking.usager = BookingStatus.CONFIRMED, rdv, usager
             booking.code_hash, booking.confirmed_at, booking.hold = "", timezone.now(), None
             booking.save()

@@ -357,6 +357,7 @@ CASES = [
         ESPACE_FORBIDDEN,
     ),
     Case(territory_services.set_holiday_zone, lambda w, ctx, f: f(ctx, "57"), "espace_admin", ESPACE_FORBIDDEN),
+    Case(territory_services.set_reminders, lambda w, ctx, f: f(ctx, 72, 2), "espace_admin", ESPACE_FORBIDDEN),
     Case(
         territory_services.set_online_booking_settings,
         lambda w, ctx, f: f(

@@ -16,7 +16,7 @@ from rdv.availability import (
     expand,
     local_day_interval,
 )
-from rdv.availability.slots import cut
+from rdv.availability.slots import cut, merge
 
 PARIS = ZoneInfo("Europe/Paris")
 FRANCE = holidays.country_holidays("FR", years=range(2026, 2028))
@@ -398,3 +398,19 @@ def test_monthly_last_weekday_even_when_the_series_starts_on_a_fourth_one():
     assert date(2027, 4, 23) in [
         s.astimezone(PARIS).date() for s, _ in expand(ranked, date(2027, 4, 1), date(2027, 4, 30))
     ]
+
+
+# --------------------------------------------------------------------------- merging and the window's end
+
+
+def test_merge_joins_touching_intervals_and_drops_empty_or_reversed_ones():
+    nine, ten, eleven, noon = (utc(2027, 6, 16, hour) for hour in (9, 10, 11, 12))
+    assert merge([(ten, eleven), (nine, ten)]) == [(nine, eleven)]
+    assert merge([(eleven, ten), (noon, noon)]) == []
+
+
+def test_a_slot_starting_exactly_at_the_end_of_the_window_is_not_offered():
+    window = BookingWindow(utc(2027, 6, 16, 20), utc(2027, 6, 17, 0))
+    opening = Opening(1, 1, utc(2027, 6, 16, 23), utc(2027, 6, 17, 0, 30))
+    found = compute_slots([opening], {}, timedelta(minutes=30), window)
+    assert [slot.start for slot in found] == [utc(2027, 6, 16, 23), utc(2027, 6, 16, 23, 30)]

@@ -13,6 +13,7 @@ from rdv.bookings.models import CreatedBy, Participation, Rdv, SlotHold
 from rdv.bookings.services import BookingRequest, book_rdv
 from rdv.core.context import ActorKind, Context
 from rdv.core.errors import DomainError
+from rdv.motifs.models import LocationType, Motif
 from rdv.online import services
 from rdv.online.models import BookingStatus, ManageLink
 from rdv.usagers.models import Usager
@@ -63,6 +64,22 @@ def test_the_code_is_sent_by_email_and_stored_hashed(online):
     message = mail.outbox[-1]
     assert message.to == ["jeanne@usager.fr"]
     assert "mardi 9 mars 2027 à 10 h 00" in message.body
+
+
+def test_the_code_email_says_the_code_is_valid_for_ten_minutes(online):
+    held_with_code(online)
+    message = next(m for m in reversed(mail.outbox) if "code" in m.subject.lower())
+    assert "Ce code est valable 10 minutes." in message.body
+
+
+def test_a_code_is_any_of_the_million_six_digit_numbers(online):
+    booking, first = held_with_code(online)
+    codes = [first]
+    for _ in range(services.CODE_MAX_SENDS - 1):
+        services.resend_code(booking, holder_key="visiteur-1")
+        codes.append(last_code(PERSON["email"]))
+    assert all(len(code) == 6 for code in codes)
+    assert max(int(code) for code in codes) >= 10  # five draws all below 10: a chance of 1e-25
 
 
 def test_without_email_the_visitor_is_asked_for_one(online):
@@ -145,7 +162,7 @@ def test_a_wrong_code_counts_a_try_and_five_wrong_tries_lock_the_code(online):
     wrong = "000000" if code != "000000" else "111111"
     for left in (4, 3, 2, 1):
         error = refused("wrong_code", services.confirm_booking, booking, wrong, holder_key="visiteur-1")
-        assert error.message.startswith(f"Ce code n'est pas le bon. Il vous reste {left} essai")
+        assert error.message == f"Ce code n'est pas le bon. Il vous reste {left} essai{'s' if left > 1 else ''}."
     refused("too_many_tries", services.confirm_booking, booking, wrong, holder_key="visiteur-1")
     # Even the right code no longer works; a new code does.
     refused("too_many_tries", services.confirm_booking, booking, code, holder_key="visiteur-1")
@@ -363,6 +380,18 @@ def test_a_prescripteur_must_give_an_email_for_the_code(online):
     assert caught.value.code == "prescripteur_missing"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_prescripteur_step_locks_the_booking_in_its_own_transaction():
+    online = build_online("prescripteur-transaction")
+    booking = online.hold(at(TUESDAY, 10), motif=online.prescripteur_motif, kind=ActorKind.PRESCRIPTEUR)
+    # outside any transaction (as in a view): its select_for_update needs its own (PostgreSQL says so)
+    services.submit_prescripteur(
+        booking, {"name": "Sam", "structure": "CCAS", "email": "sam@ccas.fr", "phone": ""}, holder_key="visiteur-1"
+    )
+    booking.refresh_from_db()
+    assert booking.prescripteur_email == "sam@ccas.fr"
+
+
 # What the usager receives ------------------------------------------------------------------------------
 
 
@@ -388,3 +417,15 @@ def test_the_confirmation_email_has_the_facts_the_instructions_the_ics_and_the_l
         for text in (message.body, html, content if isinstance(content, str) else content.decode()):
             assert MARKER not in text
             assert "Agent1" not in text and "Agent2" not in text
+
+
+@pytest.mark.parametrize(
+    ("location_type", "line"),
+    [
+        (LocationType.PHONE, "Rendez-vous par téléphone : le service vous appellera."),
+        (LocationType.VISIO, "Rendez-vous en visioconférence : le lien vous sera communiqué par le service."),
+        (LocationType.HOME, "Rendez-vous à domicile."),
+    ],
+)
+def test_the_confirmation_says_how_a_rdv_without_lieu_takes_place(location_type, line):
+    assert services.place_lines(Rdv(motif=Motif(location_type=location_type))) == [line]

@@ -1,6 +1,7 @@
 """The manage link /r/<token>: three letters of the last name first (no enumeration, rate-limited),
 then the RDV with « Annuler » and « Déplacer » within the espace's deadlines."""
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -105,6 +106,20 @@ def test_the_link_expires_thirty_days_after_the_rdv(client, online, frozen):
     assert REFUSED in page_text(unlock(client, token))
 
 
+def test_a_link_with_an_expiry_opens_until_that_instant_only(online, frozen):
+    rdv, token = booked(online, at(THURSDAY, 10))
+    ManageLink.objects.filter(rdv=rdv).update(expires_at=NOW + timedelta(hours=1))
+    assert services.manage_link(token).rdv == rdv
+    frozen.move_to(NOW + timedelta(hours=1))
+    assert services.manage_link(token) is None
+
+
+def test_the_manage_token_is_32_random_bytes_stored_hashed(online):
+    _rdv, token = booked(online, at(THURSDAY, 10))
+    assert len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))) == 32
+    assert token not in ManageLink.objects.get().token_hash
+
+
 def test_letters_are_rate_limited_per_ip_and_token(client, online, settings):
     settings.PUBLIC_RATE_LIMITS = {"manage": (3, 600)}
     _rdv, token = booked(online, at(THURSDAY, 10))
@@ -193,6 +208,14 @@ def test_move_to_another_time_of_the_same_agent_and_lieu(client, online):
     assert response.url == reverse("public:manage", args=[token])
     _status, starts_at, links = state(rdv)
     assert starts_at == new and links == [(agent, new, True)]
+
+
+def test_the_times_offered_for_a_move_leave_out_the_rdvs_own_time(online):
+    _rdv, token = booked(online, at(THURSDAY, 10))
+    starts = [slot.start for slot in services.move_slots(services.manage_link(token), THURSDAY, THURSDAY)]
+    assert at(THURSDAY, 10) not in starts
+    assert at(THURSDAY, 9, 30) in starts
+    assert at(THURSDAY, 10, 30) in starts
 
 
 def test_no_move_within_48_hours(client, online):

@@ -16,7 +16,7 @@ from rdv.availability import (
     expand,
     local_day_interval,
 )
-from rdv.availability.slots import cut, merge
+from rdv.availability.slots import booking_window, cut, merge
 
 PARIS = ZoneInfo("Europe/Paris")
 FRANCE = holidays.country_holidays("FR", years=range(2026, 2028))
@@ -414,3 +414,19 @@ def test_a_slot_starting_exactly_at_the_end_of_the_window_is_not_offered():
     opening = Opening(1, 1, utc(2027, 6, 16, 23), utc(2027, 6, 17, 0, 30))
     found = compute_slots([opening], {}, timedelta(minutes=30), window)
     assert [slot.start for slot in found] == [utc(2027, 6, 16, 23), utc(2027, 6, 16, 23, 30)]
+
+
+def test_cut_keeps_the_starts_before_the_end_of_the_window():
+    window = BookingWindow(utc(2027, 6, 16, 8), utc(2027, 6, 16, 10))
+    starts = cut(utc(2027, 6, 16, 9), utc(2027, 6, 16, 11), timedelta(minutes=30), window)
+    assert starts == [utc(2027, 6, 16, 9), utc(2027, 6, 16, 9, 30)]
+
+
+def test_a_start_one_microsecond_beyond_now_plus_the_maximum_delay_is_not_offered():
+    slot = utc(2027, 6, 16, 10)
+    now = slot - timedelta(days=2, microseconds=1)
+    window = booking_window(
+        now, utc(2027, 6, 16), utc(2027, 6, 17), min_delay=timedelta(0), max_delay=timedelta(days=2)
+    )
+    found = compute_slots([Opening(1, 1, utc(2027, 6, 16, 9), utc(2027, 6, 16, 11))], {}, timedelta(minutes=30), window)
+    assert [s.start for s in found] == [utc(2027, 6, 16, 9), utc(2027, 6, 16, 9, 30)]

@@ -265,8 +265,8 @@ def test_the_agents_recheck_takes_any_start_from_now_on_inside_a_plage_not_only_
     paris.plage(ORDINARY_DAY, time(9), time(12))
     zone = holiday_zone(paris.territory)
 
-    def free(start, now):  # the default re-check: an agent's
-        return is_slot_free(paris.motif, paris.agent.pk, start, now=now, tz=paris.zone, holiday_zone=zone)
+    def free(start, now, **options):  # the default re-check: an agent's
+        return is_slot_free(paris.motif, paris.agent.pk, start, now=now, tz=paris.zone, holiday_zone=zone, **options)
 
     now = paris.at(ORDINARY_DAY, 8)
     assert free(paris.at(ORDINARY_DAY, 10, 7), now)  # off the online grid
@@ -274,6 +274,13 @@ def test_the_agents_recheck_takes_any_start_from_now_on_inside_a_plage_not_only_
     assert not free(paris.at(ORDINARY_DAY, 11, 31), now)  # would end after it
     assert not free(paris.at(ORDINARY_DAY, 8, 30), now)  # before it
     assert not free(paris.at(ORDINARY_DAY, 9, 30), paris.at(ORDINARY_DAY, 9, 31))  # already begun
+    assert free(paris.at(ORDINARY_DAY, 9, 31), paris.at(ORDINARY_DAY, 9, 31))  # starting right now
+    # at the lieu asked only
+    next_day = ORDINARY_DAY + timedelta(days=1)
+    paris.plage(next_day, time(9), time(12), lieu=paris.other_lieu)
+    assert free(paris.at(ORDINARY_DAY, 10), now, lieu_id=paris.lieu.pk)
+    assert free(paris.at(next_day, 10), now, lieu_id=paris.other_lieu.pk)
+    assert not free(paris.at(next_day, 10), now, lieu_id=paris.lieu.pk)
 
 
 # --------------------------------------------------------------------------- cutting from now

@@ -15,7 +15,7 @@ from rdv.core.context import ActorKind, Context
 from rdv.core.errors import DomainError
 from rdv.motifs.models import LocationType, Motif
 from rdv.online import services
-from rdv.online.models import BookingStatus, ManageLink
+from rdv.online.models import BookingStatus, ManageLink, OnlineBooking
 from rdv.usagers.models import Usager
 from tests import factories
 from tests.helpers import deliver_emails
@@ -131,6 +131,24 @@ def test_required_custom_fields_asked_online_are_required(online):
 def test_someone_else_cannot_use_the_booking(online):
     booking = online.hold(at(TUESDAY, 10))
     refused("not_found", services.submit_details, booking, PERSON, holder_key="intrus")
+
+
+def test_a_booking_is_found_only_with_its_holders_key(online):
+    booking = online.hold(at(TUESDAY, 10))
+    assert services.booking_for(booking.public_id, "visiteur-1") == booking
+    assert services.booking_for(booking.public_id, "intrus") is None
+    assert services.booking_for(booking.public_id, "") is None
+
+
+def test_an_espace_that_hides_the_birth_date_still_takes_names_and_contact(online):
+    online.territory.hidden_usager_fields = ["birth_date"]
+    online.territory.save()
+    booking = online.hold(at(TUESDAY, 10))
+    booking = services.submit_details(booking, {**PERSON, "birth_date": "1990-05-04"}, holder_key="visiteur-1")
+    person = booking.details["person"]
+    assert (person["first_name"], person["last_name"], person["email"]) == ("Jeanne", "Dupont", "jeanne@usager.fr")
+    assert person["phone"]
+    assert "birth_date" not in person
 
 
 # Code --------------------------------------------------------------------------------------------
@@ -302,6 +320,20 @@ def test_bookings_are_limited_per_ip_and_day(online):
     assert services.confirm_booking(third, code, holder_key="visiteur-3", ip="198.51.100.2").rdv is not None
 
 
+def test_an_ip_refused_stays_refused_until_its_day_window_ends(online, frozen):
+    online.territory.online_max_bookings_per_ip_per_day = 1
+    online.territory.save()
+    first, code = held_with_code(online, holder_key="visiteur-1")
+    services.confirm_booking(first, code, holder_key="visiteur-1", ip="203.0.113.7")
+    frozen.move_to(NOW + timedelta(hours=15, minutes=30))  # 22:30 UTC, the same UTC day
+    other = {**PERSON, "email": "karim@usager.fr", "phone": "", "first_name": "Karim"}
+    second, code = held_with_code(online, at(TUESDAY, 11), holder_key="visiteur-2", person=other)
+    refused("ip_limit", services.confirm_booking, second, code, holder_key="visiteur-2", ip="203.0.113.7")
+    frozen.move_to(NOW + timedelta(hours=17))  # the next UTC day
+    third, code = held_with_code(online, at(TUESDAY, 11), holder_key="visiteur-3", person=other)
+    assert services.confirm_booking(third, code, holder_key="visiteur-3", ip="203.0.113.7").rdv is not None
+
+
 # Files ---------------------------------------------------------------------------------------------
 
 
@@ -329,6 +361,23 @@ def test_any_doubt_creates_a_new_file(online, existing):
     booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
     assert booking.usager != file
     assert Usager.objects.count() == 2
+
+
+def test_two_files_matching_the_person_are_a_doubt_too(online):
+    files = [
+        factories.UsagerFactory(
+            territory=online.territory,
+            organisations=[online.organisation],
+            first_name="Jeanne",
+            last_name="Dupont",
+            email="jeanne@usager.fr",
+        )
+        for _ in range(2)
+    ]
+    booking, code = held_with_code(online)
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    assert booking.usager not in files
+    assert Usager.objects.count() == 3
 
 
 def test_booking_for_a_relative_creates_the_relatives_file_under_the_responsible(online):
@@ -390,6 +439,15 @@ def test_the_prescripteur_step_locks_the_booking_in_its_own_transaction():
     )
     booking.refresh_from_db()
     assert booking.prescripteur_email == "sam@ccas.fr"
+
+
+def test_a_prescripteur_name_and_structure_may_fill_their_whole_length(online):
+    limit = OnlineBooking._meta.get_field("prescripteur_name").max_length
+    booking = online.hold(at(TUESDAY, 10), motif=online.prescripteur_motif, kind=ActorKind.PRESCRIPTEUR)
+    booking = services.submit_prescripteur(
+        booking, {"name": "N" * limit, "structure": "S" * limit, "email": "sam@ccas.fr"}, holder_key="visiteur-1"
+    )
+    assert (len(booking.prescripteur_name), len(booking.prescripteur_structure)) == (limit, limit)
 
 
 # What the usager receives ------------------------------------------------------------------------------

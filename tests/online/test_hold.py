@@ -213,6 +213,22 @@ def test_bad_holds_are_refused_and_change_nothing(online, change, code):
     assert not OnlineBooking.objects.exists()
 
 
+def test_holds_are_for_the_public_and_the_motifs_of_this_organisation_only(online):
+    elsewhere = factories.MotifFactory(
+        organisation=online.other_organisation,
+        service=online.service,
+        bookable_online=True,
+        bookable_by=BookableBy.EVERYONE,
+    )
+    system = Context.system(online.territory, online.organisation)
+    for ctx, motif, code in [(system, online.motif, "forbidden"), (online.ctx(), elsewhere, "motif_invalid")]:
+        with pytest.raises(DomainError) as caught:
+            services.hold_slot(ctx, motif=motif, lieu=online.lieu, starts_at=at(TUESDAY, 10), holder_key="visiteur-1")
+        assert caught.value.code == code
+    assert not SlotHold.objects.exists()
+    assert not OnlineBooking.objects.exists()
+
+
 def test_a_prescripteur_holds_a_motif_open_to_prescripteurs_but_an_usager_cannot(online):
     start = at(TUESDAY, 10)
     with pytest.raises(DomainError) as caught:

@@ -120,6 +120,12 @@ def test_the_manage_token_is_32_random_bytes_stored_hashed(online):
     assert token not in ManageLink.objects.get().token_hash
 
 
+def test_rate_limit_keys_tell_tokens_apart_without_holding_them():
+    first, second = "premier-jeton-" * 3, "second-jeton-" * 3
+    assert services.token_digest(first) != services.token_digest(second)
+    assert first not in services.token_digest(first)
+
+
 def test_letters_are_rate_limited_per_ip_and_token(client, online, settings):
     settings.PUBLIC_RATE_LIMITS = {"manage": (3, 600)}
     _rdv, token = booked(online, at(THURSDAY, 10))

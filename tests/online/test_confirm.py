@@ -134,8 +134,10 @@ def test_someone_else_cannot_use_the_booking(online):
 
 
 def test_a_booking_is_found_only_with_its_holders_key(online):
+    other = online.hold(at(TUESDAY, 11), holder_key="visiteur-2")
     booking = online.hold(at(TUESDAY, 10))
     assert services.booking_for(booking.public_id, "visiteur-1") == booking
+    assert services.booking_for(other.public_id, "visiteur-2") == other
     assert services.booking_for(booking.public_id, "intrus") is None
     assert services.booking_for(booking.public_id, "") is None
 
@@ -252,6 +254,14 @@ def test_concurrent_submits_of_the_right_code_create_one_rdv():
     assert len(set(outcomes)) == 1 and isinstance(outcomes[0], int), outcomes
     assert Rdv.objects.count() == 1
     assert Participation.objects.count() == 1
+
+
+def test_a_new_hold_by_the_same_visitor_leaves_a_confirmed_booking_confirmed(online):
+    booking, code = held_with_code(online)
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    online.hold(at(TUESDAY, 11))
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
 
 
 # Slot taken, limits --------------------------------------------------------------------------------

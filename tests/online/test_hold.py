@@ -97,6 +97,28 @@ def test_a_slot_is_held_as_shown_up_to_30_minutes_ago_and_never_in_the_future(on
     assert hold("a", NOW + timedelta(seconds=1)) is None
 
 
+def test_a_hold_needs_the_visitors_session_key(online):
+    with pytest.raises(DomainError) as caught:
+        online.hold(at(TUESDAY, 10), holder_key="")
+    assert caught.value.code == "no_session"
+    assert not SlotHold.objects.exists()
+
+
+def test_a_slot_shown_earlier_but_now_too_soon_is_refused_as_taken(online, frozen):
+    frozen.move_to(at(NOW.date(), 9, 40))
+    with pytest.raises(DomainError) as caught:
+        services.hold_slot(  # shown at 09:20, 09:50 was 30 minutes ahead; now it is 10 (minimum: 30)
+            online.ctx(),
+            motif=online.motif,
+            lieu=online.lieu,
+            starts_at=at(NOW.date(), 9, 50),
+            holder_key="visiteur-1",
+            displayed_at=at(NOW.date(), 9, 20),
+        )
+    assert caught.value.code == "slot_taken"
+    assert not SlotHold.objects.exists()
+
+
 def test_a_hold_expires_by_itself(online, frozen):
     start = at(TUESDAY, 10)
     online.territory.online_hold_minutes = 5

@@ -128,6 +128,21 @@ def test_required_custom_fields_asked_online_are_required(online):
     assert booking.details["custom"] == {field.key: "12345"}
 
 
+def test_only_custom_fields_asked_online_or_required_are_asked(online):
+    asked = factories.CustomFieldFactory(territory=online.territory, label="Numéro CAF", asked_online=True)
+    required = factories.CustomFieldFactory(territory=online.territory, label="Quartier", required=True)
+    factories.CustomFieldFactory(territory=online.territory, label="Note interne")
+    assert {field.pk for field in services.online_custom_fields(online.territory)} == {asked.pk, required.pk}
+
+
+def test_an_abandoned_booking_takes_no_more_details(online):
+    first = online.hold(at(TUESDAY, 10))
+    online.hold(at(TUESDAY, 11))  # the same visitor holds another slot: the first one is abandoned
+    refused("booking_closed", services.submit_details, first, PERSON, holder_key="visiteur-1")
+    first.refresh_from_db()
+    assert first.status == BookingStatus.ABANDONED and first.details == {}
+
+
 def test_someone_else_cannot_use_the_booking(online):
     booking = online.hold(at(TUESDAY, 10))
     refused("not_found", services.submit_details, booking, PERSON, holder_key="intrus")
@@ -458,6 +473,37 @@ def test_a_prescripteur_name_and_structure_may_fill_their_whole_length(online):
         booking, {"name": "N" * limit, "structure": "S" * limit, "email": "sam@ccas.fr"}, holder_key="visiteur-1"
     )
     assert (len(booking.prescripteur_name), len(booking.prescripteur_structure)) == (limit, limit)
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ({"name": " "}, "name_required"),
+        ({"name": "N" * 301}, "too_long"),
+        ({"structure": ""}, "structure_required"),
+        ({"structure": "S" * 301}, "too_long"),
+    ],
+)
+def test_bad_prescripteur_input_is_refused_and_saves_nothing(online, data, code):
+    booking = online.hold(at(TUESDAY, 10), motif=online.prescripteur_motif, kind=ActorKind.PRESCRIPTEUR)
+    with pytest.raises(DomainError) as caught:
+        services.submit_prescripteur(
+            booking, {"name": "Sam", "structure": "CCAS", "email": "sam@ccas.fr", **data}, holder_key="visiteur-1"
+        )
+    assert caught.value.code == code
+    booking.refresh_from_db()
+    assert (booking.prescripteur_name, booking.prescripteur_email) == ("", "")
+
+
+def test_an_usager_booking_has_no_prescripteur_step(online):
+    booking = online.hold(at(TUESDAY, 10))
+    with pytest.raises(DomainError) as caught:
+        services.submit_prescripteur(
+            booking, {"name": "Sam", "structure": "CCAS", "email": "sam@ccas.fr"}, holder_key="visiteur-1"
+        )
+    assert caught.value.code == "not_prescripteur"
+    booking.refresh_from_db()
+    assert booking.prescripteur_email == ""
 
 
 # What the usager receives ------------------------------------------------------------------------------

@@ -482,6 +482,8 @@ def test_a_prescripteur_name_and_structure_may_fill_their_whole_length(online):
         ({"name": "N" * 301}, "too_long"),
         ({"structure": ""}, "structure_required"),
         ({"structure": "S" * 301}, "too_long"),
+        ({"email": "pas-une-adresse"}, "invalid_email"),
+        ({"phone": "12"}, "invalid_phone"),
     ],
 )
 def test_bad_prescripteur_input_is_refused_and_saves_nothing(online, data, code):

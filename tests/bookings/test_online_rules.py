@@ -275,6 +275,7 @@ def test_the_agents_recheck_takes_any_start_from_now_on_inside_a_plage_not_only_
     assert not free(paris.at(ORDINARY_DAY, 8, 30), now)  # before it
     assert not free(paris.at(ORDINARY_DAY, 9, 30), paris.at(ORDINARY_DAY, 9, 31))  # already begun
     assert free(paris.at(ORDINARY_DAY, 9, 31), paris.at(ORDINARY_DAY, 9, 31))  # starting right now
+    assert not free(paris.at(ORDINARY_DAY, 10), paris.at(ORDINARY_DAY + timedelta(days=1), 8))  # a past day
     # at the lieu asked only
     next_day = ORDINARY_DAY + timedelta(days=1)
     paris.plage(next_day, time(9), time(12), lieu=paris.other_lieu)

@@ -227,6 +227,12 @@ def test_a_new_code_replaces_the_previous_one(online):
     assert services.confirm_booking(booking, second, holder_key="visiteur-1").status == BookingStatus.CONFIRMED
 
 
+def test_no_code_is_resent_before_the_details(online):
+    booking = online.hold(at(TUESDAY, 10))
+    refused("no_code", services.resend_code, booking, holder_key="visiteur-1")
+    assert not deliver_emails()
+
+
 def test_codes_cannot_be_resent_forever(online):
     booking, _ = held_with_code(online)
     for _ in range(services.CODE_MAX_SENDS - 1):
@@ -419,6 +425,24 @@ def test_booking_for_a_relative_creates_the_relatives_file_under_the_responsible
 
 
 # Prescripteurs ---------------------------------------------------------------------------------------
+
+
+def test_no_booking_for_a_relative_by_a_prescripteur_or_where_the_espace_hides_responsibles(online):
+    relative = {"first_name": "Léo", "last_name": "Dupont"}
+    booking = online.hold(at(TUESDAY, 10), motif=online.prescripteur_motif, kind=ActorKind.PRESCRIPTEUR)
+    services.submit_prescripteur(
+        booking, {"name": "Sam", "structure": "CCAS", "email": "sam@ccas.fr"}, holder_key="visiteur-1"
+    )
+    refused(
+        "relative_not_allowed", services.submit_details, booking, PERSON, holder_key="visiteur-1", relative=relative
+    )
+    online.territory.hidden_usager_fields = ["responsible"]
+    online.territory.save()
+    booking = online.hold(at(TUESDAY, 10), holder_key="visiteur-2")
+    refused(
+        "relative_not_allowed", services.submit_details, booking, PERSON, holder_key="visiteur-2", relative=relative
+    )
+    assert not [m for m in deliver_emails() if "code" in m.subject.lower()]
 
 
 def test_a_prescripteur_books_for_a_beneficiary_who_is_notified_with_a_copy_to_the_prescripteur(online):

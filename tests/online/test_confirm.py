@@ -327,6 +327,24 @@ def test_upcoming_rdvs_are_limited_per_email_and_motif(online):
     services.submit_details(second, PERSON, holder_key="visiteur-2")
 
 
+def test_only_upcoming_rdvs_of_the_motif_count_for_the_contact_limit(online, frozen):
+    usager = factories.UsagerFactory(
+        territory=online.territory, email=PERSON["email"], organisations=[online.organisation]
+    )
+    system = Context.system(online.territory, online.organisation)
+    for motif, start in [
+        (online.motif, at(NOW.date(), 9)),  # past once the clock moves
+        (online.motif, at(TUESDAY, 9)),  # counts
+        (online.prescripteur_motif, at(TUESDAY, 11)),  # another motif
+    ]:
+        request = BookingRequest(
+            motif=motif, starts_at=start, agents=[online.agent], usagers=[usager], lieu=online.lieu
+        )
+        book_rdv(system, request)
+    frozen.move_to(at(NOW.date(), 10))
+    assert services.upcoming_for_contact(online.motif, PERSON["email"], "") == 1
+
+
 def test_the_contact_limit_is_checked_again_at_confirmation(online):
     first, first_code = held_with_code(online, holder_key="visiteur-1")
     second, second_code = held_with_code(online, at(TUESDAY, 11), holder_key="visiteur-2")

@@ -16,7 +16,7 @@ from rdv.availability import (
     expand,
     local_day_interval,
 )
-from rdv.availability.slots import booking_window, cut, merge
+from rdv.availability.slots import booking_window, compute_slot_seconds, cut, merge
 
 PARIS = ZoneInfo("Europe/Paris")
 FRANCE = holidays.country_holidays("FR", years=range(2026, 2028))
@@ -430,3 +430,15 @@ def test_a_start_one_microsecond_beyond_now_plus_the_maximum_delay_is_not_offere
     )
     found = compute_slots([Opening(1, 1, utc(2027, 6, 16, 9), utc(2027, 6, 16, 11))], {}, timedelta(minutes=30), window)
     assert [s.start for s in found] == [utc(2027, 6, 16, 9), utc(2027, 6, 16, 9, 30)]
+
+
+def test_no_window_for_a_day_that_ends_now_or_before():
+    day, next_day = utc(2027, 6, 16), utc(2027, 6, 17)
+    assert booking_window(next_day, day, next_day) is None
+    assert booking_window(next_day + timedelta(hours=8), day, next_day) is None
+
+
+def test_any_positive_duration_is_cut_even_one_second():
+    assert compute_slot_seconds([(1, 1, 0, 3)], {}, 1, 0, 0, 10) == {(0, 1): {1}, (1, 1): {1}, (2, 1): {1}}
+    with pytest.raises(ValueError, match="positive"):
+        compute_slot_seconds([(1, 1, 0, 3)], {}, 0, 0, 0, 10)

@@ -401,6 +401,7 @@ def test_a_verified_email_with_the_same_names_reuses_the_usagers_file(online):
     [
         {"first_name": "Jeanne", "last_name": "Dupont", "email": "autre@usager.fr"},  # other e-mail
         {"first_name": "Paul", "last_name": "Dupont", "email": "jeanne@usager.fr"},  # other person, same e-mail
+        {"first_name": "Jeanne", "last_name": "Martin", "email": "jeanne@usager.fr"},  # other last name
         {"first_name": "Jeanne", "last_name": "Dupont", "email": "jeanne@usager.fr", "birth_date": "1970-01-01"},
     ],
 )

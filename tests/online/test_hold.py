@@ -179,7 +179,7 @@ def test_only_the_rdvs_of_that_day_that_block_the_agenda_count_for_fairness(onli
         book(online.agent2, at(NOW.date(), hour))  # the day before
         book(online.agent2, at(TUESDAY + timedelta(days=1), hour))  # the day after
         cancel_rdv(system, book(online.agent2, at(TUESDAY, hour)))  # cancelled
-    for index in range(5):
+    for index in range(8):  # were it a tie, eight draws would all go to agent 2 once in 256 runs
         assert online.hold(at(TUESDAY, 10), holder_key=f"visiteur-{index}").agent_id == online.agent2.pk
         SlotHold.objects.all().delete()
 

@@ -2,7 +2,7 @@
 then the RDV with « Annuler » and « Déplacer » within the espace's deadlines."""
 
 import base64
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 import time_machine
@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from rdv.agendas.models import PlageOuverture
 from rdv.bookings.models import Rdv, RdvStatus
 from rdv.bookings.services import BookingRequest, book_rdv
 from rdv.core.context import Context
@@ -222,6 +223,19 @@ def test_the_times_offered_for_a_move_leave_out_the_rdvs_own_time(online):
     assert at(THURSDAY, 10) not in starts
     assert at(THURSDAY, 9, 30) in starts
     assert at(THURSDAY, 10, 30) in starts
+    # the same agents elsewhere: not offered (same lieu)
+    for agent in (online.agent, online.agent2):
+        plage = PlageOuverture.objects.create(
+            organisation=online.organisation,
+            agent=agent,
+            lieu=online.other_lieu,
+            first_date=THURSDAY,
+            start_time=time(14),
+            end_time=time(15),
+        )
+        plage.motifs.add(online.motif)
+    starts = [slot.start for slot in services.move_slots(services.manage_link(token), THURSDAY, THURSDAY)]
+    assert at(THURSDAY, 14) not in starts
 
 
 def test_no_move_within_48_hours(client, online):

@@ -413,6 +413,18 @@ def test_any_doubt_creates_a_new_file(online, existing):
     assert Usager.objects.count() == 2
 
 
+def test_a_file_with_a_birth_date_or_of_another_espace_is_never_reused_without_it(online):
+    same = {"first_name": "Jeanne", "last_name": "Dupont", "email": "jeanne@usager.fr"}
+    elsewhere = factories.UsagerFactory(territory=factories.TerritoryFactory(name="Autre espace"), **same)
+    dated = factories.UsagerFactory(
+        territory=online.territory, organisations=[online.organisation], birth_date="1970-01-01", **same
+    )
+    booking, code = held_with_code(online)  # no birth date typed
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    assert booking.usager not in (elsewhere, dated)
+    assert booking.usager.territory == online.territory
+
+
 def test_two_files_matching_the_person_are_a_doubt_too(online):
     files = [
         factories.UsagerFactory(

@@ -2,6 +2,7 @@
 services with a public context, nothing created when anything refuses."""
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -153,6 +154,7 @@ def test_a_booking_is_found_only_with_its_holders_key(online):
     booking = online.hold(at(TUESDAY, 10))
     assert services.booking_for(booking.public_id, "visiteur-1") == booking
     assert services.booking_for(other.public_id, "visiteur-2") == other
+    assert services.booking_for(uuid.uuid4(), "visiteur-1") is None
     assert services.booking_for(booking.public_id, "intrus") is None
     assert services.booking_for(booking.public_id, "") is None
 
@@ -423,6 +425,19 @@ def test_a_file_with_a_birth_date_or_of_another_espace_is_never_reused_without_i
     booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
     assert booking.usager not in (elsewhere, dated)
     assert booking.usager.territory == online.territory
+
+
+def test_a_file_with_the_same_birth_date_is_reused(online):
+    existing = factories.UsagerFactory(
+        territory=online.territory,
+        organisations=[online.organisation],
+        first_name="Jeanne",
+        last_name="Dupont",
+        email="jeanne@usager.fr",
+        birth_date="1990-05-04",
+    )
+    booking, code = held_with_code(online, person={**PERSON, "birth_date": "1990-05-04"})
+    assert services.confirm_booking(booking, code, holder_key="visiteur-1").usager == existing
 
 
 def test_two_files_matching_the_person_are_a_doubt_too(online):

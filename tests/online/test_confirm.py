@@ -440,6 +440,27 @@ def test_a_file_with_the_same_birth_date_is_reused(online):
     assert services.confirm_booking(booking, code, holder_key="visiteur-1").usager == existing
 
 
+def test_a_relatives_file_is_never_reused_for_the_person_booking(online):
+    responsible = factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])
+    relative = factories.UsagerFactory(
+        territory=online.territory,
+        organisations=[online.organisation],
+        first_name="Jeanne",
+        last_name="Dupont",
+        email="jeanne@usager.fr",
+        responsible=responsible,
+    )
+    booking, code = held_with_code(online)
+    assert services.confirm_booking(booking, code, holder_key="visiteur-1").usager != relative
+
+
+def test_only_the_holder_confirms_and_only_once_a_code_was_sent(online):
+    booking, code = held_with_code(online)
+    refused("not_found", services.confirm_booking, booking, code, holder_key="intrus")
+    held = online.hold(at(TUESDAY, 11), holder_key="visiteur-2")
+    refused("booking_closed", services.confirm_booking, held, code, holder_key="visiteur-2")
+
+
 def test_two_files_matching_the_person_are_a_doubt_too(online):
     files = [
         factories.UsagerFactory(

@@ -194,6 +194,13 @@ def test_the_right_code_books_once_with_the_held_agent_and_lieu(online):
     assert booking.hold is None and not SlotHold.objects.exists()
 
 
+def test_confirming_releases_the_visitors_own_hold_only(online):
+    booking, code = held_with_code(online)
+    other = online.hold(at(TUESDAY, 11), holder_key="visiteur-2")
+    services.confirm_booking(booking, code, holder_key="visiteur-1")
+    assert list(SlotHold.objects.values_list("pk", flat=True)) == [other.hold_id]
+
+
 def test_a_wrong_code_counts_a_try_and_five_wrong_tries_lock_the_code(online):
     booking, code = held_with_code(online)
     wrong = "000000" if code != "000000" else "111111"

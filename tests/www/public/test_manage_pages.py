@@ -16,6 +16,7 @@ from rdv.bookings.models import Rdv, RdvStatus
 from rdv.bookings.services import BookingRequest, book_rdv
 from rdv.core.context import Context
 from rdv.core.errors import DomainError
+from rdv.core.models import AuditLog
 from rdv.online import services
 from rdv.online.models import ManageLink
 from tests import factories
@@ -125,6 +126,19 @@ def test_rate_limit_keys_tell_tokens_apart_without_holding_them():
     first, second = "premier-jeton-" * 3, "second-jeton-" * 3
     assert services.token_digest(first) != services.token_digest(second)
     assert first not in services.token_digest(first)
+
+
+def test_only_who_may_change_the_rdv_revokes_its_link_and_it_is_audited(online):
+    rdv, _token = booked(online, at(THURSDAY, 10))
+    link = ManageLink.objects.get(rdv=rdv)
+    with pytest.raises(DomainError):
+        services.revoke_manage_link(Context.public(online.organisation), link)
+    link.refresh_from_db()
+    assert link.revoked_at is None
+    services.revoke_manage_link(Context.system(online.territory, online.organisation), link)
+    link.refresh_from_db()
+    assert link.revoked_at is not None
+    assert AuditLog.objects.filter(action="rdv.manage_link_revoked").count() == 1
 
 
 def test_letters_are_rate_limited_per_ip_and_token(client, online, settings):

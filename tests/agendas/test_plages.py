@@ -531,6 +531,14 @@ def test_plages_of_a_closed_lieu_give_no_slot(agenda):
 
 
 @pytest.mark.django_db
+def test_plages_of_an_archived_lieu_give_no_slot(agenda):
+    agenda.create_plage()
+    assert slot_starts(agenda.motif, TUESDAY) != []
+    type(agenda.lieu).objects.filter(pk=agenda.lieu.pk).update(archived_at=NOW)  # whatever path archived it
+    assert slot_starts(agenda.motif, TUESDAY) == []
+
+
+@pytest.mark.django_db
 def test_week_occurrences_keep_wall_clock_hours_across_the_dst_change(agenda):
     agenda.create_plage(**agenda.weekly(weekdays=[4], first_date=date(2027, 3, 26)))  # Fridays around 28 March
     before = find_slots([agenda.motif], date(2027, 3, 26), date(2027, 3, 26), now=NOW)[agenda.motif.pk][0]

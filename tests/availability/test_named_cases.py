@@ -16,7 +16,7 @@ from rdv.availability import (
     expand,
     local_day_interval,
 )
-from rdv.availability.slots import cut
+from rdv.availability.slots import booking_window, compute_slot_seconds, cut, merge
 
 PARIS = ZoneInfo("Europe/Paris")
 FRANCE = holidays.country_holidays("FR", years=range(2026, 2028))
@@ -398,3 +398,47 @@ def test_monthly_last_weekday_even_when_the_series_starts_on_a_fourth_one():
     assert date(2027, 4, 23) in [
         s.astimezone(PARIS).date() for s, _ in expand(ranked, date(2027, 4, 1), date(2027, 4, 30))
     ]
+
+
+# --------------------------------------------------------------------------- merging and the window's end
+
+
+def test_merge_joins_touching_intervals_and_drops_empty_or_reversed_ones():
+    nine, ten, eleven, noon = (utc(2027, 6, 16, hour) for hour in (9, 10, 11, 12))
+    assert merge([(ten, eleven), (nine, ten)]) == [(nine, eleven)]
+    assert merge([(eleven, ten), (noon, noon)]) == []
+
+
+def test_a_slot_starting_exactly_at_the_end_of_the_window_is_not_offered():
+    window = BookingWindow(utc(2027, 6, 16, 20), utc(2027, 6, 17, 0))
+    opening = Opening(1, 1, utc(2027, 6, 16, 23), utc(2027, 6, 17, 0, 30))
+    found = compute_slots([opening], {}, timedelta(minutes=30), window)
+    assert [slot.start for slot in found] == [utc(2027, 6, 16, 23), utc(2027, 6, 16, 23, 30)]
+
+
+def test_cut_keeps_the_starts_before_the_end_of_the_window():
+    window = BookingWindow(utc(2027, 6, 16, 8), utc(2027, 6, 16, 10))
+    starts = cut(utc(2027, 6, 16, 9), utc(2027, 6, 16, 11), timedelta(minutes=30), window)
+    assert starts == [utc(2027, 6, 16, 9), utc(2027, 6, 16, 9, 30)]
+
+
+def test_a_start_one_microsecond_beyond_now_plus_the_maximum_delay_is_not_offered():
+    slot = utc(2027, 6, 16, 10)
+    now = slot - timedelta(days=2, microseconds=1)
+    window = booking_window(
+        now, utc(2027, 6, 16), utc(2027, 6, 17), min_delay=timedelta(0), max_delay=timedelta(days=2)
+    )
+    found = compute_slots([Opening(1, 1, utc(2027, 6, 16, 9), utc(2027, 6, 16, 11))], {}, timedelta(minutes=30), window)
+    assert [s.start for s in found] == [utc(2027, 6, 16, 9), utc(2027, 6, 16, 9, 30)]
+
+
+def test_no_window_for_a_day_that_ends_now_or_before():
+    day, next_day = utc(2027, 6, 16), utc(2027, 6, 17)
+    assert booking_window(next_day, day, next_day) is None
+    assert booking_window(next_day + timedelta(hours=8), day, next_day) is None
+
+
+def test_any_positive_duration_is_cut_even_one_second():
+    assert compute_slot_seconds([(1, 1, 0, 3)], {}, 1, 0, 0, 10) == {(0, 1): {1}, (1, 1): {1}, (2, 1): {1}}
+    with pytest.raises(ValueError, match="positive"):
+        compute_slot_seconds([(1, 1, 0, 3)], {}, 0, 0, 0, 10)

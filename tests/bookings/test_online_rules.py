@@ -261,6 +261,29 @@ def test_agents_keep_every_start_from_now_on_without_maximum_delay(paris):
     assert paris.offered(ORDINARY_DAY, far) == []
 
 
+def test_the_agents_recheck_takes_any_start_from_now_on_inside_a_plage_not_only_the_grid(paris):
+    paris.plage(ORDINARY_DAY, time(9), time(12))
+    zone = holiday_zone(paris.territory)
+
+    def free(start, now, **options):  # the default re-check: an agent's
+        return is_slot_free(paris.motif, paris.agent.pk, start, now=now, tz=paris.zone, holiday_zone=zone, **options)
+
+    now = paris.at(ORDINARY_DAY, 8)
+    assert free(paris.at(ORDINARY_DAY, 10, 7), now)  # off the online grid
+    assert free(paris.at(ORDINARY_DAY, 11, 30), now)  # ends with the plage
+    assert not free(paris.at(ORDINARY_DAY, 11, 31), now)  # would end after it
+    assert not free(paris.at(ORDINARY_DAY, 8, 30), now)  # before it
+    assert not free(paris.at(ORDINARY_DAY, 9, 30), paris.at(ORDINARY_DAY, 9, 31))  # already begun
+    assert free(paris.at(ORDINARY_DAY, 9, 31), paris.at(ORDINARY_DAY, 9, 31))  # starting right now
+    assert not free(paris.at(ORDINARY_DAY, 10), paris.at(ORDINARY_DAY + timedelta(days=1), 8))  # a past day
+    # at the lieu asked only
+    next_day = ORDINARY_DAY + timedelta(days=1)
+    paris.plage(next_day, time(9), time(12), lieu=paris.other_lieu)
+    assert free(paris.at(ORDINARY_DAY, 10), now, lieu_id=paris.lieu.pk)
+    assert free(paris.at(next_day, 10), now, lieu_id=paris.other_lieu.pk)
+    assert not free(paris.at(next_day, 10), now, lieu_id=paris.lieu.pk)
+
+
 # --------------------------------------------------------------------------- cutting from now
 
 
@@ -462,6 +485,20 @@ def test_next_available_slot_after_an_instant_and_at_a_lieu(paris):
         second + timedelta(days=1), 9
     )
     assert next_available_slot(paris.motif, now=NOW, after=paris.at(date(2027, 12, 1), 0)) is None
+
+
+def test_next_available_slot_includes_a_slot_starting_exactly_at_the_instant_asked(paris):
+    day = date(2027, 3, 17)
+    paris.plage(day, time(9), time(10))
+    assert next_available_slot(paris.motif, now=NOW, after=paris.at(day, 9, 30)).start == paris.at(day, 9, 30)
+
+
+def test_next_availability_by_lieu_answers_for_the_lieux_asked_only(paris):
+    day = date(2027, 3, 17)
+    paris.plage(day, time(9), time(10))
+    paris.plage(day + timedelta(days=1), time(9), time(10), lieu=paris.other_lieu)
+    found = next_availability_by_lieu([paris.motif], now=NOW, lieu_ids=[paris.other_lieu.pk])
+    assert set(found) == {paris.other_lieu.pk}
 
 
 def test_next_available_slot_skips_a_holiday_and_the_minimum_delay(paris):

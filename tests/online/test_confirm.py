@@ -2,6 +2,7 @@
 services with a public context, nothing created when anything refuses."""
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,8 +14,9 @@ from rdv.bookings.models import CreatedBy, Participation, Rdv, SlotHold
 from rdv.bookings.services import BookingRequest, book_rdv
 from rdv.core.context import ActorKind, Context
 from rdv.core.errors import DomainError
+from rdv.motifs.models import LocationType, Motif
 from rdv.online import services
-from rdv.online.models import BookingStatus, ManageLink
+from rdv.online.models import BookingStatus, ManageLink, OnlineBooking
 from rdv.usagers.models import Usager
 from tests import factories
 from tests.helpers import deliver_emails
@@ -65,6 +67,22 @@ def test_the_code_is_sent_by_email_and_stored_hashed(online):
     assert "mardi 9 mars 2027 à 10 h 00" in message.body
 
 
+def test_the_code_email_says_the_code_is_valid_for_ten_minutes(online):
+    held_with_code(online)
+    message = next(m for m in reversed(mail.outbox) if "code" in m.subject.lower())
+    assert "Ce code est valable 10 minutes." in message.body
+
+
+def test_a_code_is_any_of_the_million_six_digit_numbers(online):
+    booking, first = held_with_code(online)
+    codes = [first]
+    for _ in range(services.CODE_MAX_SENDS - 1):
+        services.resend_code(booking, holder_key="visiteur-1")
+        codes.append(last_code(PERSON["email"]))
+    assert all(len(code) == 6 for code in codes)
+    assert max(int(code) for code in codes) >= 1000  # five draws all below 1000: a chance of 1e-15
+
+
 def test_without_email_the_visitor_is_asked_for_one(online):
     booking = online.hold(at(TUESDAY, 10))
     error = refused(
@@ -111,9 +129,45 @@ def test_required_custom_fields_asked_online_are_required(online):
     assert booking.details["custom"] == {field.key: "12345"}
 
 
+def test_only_custom_fields_asked_online_or_required_are_asked(online):
+    asked = factories.CustomFieldFactory(territory=online.territory, label="Numéro CAF", asked_online=True)
+    required = factories.CustomFieldFactory(territory=online.territory, label="Quartier", required=True)
+    factories.CustomFieldFactory(territory=online.territory, label="Note interne")
+    assert {field.pk for field in services.online_custom_fields(online.territory)} == {asked.pk, required.pk}
+
+
+def test_an_abandoned_booking_takes_no_more_details(online):
+    first = online.hold(at(TUESDAY, 10))
+    online.hold(at(TUESDAY, 11))  # the same visitor holds another slot: the first one is abandoned
+    refused("booking_closed", services.submit_details, first, PERSON, holder_key="visiteur-1")
+    first.refresh_from_db()
+    assert first.status == BookingStatus.ABANDONED and first.details == {}
+
+
 def test_someone_else_cannot_use_the_booking(online):
     booking = online.hold(at(TUESDAY, 10))
     refused("not_found", services.submit_details, booking, PERSON, holder_key="intrus")
+
+
+def test_a_booking_is_found_only_with_its_holders_key(online):
+    other = online.hold(at(TUESDAY, 11), holder_key="visiteur-2")
+    booking = online.hold(at(TUESDAY, 10))
+    assert services.booking_for(booking.public_id, "visiteur-1") == booking
+    assert services.booking_for(other.public_id, "visiteur-2") == other
+    assert services.booking_for(uuid.uuid4(), "visiteur-1") is None
+    assert services.booking_for(booking.public_id, "intrus") is None
+    assert services.booking_for(booking.public_id, "") is None
+
+
+def test_an_espace_that_hides_the_birth_date_still_takes_names_and_contact(online):
+    online.territory.hidden_usager_fields = ["birth_date"]
+    online.territory.save()
+    booking = online.hold(at(TUESDAY, 10))
+    booking = services.submit_details(booking, {**PERSON, "birth_date": "1990-05-04"}, holder_key="visiteur-1")
+    person = booking.details["person"]
+    assert (person["first_name"], person["last_name"], person["email"]) == ("Jeanne", "Dupont", "jeanne@usager.fr")
+    assert person["phone"]
+    assert "birth_date" not in person
 
 
 # Code --------------------------------------------------------------------------------------------
@@ -140,12 +194,19 @@ def test_the_right_code_books_once_with_the_held_agent_and_lieu(online):
     assert booking.hold is None and not SlotHold.objects.exists()
 
 
+def test_confirming_releases_the_visitors_own_hold_only(online):
+    booking, code = held_with_code(online)
+    other = online.hold(at(TUESDAY, 11), holder_key="visiteur-2")
+    services.confirm_booking(booking, code, holder_key="visiteur-1")
+    assert list(SlotHold.objects.values_list("pk", flat=True)) == [other.hold_id]
+
+
 def test_a_wrong_code_counts_a_try_and_five_wrong_tries_lock_the_code(online):
     booking, code = held_with_code(online)
     wrong = "000000" if code != "000000" else "111111"
     for left in (4, 3, 2, 1):
         error = refused("wrong_code", services.confirm_booking, booking, wrong, holder_key="visiteur-1")
-        assert error.message.startswith(f"Ce code n'est pas le bon. Il vous reste {left} essai")
+        assert error.message == f"Ce code n'est pas le bon. Il vous reste {left} essai{'s' if left > 1 else ''}."
     refused("too_many_tries", services.confirm_booking, booking, wrong, holder_key="visiteur-1")
     # Even the right code no longer works; a new code does.
     refused("too_many_tries", services.confirm_booking, booking, code, holder_key="visiteur-1")
@@ -175,9 +236,15 @@ def test_a_new_code_replaces_the_previous_one(online):
     assert services.confirm_booking(booking, second, holder_key="visiteur-1").status == BookingStatus.CONFIRMED
 
 
+def test_no_code_is_resent_before_the_details(online):
+    booking = online.hold(at(TUESDAY, 10))
+    refused("no_code", services.resend_code, booking, holder_key="visiteur-1")
+    assert not deliver_emails()
+
+
 def test_codes_cannot_be_resent_forever(online):
     booking, _ = held_with_code(online)
-    for _ in range(services.CODE_MAX_SENDS - 1):
+    for _ in range(4):  # five codes in all
         services.resend_code(booking, holder_key="visiteur-1")
     refused("too_many_codes", services.resend_code, booking, holder_key="visiteur-1")
 
@@ -217,6 +284,14 @@ def test_concurrent_submits_of_the_right_code_create_one_rdv():
     assert len(set(outcomes)) == 1 and isinstance(outcomes[0], int), outcomes
     assert Rdv.objects.count() == 1
     assert Participation.objects.count() == 1
+
+
+def test_a_new_hold_by_the_same_visitor_leaves_a_confirmed_booking_confirmed(online):
+    booking, code = held_with_code(online)
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    online.hold(at(TUESDAY, 11))
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
 
 
 # Slot taken, limits --------------------------------------------------------------------------------
@@ -261,6 +336,24 @@ def test_upcoming_rdvs_are_limited_per_email_and_motif(online):
     services.submit_details(second, PERSON, holder_key="visiteur-2")
 
 
+def test_only_upcoming_rdvs_of_the_motif_count_for_the_contact_limit(online, frozen):
+    usager = factories.UsagerFactory(
+        territory=online.territory, email=PERSON["email"], organisations=[online.organisation]
+    )
+    system = Context.system(online.territory, online.organisation)
+    for motif, start in [
+        (online.motif, at(NOW.date(), 9)),  # past once the clock moves
+        (online.motif, at(TUESDAY, 9)),  # counts
+        (online.prescripteur_motif, at(TUESDAY, 11)),  # another motif
+    ]:
+        request = BookingRequest(
+            motif=motif, starts_at=start, agents=[online.agent], usagers=[usager], lieu=online.lieu
+        )
+        book_rdv(system, request)
+    frozen.move_to(at(NOW.date(), 10))
+    assert services.upcoming_for_contact(online.motif, PERSON["email"], "") == 1
+
+
 def test_the_contact_limit_is_checked_again_at_confirmation(online):
     first, first_code = held_with_code(online, holder_key="visiteur-1")
     second, second_code = held_with_code(online, at(TUESDAY, 11), holder_key="visiteur-2")
@@ -285,6 +378,20 @@ def test_bookings_are_limited_per_ip_and_day(online):
     assert services.confirm_booking(third, code, holder_key="visiteur-3", ip="198.51.100.2").rdv is not None
 
 
+def test_an_ip_refused_stays_refused_until_its_day_window_ends(online, frozen):
+    online.territory.online_max_bookings_per_ip_per_day = 1
+    online.territory.save()
+    first, code = held_with_code(online, holder_key="visiteur-1")
+    services.confirm_booking(first, code, holder_key="visiteur-1", ip="203.0.113.7")
+    frozen.move_to(NOW + timedelta(hours=15, minutes=30))  # 22:30 UTC, the same UTC day
+    other = {**PERSON, "email": "karim@usager.fr", "phone": "", "first_name": "Karim"}
+    second, code = held_with_code(online, at(TUESDAY, 11), holder_key="visiteur-2", person=other)
+    refused("ip_limit", services.confirm_booking, second, code, holder_key="visiteur-2", ip="203.0.113.7")
+    frozen.move_to(NOW + timedelta(hours=17))  # the next UTC day
+    third, code = held_with_code(online, at(TUESDAY, 11), holder_key="visiteur-3", person=other)
+    assert services.confirm_booking(third, code, holder_key="visiteur-3", ip="203.0.113.7").rdv is not None
+
+
 # Files ---------------------------------------------------------------------------------------------
 
 
@@ -303,6 +410,7 @@ def test_a_verified_email_with_the_same_names_reuses_the_usagers_file(online):
     [
         {"first_name": "Jeanne", "last_name": "Dupont", "email": "autre@usager.fr"},  # other e-mail
         {"first_name": "Paul", "last_name": "Dupont", "email": "jeanne@usager.fr"},  # other person, same e-mail
+        {"first_name": "Jeanne", "last_name": "Martin", "email": "jeanne@usager.fr"},  # other last name
         {"first_name": "Jeanne", "last_name": "Dupont", "email": "jeanne@usager.fr", "birth_date": "1970-01-01"},
     ],
 )
@@ -312,6 +420,69 @@ def test_any_doubt_creates_a_new_file(online, existing):
     booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
     assert booking.usager != file
     assert Usager.objects.count() == 2
+
+
+def test_a_file_with_a_birth_date_or_of_another_espace_is_never_reused_without_it(online):
+    same = {"first_name": "Jeanne", "last_name": "Dupont", "email": "jeanne@usager.fr"}
+    elsewhere = factories.UsagerFactory(territory=factories.TerritoryFactory(name="Autre espace"), **same)
+    dated = factories.UsagerFactory(
+        territory=online.territory, organisations=[online.organisation], birth_date="1970-01-01", **same
+    )
+    booking, code = held_with_code(online)  # no birth date typed
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    assert booking.usager not in (elsewhere, dated)
+    assert booking.usager.territory == online.territory
+
+
+def test_a_file_with_the_same_birth_date_is_reused(online):
+    existing = factories.UsagerFactory(
+        territory=online.territory,
+        organisations=[online.organisation],
+        first_name="Jeanne",
+        last_name="Dupont",
+        email="jeanne@usager.fr",
+        birth_date="1990-05-04",
+    )
+    booking, code = held_with_code(online, person={**PERSON, "birth_date": "1990-05-04"})
+    assert services.confirm_booking(booking, code, holder_key="visiteur-1").usager == existing
+
+
+def test_a_relatives_file_is_never_reused_for_the_person_booking(online):
+    responsible = factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])
+    relative = factories.UsagerFactory(
+        territory=online.territory,
+        organisations=[online.organisation],
+        first_name="Jeanne",
+        last_name="Dupont",
+        email="jeanne@usager.fr",
+        responsible=responsible,
+    )
+    booking, code = held_with_code(online)
+    assert services.confirm_booking(booking, code, holder_key="visiteur-1").usager != relative
+
+
+def test_only_the_holder_confirms_and_only_once_a_code_was_sent(online):
+    booking, code = held_with_code(online)
+    refused("not_found", services.confirm_booking, booking, code, holder_key="intrus")
+    held = online.hold(at(TUESDAY, 11), holder_key="visiteur-2")
+    refused("booking_closed", services.confirm_booking, held, code, holder_key="visiteur-2")
+
+
+def test_two_files_matching_the_person_are_a_doubt_too(online):
+    files = [
+        factories.UsagerFactory(
+            territory=online.territory,
+            organisations=[online.organisation],
+            first_name="Jeanne",
+            last_name="Dupont",
+            email="jeanne@usager.fr",
+        )
+        for _ in range(2)
+    ]
+    booking, code = held_with_code(online)
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    assert booking.usager not in files
+    assert Usager.objects.count() == 3
 
 
 def test_booking_for_a_relative_creates_the_relatives_file_under_the_responsible(online):
@@ -328,6 +499,24 @@ def test_booking_for_a_relative_creates_the_relatives_file_under_the_responsible
 
 
 # Prescripteurs ---------------------------------------------------------------------------------------
+
+
+def test_no_booking_for_a_relative_by_a_prescripteur_or_where_the_espace_hides_responsibles(online):
+    relative = {"first_name": "Léo", "last_name": "Dupont"}
+    booking = online.hold(at(TUESDAY, 10), motif=online.prescripteur_motif, kind=ActorKind.PRESCRIPTEUR)
+    services.submit_prescripteur(
+        booking, {"name": "Sam", "structure": "CCAS", "email": "sam@ccas.fr"}, holder_key="visiteur-1"
+    )
+    refused(
+        "relative_not_allowed", services.submit_details, booking, PERSON, holder_key="visiteur-1", relative=relative
+    )
+    online.territory.hidden_usager_fields = ["responsible"]
+    online.territory.save()
+    booking = online.hold(at(TUESDAY, 10), holder_key="visiteur-2")
+    refused(
+        "relative_not_allowed", services.submit_details, booking, PERSON, holder_key="visiteur-2", relative=relative
+    )
+    assert not [m for m in deliver_emails() if "code" in m.subject.lower()]
 
 
 def test_a_prescripteur_books_for_a_beneficiary_who_is_notified_with_a_copy_to_the_prescripteur(online):
@@ -363,6 +552,60 @@ def test_a_prescripteur_must_give_an_email_for_the_code(online):
     assert caught.value.code == "prescripteur_missing"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_prescripteur_step_locks_the_booking_in_its_own_transaction():
+    online = build_online("prescripteur-transaction")
+    booking = online.hold(at(TUESDAY, 10), motif=online.prescripteur_motif, kind=ActorKind.PRESCRIPTEUR)
+    # outside any transaction (as in a view): its select_for_update needs its own (PostgreSQL says so)
+    services.submit_prescripteur(
+        booking, {"name": "Sam", "structure": "CCAS", "email": "sam@ccas.fr", "phone": ""}, holder_key="visiteur-1"
+    )
+    booking.refresh_from_db()
+    assert booking.prescripteur_email == "sam@ccas.fr"
+
+
+def test_a_prescripteur_name_and_structure_may_fill_their_whole_length(online):
+    limit = OnlineBooking._meta.get_field("prescripteur_name").max_length
+    booking = online.hold(at(TUESDAY, 10), motif=online.prescripteur_motif, kind=ActorKind.PRESCRIPTEUR)
+    booking = services.submit_prescripteur(
+        booking, {"name": "N" * limit, "structure": "S" * limit, "email": "sam@ccas.fr"}, holder_key="visiteur-1"
+    )
+    assert (len(booking.prescripteur_name), len(booking.prescripteur_structure)) == (limit, limit)
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ({"name": " "}, "name_required"),
+        ({"name": "N" * 301}, "too_long"),
+        ({"structure": ""}, "structure_required"),
+        ({"structure": "S" * 301}, "too_long"),
+        ({"email": "pas-une-adresse"}, "invalid_email"),
+        ({"phone": "12"}, "invalid_phone"),
+    ],
+)
+def test_bad_prescripteur_input_is_refused_and_saves_nothing(online, data, code):
+    booking = online.hold(at(TUESDAY, 10), motif=online.prescripteur_motif, kind=ActorKind.PRESCRIPTEUR)
+    with pytest.raises(DomainError) as caught:
+        services.submit_prescripteur(
+            booking, {"name": "Sam", "structure": "CCAS", "email": "sam@ccas.fr", **data}, holder_key="visiteur-1"
+        )
+    assert caught.value.code == code
+    booking.refresh_from_db()
+    assert (booking.prescripteur_name, booking.prescripteur_email) == ("", "")
+
+
+def test_an_usager_booking_has_no_prescripteur_step(online):
+    booking = online.hold(at(TUESDAY, 10))
+    with pytest.raises(DomainError) as caught:
+        services.submit_prescripteur(
+            booking, {"name": "Sam", "structure": "CCAS", "email": "sam@ccas.fr"}, holder_key="visiteur-1"
+        )
+    assert caught.value.code == "not_prescripteur"
+    booking.refresh_from_db()
+    assert booking.prescripteur_email == ""
+
+
 # What the usager receives ------------------------------------------------------------------------------
 
 
@@ -388,3 +631,15 @@ def test_the_confirmation_email_has_the_facts_the_instructions_the_ics_and_the_l
         for text in (message.body, html, content if isinstance(content, str) else content.decode()):
             assert MARKER not in text
             assert "Agent1" not in text and "Agent2" not in text
+
+
+@pytest.mark.parametrize(
+    ("location_type", "line"),
+    [
+        (LocationType.PHONE, "Rendez-vous par téléphone : le service vous appellera."),
+        (LocationType.VISIO, "Rendez-vous en visioconférence : le lien vous sera communiqué par le service."),
+        (LocationType.HOME, "Rendez-vous à domicile."),
+    ],
+)
+def test_the_confirmation_says_how_a_rdv_without_lieu_takes_place(location_type, line):
+    assert services.place_lines(Rdv(motif=Motif(location_type=location_type))) == [line]

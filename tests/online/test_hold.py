@@ -6,11 +6,14 @@ from datetime import timedelta
 import pytest
 import time_machine
 
+from rdv.agendas.models import PlageOuverture
 from rdv.bookings.availability import find_slots
 from rdv.bookings.models import SlotHold
-from rdv.bookings.services import BookingRequest, book_rdv
+from rdv.bookings.services import BookingRequest, book_rdv, cancel_rdv
 from rdv.core.context import ActorKind, Context
 from rdv.core.errors import DomainError
+from rdv.motifs.models import BookableBy, LocationType
+from rdv.online import services
 from rdv.online.models import BookingStatus, OnlineBooking
 from tests import factories
 from tests.online.fixtures import NOW, TUESDAY, at, build_online
@@ -57,6 +60,65 @@ def test_when_every_agent_is_held_the_slot_is_taken_for_a_third_visitor(online):
     assert SlotHold.objects.count() == 2
 
 
+def test_a_motif_by_phone_is_held_without_a_lieu_and_refuses_one(online):
+    phone = factories.MotifFactory(
+        name="Entretien téléphonique",
+        location_type=LocationType.PHONE,
+        organisation=online.organisation,
+        service=online.service,
+        bookable_online=True,
+        bookable_by=BookableBy.EVERYONE,
+    )
+    for plage in PlageOuverture.objects.filter(agent__in=[online.agent, online.agent2]):
+        plage.motifs.add(phone)
+    with pytest.raises(DomainError) as caught:
+        online.hold(at(TUESDAY, 10), motif=phone, lieu=online.lieu)
+    assert caught.value.code == "lieu_unexpected"
+    assert not SlotHold.objects.exists()
+    booking = online.hold(at(TUESDAY, 10), motif=phone, lieu=None)
+    assert booking.lieu is None
+    assert booking.agent_id in {online.agent.pk, online.agent2.pk}
+    assert SlotHold.objects.get(holder_key="visiteur-1").lieu is None
+
+
+def test_a_slot_is_held_as_shown_up_to_30_minutes_ago_and_never_in_the_future(online):
+    def hold(holder_key, shown):
+        return services.hold_slot(
+            online.ctx(),
+            motif=online.motif,
+            lieu=online.lieu,
+            starts_at=at(TUESDAY, 10),
+            holder_key=holder_key,
+            displayed_at=shown,
+        ).displayed_at
+
+    assert hold("a", NOW - timedelta(minutes=30)) == NOW - timedelta(minutes=30)
+    assert hold("b", NOW - timedelta(minutes=30, seconds=1)) is None
+    assert hold("a", NOW + timedelta(seconds=1)) is None
+
+
+def test_a_hold_needs_the_visitors_session_key(online):
+    with pytest.raises(DomainError) as caught:
+        online.hold(at(TUESDAY, 10), holder_key="")
+    assert caught.value.code == "no_session"
+    assert not SlotHold.objects.exists()
+
+
+def test_a_slot_shown_earlier_but_now_too_soon_is_refused_as_taken(online, frozen):
+    frozen.move_to(at(NOW.date(), 9, 40))
+    with pytest.raises(DomainError) as caught:
+        services.hold_slot(  # shown at 09:20, 09:50 was 30 minutes ahead; now it is 10 (minimum: 30)
+            online.ctx(),
+            motif=online.motif,
+            lieu=online.lieu,
+            starts_at=at(NOW.date(), 9, 50),
+            holder_key="visiteur-1",
+            displayed_at=at(NOW.date(), 9, 20),
+        )
+    assert caught.value.code == "slot_taken"
+    assert not SlotHold.objects.exists()
+
+
 def test_a_hold_expires_by_itself(online, frozen):
     start = at(TUESDAY, 10)
     online.territory.online_hold_minutes = 5
@@ -99,6 +161,26 @@ def test_the_agent_with_fewest_rdvs_that_day_is_chosen(online):
     for index in range(5):
         booking = online.hold(at(TUESDAY, 10), holder_key=f"visiteur-{index}")
         assert booking.agent_id == online.agent2.pk
+        SlotHold.objects.all().delete()
+
+
+def test_only_the_rdvs_of_that_day_that_block_the_agenda_count_for_fairness(online):
+    usager = factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])
+    system = Context.system(online.territory, online.organisation)
+
+    def book(agent, start):
+        request = BookingRequest(
+            motif=online.motif, starts_at=start, agents=[agent], usagers=[usager], lieu=online.lieu
+        )
+        return book_rdv(system, request)
+
+    book(online.agent, at(TUESDAY, 9))  # agent 1: one RDV that Tuesday
+    for hour in (9, 11):  # agent 2: none that counts
+        book(online.agent2, at(NOW.date(), hour))  # the day before
+        book(online.agent2, at(TUESDAY + timedelta(days=1), hour))  # the day after
+        cancel_rdv(system, book(online.agent2, at(TUESDAY, hour)))  # cancelled
+    for index in range(8):  # were it a tie, eight draws would all go to agent 2 once in 256 runs
+        assert online.hold(at(TUESDAY, 10), holder_key=f"visiteur-{index}").agent_id == online.agent2.pk
         SlotHold.objects.all().delete()
 
 
@@ -149,6 +231,22 @@ def test_bad_holds_are_refused_and_change_nothing(online, change, code):
     with pytest.raises(DomainError) as caught:
         online.hold(start, motif=motif, lieu=lieu)
     assert caught.value.code == code
+    assert not SlotHold.objects.exists()
+    assert not OnlineBooking.objects.exists()
+
+
+def test_holds_are_for_the_public_and_the_motifs_of_this_organisation_only(online):
+    elsewhere = factories.MotifFactory(
+        organisation=online.other_organisation,
+        service=online.service,
+        bookable_online=True,
+        bookable_by=BookableBy.EVERYONE,
+    )
+    system = Context.system(online.territory, online.organisation)
+    for ctx, motif, code in [(system, online.motif, "forbidden"), (online.ctx(), elsewhere, "motif_invalid")]:
+        with pytest.raises(DomainError) as caught:
+            services.hold_slot(ctx, motif=motif, lieu=online.lieu, starts_at=at(TUESDAY, 10), holder_key="visiteur-1")
+        assert caught.value.code == code
     assert not SlotHold.objects.exists()
     assert not OnlineBooking.objects.exists()
 

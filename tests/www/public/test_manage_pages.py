@@ -1,7 +1,8 @@
 """The manage link /r/<token>: three letters of the last name first (no enumeration, rate-limited),
 then the RDV with « Annuler » and « Déplacer » within the espace's deadlines."""
 
-from datetime import timedelta
+import base64
+from datetime import time, timedelta
 
 import pytest
 import time_machine
@@ -10,10 +11,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from rdv.agendas.models import PlageOuverture
 from rdv.bookings.models import Rdv, RdvStatus
 from rdv.bookings.services import BookingRequest, book_rdv
 from rdv.core.context import Context
 from rdv.core.errors import DomainError
+from rdv.core.models import AuditLog
 from rdv.online import services
 from rdv.online.models import ManageLink
 from tests import factories
@@ -105,6 +108,39 @@ def test_the_link_expires_thirty_days_after_the_rdv(client, online, frozen):
     assert REFUSED in page_text(unlock(client, token))
 
 
+def test_a_link_with_an_expiry_opens_until_that_instant_only(online, frozen):
+    rdv, token = booked(online, at(THURSDAY, 10))
+    ManageLink.objects.filter(rdv=rdv).update(expires_at=NOW + timedelta(hours=1))
+    assert services.manage_link(token).rdv == rdv
+    frozen.move_to(NOW + timedelta(hours=1))
+    assert services.manage_link(token) is None
+
+
+def test_the_manage_token_is_32_random_bytes_stored_hashed(online):
+    _rdv, token = booked(online, at(THURSDAY, 10))
+    assert len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))) == 32
+    assert token not in ManageLink.objects.get().token_hash
+
+
+def test_rate_limit_keys_tell_tokens_apart_without_holding_them():
+    first, second = "premier-jeton-" * 3, "second-jeton-" * 3
+    assert services.token_digest(first) != services.token_digest(second)
+    assert first not in services.token_digest(first)
+
+
+def test_only_who_may_change_the_rdv_revokes_its_link_and_it_is_audited(online):
+    rdv, _token = booked(online, at(THURSDAY, 10))
+    link = ManageLink.objects.get(rdv=rdv)
+    with pytest.raises(DomainError):
+        services.revoke_manage_link(Context.public(online.organisation), link)
+    link.refresh_from_db()
+    assert link.revoked_at is None
+    services.revoke_manage_link(Context.system(online.territory, online.organisation), link)
+    link.refresh_from_db()
+    assert link.revoked_at is not None
+    assert AuditLog.objects.filter(action="rdv.manage_link_revoked").count() == 1
+
+
 def test_letters_are_rate_limited_per_ip_and_token(client, online, settings):
     settings.PUBLIC_RATE_LIMITS = {"manage": (3, 600)}
     _rdv, token = booked(online, at(THURSDAY, 10))
@@ -193,6 +229,27 @@ def test_move_to_another_time_of_the_same_agent_and_lieu(client, online):
     assert response.url == reverse("public:manage", args=[token])
     _status, starts_at, links = state(rdv)
     assert starts_at == new and links == [(agent, new, True)]
+
+
+def test_the_times_offered_for_a_move_leave_out_the_rdvs_own_time(online):
+    _rdv, token = booked(online, at(THURSDAY, 10))
+    starts = [slot.start for slot in services.move_slots(services.manage_link(token), THURSDAY, THURSDAY)]
+    assert at(THURSDAY, 10) not in starts
+    assert at(THURSDAY, 9, 30) in starts
+    assert at(THURSDAY, 10, 30) in starts
+    # the same agents elsewhere: not offered (same lieu)
+    for agent in (online.agent, online.agent2):
+        plage = PlageOuverture.objects.create(
+            organisation=online.organisation,
+            agent=agent,
+            lieu=online.other_lieu,
+            first_date=THURSDAY,
+            start_time=time(14),
+            end_time=time(15),
+        )
+        plage.motifs.add(online.motif)
+    starts = [slot.start for slot in services.move_slots(services.manage_link(token), THURSDAY, THURSDAY)]
+    assert at(THURSDAY, 14) not in starts
 
 
 def test_no_move_within_48_hours(client, online):

@@ -9,6 +9,7 @@ changes (the delay spans the change: it counts real hours), in La Réunion and i
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -507,3 +508,37 @@ def test_next_available_slot_skips_a_holiday_and_the_minimum_delay(paris):
     paris.plage(date(2027, 5, 8), time(9), time(12))  # Victoire 1945 (a Saturday, but a holiday)
     paris.plage(date(2027, 5, 10), time(9), time(12))
     assert next_available_slot(paris.motif, now=NOW).start == paris.at(date(2027, 5, 10), 9)
+
+
+def test_a_motif_out_of_its_window_does_not_hide_the_slots_of_the_next_motifs(paris):
+    """find_slots over several motifs: one whose online window misses the dates gives no slot, and
+    the motifs after it are still computed (mutation survivor: `continue` → `break`)."""
+    near = factories.MotifFactory(
+        organisation=paris.organisation,
+        service=paris.motif.service,
+        name="Proche",
+        bookable_online=True,
+        bookable_by=BookableBy.EVERYONE,
+        min_booking_delay_minutes=30,
+        max_booking_delay_minutes=DAY,  # one day ahead at most
+    )
+    paris.set_delays(max_minutes=90 * DAY)
+    plage = paris.plage(ORDINARY_DAY, time(9), time(12))
+    plage.motifs.add(near)
+    now = paris.at(ORDINARY_DAY, 10) - timedelta(days=10)
+    for motifs in ([near, paris.motif], [paris.motif, near]):
+        slots = find_slots(motifs, ORDINARY_DAY, ORDINARY_DAY, now=now, online=True, tz=paris.zone)
+        assert slots[near.pk] == []  # ten days ahead: beyond its one-day window
+        assert len(slots[paris.motif.pk]) == 6  # 9:00 to 11:30, every 30 minutes
+
+
+def test_the_re_check_reads_the_motifs_time_zone_when_none_is_given(db):
+    """is_slot_free without `tz` takes the espace's zone (mutation survivor: `tz or` → `tz and`):
+    00:30 in La Réunion is still the day before in Paris."""
+    reunion = build_world("Indian/Reunion", "974")
+    reunion.set_delays(min_minutes=30)
+    reunion.plage(ORDINARY_DAY, time(0), time(2))
+    now = reunion.at(ORDINARY_DAY - timedelta(days=1), 20)
+    free = partial(is_slot_free, reunion.motif, reunion.agent.pk, now=now, online=True, lieu_id=reunion.lieu.pk)
+    assert free(reunion.at(ORDINARY_DAY, 0, 30))
+    assert not free(reunion.at(ORDINARY_DAY, 2))

@@ -22,24 +22,99 @@ REPLAY = T + "test_replay_rules.py"
 # (file, regex of the line to change, replacement, tests that must fail)
 MUTATIONS = [
     ("sender", r'raise DestinationRefused\("L\'URL ne doit pas contenir[^\n]*', "pass", [T + "test_sender_rules.py"]),
-    ("sender", r"        if not _allowed\(address\):\n            raise DestinationRefused\(", "        if not _allowed(address):\n            (lambda *args, **kwargs: None)(", [T + "test_sender_rules.py"]),
-    ("sender", r'    if status == 410:\n        raise PermanentError', "    if status == 410:\n        (lambda *args, **kwargs: None)(", [T + "test_sender_rules.py"]),
-    ("events", r"organisation_id__in=organisation_ids, active=True", "organisation_id__in=organisation_ids", [T + "test_events.py"]),
+    (
+        "sender",
+        r"        if not _allowed\(address\):\n            raise DestinationRefused\(",
+        "        if not _allowed(address):\n            (lambda *args, **kwargs: None)(",
+        [T + "test_sender_rules.py"],
+    ),
+    (
+        "sender",
+        r"    if status == 410:\n        raise PermanentError",
+        "    if status == 410:\n        (lambda *args, **kwargs: None)",
+        [T + "test_sender_rules.py"],
+    ),
+    (
+        "events",
+        r"organisation_id__in=organisation_ids, active=True",
+        "organisation_id__in=organisation_ids",
+        [T + "test_events.py"],
+    ),
     ("events", r"organisation_id__in=organisation_ids, active=True", "active=True", [T + "test_events.py"]),
-    ("events", r"organisation__territory_id=entry.territory_id, active=True", "organisation__territory_id=entry.territory_id", [T + "test_event_rules.py"]),
-    ("events", r'territory_roles__territory_id=organisation.territory_id, is_active=True', "territory_roles__territory_id=organisation.territory_id", [T + "test_event_rules.py"]),
-    ("events", r'roles__access_level=AccessLevel.ADMIN, is_active=True', "roles__access_level=AccessLevel.ADMIN", [T + "test_event_rules.py"]),
-    ("events", r"roles__organisation=organisation, roles__access_level=AccessLevel.ADMIN", "roles__organisation=organisation", [T + "test_event_rules.py"]),
-    ("events", r"Delivery.objects.filter\(webhook_event__endpoint=endpoint, status__in", "Delivery.objects.filter(status__in", [T + "test_event_rules.py"]),
-    ("events", r"roles = roles.filter\(organisation__territory_id=territory_id\)\n    return", "pass\n    return", [T + "test_event_rules.py"]),
-    ("policies", r"return WebhookEndpoint.objects.filter\(organisation__territory=ctx.territory\)", "return WebhookEndpoint.objects.all()", [RIGHTS, PAGES]),
-    ("policies", r"return WebhookEvent.objects.filter\(endpoint__organisation__territory=ctx.territory\)", "return WebhookEvent.objects.all()", [RIGHTS, PAGES]),
-    ("services", r'raise DomainError\("inactive", "Ce webhook est désactivé : réactivez-le avant de renvoyer des événements."\)\n    if not _replay', 'pass\n    if not _replay', [PAGES]),
-    ("services", r'raise DomainError\("invalid", "La fin de la période doit suivre son début."\)', "pass", [REPLAY, PAGES]),
-    ("services", r"Delivery.objects.filter\(pk=delivery.pk, status__in=REPLAYABLE\)", "Delivery.objects.filter(pk=delivery.pk)", [T + "test_delivery.py::test_a_failed_event_is_replayed_with_the_same_webhook_id", PAGES]),
-    ("services", r'webhook_event__created_at__gte=since,', "", [REPLAY, PAGES]),
-    ("services", r'webhook_event__created_at__lt=until,', "", [REPLAY, PAGES]),
-    ("services", r'webhook_event__endpoint=endpoint,\n        webhook_event__created_at__gte', "webhook_event__created_at__gte", [REPLAY, PAGES]),
+    (
+        "events",
+        r"organisation__territory_id=entry.territory_id, active=True",
+        "organisation__territory_id=entry.territory_id",
+        [T + "test_event_rules.py"],
+    ),
+    (
+        "events",
+        r"territory_roles__territory_id=organisation.territory_id, is_active=True",
+        "territory_roles__territory_id=organisation.territory_id",
+        [T + "test_event_rules.py"],
+    ),
+    (
+        "events",
+        r"roles__access_level=AccessLevel.ADMIN, is_active=True",
+        "roles__access_level=AccessLevel.ADMIN",
+        [T + "test_event_rules.py"],
+    ),
+    (
+        "events",
+        r"roles__organisation=organisation, roles__access_level=AccessLevel.ADMIN",
+        "roles__organisation=organisation",
+        [T + "test_event_rules.py"],
+    ),
+    (
+        "events",
+        r"Delivery.objects.filter\(webhook_event__endpoint=endpoint, status__in",
+        "Delivery.objects.filter(status__in",
+        [T + "test_event_rules.py"],
+    ),
+    (
+        "events",
+        r"roles = roles.filter\(organisation__territory_id=territory_id\)\n    return",
+        "pass\n    return",
+        [T + "test_event_rules.py"],
+    ),
+    (
+        "policies",
+        r"return WebhookEndpoint.objects.filter\(organisation__territory=ctx.territory\)",
+        "return WebhookEndpoint.objects.all()",
+        [RIGHTS, PAGES],
+    ),
+    (
+        "policies",
+        r"return WebhookEvent.objects.filter\(endpoint__organisation__territory=ctx.territory\)",
+        "return WebhookEvent.objects.all()",
+        [RIGHTS, PAGES],
+    ),
+    (
+        "services",
+        r'raise DomainError\("inactive", "Ce webhook est désactivé[^\n]*\n    if not _replay',
+        "pass\n    if not _replay",
+        [PAGES],
+    ),
+    (
+        "services",
+        r'raise DomainError\("invalid", "La fin de la période doit suivre son début."\)',
+        "pass",
+        [REPLAY, PAGES],
+    ),
+    (
+        "services",
+        r"Delivery.objects.filter\(pk=delivery.pk, status__in=REPLAYABLE\)",
+        "Delivery.objects.filter(pk=delivery.pk)",
+        [T + "test_delivery.py::test_a_failed_event_is_replayed_with_the_same_webhook_id", PAGES],
+    ),
+    ("services", r"webhook_event__created_at__gte=since,", "", [REPLAY, PAGES]),
+    ("services", r"webhook_event__created_at__lt=until,", "", [REPLAY, PAGES]),
+    (
+        "services",
+        r"webhook_event__endpoint=endpoint,\n        webhook_event__created_at__gte",
+        "webhook_event__created_at__gte",
+        [REPLAY, PAGES],
+    ),
 ]
 for action in ("created", "updated", "secret_rotated", "grace_ended", "deleted", "test_sent", "backfill_started"):
     MUTATIONS.append(("services", r'log_action\(ctx.actor, "webhook.' + action + r'".*', "pass", [JOURNAL]))
@@ -57,9 +132,10 @@ def main() -> int:
             print(f"NOT APPLIED {module}: {pattern}")
             survivors += 1
             continue
+        compile(mutated, str(path), "exec")  # a mutant that does not compile would be "killed" for nothing
         try:
             path.write_text(mutated)
-            result = subprocess.run([*PYTEST, *tests], capture_output=True, text=True)
+            result = subprocess.run([*PYTEST, *tests], capture_output=True, text=True)  # noqa: S603 (our own list)
         finally:
             path.write_text(original)
         killed = result.returncode != 0

@@ -222,7 +222,9 @@ def admins(world):
     espace_admin = factories.AgentFactory(email="admin-espace@exemple.fr")
     factories.TerritoryRoleFactory(agent=espace_admin, territory=world.territory)
     organisation_admin = factories.AgentFactory(email="admin-mds@exemple.fr")
-    factories.AgentRoleFactory(agent=organisation_admin, organisation=world.organisation, access_level=AccessLevel.ADMIN)
+    factories.AgentRoleFactory(
+        agent=organisation_admin, organisation=world.organisation, access_level=AccessLevel.ADMIN
+    )
     # Not told: a basic agent, an admin of the other organisation, a former admin, an admin elsewhere.
     factories.AgentRoleFactory(organisation=world.organisation, access_level=AccessLevel.BASIC)
     factories.AgentRoleFactory(organisation=world.other_organisation, access_level=AccessLevel.ADMIN)

@@ -288,3 +288,22 @@ def test_an_outcome_without_endpoint_changes_nothing(world):
     WebhookEndpoint.objects.filter(pk=hook.pk).delete()
     events.on_delivery_outcome(deleted, Status.FAILING, failure())  # deleted meanwhile: no error
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_an_agent_change_in_an_espace_without_active_endpoint_costs_one_query(world, django_assert_num_queries):
+    endpoint(world, subscriptions=["agent"], active=False)
+    with django_assert_num_queries(2):  # the journal entry, then « any active endpoint? »: no roles loaded
+        log_action("Système", "agent.updated", world.agent, {}, territory=world.territory)
+
+
+def test_an_action_no_information_system_follows_costs_no_query_even_with_endpoints(world, django_assert_num_queries):
+    endpoint(world, subscriptions=list(events.SUBSCRIPTIONS))
+    with django_assert_num_queries(1):  # the journal entry only
+        log_action("Système", "delivery.retried", world.lieu, {}, territory=world.territory)
+
+
+def test_a_long_disabling_reason_keeps_its_first_300_characters(world):
+    hook = endpoint(world)
+    events.disable(hook, "x" * 299 + "yz" + "…" * 50)
+    hook.refresh_from_db()
+    assert hook.disabled_reason == "x" * 299 + "y"

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django_tasks import default_task_backend
 
 from rdv.core.context import Context
 from rdv.core.errors import DomainError
@@ -62,3 +63,26 @@ def test_a_reversed_period_or_an_inactive_endpoint_is_refused(world):
     hook.refresh_from_db()
     with pytest.raises(DomainError, match="réactivez-le"):
         services.replay_failed(ctx, hook, since=SINCE, until=UNTIL)
+
+
+def woken() -> list[int]:
+    """The deliveries a worker was asked to try (the `deliver` tasks enqueued)."""
+    return [result.args[0] for result in default_task_backend.results if result.task.name == "deliver"]
+
+
+def test_a_replayed_event_wakes_a_worker_and_an_empty_period_replays_nothing(world):
+    ctx = Context.system(world.territory, world.organisation)
+    with time_machine.travel(SINCE + timedelta(hours=1), tick=False):
+        hook = services.create_endpoint(
+            ctx, organisation=world.organisation, target_url="https://si.exemple.fr/hooks", secret=SECRET
+        )
+        event = events.write_events([hook], "Lieu", "updated", world.lieu.pk, reason=None)[0]
+        Delivery.objects.filter(pk=event.delivery_id).update(status=Status.ABANDONED, next_attempt_at=None)
+        default_task_backend.results.clear()
+        assert services.replay_failed(ctx, hook, since=event.created_at, until=event.created_at) == 0  # empty
+        assert woken() == []
+        services.replay_event(ctx, event)
+        assert woken() == [event.delivery_id]
+        with pytest.raises(DomainError, match="déjà en cours d'envoi"):  # pending again: nothing to replay
+            services.replay_event(ctx, event)
+        assert woken() == [event.delivery_id]

@@ -542,3 +542,28 @@ def test_the_re_check_reads_the_motifs_time_zone_when_none_is_given(db):
     free = partial(is_slot_free, reunion.motif, reunion.agent.pk, now=now, online=True, lieu_id=reunion.lieu.pk)
     assert free(reunion.at(ORDINARY_DAY, 0, 30))
     assert not free(reunion.at(ORDINARY_DAY, 2))
+
+
+def test_a_rdv_being_moved_does_not_block_its_own_new_time(paris):
+    """is_slot_free(exclude_rdv_ids=…): the RDV being moved is ignored, and only it (mutation
+    survivor: the condition negated)."""
+    paris.set_delays(min_minutes=30)
+    paris.plage(ORDINARY_DAY, time(9), time(12))
+    now = paris.at(ORDINARY_DAY, 7)
+    with time_machine.travel(now, tick=False):
+        rdv = paris.book(paris.at(ORDINARY_DAY, 10))
+    overlapping = paris.at(ORDINARY_DAY, 10, 15)
+    free = partial(is_slot_free, paris.motif, paris.agent.pk, overlapping, now=now, lieu_id=paris.lieu.pk)
+    assert not free()
+    assert free(exclude_rdv_ids=[rdv.pk])
+    assert not free(exclude_rdv_ids=[rdv.pk + 1000])
+
+
+def test_the_chunks_cover_every_day_including_a_last_single_one():
+    """_chunks (the next-availability search): a one-day range, and a last chunk of one day."""
+    from rdv.bookings.availability import _chunks
+
+    day = ORDINARY_DAY
+    assert list(_chunks(day, day, 7)) == [(day, day)]
+    chunks = list(_chunks(day, day + timedelta(days=7), 7))
+    assert chunks == [(day, day + timedelta(days=6)), (day + timedelta(days=7), day + timedelta(days=7))]

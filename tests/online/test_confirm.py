@@ -358,9 +358,11 @@ def test_the_contact_limit_is_checked_again_at_confirmation(online):
     first, first_code = held_with_code(online, holder_key="visiteur-1")
     second, second_code = held_with_code(online, at(TUESDAY, 11), holder_key="visiteur-2")
     services.confirm_booking(first, first_code, holder_key="visiteur-1")
+    assert SlotHold.objects.filter(holder_key="visiteur-2").exists()
     refused("contact_limit", services.confirm_booking, second, second_code, holder_key="visiteur-2")
     second.refresh_from_db()
     assert second.status == BookingStatus.ABANDONED
+    assert not SlotHold.objects.filter(holder_key="visiteur-2").exists()  # the refused visitor's slot is free again
 
 
 def test_bookings_are_limited_per_ip_and_day(online):

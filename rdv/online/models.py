@@ -92,8 +92,15 @@ class OnlineBooking(models.Model):
 
     @property
     def code_recipient(self) -> str:
-        """Where the verification code goes: the visitor's e-mail, or the prescripteur's."""
-        return self.prescripteur_email if self.is_prescripteur else self.contact_email
+        """Where the verification code goes: the prescripteur's e-mail, the visitor's e-mail, or,
+        without one, the visitor's mobile number (by SMS)."""
+        if self.is_prescripteur:
+            return self.prescripteur_email
+        return self.contact_email or self.contact_phone
+
+    @property
+    def code_by_sms(self) -> bool:
+        return not self.is_prescripteur and not self.contact_email and bool(self.contact_phone)
 
 
 class ManageLink(models.Model):

@@ -60,6 +60,7 @@ from rdv.online.ics import rdv_ics
 from rdv.online.models import OPEN_STATUSES, BookingMode, BookingStatus, ManageLink, OnlineBooking
 from rdv.outbox.models import Purpose
 from rdv.outbox.services import enqueue_email
+from rdv.sms.services import InvalidMobile, enqueue_sms, normalise_mobile
 from rdv.usagers.models import CustomField, Usager
 from rdv.usagers.services import clean_custom_value, clean_standard_value, create_usager, field_visible
 
@@ -79,6 +80,9 @@ BOOKING_CLOSED = (
     "Cette réservation n'est plus en cours (elle a expiré ou a été remplacée par une autre) : choisissez un créneau."
 )
 EMAIL_FOR_CODE = "Indiquez une adresse e-mail pour recevoir le code."
+CONTACT_FOR_CODE = (
+    "Indiquez une adresse e-mail, ou un numéro de mobile pour recevoir le code de confirmation par SMS."
+)
 CONTACT_REQUIRED = "Indiquez une adresse e-mail ou un numéro de téléphone."
 CONTACT_LIMIT = (
     "Vous avez déjà {count} rendez-vous à venir pour ce motif avec cette adresse e-mail ou ce numéro de "
@@ -387,8 +391,11 @@ def submit_details(
         if not person["email"] and not person["phone"]:
             raise OnlineError("contact_required", CONTACT_REQUIRED, field="email")
         if not booking.is_prescripteur and not person["email"]:
-            # The code goes by e-mail (SMS once that channel exists).
-            raise OnlineError("email_required", EMAIL_FOR_CODE, field="email")
+            # The code goes by e-mail, or by SMS to a mobile number.
+            try:
+                normalise_mobile(person["phone"])
+            except InvalidMobile:
+                raise OnlineError("email_required", CONTACT_FOR_CODE, field="email") from None
         details: dict[str, Any] = {"person": person, "custom": _clean_custom(territory, custom_values or {})}
         if relative is not None:
             if booking.is_prescripteur or not relatives_allowed(territory):
@@ -434,6 +441,17 @@ def _send_code(booking: OnlineBooking) -> OnlineBooking:
     territory = booking.organisation.territory
     tz = territory.zone
     minutes = int(CODE_VALIDITY.total_seconds() // 60)
+    if booking.code_by_sms:
+        enqueue_sms(
+            territory=territory,
+            organisation=booking.organisation,
+            to=booking.code_recipient,
+            text=f"Code de confirmation de votre RDV : {code} (valable {minutes} min). Sans demande de votre part, "
+            "ignorez ce SMS.",
+            purpose=Purpose.OTHER,
+            expires_at=booking.code_expires_at,
+        )
+        return booking
     enqueue_email(
         to=booking.code_recipient,
         subject=f"Votre code de confirmation : {code}",

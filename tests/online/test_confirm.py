@@ -1,6 +1,7 @@
 """Details, verification code and confirmation: one RDV per booking, created through the booking
 services with a public context, nothing created when anything refuses."""
 
+import re
 import threading
 import uuid
 from datetime import timedelta
@@ -17,6 +18,7 @@ from rdv.core.errors import DomainError
 from rdv.motifs.models import LocationType, Motif
 from rdv.online import services
 from rdv.online.models import BookingStatus, ManageLink, OnlineBooking
+from rdv.outbox.models import Delivery
 from rdv.usagers.models import Usager
 from tests import factories
 from tests.helpers import deliver_emails
@@ -83,17 +85,36 @@ def test_a_code_is_any_of_the_million_six_digit_numbers(online):
     assert max(int(code) for code in codes) >= 1000  # five draws all below 1000: a chance of 1e-15
 
 
-def test_without_email_the_visitor_is_asked_for_one(online):
+def test_without_email_nor_mobile_the_visitor_is_asked_for_one(online):
     booking = online.hold(at(TUESDAY, 10))
-    error = refused(
-        "email_required",
-        services.submit_details,
-        booking,
-        {**PERSON, "email": ""},
-        holder_key="visiteur-1",
-    )
-    assert error.message == "Indiquez une adresse e-mail pour recevoir le code."
+    for phone, code in (("", "contact_required"), ("04 75 00 00 00", "email_required")):  # a landline gets no SMS
+        error = refused(
+            code,
+            services.submit_details,
+            booking,
+            {**PERSON, "email": "", "phone": phone},
+            holder_key="visiteur-1",
+        )
+        assert error.message == (services.CONTACT_REQUIRED if not phone else services.CONTACT_FOR_CODE)
     assert not deliver_emails()
+    assert not Delivery.objects.filter(channel="sms").exists()
+
+
+def test_without_email_the_code_goes_by_sms_to_the_mobile_and_books(online):
+    booking = online.hold(at(TUESDAY, 10))
+    booking = services.submit_details(
+        booking, {**PERSON, "email": "", "phone": "06 12 34 56 78"}, holder_key="visiteur-1"
+    )
+    sms = Delivery.objects.get(channel="sms")
+    assert sms.recipient == "+33612345678" and not deliver_emails()
+    code = re.search(r"\b(\d{6})\b", sms.text).group(1)
+    assert (
+        sms.text
+        == f"Code de confirmation de votre RDV : {code} (valable 10 min). Sans demande de votre part, ignorez ce SMS."
+    )
+    assert sms.expires_at == booking.code_expires_at
+    booking = services.confirm_booking(booking, code, holder_key="visiteur-1")
+    assert booking.rdv is not None and booking.rdv.participations.get().usager.phone == "+33612345678"
 
 
 @pytest.mark.parametrize(

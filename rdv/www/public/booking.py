@@ -331,9 +331,11 @@ class DetailsForm(DsfrForm):
         territory = booking.organisation.territory
         self.custom_fields = services.online_custom_fields(territory)
         super().__init__(*args, **kwargs)
-        if not booking.is_prescripteur:  # the code goes by e-mail (SMS once that channel exists)
-            self.fields["email"].required = True
-            self.fields["email"].error_messages["required"] = services.EMAIL_FOR_CODE
+        if not booking.is_prescripteur:  # the code goes by e-mail, or by SMS to a mobile number
+            self.fields["email"].help_text = (
+                "Le code de confirmation y est envoyé (sans adresse e-mail, il est envoyé par SMS au mobile "
+                "indiqué). Format attendu : prenom.nom@exemple.fr"
+            )
         else:
             self.fields["email"].help_text = "Le bénéficiaire reçoit la confirmation à cette adresse."
             self.fields["email"].label = "Adresse e-mail du bénéficiaire"
@@ -523,10 +525,14 @@ class CodeForm(DsfrForm):
         return code
 
 
-def _mask(email: str) -> str:
-    """« j•••@exemple.fr »: the page says where the code went without showing the address."""
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}•••@{domain}" if domain else ""
+def _mask(recipient: str) -> str:
+    """« j•••@exemple.fr » or « le mobile •• •• •• 56 78 »: the page says where the code went
+    without showing the address or the number."""
+    local, _, domain = recipient.partition("@")
+    if domain:
+        return f"{local[:1]}•••@{domain}"
+    digits = "".join(ch for ch in recipient if ch.isdigit())
+    return f"votre mobile (•• •• •• {digits[-4:-2]} {digits[-2:]})" if len(digits) >= 4 else ""
 
 
 @rate_limited("pages")

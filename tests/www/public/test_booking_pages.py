@@ -302,7 +302,7 @@ def test_a_get_on_the_hold_url_goes_back_to_the_start(client, online):
         ({}, ["Le prénom est obligatoire.", "Le nom est obligatoire."]),
         (details_data(email="pas-une-adresse"), ["Saisissez une adresse e-mail valide"]),
         (details_data(phone="123"), ["Saisissez un numéro de téléphone valide"]),
-        (details_data(email=""), ["Indiquez une adresse e-mail pour recevoir le code."]),
+        (details_data(email="", phone="04 75 00 00 00"), ["Indiquez une adresse e-mail, ou un numéro de mobile"]),
         (details_data(birth_date="31/02/2000"), ["Saisissez une date valide"]),
         (
             details_data(for_relative="on"),
@@ -402,3 +402,12 @@ def test_the_hold_needs_no_csrf_cookie_but_the_later_steps_do(online):
     assert forged.status_code == 403
     booking.refresh_from_db()
     assert booking.status == BookingStatus.HELD and not booking.contact_email
+
+
+def test_without_email_the_code_page_says_it_went_to_the_mobile(client, online):
+    response = hold(client, online)
+    response = client.post(response.url, details_data(email="", phone="06 12 34 56 78"))
+    assert response.status_code == 302
+    page = page_text(client.get(response.url))
+    assert "Un code à 6 chiffres a été envoyé à votre mobile (•• •• •• 56 78)." in page
+    assert "+33612345678" not in page and "06 12 34 56 78" not in page

@@ -80,9 +80,7 @@ BOOKING_CLOSED = (
     "Cette réservation n'est plus en cours (elle a expiré ou a été remplacée par une autre) : choisissez un créneau."
 )
 EMAIL_FOR_CODE = "Indiquez une adresse e-mail pour recevoir le code."
-CONTACT_FOR_CODE = (
-    "Indiquez une adresse e-mail, ou un numéro de mobile pour recevoir le code de confirmation par SMS."
-)
+CONTACT_FOR_CODE = "Indiquez une adresse e-mail, ou un numéro de mobile pour recevoir le code de confirmation par SMS."
 CONTACT_REQUIRED = "Indiquez une adresse e-mail ou un numéro de téléphone."
 CONTACT_LIMIT = (
     "Vous avez déjà {count} rendez-vous à venir pour ce motif avec cette adresse e-mail ou ce numéro de "

@@ -755,9 +755,12 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+DERIVED_TOKEN_LENGTH = 22  # 132 bits: unguessable, and short enough for a one-segment SMS
+
+
 def _derived_token(salt: str) -> str:
     digest = hmac.new(settings.SECRET_KEY.encode(), f"manage-link:{salt}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return base64.urlsafe_b64encode(digest).decode()[:DERIVED_TOKEN_LENGTH]
 
 
 def _create_manage_link(rdv: Rdv, usager: Usager) -> str:

@@ -2,6 +2,7 @@
 then the RDV with « Annuler » and « Déplacer » within the espace's deadlines."""
 
 import base64
+import re
 from datetime import time, timedelta
 
 import pytest
@@ -116,10 +117,14 @@ def test_a_link_with_an_expiry_opens_until_that_instant_only(online, frozen):
     assert services.manage_link(token) is None
 
 
-def test_the_manage_token_is_32_random_bytes_stored_hashed(online):
+def test_the_manage_token_is_22_url_safe_characters_stored_hashed(online):
+    """132 bits derived from a 32-byte random salt and the SECRET_KEY: unguessable, short enough for
+    a one-segment SMS; the database holds its hash and the salt, never the token."""
     _rdv, token = booked(online, at(THURSDAY, 10))
-    assert len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))) == 32
-    assert token not in ManageLink.objects.get().token_hash
+    assert len(token) == 22 and re.fullmatch(r"[A-Za-z0-9_-]{22}", token)
+    link = ManageLink.objects.get()
+    assert len(base64.urlsafe_b64decode(link.token_salt + "=" * (-len(link.token_salt) % 4))) == 32
+    assert token not in link.token_hash and token not in link.token_salt
 
 
 def test_rate_limit_keys_tell_tokens_apart_without_holding_them():

@@ -162,6 +162,11 @@ def test_agent_books_a_found_slot_for_a_new_usager_and_a_colleague_sees_the_arri
         assert_accessible(colleague)
         colleague.evaluate("window.notReloaded = true")
 
+        # The usager got her confirmation (rdv.notifications), without the Contexte.
+        confirmations = [m for m in deliver_emails() if m.to == [usager.email]]
+        assert [m.subject.startswith("Rendez-vous confirmé") for m in confirmations] == [True]
+        assert CONTEXT_NOTE not in confirmations[0].body
+
         # The usager arrives: the booker marks it.
         mail.outbox.clear()
         page.get_by_role("button", name="L'usager est arrivé").click()

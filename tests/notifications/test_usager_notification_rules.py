@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from rdv.bookings.services import cancel_rdv, mark_arrived, move_rdv, update_rdv
+from rdv.bookings.services import cancel_rdv, mark_arrived, move_rdv, set_status, update_rdv
 from rdv.notifications.reminders import send_due_reminders
 from rdv.outbox import services as outbox
 from rdv.outbox.models import Channel, Delivery, Purpose, Status
@@ -108,3 +108,13 @@ def test_the_other_changes_of_a_rdv_tell_the_usager_nothing(world, frozen):
     frozen.move_to(at(TUESDAY, 9, 50))
     mark_arrived(system(world), rdv)
     assert to_the_usager.count() == 2
+
+
+def test_a_cancellation_by_the_usager_recorded_by_an_agent_is_worded_for_them_and_sends_no_sms(world):
+    jeanne = person(world, phone="+33612345678", notify_by_sms=True)
+    rdv = book(world, usagers=[jeanne])
+    new_messages()
+    set_status(system(world), rdv, "excused")  # the status form gives the value as a plain string
+    (cancelled,) = sent_to("jeanne.dupont@exemple.fr")
+    assert "Votre annulation est enregistrée" in cancelled.body
+    assert [row.text[:12] for row in Delivery.objects.filter(channel=Channel.SMS)] == ["RDV confirmé"]

@@ -1,8 +1,11 @@
 """The mutations cosmic-ray has no operator for (a `raise` removed, a filter keyword dropped, a
-`log_action` call dropped), applied one at a time to a copy of the checkout; each must make its
-tests fail. Run from the root of a checkout that is NOT where you work:
+`log_action` call dropped, a condition dropped), applied one at a time to a copy of the checkout;
+each must make its tests fail. Run from the root of a checkout that is NOT where you work:
 
-    .venv/bin/python mutation/by_hand.py
+    .venv/bin/python mutation/by_hand.py                 # all
+    .venv/bin/python mutation/by_hand.py notifications   # those whose module path contains a word
+
+A module is `rdv/webhooks/<name>.py` unless given as a path.
 """
 
 import re
@@ -121,11 +124,45 @@ for action in ("created", "updated", "secret_rotated", "grace_ended", "deleted",
 MUTATIONS.append(("services", r'log_action\(ctx.actor, "webhook.replayed", event.endpoint.*', "pass", [JOURNAL]))
 MUTATIONS.append(("services", r'log_action\(ctx.actor, "webhook.replayed", endpoint,.*', "pass", [JOURNAL]))
 
+# Notifications (issue 20).
+N = "tests/notifications/"
+EMAILS = N + "test_usager_emails.py"
+RULES = [EMAILS, N + "test_reminder_rules.py", N + "test_usager_notification_rules.py"]
+REMINDERS = "rdv/notifications/reminders.py"
+EVENTS = "rdv/notifications/events.py"
+MUTATIONS += [
+    (REMINDERS, r"\.exclude\(rdv__status__in=CANCELLED_STATUSES\)", "", RULES),
+    (REMINDERS, r"rdv__created_at__lt=F\(\"rdv__starts_at\"\) - ahead,", "", RULES),
+    (REMINDERS, r"rdv__starts_at__gt=now,", "", RULES),
+    (REMINDERS, r"rdv__motif__visibility=Visibility.VISIBLE_AND_NOTIFIED,", "", RULES),
+    (
+        REMINDERS,
+        r"\.exclude\(rdv__reminders__kind=kind, rdv__reminders__starts_at=F\(\"rdv__starts_at\"\)\)",
+        "",
+        RULES,
+    ),
+    (REMINDERS, r"rdv__reminders__kind=kind, ", "", RULES),
+    (EVENTS, r"expires_at=rdv.starts_at,  # never sent", "# never sent", RULES),
+    (EVENTS, r"expires_at=rdv.starts_at,\n            \)", ")", RULES),
+    (EVENTS, r"rdv.motif.visibility == Visibility.VISIBLE_AND_NOTIFIED and ", "", RULES),
+    (EVENTS, r" and rdv.starts_at > \(now or timezone.now\(\)\)", "", RULES),
+    (EVENTS, r"if recipient.notify_by_sms and recipient.phone", "if recipient.phone", RULES),
+    (EVENTS, r"email and recipient.notify_by_email and recipient.email", "email and recipient.email", RULES),
+    (EVENTS, r"and recipient.email\):", "):", RULES),
+    (EVENTS, r" and not \(kind == \"cancelled\" and cancelled_by_usager\)", "", RULES),
+    (EVENTS, r"        cancel_waiting_reminders\(rdv\)\n", "        pass\n", RULES),
+    (EVENTS, r"status__in=\(Status.PENDING, Status.FAILING\),", "", RULES),
+    (EVENTS, r"purpose=Purpose.REMINDER,\n        content_type", "content_type", RULES),
+    (EVENTS, r"object_id=rdv.pk,", "", RULES),
+]
 
-def main() -> int:
+
+def main(words: list[str]) -> int:
     survivors = 0
     for module, pattern, replacement, tests in MUTATIONS:
-        path = Path(f"rdv/webhooks/{module}.py")
+        path = Path(module if "/" in module else f"rdv/webhooks/{module}.py")
+        if words and not any(word in str(path) for word in words):
+            continue
         original = path.read_text()
         mutated, count = re.subn(pattern, replacement, original, count=1)
         if count != 1:
@@ -145,4 +182,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -14,7 +14,7 @@ serialised (BEGIN IMMEDIATE), so the re-check inside the transaction is authorit
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -240,8 +240,9 @@ def _insert_agents(rdv: Rdv, agents: Iterable, exclusive: bool) -> None:
 
 def _describe(rdv: Rdv, agents: Iterable) -> dict:
     return {
-        "starts_at": rdv.starts_at.isoformat(),
-        "ends_at": rdv.ends_at.isoformat(),
+        # In UTC, one spelling per instant: a move to the same time, given in the espace's zone, changes nothing.
+        "starts_at": rdv.starts_at.astimezone(UTC).isoformat(),
+        "ends_at": rdv.ends_at.astimezone(UTC).isoformat(),
         "motif": rdv.motif.name,
         "lieu": str(rdv.lieu) if rdv.lieu_id else None,
         "agents": ", ".join(sorted(str(a) for a in agents)),

@@ -16,6 +16,7 @@ EXTENSION = sorted(gsm.EXTENSION)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("a" * 155, (GSM7, 1)),  # more than a concatenated segment holds, still one SMS
         ("a" * 160, (GSM7, 1)),
         ("a" * 161, (GSM7, 2)),
         ("a" * 306, (GSM7, 2)),
@@ -24,6 +25,7 @@ EXTENSION = sorted(gsm.EXTENSION)
         ("a" * 159 + "€", (GSM7, 2)),  # the euro counts two: 161 septets
         ("a" * 158 + "€", (GSM7, 1)),
         ("é" * 160, (GSM7, 1)),  # é is GSM-7
+        ("ê" * 68, (UCS2, 1)),
         ("ê" * 70, (UCS2, 1)),
         ("ê" * 71, (UCS2, 2)),
         ("ê" * 134, (UCS2, 2)),
@@ -45,6 +47,12 @@ def test_an_emoji_takes_two_ucs2_units():
     assert segments("😀" * 35) == (UCS2, 1)
     assert segments("😀" * 36) == (UCS2, 2)
     assert gsm.length("😀") == 2
+
+
+def test_surrogate_pairs_start_right_after_the_basic_multilingual_plane():
+    assert gsm.length("\uffff") == 1  # the last character of the plane: one unit
+    assert gsm.length("\U00010000") == 2  # the first one beyond it: a surrogate pair
+    assert segments("\uffff" * 70) == (UCS2, 1)
 
 
 @pytest.mark.parametrize(

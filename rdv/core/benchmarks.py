@@ -1,7 +1,9 @@
 """What the benchmark commands share: a throwaway database, so that a benchmark never touches the
 data of the instance it runs on."""
 
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 from django.db import connection
 
@@ -17,3 +19,16 @@ def throwaway_database():
         yield
     finally:
         creation.destroy_test_db(old_name, verbosity=0)
+
+
+@contextmanager
+def throwaway_database_for_workers(label: str):
+    """A throwaway database that worker processes can open too: a file for SQLite (not memory),
+    `bench_<label>_<name>` on PostgreSQL (never the test suite's database)."""
+    test_settings = connection.settings_dict.setdefault("TEST", {})
+    if connection.vendor == "sqlite":
+        test_settings["NAME"] = str(Path(tempfile.gettempdir()) / f"rdv-bench-{label}.sqlite3")
+    else:
+        test_settings["NAME"] = f"bench_{label}_{connection.settings_dict['NAME']}"
+    with throwaway_database():
+        yield

@@ -12,15 +12,13 @@ acceptance) and the settings used. Needs aiosmtpd (requirements-dev.txt).
 """
 
 import json
-import tempfile
 import time
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from rdv.core.benchmarks import throwaway_database
+from rdv.core.benchmarks import throwaway_database_for_workers
 
 BATCH = 50
 
@@ -38,13 +36,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["messages"] < 1 or options["workers"] < 1:
             raise CommandError("--messages et --workers doivent être au moins 1.")
-        old_name = connection.settings_dict["NAME"]
-        test_settings = connection.settings_dict.setdefault("TEST", {})
-        if connection.vendor == "sqlite":  # workers in other processes need a file, not memory
-            test_settings["NAME"] = str(Path(tempfile.gettempdir()) / "rdv-bench-outbox.sqlite3")
-        else:  # never the test suite's database
-            test_settings["NAME"] = f"bench_outbox_{old_name}"
-        with throwaway_database():
+        with throwaway_database_for_workers("outbox"):
             result = self._run(options)
         result["database"] = connection.vendor
         self.stdout.write(json.dumps(result) if options["json"] else json.dumps(result, indent=2))

@@ -14,15 +14,13 @@ max_delay_s (from writing to the first acceptance), throughput_per_s and the set
 """
 
 import json
-import tempfile
 import time
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from rdv.core.benchmarks import throwaway_database
+from rdv.core.benchmarks import throwaway_database_for_workers
 
 EVENTS_PER_RECORD = 4  # created, then three renames
 BATCH = 25
@@ -42,13 +40,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["events"] < EVENTS_PER_RECORD or options["workers"] < 1:
             raise CommandError(f"--events doit être au moins {EVENTS_PER_RECORD} et --workers au moins 1.")
-        old_name = connection.settings_dict["NAME"]
-        test_settings = connection.settings_dict.setdefault("TEST", {})
-        if connection.vendor == "sqlite":  # workers in other processes need a file, not memory
-            test_settings["NAME"] = str(Path(tempfile.gettempdir()) / "rdv-bench-webhooks.sqlite3")
-        else:  # never the test suite's database
-            test_settings["NAME"] = f"bench_webhooks_{old_name}"
-        with throwaway_database():
+        with throwaway_database_for_workers("webhooks"):
             result = self._run(options)
         result["database"] = connection.vendor
         self.stdout.write(json.dumps(result) if options["json"] else json.dumps(result, indent=2))

@@ -29,11 +29,11 @@ from django.utils import timezone
 from rdv.agendas.models import Absence, PlageOuverture
 from rdv.bookings.models import Rdv
 from rdv.core.audit import ACTION_LABELS, describe_changes
-from rdv.core.dates import french_date
 from rdv.notifications.calendar import agent_where, rdv_page
-from rdv.notifications.messages import french_clock, when
+from rdv.notifications.messages import when
 from rdv.notifications.models import AgentPreferences, RdvLevel
 from rdv.notifications.selectors import preferences_by_agent
+from rdv.online.services import french_moment
 from rdv.outbox.models import Purpose
 from rdv.outbox.services import enqueue_email
 
@@ -210,7 +210,7 @@ def rdv_agent_email(kind: str, rdv: Rdv, entry, agent, *, old_start=None, contex
     zone = rdv.organisation.territory.zone
     participations = list(rdv.participations.select_related("usager").order_by("pk"))
     local_end = timezone.localtime(rdv.ends_at, zone)
-    moved_from = when_at(old_start, zone) if kind == "moved" and old_start is not None else ""
+    moved_from = french_moment(old_start, zone) if kind == "moved" and old_start is not None else ""
     context = {
         "kind": kind,
         "greeting": f"Bonjour {agent.first_name},".replace(" ,", ","),
@@ -242,11 +242,6 @@ def rdv_agent_email(kind: str, rdv: Rdv, entry, agent, *, old_start=None, contex
         text=render_to_string("notifications/agent_rdv_email.txt", context),
         html=render_to_string("notifications/agent_rdv_email.html", context),
     )
-
-
-def when_at(moment: datetime, zone) -> str:
-    local = timezone.localtime(moment, zone)
-    return f"{french_date(local.date())} à {french_clock(moment, zone)}"
 
 
 def agenda_agent_email(entry, obj, agent) -> AgentEmail:

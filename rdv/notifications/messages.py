@@ -17,10 +17,9 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
 
-from rdv.core.dates import french_date
 from rdv.motifs.models import LocationType
 from rdv.online.ics import rdv_ics
-from rdv.online.services import manage_token
+from rdv.online.services import french_moment, manage_token, map_url
 
 PREFERENCES_SALT = "notification-preferences"
 
@@ -48,27 +47,16 @@ class Email:
     attachments: list
 
 
-def french_clock(moment, zone) -> str:
-    local = timezone.localtime(moment, zone)
-    return f"{local.hour} h {local:%M}"
-
-
 def when(rdv) -> str:
-    zone = rdv.organisation.territory.zone
-    local = timezone.localtime(rdv.starts_at, zone)
-    return f"{french_date(local.date())} à {french_clock(rdv.starts_at, zone)}"
+    """« mardi 9 mars 2027 à 10 h 00 », in the espace's time zone."""
+    return french_moment(rdv.starts_at, rdv.organisation.territory.zone)
 
 
 def place(rdv) -> tuple[str, str]:
     """(where, map link) as the usager reads it."""
     location = rdv.motif.location_type
     if location == LocationType.PUBLIC_OFFICE and rdv.lieu_id:
-        from urllib.parse import urlencode
-
-        return (
-            f"{rdv.lieu.name}, {rdv.lieu.address}",
-            "https://www.openstreetmap.org/search?" + urlencode({"query": rdv.lieu.address}),
-        )
+        return f"{rdv.lieu.name}, {rdv.lieu.address}", map_url(rdv.lieu)
     if location == LocationType.PHONE:
         return "Par téléphone : le service vous appellera.", ""
     if location == LocationType.VISIO:
@@ -91,7 +79,6 @@ def manage_url(rdv, usager) -> str:
 def rdv_email(kind: str, rdv, *, to: str, recipient, person, cancelled_by_usager: bool = False) -> Email:
     """`recipient`: the usager who receives the message (the responsible one for a relative);
     `person`: the usager the RDV is for."""
-    zone = rdv.organisation.territory.zone
     intro_key = kind
     if kind == "cancelled":
         intro_key = "cancelled_by_usager" if cancelled_by_usager else "cancelled_by_service"
@@ -124,11 +111,9 @@ def rdv_email(kind: str, rdv, *, to: str, recipient, person, cancelled_by_usager
         "mimetype": f"text/calendar; method={method}",
         "content_base64": base64.b64encode(rdv_ics(rdv, method=method, attendee=to)).decode(),
     }
-    local_day = timezone.localtime(rdv.starts_at, zone)
-    subject_when = f"{french_date(local_day.date())} à {french_clock(rdv.starts_at, zone)}"
     return Email(
         to=to,
-        subject=SUBJECTS[kind].format(when=subject_when),
+        subject=SUBJECTS[kind].format(when=context["when"]),
         text=render_to_string("notifications/rdv_email.txt", context),
         html=render_to_string("notifications/rdv_email.html", context),
         attachments=[attachment],

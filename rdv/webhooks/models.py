@@ -95,12 +95,15 @@ class WebhookEndpoint(models.Model):
     def subscribes_to(self, subscription: str) -> bool:
         return subscription in (self.subscriptions or [])
 
+    def grace_until(self, now):
+        """The end of the rotation's grace period while it lasts (the previous secret signs too)."""
+        if self.previous_secret and self.previous_secret_until and self.previous_secret_until > now:
+            return self.previous_secret_until
+        return None
+
     def signing_secrets(self, now) -> list[str]:
         """The current secret, then the previous one while its grace period lasts."""
-        keys = [self.secret]
-        if self.previous_secret and self.previous_secret_until and self.previous_secret_until > now:
-            keys.append(self.previous_secret)
-        return keys
+        return [self.secret, self.previous_secret] if self.grace_until(now) else [self.secret]
 
 
 class WebhookEvent(models.Model):

@@ -201,12 +201,7 @@ def _edit_page(request, ctx, endpoint, *, form=None, rotate_form=None, status=20
         },
     )
     level, label = _health(endpoint)
-    now = timezone.now()
-    grace_until = (
-        endpoint.previous_secret_until
-        if endpoint.previous_secret and endpoint.previous_secret_until and endpoint.previous_secret_until > now
-        else None
-    )
+    grace_until = endpoint.grace_until(timezone.now())
     secret_once = _secret_once(request, endpoint)
     response = _render(
         request,

@@ -7,6 +7,7 @@ tries the fallback provider in the same attempt. A permanent error (the message 
 is not retried, and not sent to the fallback either: it would refuse it too.
 """
 
+import dataclasses
 import logging
 
 from django.core.exceptions import ImproperlyConfigured
@@ -33,11 +34,7 @@ def _send_with(name: str, delivery: Delivery, sender: str) -> SendReport:
     except Exception as error:  # a bug or an unforeseen failure of one provider: try the other one
         logger.exception("SMS provider %s failed unexpectedly", name)
         raise TemporaryError(f"{name} : {type(error).__name__} {error}".strip()) from None
-    return SendReport(
-        provider_id=f"{name}:{result.provider_message_id}",
-        status_code=result.status_code,
-        response_excerpt=result.response_excerpt,
-    )
+    return dataclasses.replace(result, provider_id=f"{name}:{result.provider_id}")
 
 
 def send_sms(delivery: Delivery) -> SendReport:

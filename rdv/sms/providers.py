@@ -4,7 +4,7 @@
         "brevo": {"backend": "brevo", "label": "Brevo", "options": {"api_key": "…"}},
         "console": {"backend": "console"},
     }
-    get_provider("brevo").send("+33612345678", "Votre RDV…", sender="RDV")  # -> ProviderResult
+    get_provider("brevo").send("+33612345678", "Votre RDV…", sender="RDV")  # -> SendReport
 
 `send` returns the provider's id of the message or raises `TemporaryError` (try again later, or
 the espace's fallback provider now) / `PermanentError` (this message will never go: not retried),
@@ -21,7 +21,6 @@ import json
 import logging
 import ssl
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,7 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from rdv.outbox.channels import PermanentError, TemporaryError
+from rdv.outbox.channels import PermanentError, SendReport, TemporaryError
 from rdv.sms.gsm import UCS2, segments
 
 logger = logging.getLogger(__name__)
@@ -40,13 +39,6 @@ RESPONSE_MAX_BYTES = 64 * 1024
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-@dataclass(frozen=True)
-class ProviderResult:
-    provider_message_id: str
-    status_code: int | None = None
-    response_excerpt: str = ""
-
-
 class Provider:
     """A way to send one SMS. `name` is its key in SMS_PROVIDERS; options come from there."""
 
@@ -54,20 +46,20 @@ class Provider:
         self.name = name
         self.options = options
 
-    def send(self, to_e164: str, text: str, sender: str) -> ProviderResult:
+    def send(self, to_e164: str, text: str, sender: str) -> SendReport:
         raise NotImplementedError
 
 
 class ConsoleProvider(Provider):
     """Development: the SMS is written to the log (the console of `make run`)."""
 
-    def send(self, to_e164: str, text: str, sender: str) -> ProviderResult:
+    def send(self, to_e164: str, text: str, sender: str) -> SendReport:
         message_id = uuid.uuid4().hex
         encoding, count = segments(text)
         logger.warning(
             "SMS (%s, %s segment(s), %s) from %s to %s:\n%s", self.name, count, encoding, sender, to_e164, text
         )
-        return ProviderResult(message_id)
+        return SendReport(provider_id=message_id)
 
 
 class FileProvider(Provider):
@@ -78,7 +70,7 @@ class FileProvider(Provider):
     def path(self) -> Path:
         return Path(self.options.get("path") or settings.SMS_FILE_PATH)
 
-    def send(self, to_e164: str, text: str, sender: str) -> ProviderResult:
+    def send(self, to_e164: str, text: str, sender: str) -> SendReport:
         message_id = uuid.uuid4().hex
         encoding, count = segments(text)
         line = {
@@ -98,7 +90,7 @@ class FileProvider(Provider):
                 file.write(json.dumps(line, ensure_ascii=False) + "\n")
         except OSError as error:
             raise TemporaryError(f"Écriture impossible dans {self.path} : {error}") from None
-        return ProviderResult(message_id)
+        return SendReport(provider_id=message_id)
 
 
 def read_file_messages(path: str | Path) -> list[dict]:
@@ -152,7 +144,7 @@ class BrevoProvider(Provider):
             )
         return http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=self.timeout)
 
-    def send(self, to_e164: str, text: str, sender: str) -> ProviderResult:
+    def send(self, to_e164: str, text: str, sender: str) -> SendReport:
         encoding, _ = segments(text)
         body = {
             "sender": self.options.get("sender") or sender,
@@ -188,7 +180,7 @@ class BrevoProvider(Provider):
                 message_id = str(json.loads(raw or b"{}").get("messageId") or "")
             except (ValueError, AttributeError):
                 message_id = ""
-            return ProviderResult(message_id, status_code=status, response_excerpt=excerpt)
+            return SendReport(provider_id=message_id, status_code=status, response_excerpt=excerpt)
         message = f"Brevo : HTTP {status} {_error_message(raw)}".strip()
         if 400 <= status < 500 and status not in self.ACCOUNT_STATUSES:
             raise PermanentError(message, status_code=status, response_excerpt=excerpt)

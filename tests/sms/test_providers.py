@@ -18,7 +18,7 @@ def test_the_file_backend_appends_one_json_line_per_sms(sms_providers):
 
     lines = sms_providers.sent("file")
     assert [line["to"] for line in lines] == ["+33612345678", "+262692123456"]
-    assert [line["id"] for line in lines] == [first.provider_message_id, second.provider_message_id]
+    assert [line["id"] for line in lines] == [first.provider_id, second.provider_id]
     assert (lines[0]["text"], lines[0]["sender"], lines[0]["segments"]) == ("Bonjour", "RDV", 1)
     assert (lines[1]["encoding"], lines[1]["segments"]) == ("GSM-7", 2)
 
@@ -35,7 +35,7 @@ def test_the_console_backend_logs_the_sms(settings, caplog):
     settings.SMS_PROVIDERS = {"console": {"backend": "console"}}
     with caplog.at_level(logging.WARNING, logger="rdv.sms.providers"):
         result = get_provider("console").send("+33612345678", "Votre RDV demain", "RDV")
-    assert result.provider_message_id
+    assert result.provider_id
     assert "+33612345678" in caplog.text
     assert "Votre RDV demain" in caplog.text
 
@@ -49,7 +49,7 @@ def test_brevo_posts_the_documented_request_and_returns_the_message_id(sms_provi
     sms_providers.add_brevo(fake_brevo)
     result = get_provider("brevo").send("+33612345678", "Votre RDV du 3 mars", "RDV")
 
-    assert result.provider_message_id == "1511882900176220"
+    assert result.provider_id == "1511882900176220"
     assert result.status_code == 201
     [request] = fake_brevo.requests
     assert request["path"] == "/v3/transactionalSMS/send"

@@ -33,6 +33,35 @@ class DsfrForm(_DsfrContext, DsfrBaseForm):
     bound_field_class = BoundField
 
 
+class ConditionallyRequired:
+    """Fields shown as required (no « Optionnel ») without the HTML `required` attribute, because
+    they are needed only in one case (an usager created on the RDV form, a relative on the public
+    form). Mark them with `show_as_required(names)` in `__init__`; `required_now()` names those
+    the submitted data needs; the others are relaxed while the fields are cleaned."""
+
+    _shown_as_required: tuple = ()
+
+    def show_as_required(self, names) -> None:
+        self._shown_as_required = tuple(names)
+        for name in self._shown_as_required:
+            self.fields[name].required = True
+            self.fields[name].widget.use_required_attribute = lambda initial: False
+            self._bound_fields_cache.pop(name, None)
+
+    def required_now(self) -> bool:
+        return False
+
+    def _clean_fields(self):
+        relaxed = [] if self.required_now() else list(self._shown_as_required)
+        for name in relaxed:
+            self.fields[name].required = False
+        try:
+            super()._clean_fields()
+        finally:
+            for name in relaxed:
+                self.fields[name].required = True
+
+
 def set_help_text(form: forms.Form, name: str, text: str) -> None:
     """Change a field's help text after the DSFR form's __init__ (which caches the bound fields)."""
     form.fields[name].help_text = text

@@ -18,6 +18,7 @@ from rdv.motifs.models import LocationType, Motif
 from rdv.usagers import services as usager_services
 from rdv.usagers.models import Usager
 from rdv.www.forms.base import (
+    ConditionallyRequired,
     DateField,
     DsfrForm,
     ModelChoiceField,
@@ -111,7 +112,7 @@ class WhenMixin:
         return combine(self.cleaned_data["date"], self.cleaned_data["heure"])
 
 
-class RdvCreateForm(WhenMixin, DsfrForm):
+class RdvCreateForm(WhenMixin, ConditionallyRequired, DsfrForm):
     """Book a RDV: motif, time, lieu, agents, usager(s) (chosen or created inline), Contexte."""
 
     motif = MotifChoiceField(
@@ -295,22 +296,14 @@ class RdvCreateForm(WhenMixin, DsfrForm):
     def _require_new_usager_fields(self) -> None:
         """The names and the required custom fields are shown as required (not « Optionnel »), without
         the HTML `required` attribute: choosing an existing usager leaves them empty. They are
-        checked only when an usager is created here (`_clean_fields`)."""
-        self._needed_names = ["new_first_name", "new_last_name"]
-        self._needed_names += [self.new_field_name(field) for field in self.new_custom_fields if field.required]
-        for name in self._needed_names:
-            self.fields[name].required = True
-            self.fields[name].widget.use_required_attribute = lambda initial: False
+        checked only when an usager is created here (ConditionallyRequired)."""
+        self.show_as_required(
+            ["new_first_name", "new_last_name"]
+            + [self.new_field_name(field) for field in self.new_custom_fields if field.required]
+        )
 
-    def _clean_fields(self):
-        optional = [] if self._typed_new_usager() else self._needed_names
-        for name in optional:
-            self.fields[name].required = False
-        try:
-            super()._clean_fields()
-        finally:
-            for name in optional:
-                self.fields[name].required = True
+    def required_now(self) -> bool:
+        return self._typed_new_usager()
 
     @property
     def creates_usager(self) -> bool:

@@ -30,7 +30,7 @@ from rdv.online.ics import rdv_ics
 from rdv.online.models import BookingStatus, OnlineBooking
 from rdv.online.selectors import ON_SITE
 from rdv.usagers.models import Usager
-from rdv.www.forms.base import DsfrForm, add_domain_error, max_length
+from rdv.www.forms.base import ConditionallyRequired, DsfrForm, add_domain_error, max_length
 from rdv.www.forms.usagers import custom_form_field
 from rdv.www.public import steps
 from rdv.www.public.limits import check, rate_limited, too_many_requests
@@ -275,7 +275,7 @@ class PrescripteurForm(DsfrForm):
     )
 
 
-class DetailsForm(DsfrForm):
+class DetailsForm(ConditionallyRequired, DsfrForm):
     """The person the RDV is for (the visitor, or the beneficiary in prescripteur mode): the
     service re-checks everything (rdv.online.services.submit_details)."""
 
@@ -351,25 +351,11 @@ class DetailsForm(DsfrForm):
         else:
             if not show_birth_date:
                 del self.fields["relative_birth_date"]
-            # Shown as required (no « Optionnel »: they are, once the box is ticked) but without the
-            # HTML `required` attribute, and checked by `clean` only for a relative.
-            for name in self.RELATIVE_NAMES:
-                self.fields[name].required = True
-                self.fields[name].widget.use_required_attribute = lambda initial: False
-                self._bound_fields_cache.pop(name, None)
+            # Required once the box is ticked; `clean` checks them then, with their own messages.
+            self.show_as_required(self.RELATIVE_NAMES)
         for field in self.custom_fields:
             self.fields[field.key] = custom_form_field(field)
             dsfr_input_class_attr(self[field.key])
-
-    def _clean_fields(self):
-        present = [name for name in self.RELATIVE_NAMES if name in self.fields]
-        for name in present:  # required only for a relative: `clean` checks them then
-            self.fields[name].required = False
-        try:
-            super()._clean_fields()
-        finally:
-            for name in present:
-                self.fields[name].required = True
 
     def clean(self):
         data = super().clean()

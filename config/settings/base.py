@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rdv.sms",
     "rdv.webhooks",
     "rdv.notifications",
+    "rdv.api",
     "rdv.www",
     "rdv.ops",
 ]
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "rdv.api.middleware.ApiMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -219,11 +221,18 @@ SCHEDULED_TASKS = [
     {"task": "rdv.outbox.tasks.purge_sent_deliveries", "cron": "15 3 * * *"},
     {"task": "rdv.core.tasks.prune_task_results", "cron": "30 3 * * *"},
     {"task": "rdv.core.tasks.purge_rate_counters", "cron": "45 3 * * *"},
+    {"task": "rdv.api.tasks.purge_api_records", "cron": "50 3 * * *"},
     {"task": "rdv.online.tasks.purge_online_bookings", "seconds": 3600},
     {"task": "rdv.notifications.tasks.send_reminders", "seconds": REMINDER_SWEEP_SECONDS},
 ]
 # How often a standby scheduler tries to take the leader lock, and the leader checks it still holds it.
 SCHEDULER_LOCK_RETRY_SECONDS = float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS", "10"))
+
+# API (/api/v1): calls per minute and per token; how long an Idempotency-Key is remembered; how long
+# the journal of calls is kept.
+API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "300"))
+API_IDEMPOTENCY_HOURS = int(os.environ.get("API_IDEMPOTENCY_HOURS", "24"))
+API_CALLS_KEEP_DAYS = int(os.environ.get("API_CALLS_KEEP_DAYS", "365"))
 
 # Product settings
 SITE_NAME = "Rendez-vous Public"

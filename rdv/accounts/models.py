@@ -261,3 +261,51 @@ class ReplacedInvitationToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invitation} · remplacé le {self.replaced_at:%d/%m/%Y}"
+
+
+API_TOKEN_PREFIX = "rdvp_"
+
+
+def new_api_token() -> tuple[str, str]:
+    """A personal API token (`rdvp_` and 43 random URL-safe characters: 256 bits) and its hash.
+    The prefix lets secret scanners recognise a leaked token. Only the hash is stored."""
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self, now=None):
+        """Neither revoked nor expired at `now`."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(models.Model):
+    """A personal API token: it acts with exactly its agent's rights (docs/adr/0014-api.md).
+    Shown once at creation; the database holds its SHA-256 (256 random bits: no salt or slow hash
+    needed) and the first characters, to recognise it in a list."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField("nom", max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField("expire le", null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "jeton d’API"
+        verbose_name_plural = "jetons d’API"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -5,6 +5,7 @@ invitation link is its own right (accept_invitation_*)."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -16,16 +17,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rdv.accounts.models import (
+    API_TOKEN_PREFIX,
     AccessLevel,
     Agent,
     AgentRole,
     AgentService,
+    ApiToken,
     Invitation,
     InvitationOrganisation,
     InvitationStatus,
     ReplacedInvitationToken,
     TerritoryRole,
     hash_token,
+    new_api_token,
     new_token,
 )
 from rdv.accounts.policies import can_edit_agent, can_manage_agents, can_manage_invitation
@@ -541,3 +545,76 @@ def _check_organisations_in(territory: Territory, levels: Mapping[Organisation, 
             raise DomainError("organisation_outside", "Organisation inconnue.", field="organisations")
         if level not in AccessLevel.values:
             raise DomainError("access_level_invalid", "Niveau d'accès inconnu.", field="organisations")
+
+
+# Personal API tokens ------------------------------------------------------------------------------
+
+API_TOKENS_PER_AGENT = 20
+API_TOKEN_MAX_DAYS = 366
+
+
+def create_api_token(ctx: Context, *, name: str, expires_on=None) -> tuple[ApiToken, str]:
+    """A new API token for the agent of `ctx` (their own profile), acting with their rights. Returns
+    the token and its secret, which is shown once and never stored."""
+    require(ctx.agent is not None and not ctx.is_public)
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("invalid", "Donnez un nom au jeton (l’outil qui l’utilisera, par exemple).", field="name")
+    if len(name) > 100:
+        raise DomainError("invalid", "Le nom du jeton tient en 100 caractères au plus.", field="name")
+    now = timezone.now()
+    expires_at = None
+    if expires_on is not None:
+        today = timezone.localdate(now)
+        if expires_on <= today:
+            raise DomainError("invalid", "La date d’expiration doit être dans le futur.", field="expires_on")
+        if (expires_on - today).days > API_TOKEN_MAX_DAYS:
+            raise DomainError("invalid", "Un jeton expire au plus tard dans un an.", field="expires_on")
+        expires_at = timezone.make_aware(datetime.combine(expires_on, time.min))
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().get(pk=ctx.agent.pk)
+        if ApiToken.objects.filter(agent=agent).usable(now).count() >= API_TOKENS_PER_AGENT:
+            raise DomainError(
+                "too_many", f"Vous avez déjà {API_TOKENS_PER_AGENT} jetons actifs : révoquez-en un d’abord."
+            )
+        secret, digest = new_api_token()
+        token = ApiToken.objects.create(
+            agent=agent, name=name, token_hash=digest, prefix=secret[:12], created_at=now, expires_at=expires_at
+        )
+        log_action(ctx.actor, "api_token.created", token, {"name": name, "expires_at": expires_at})
+    return token, secret
+
+
+def revoke_api_token(ctx: Context, token: ApiToken) -> ApiToken:
+    """Revoke one of the agent's own tokens: it opens nothing from the next request on."""
+    require(ctx.agent is not None and ctx.is_self(token.agent_id))
+    with transaction.atomic():
+        updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if updated:
+            token.refresh_from_db()
+            log_action(ctx.actor, "api_token.revoked", token, {"name": token.name})
+    return token
+
+
+def agent_api_tokens(ctx: Context):
+    """The agent's own tokens, newest first (revoked and expired ones included, marked)."""
+    require(ctx.agent is not None)
+    return ApiToken.objects.filter(agent_id=ctx.agent.pk)
+
+
+def authenticate_api_token(secret: str, *, now=None) -> ApiToken | None:
+    """The usable token of an active agent whose secret is `secret`, or None. Marks it used (at most
+    once a minute, so reads do not write on every call)."""
+    if not secret or not secret.startswith(API_TOKEN_PREFIX) or len(secret) > 100:
+        return None
+    now = now or timezone.now()
+    token = (
+        ApiToken.objects.usable(now)
+        .filter(token_hash=hash_token(secret), agent__is_active=True)
+        .select_related("agent")
+        .first()
+    )
+    if token is not None and (token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1)):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

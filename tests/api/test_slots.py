@@ -5,12 +5,24 @@ agent and admin both open 09:00–12:00 every weekday for the 30-minute motif.""
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.bookings.conftest import TODAY, at, frozen_now, setup  # noqa: F401 - fixtures
+from tests.bookings.conftest import NOW, TODAY, at, build_setup
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    with time_machine.travel(NOW, tick=False):
+        yield NOW
+
+
+@pytest.fixture
+def setup(alice):
+    return build_setup(alice)
 
 
 def url(setup, motif=None, what="slots"):

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox
+.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox api-fuzz
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ bench: install
 # Delivery outbox benchmark: local SMTP server refusing the first seconds, 4 real workers.
 bench-outbox: install
 	$(PY) manage.py bench_outbox --messages 1000 --workers 4 --json
+
+# schemathesis against the live API (a throwaway database with the demo data, a real server).
+api-fuzz: install
+	.ci/api-fuzz
 
 e2e-deps:
 	apt-get update -qq && apt-get install -y -qq chromium chromium-driver

@@ -6,12 +6,12 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
-from pydantic import model_validator
 
 from rdv.agendas.calendar import holiday_zone
 from rdv.api.auth import one, organisation_ctx
 from rdv.api.errors import ApiError
 from rdv.api.schemas import responses
+from rdv.api.types import Flag, Id, IsoDate
 from rdv.bookings.availability import find_slots, next_available_slot
 from rdv.bookings.search import HORIZON_DAYS, first_slot_after
 from rdv.motifs.selectors import bookable_motifs
@@ -20,7 +20,6 @@ router = Router(tags=["Créneaux"])
 
 MAX_DAYS = 31
 MAX_IDS = 500
-INT64 = 2**63 - 1
 
 
 class SlotOut(Schema):
@@ -47,28 +46,22 @@ class NextAvailability(Schema):
 
 
 class SlotFilters(Schema):
-    lieu_id: int | None = Field(None, ge=1, le=INT64)
-    agent_ids: list[int] | None = Field(
+    lieu_id: Id | None = None
+    agent_ids: list[Id] | None = Field(
         None, max_length=MAX_IDS, description="Seulement ces agents (agents uniquement)."
     )
-    online: bool = Field(
+    online: Flag = Field(
         False, description="true : les créneaux que le public voit (délais de réservation en ligne, lieux ouverts)."
     )
 
-    @model_validator(mode="after")
-    def check_ids(self):
-        if self.agent_ids and any(not 1 <= pk <= INT64 for pk in self.agent_ids):
-            raise ValueError("agent_ids")
-        return self
-
 
 class Range(Schema):
-    start_date: date = Field(description="Premier jour (AAAA-MM-JJ, heure locale de l’espace).")
-    end_date: date = Field(description=f"Dernier jour inclus ; {MAX_DAYS} jours au plus par appel.")
+    start_date: IsoDate = Field(description="Premier jour (AAAA-MM-JJ, heure locale de l’espace).")
+    end_date: IsoDate = Field(description=f"Dernier jour inclus ; {MAX_DAYS} jours au plus par appel.")
 
 
 class After(Schema):
-    after: date | None = Field(None, description="Chercher à partir de ce jour (par défaut : aujourd’hui).")
+    after: IsoDate | None = Field(None, description="Chercher à partir de ce jour (par défaut : aujourd’hui).")
 
 
 def _slot_out(slot, zone) -> dict:

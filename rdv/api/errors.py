@@ -15,7 +15,6 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from rdv.core.errors import DomainError
 
-
 logger = logging.getLogger("rdv.api")
 
 

@@ -19,7 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--email", required=True, help="E-mail de l’agent")
         parser.add_argument("--name", default="Jeton créé en ligne de commande", help="Nom du jeton")
-        parser.add_argument("--json", action="store_true", dest="as_json", help="Sortie JSON avec des identifiants utiles")
+        parser.add_argument(
+            "--json", action="store_true", dest="as_json", help="Sortie JSON avec des identifiants utiles"
+        )
 
     def handle(self, *args, email, name, as_json: bool = False, **options):
         agent = Agent.objects.filter(email=email.strip().lower(), is_active=True).first()

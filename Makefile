@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox api-fuzz
+.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox api-fuzz serve-prod
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ run: seed
 	$(PY) manage.py db_worker --queue-name '*' --interval 1 & \
 	$(PY) manage.py run_scheduler & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# As in production: PostgreSQL (DATABASE_URL, default rdv_prod on 127.0.0.1), collectstatic, migrate,
+# gunicorn web processes, delivery workers and the scheduler (scripts/serve-prod says which variables).
+serve-prod: install
+	scripts/serve-prod
 
 worker: install
 	$(PY) manage.py db_worker --queue-name '*'

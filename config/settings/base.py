@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rdv.webhooks",
     "rdv.notifications",
     "rdv.api",
+    "ninja",  # after rdv.api, whose template of the docs page (lang="fr") wins
     "rdv.www",
     "rdv.ops",
 ]

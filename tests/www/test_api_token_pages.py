@@ -78,7 +78,9 @@ def test_anonymous_visitors_are_sent_to_the_login_page(alice):
 
 def test_creating_a_token_shows_its_secret_once_and_keeps_only_its_hash(alice):
     client = log_in(Client(), alice.agent)
-    response = client.post(URL, {"name": "Logiciel de suivi", "expires_on": ""})
+    created = client.post(URL, {"name": "Logiciel de suivi", "expires_on": ""})
+    assert created.status_code == 302  # post/redirect/get: a reload creates nothing
+    response = client.get(created["Location"])
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     text = page_text(response)
@@ -101,6 +103,7 @@ def test_creating_a_token_shows_its_secret_once_and_keeps_only_its_hash(alice):
     assert entry.actor_id == alice.agent.pk
     assert secret not in str(entry.changes) and secret not in entry.object_repr
 
+    assert "api_token_secret" not in client.session  # shown once, then gone from the session too
     again = client.get(URL)
     assert again["Cache-Control"] == "no-store"
     text = page_text(again)
@@ -112,7 +115,7 @@ def test_creating_a_token_shows_its_secret_once_and_keeps_only_its_hash(alice):
 
 def test_the_secret_opens_the_api_with_the_agent_s_rights_until_revoked(alice, bob):
     client = log_in(Client(), alice.agent)
-    secret = secret_of(client.post(URL, {"name": "SI"}))
+    secret = secret_of(client.post(URL, {"name": "SI"}, follow=True))
     response = api_get(secret)
     assert response.status_code == 200
     assert [o["id"] for o in response.json()["organisations"]] == [alice.organisation.pk]
@@ -212,7 +215,7 @@ def test_bad_input_gets_a_french_error_on_the_field_and_creates_nothing(alice, d
 def test_an_expiry_date_within_a_year_is_kept_and_shown(alice):
     client = log_in(Client(), alice.agent)
     last_day = timezone.localdate() + timedelta(days=366)
-    assert client.post(URL, {"name": "Un an", "expires_on": last_day.isoformat()}).status_code == 200
+    assert client.post(URL, {"name": "Un an", "expires_on": last_day.isoformat()}).status_code == 302
     token = ApiToken.objects.get()
     assert timezone.localtime(token.expires_at) == timezone.make_aware(
         datetime.datetime.combine(last_day, datetime.time())
@@ -229,7 +232,7 @@ def test_the_twenty_first_active_token_is_refused_until_one_is_revoked(alice):
     assert "Vous avez déjà 20 jetons actifs : révoquez-en un d’abord." in page_text(response)
     assert ApiToken.objects.count() == API_TOKENS_PER_AGENT
     client.post(revoke_url(tokens[0]), {"confirmer": "1"})
-    assert client.post(URL, {"name": "Un de trop"}).status_code == 200
+    assert client.post(URL, {"name": "Un de trop"}).status_code == 302
     assert ApiToken.objects.count() == API_TOKENS_PER_AGENT + 1
 
 

@@ -18,6 +18,7 @@ from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.tenancy import agent_required
 
 TITLE = "Jetons d’API"
+SECRET_SESSION_KEY = "api_token_secret"
 USAGE_DAYS = 30
 
 
@@ -82,9 +83,14 @@ def api_tokens(request, ctx):
             except DomainError as error:
                 add_domain_error(form, error)
             else:
-                return _page(request, ctx, ApiTokenForm(), created=token, secret=secret)
+                # Post/redirect/get: a reload must not create a second token. The secret crosses
+                # the redirect in the session and is shown by the next page only.
+                request.session[SECRET_SESSION_KEY] = {"token": token.pk, "secret": secret}
+                return redirect("agent_api_tokens")
         return _page(request, ctx, form, status=400)
-    return _page(request, ctx, form)
+    shown = request.session.pop(SECRET_SESSION_KEY, None)
+    created = services.agent_api_tokens(ctx).filter(pk=shown["token"]).first() if shown else None
+    return _page(request, ctx, form, created=created, secret=shown["secret"] if created else "")
 
 
 @require_http_methods(["GET", "POST"])

@@ -26,16 +26,22 @@ from rdv.webhooks import services as webhook_services
 from rdv.webhooks.models import WebhookEvent
 from tests import factories
 from tests.api.conftest import ApiClient, token_for
-from tests.bookings import conftest as booking_world
-from tests.bookings.conftest import TODAY, at, next_weekday
+from tests.bookings.conftest import NOW, TODAY, at, build_setup, next_weekday
 from tests.bookings.test_services import state
 from tests.helpers import as_agent
 
 pytestmark = pytest.mark.django_db
 
-# The booking tests' fixtures: their world, and their frozen « now » (autouse).
-setup = booking_world.setup
-frozen_now = booking_world.frozen_now
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    with time_machine.travel(NOW, tick=False):
+        yield NOW
+
+
+@pytest.fixture
+def setup(alice):
+    return build_setup(alice)
 
 
 def rdvs_url(organisation, *rest) -> str:
@@ -340,13 +346,10 @@ def test_ids_out_of_the_agent_s_reach_are_404(setup, bob, api):
         {"motif_id": bob_motif.pk},
         {"motif_id": other_org_motif.pk},
         {"motif_id": 999_999},
-        {"motif_id": 2**63},
-        {"motif_id": -1},
         {"agent_ids": [setup.outsider.pk]},  # an agent of another organisation of the espace
         {"agent_ids": [bob.agent.pk]},
-        {"agent_ids": [setup.agent.pk, 2**70]},
+        {"agent_ids": [setup.agent.pk, 999_999]},
         {"usager_ids": [bob_usager.pk]},
-        {"usager_ids": [2**64]},
         {"lieu_id": 999_999},
         {"lieu_id": bob_lieu.pk},
     ]
@@ -367,6 +370,11 @@ def test_ids_out_of_the_agent_s_reach_are_404(setup, bob, api):
         ({"starts_at": "mardi 10 h"}, "invalid", "starts_at"),
         ({"motif_id": None}, "invalid", "motif_id"),
         ({"motif_id": "premier accueil"}, "invalid", "motif_id"),
+        ({"motif_id": 2**63}, "invalid", "motif_id"),  # ids are 1 to 2^63 - 1
+        ({"motif_id": -1}, "invalid", "motif_id"),
+        ({"agent_ids": [2**70]}, "invalid", "agent_ids.0"),
+        ({"usager_ids": [2**64]}, "invalid", "usager_ids.0"),
+        ({"lieu_id": 0}, "invalid", "lieu_id"),
         ({"agent_ids": "1"}, "invalid", "agent_ids"),
         ({"agent_ids": []}, "agents_required", "agents"),
         ({"usager_ids": []}, "one_usager", "usagers"),
@@ -604,7 +612,7 @@ def test_participants_of_a_collective_rdv(setup, bob, api):
     refused_without_change(lambda: client.post(url, {"usager_id": setup.usager2.pk}), 422, "already_participant")
     bob_usager = factories.UsagerFactory(territory=bob.territory, organisations=[bob.organisation])
     refused_without_change(lambda: client.post(url, {"usager_id": bob_usager.pk}), 404, "not_found")
-    refused_without_change(lambda: client.post(url, {"usager_id": 2**64}), 404, "not_found")
+    refused_without_change(lambda: client.post(url, {"usager_id": 2**64}), 422, "invalid", "usager_id")
     refused_without_change(lambda: client.post(url, {"usager_id": "Dupont"}), 422, "invalid", "usager_id")
 
     removed = client.delete(rdvs_url(setup.organisation, rdv.pk, "participants", setup.usager2.pk))

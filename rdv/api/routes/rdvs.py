@@ -7,20 +7,20 @@ Records are the webhooks' RDV body (rdv.webhooks.payloads.rdv_data: the establis
 blueprint) with `visio_url` and `cancel_reason` added. Objects named by id (motif, agents, usagers,
 lieu) are fetched through the token agent's scopes: outside them, 404."""
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AliasChoices, AwareDatetime, BeforeValidator, ConfigDict
+from pydantic import AliasChoices, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
 from rdv.agendas import policies as agenda_policies
 from rdv.agendas import selectors as agenda_selectors
 from rdv.api.auth import one, organisation_ctx
-from rdv.api.errors import NOT_FOUND_MESSAGE, ApiError, ErrorOut
+from rdv.api.errors import NOT_FOUND_MESSAGE, ApiError
 from rdv.api.pagination import Meta, PageParams, paginate
 from rdv.api.schemas import responses
+from rdv.api.types import ISO_DATE, ISO_DATETIME, AwareDateTime, Flag, Id, Integer
 from rdv.bookings import policies, selectors, services
 from rdv.bookings.models import Rdv
 from rdv.motifs import policies as motif_policies
@@ -29,31 +29,32 @@ from rdv.webhooks.payloads import rdv_data, with_rdv_relations
 
 router = Router(tags=["Rendez-vous"])
 
-INT64 = 2**63 - 1
 MAX_IDS = 500  # agents or usagers named in one call
 CANCEL_REASON_MAX_LENGTH = Rdv._meta.get_field("cancel_reason").max_length
 
 RdvStatusValue = Literal["unknown", "seen", "noshow", "excused", "revoked"]
-FilterId = Annotated[int, Field(ge=1, le=INT64)]
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _moment(value):
-    """A query's moment: a date (AAAA-MM-JJ), or an ISO 8601 date and time with its offset."""
+    """A filter's moment: a date (AAAA-MM-JJ), or an instant with its offset (rdv.api.types'
+    formats); one error, worded for what was sent."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise PydanticCustomError("timezone_aware", "naive datetime")
+        return value
+    if isinstance(value, date):
+        return value
     if isinstance(value, str):
-        text = value.strip()
-        if DATE.fullmatch(text):
-            try:
-                return date.fromisoformat(text)
-            except ValueError as exc:
-                raise PydanticCustomError("date_parsing", "invalid date") from exc
         try:
-            value = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise PydanticCustomError("datetime_parsing", "invalid datetime") from exc
-    if isinstance(value, datetime) and value.tzinfo is None:
-        raise PydanticCustomError("timezone_aware", "naive datetime")
-    return value
+            if ISO_DATE.fullmatch(value):
+                return date.fromisoformat(value)
+            if ISO_DATETIME.fullmatch(value):
+                return datetime.fromisoformat(value)
+        except ValueError as exc:  # 2027-02-30
+            raise PydanticCustomError("datetime_parsing", "invalid moment") from exc
+        if ISO_DATE.match(value) and "T" in value:  # a wall-clock time without its offset
+            raise PydanticCustomError("timezone_aware", "naive datetime")
+    raise PydanticCustomError("datetime_parsing", "invalid moment")
 
 
 Moment = Annotated[datetime | date, BeforeValidator(_moment)]
@@ -207,30 +208,30 @@ class RdvFilters(Schema):
     starts_before: Moment | None = Field(
         None, description="Début avant (exclu) : date et heure avec fuseau, ou date (minuit dans l’espace)."
     )
-    agent_id: FilterId | None = Field(None, description="Rendez-vous de cet agent.")
-    usager_id: FilterId | None = Field(None, description="Rendez-vous de cet usager (participant).")
-    user_id: FilterId | None = Field(None, description="Synonyme d’usager_id (nom de la plateforme établie).")
+    agent_id: Id | None = Field(None, description="Rendez-vous de cet agent.")
+    usager_id: Id | None = Field(None, description="Rendez-vous de cet usager (participant).")
+    user_id: Id | None = Field(None, description="Synonyme d’usager_id (nom de la plateforme établie).")
     status: RdvStatusValue | None = None
-    motif_id: FilterId | None = None
-    lieu_id: FilterId | None = None
+    motif_id: Id | None = None
+    lieu_id: Id | None = None
 
 
 class RdvCreate(Strict):
-    motif_id: int
-    starts_at: AwareDatetime = Field(description="Début, en ISO 8601 avec fuseau (2027-03-09T10:00:00+01:00).")
-    agent_ids: list[int] = Field(max_length=MAX_IDS)
-    usager_ids: list[int] = Field(
+    motif_id: Id
+    starts_at: AwareDateTime = Field(description="Début, en ISO 8601 avec fuseau (2027-03-09T10:00:00+01:00).")
+    agent_ids: list[Id] = Field(max_length=MAX_IDS)
+    usager_ids: list[Id] = Field(
         [],
         max_length=MAX_IDS,
         validation_alias=AliasChoices("usager_ids", "user_ids"),
         description="Usagers du rendez-vous (synonyme accepté : user_ids).",
     )
-    lieu_id: int | None = Field(None, description="Obligatoire pour un motif sur place, absent sinon.")
-    duration_in_min: int | None = Field(None, description="Durée en minutes ; par défaut, celle du motif.")
+    lieu_id: Id | None = Field(None, description="Obligatoire pour un motif sur place, absent sinon.")
+    duration_in_min: Integer | None = Field(None, description="Durée en minutes ; par défaut, celle du motif.")
     context: str = ""
     address: str = Field("", description="Adresse du rendez-vous, pour un motif à domicile.")
     visio_url: str = Field("", description="Lien de visioconférence, pour un motif en visio.")
-    override: bool = Field(
+    override: Flag = Field(
         False, description="Réserver même hors disponibilité ou sur un autre rendez-vous (noté au journal)."
     )
 
@@ -242,17 +243,15 @@ class RdvUpdate(Strict):
 
 
 class RdvMove(Strict):
-    starts_at: AwareDatetime = Field(description="Nouveau début, avec fuseau ; la durée ne change pas.")
-    agent_ids: list[int] | None = Field(
-        None, max_length=MAX_IDS, description="Nouveaux agents ; par défaut, les mêmes."
-    )
-    lieu_id: int | None = Field(None, description="Nouveau lieu ; par défaut, le même.")
-    override: bool = False
+    starts_at: AwareDateTime = Field(description="Nouveau début, avec fuseau ; la durée ne change pas.")
+    agent_ids: list[Id] | None = Field(None, max_length=MAX_IDS, description="Nouveaux agents ; par défaut, les mêmes.")
+    lieu_id: Id | None = Field(None, description="Nouveau lieu ; par défaut, le même.")
+    override: Flag = False
 
 
 class RdvCancel(Strict):
     reason: str = Field("", max_length=CANCEL_REASON_MAX_LENGTH)
-    by_usager: bool = Field(
+    by_usager: Flag = Field(
         False, description="true : annulé à la demande de l’usager (excused) ; false : par le service (revoked)."
     )
 
@@ -265,7 +264,7 @@ class RdvStatusChange(Strict):
 
 
 class ParticipantIn(Strict):
-    usager_id: int = Field(validation_alias=AliasChoices("usager_id", "user_id"), description="Synonyme : user_id.")
+    usager_id: Id = Field(validation_alias=AliasChoices("usager_id", "user_id"), description="Synonyme : user_id.")
 
 
 # Helpers ---------------------------------------------------------------------------------------
@@ -274,8 +273,6 @@ class ParticipantIn(Strict):
 def _many(queryset, ids: list[int]) -> list:
     """The objects `ids` of `queryset` (a scope), in the given order, repeats kept (the services
     refuse them with their own message); any id outside the scope is a 404."""
-    if any(not 1 <= pk <= INT64 for pk in ids):
-        raise ApiError(404, "not_found", NOT_FOUND_MESSAGE)
     found = {obj.pk: obj for obj in queryset.filter(pk__in=set(ids))} if ids else {}
     if len(found) != len(set(ids)):
         raise ApiError(404, "not_found", NOT_FOUND_MESSAGE)
@@ -297,12 +294,6 @@ def _refuse_hidden_context(ctx, context: str | None) -> None:
 
 
 # Routes ----------------------------------------------------------------------------------------
-
-
-def write_responses(ok: dict) -> dict:
-    """The answers of an operation with a JSON body: those of `responses(…, write=True)`, and 400
-    when the body is not JSON at all (the core's handler answers it; its list does not name it)."""
-    return {**responses(ok, write=True), 400: ErrorOut}
 
 
 PREFIX = "/organisations/{organisation_id}/rdvs"
@@ -338,7 +329,7 @@ def get_rdv(request, organisation_id: int, rdv_id: int):
     return {"rdv": rdv_out(rdv, ctx.territory.zone)}
 
 
-@router.post(PREFIX, response=write_responses({201: RdvOne}), summary="Réserver un rendez-vous")
+@router.post(PREFIX, response=responses({201: RdvOne}, write=True), summary="Réserver un rendez-vous")
 def create_rdv(request, organisation_id: int, payload: RdvCreate):
     ctx = organisation_ctx(request, organisation_id)
     _refuse_hidden_context(ctx, payload.context or None)
@@ -361,7 +352,7 @@ def create_rdv(request, organisation_id: int, payload: RdvCreate):
     return Status(201, _answer(ctx, rdv))
 
 
-@router.patch(PREFIX + "/{rdv_id}", response=write_responses({200: RdvOne}), summary="Modifier un rendez-vous")
+@router.patch(PREFIX + "/{rdv_id}", response=responses({200: RdvOne}, write=True), summary="Modifier un rendez-vous")
 def update_rdv(request, organisation_id: int, rdv_id: int, payload: RdvUpdate):
     ctx = organisation_ctx(request, organisation_id)
     rdv = _visible_rdv(ctx, rdv_id)
@@ -370,7 +361,9 @@ def update_rdv(request, organisation_id: int, rdv_id: int, payload: RdvUpdate):
     return _answer(ctx, rdv)
 
 
-@router.post(PREFIX + "/{rdv_id}/move", response=write_responses({200: RdvOne}), summary="Déplacer un rendez-vous")
+@router.post(
+    PREFIX + "/{rdv_id}/move", response=responses({200: RdvOne}, write=True), summary="Déplacer un rendez-vous"
+)
 def move_rdv(request, organisation_id: int, rdv_id: int, payload: RdvMove):
     ctx = organisation_ctx(request, organisation_id)
     rdv = _visible_rdv(ctx, rdv_id)
@@ -382,7 +375,9 @@ def move_rdv(request, organisation_id: int, rdv_id: int, payload: RdvMove):
     return _answer(ctx, rdv)
 
 
-@router.post(PREFIX + "/{rdv_id}/cancel", response=write_responses({200: RdvOne}), summary="Annuler un rendez-vous")
+@router.post(
+    PREFIX + "/{rdv_id}/cancel", response=responses({200: RdvOne}, write=True), summary="Annuler un rendez-vous"
+)
 def cancel_rdv(request, organisation_id: int, rdv_id: int, payload: RdvCancel):
     """As on the pages: an agent cancels for the service (revoked) or records the usager's
     cancellation (`by_usager`: excused); a RDV already cancelled is left as it is."""
@@ -395,7 +390,7 @@ def cancel_rdv(request, organisation_id: int, rdv_id: int, payload: RdvCancel):
 
 @router.post(
     PREFIX + "/{rdv_id}/status",
-    response=write_responses({200: RdvOne}),
+    response=responses({200: RdvOne}, write=True),
     summary="Changer le statut d’un rendez-vous",
 )
 def change_status(request, organisation_id: int, rdv_id: int, payload: RdvStatusChange):
@@ -407,7 +402,7 @@ def change_status(request, organisation_id: int, rdv_id: int, payload: RdvStatus
 
 @router.post(
     PREFIX + "/{rdv_id}/participants",
-    response=write_responses({201: RdvOne}),
+    response=responses({201: RdvOne}, write=True),
     summary="Ajouter un participant",
 )
 def add_participant(request, organisation_id: int, rdv_id: int, payload: ParticipantIn):

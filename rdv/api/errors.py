@@ -51,6 +51,7 @@ STATUS_OF_CODE = {
     "duplicate": 409,
     "conflict": 409,
     "too_many": 409,
+    "full": 409,  # a collective RDV at capacity
 }
 
 # pydantic's error types, in French (the rest: « Valeur invalide. »).

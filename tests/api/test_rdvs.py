@@ -608,7 +608,7 @@ def test_participants_of_a_collective_rdv(setup, bob, api):
     assert by_alias.json()["rdv"]["users_count"] == 3
     assert AuditLog.objects.filter(action="rdv.participant_added").count() == 2
     fourth = factories.UsagerFactory(territory=setup.world.territory, organisations=[setup.organisation])
-    refused_without_change(lambda: client.post(url, {"usager_id": fourth.pk}), 422, "full", "usager")
+    refused_without_change(lambda: client.post(url, {"usager_id": fourth.pk}), 409, "full", "usager")
     refused_without_change(lambda: client.post(url, {"usager_id": setup.usager2.pk}), 422, "already_participant")
     bob_usager = factories.UsagerFactory(territory=bob.territory, organisations=[bob.organisation])
     refused_without_change(lambda: client.post(url, {"usager_id": bob_usager.pk}), 404, "not_found")

@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_dump_restores_with_the_same_counts(postgres_only):
     factories.UsagerFactory.create_batch(3)
     settings = connection.settings_dict
-    url = f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    url = (
+        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
     result = subprocess.run(
         ["scripts/restore-drill"], cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True
     )

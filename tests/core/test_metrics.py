@@ -139,8 +139,10 @@ def busy_deployment(db):
     attempt(sent, 1, AttemptOutcome.TEMPORARY, minutes_ago=20)  # failed, retried (and sent since)
     attempt(sent, 2, AttemptOutcome.SENT, minutes_ago=5)
     given_up = delivery(Channel.SMS, Status.ABANDONED, attempts=2)
-    attempt(given_up, 1, AttemptOutcome.TEMPORARY, minutes_ago=90)  # over an hour ago
-    attempt(given_up, 2, AttemptOutcome.PERMANENT, minutes_ago=10)
+    attempt(given_up, 1, AttemptOutcome.TEMPORARY, minutes_ago=30)  # failed, retried
+    attempt(given_up, 2, AttemptOutcome.PERMANENT, minutes_ago=10)  # gave up
+    long_ago = delivery(Channel.SMS, Status.ABANDONED, attempts=1)
+    attempt(long_ago, 1, AttemptOutcome.PERMANENT, minutes_ago=90)  # over an hour ago
     old = delivery(Channel.WEBHOOK, Status.SENT, attempts=1, sent_at=now - timedelta(hours=2))
     attempt(old, 1, AttemptOutcome.SENT, minutes_ago=120)
     motif = factories.MotifFactory()
@@ -171,7 +173,7 @@ def test_deliveries_of_the_last_hour_by_result(busy_deployment):
     assert value(samples, last_hour, channel="email", status="failed") == 1
     assert value(samples, last_hour, channel="email", status="abandoned") == 0
     assert value(samples, last_hour, channel="sms", status="abandoned") == 1
-    assert value(samples, last_hour, channel="sms", status="failed") == 0  # the first failure is older
+    assert value(samples, last_hour, channel="sms", status="failed") == 1
     assert value(samples, last_hour, channel="webhook", status="sent") == 0  # two hours ago
 
 

@@ -23,6 +23,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
 
 MASK = "[masked]"
+ACCESS_LOGGER = "rdv.request"  # the access line of rdv.core.middleware.RequestIdMiddleware
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # A run of URL-safe characters long enough to be a token (the shortest, manage links, are 22).
@@ -85,6 +86,8 @@ class RequestContextFilter(logging.Filter):
         # Django logs 4xx answers (« Not Found: … ») after the middleware has returned: such records
         # carry the request itself.
         record.request_id = request_id_var.get() or getattr(getattr(record, "request", None), "request_id", None)
+        if record.name == ACCESS_LOGGER:  # written with its path masked already
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: leave the record to logging's own error path

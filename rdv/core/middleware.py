@@ -8,10 +8,10 @@ import uuid
 
 from django.conf import settings
 
-from rdv.core.logging import mask_path, request_id_var
+from rdv.core.logging import ACCESS_LOGGER, mask_path, request_id_var
 from rdv.core.metrics import observe_request, route_of
 
-access_logger = logging.getLogger("rdv.request")
+access_logger = logging.getLogger(ACCESS_LOGGER)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is kept when it is a sane token (a proxy's or a client's); anything else is replaced.
@@ -19,7 +19,7 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 def request_id_from(request) -> str:
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    incoming = request.META.get("HTTP_X_REQUEST_ID", "")  # (not request.headers: built on first use)
     return incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 

@@ -290,6 +290,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's records reach the root handler (and its masking filter) once: not through Django's
+        # default console handler as well (DEBUG), nor runserver's own unmasked request lines.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "apscheduler": {"level": "WARNING"},  # one line per job run otherwise
     },

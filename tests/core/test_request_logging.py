@@ -173,6 +173,14 @@ def test_every_route_with_a_token_parameter_is_masked(settings):
     assert unmasked == set()
 
 
+def test_django_own_records_go_through_the_masking_handler_only():
+    """Django's default console handler (DEBUG) and runserver's request lines would write raw paths."""
+    assert logging.getLogger("django").handlers == []
+    [handler] = logging.getLogger("django.server").handlers
+    assert any(isinstance(found, RequestContextFilter) for found in handler.filters)
+    assert logging.getLogger("django.server").propagate is False
+
+
 # The settings' switch ----------------------------------------------------------------------------
 
 SAY = "import logging; logging.getLogger('rdv.essai').warning('Lien /r/AbCdEfGhIjKlMnOpQrStUv?jeton=x envoyé')"

@@ -176,7 +176,8 @@ def test_every_route_with_a_token_parameter_is_masked(settings):
 def test_django_own_records_go_through_the_masking_handler_only():
     """Django's default console handler (DEBUG) and runserver's request lines would write raw paths."""
     assert logging.getLogger("django").handlers == []
-    [handler] = logging.getLogger("django.server").handlers
+    # (pytest adds its capturing handlers to loggers that do not propagate)
+    [handler] = [found for found in logging.getLogger("django.server").handlers if type(found) is logging.StreamHandler]
     assert any(isinstance(found, RequestContextFilter) for found in handler.filters)
     assert logging.getLogger("django.server").propagate is False
 

@@ -2,11 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from rdv.api.main import api
+from rdv.www.views import ops
 
 admin.site.site_header = "Rendez-vous Public — opérateurs de la plateforme"
 admin.site.site_title = "Opérateurs"
 
 urlpatterns = [
+    path("healthz", ops.healthz, name="healthz"),
+    path("metrics", ops.metrics_view, name="metrics"),
     path("superadmin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("rdv.www.urls")),

@@ -3,8 +3,11 @@
 import datetime
 import html
 import re
+import socket
+from contextlib import contextmanager
 
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
 
 from rdv.accounts.models import AccessLevel
@@ -140,3 +143,25 @@ def as_agent(agent, where):
             territory_admin=administers,
         )
     return territory_context(agent, territory) or Context(kind=ActorKind.AGENT, territory=territory, agent=agent)
+
+
+@contextmanager
+def unreachable_database():
+    """The default connection re-opened towards nothing: a closed port (PostgreSQL) or a file in a
+    directory that does not exist (SQLite). The real driver fails to connect; nothing is patched."""
+    connection.close()
+    saved = dict(connection.settings_dict)
+    if connection.vendor == "postgresql":
+        with socket.socket() as probe:  # a port nobody listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        connection.settings_dict.update({"HOST": "127.0.0.1", "PORT": port})
+        connection.settings_dict["OPTIONS"] = {**connection.settings_dict.get("OPTIONS", {}), "connect_timeout": 2}
+    else:
+        connection.settings_dict["NAME"] = "/nonexistent-directory/rdv/db.sqlite3"
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)

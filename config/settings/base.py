@@ -53,6 +53,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every response gets its request id and its latency counted (rdv.core.middleware).
+    "rdv.core.middleware.RequestIdMiddleware",
+    "rdv.core.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -275,14 +278,54 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Logs (docs/operations.md): plain text by default; LOG_FORMAT=json writes one JSON object per line
+# with the request id, and one access line per request. Paths are logged with their tokens masked:
+# the URL parameters named here (and any token-looking segment of an unknown path).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+MASKED_URL_KWARGS = ["token", "uidb64", "booking_id"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_context": {"()": "rdv.core.logging.RequestContextFilter"}},
+    "formatters": {"json": {"()": "rdv.core.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_context"],
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's records reach the root handler (and its masking filter) once: not through Django's
+        # default console handler as well (DEBUG), nor runserver's own unmasked request lines.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "apscheduler": {"level": "WARNING"},  # one line per job run otherwise
     },
 }
+
+# Health and metrics (docs/operations.md). /healthz says « degraded » when a due message has waited
+# longer than this, or when the scheduler has not beaten for this long (it beats every
+# SCHEDULER_HEARTBEAT_SECONDS while it holds the leader lock).
+HEALTH_QUEUE_MAX_LAG_SECONDS = float(os.environ.get("HEALTH_QUEUE_MAX_LAG_SECONDS", "300"))
+HEALTH_SCHEDULER_MAX_SILENCE_SECONDS = float(os.environ.get("HEALTH_SCHEDULER_MAX_SILENCE_SECONDS", "180"))
+SCHEDULER_HEARTBEAT_SECONDS = float(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", "30"))
+# /metrics answers loopback requests (not proxied); others only with `Authorization: Bearer <token>`
+# when this is set, else 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# Error reporting (optional): sentry-sdk, only when SENTRY_DSN is set (rdv.core.sentry scrubs events).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from rdv.core.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", ""),
+        release=os.environ.get("SENTRY_RELEASE", ""),
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )
+
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]  # e-mail uniqueness is a case-insensitive constraint

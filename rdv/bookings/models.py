@@ -63,7 +63,11 @@ class Rdv(models.Model):
         verbose_name = "rendez-vous"
         verbose_name_plural = "rendez-vous"
         ordering = ["starts_at"]
-        indexes = [models.Index(fields=["organisation", "starts_at"], name="rdv_org_start_idx")]
+        indexes = [
+            models.Index(fields=["organisation", "starts_at"], name="rdv_org_start_idx"),
+            # Bookings of the last minutes (rdv.bookings.metrics, at each scrape of /metrics).
+            models.Index(fields=["created_at"], name="rdv_created_idx"),
+        ]
 
     def __str__(self) -> str:
         from django.utils import timezone

@@ -56,3 +56,19 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.window_start:%Y-%m-%d %H:%M:%S}: {self.count}"
+
+
+class Heartbeat(models.Model):
+    """The last sign of life of a long-running process (the scheduler writes one every
+    SCHEDULER_HEARTBEAT_SECONDS while it holds the leader lock); /healthz reports its age."""
+
+    name = models.CharField(max_length=50, unique=True)
+    beat_at = models.DateTimeField()
+    holder = models.CharField(max_length=200, blank=True)  # host:pid of the process that wrote it
+
+    class Meta:
+        verbose_name = "signe de vie"
+        verbose_name_plural = "signes de vie"
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.beat_at:%Y-%m-%d %H:%M:%S} ({self.holder})"

@@ -51,6 +51,16 @@ class DeliveryQuerySet(models.QuerySet):
     def undelivered(self) -> "DeliveryQuerySet":
         return self.filter(status__in=UNDELIVERED)
 
+    def due(self, now) -> "DeliveryQuerySet":
+        """Rows a worker may claim at `now`: claimable with `next_attempt_at` passed, and not held
+        back by an earlier unfinished row of their ordering key."""
+        earlier_unfinished = Delivery.objects.filter(
+            ordering_key=models.OuterRef("ordering_key"), id__lt=models.OuterRef("id"), status__in=CLAIMABLE
+        )
+        return self.filter(status__in=CLAIMABLE, next_attempt_at__lte=now).filter(
+            models.Q(ordering_key="") | ~models.Exists(earlier_unfinished)
+        )
+
 
 class Delivery(models.Model):
     message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -152,7 +162,11 @@ class DeliveryAttempt(models.Model):
         verbose_name = "tentative d'envoi"
         verbose_name_plural = "tentatives d'envoi"
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["delivery", "number"], name="attempt_delivery_idx")]
+        indexes = [
+            models.Index(fields=["delivery", "number"], name="attempt_delivery_idx"),
+            # The attempts of the last hour, by outcome (rdv.outbox.metrics, at each scrape).
+            models.Index(fields=["started_at"], name="attempt_started_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Tentative {self.number} de l'envoi n° {self.delivery_id}"

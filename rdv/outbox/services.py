@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from rdv.core.audit import log_action
@@ -179,12 +179,7 @@ def claim(*, delivery_id: int | None = None, due_before: datetime | None = None)
     while True:
         now = timezone.now()
         with transaction.atomic():
-            earlier_unfinished = Delivery.objects.filter(
-                ordering_key=OuterRef("ordering_key"), id__lt=OuterRef("id"), status__in=CLAIMABLE
-            )
-            due = Delivery.objects.filter(status__in=CLAIMABLE, next_attempt_at__lte=due_before or now).filter(
-                Q(ordering_key="") | ~Exists(earlier_unfinished)
-            )
+            due = Delivery.objects.due(due_before or now)
             if delivery_id is not None:
                 due = due.filter(pk=delivery_id)
             delivery = due.select_for_update(skip_locked=True).order_by("next_attempt_at", "id").first()

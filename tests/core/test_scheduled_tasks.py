@@ -24,6 +24,7 @@ def test_every_scheduled_job_is_a_task_with_a_trigger():
         "rdv.outbox.tasks.purge_sent_deliveries",
         "rdv.core.tasks.prune_task_results",
         "rdv.core.tasks.purge_rate_counters",
+        "rdv.api.tasks.purge_api_records",
         "rdv.online.tasks.purge_online_bookings",
         "rdv.notifications.tasks.send_reminders",
     ]

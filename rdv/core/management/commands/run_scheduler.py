@@ -2,7 +2,8 @@
 
     python manage.py run_scheduler
 
-Run one or two per deployment (a second one is a standby): only the holder of the leader lock
+While it leads, it writes a heartbeat row every SCHEDULER_HEARTBEAT_SECONDS (/healthz reports
+its age). Run one or two per deployment (a second one is a standby): only the holder of the leader lock
 (`rdv.core.leader`) schedules anything, so no job ever runs twice; a standby takes over within
 `SCHEDULER_LOCK_RETRY_SECONDS` when the leader stops or dies.
 """
@@ -20,6 +21,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from rdv.core.health import SCHEDULER, beat, process_holder
 from rdv.core.leader import leader_lock
 
 logger = logging.getLogger("rdv.scheduler")
@@ -30,6 +32,15 @@ def enqueue_task(path: str) -> None:
     close_old_connections()
     result = import_string(path).enqueue()
     logger.info("Tâche périodique %s mise en file (%s).", path, result.id)
+
+
+def heartbeat(holder: str) -> None:
+    """The leader's sign of life, read by /healthz and /metrics."""
+    close_old_connections()
+    try:
+        beat(SCHEDULER, holder=holder)
+    except Exception:
+        logger.exception("Signe de vie du planificateur non enregistré.")
 
 
 def trigger_for(job: dict):
@@ -90,6 +101,15 @@ class Command(BaseCommand):
                     scheduler.shutdown(wait=False)
 
             scheduler.add_job(check_lock, IntervalTrigger(seconds=retry), id="leader-lock-check")
+            scheduler.add_job(
+                heartbeat,
+                IntervalTrigger(seconds=settings.SCHEDULER_HEARTBEAT_SECONDS),
+                args=[process_holder()],
+                id="heartbeat",
+                coalesce=True,
+                max_instances=1,
+                next_run_time=timezone.now(),
+            )
             scheduler.start()
         finally:
             lock.release()

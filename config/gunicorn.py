@@ -1,0 +1,17 @@
+"""gunicorn settings of `make serve-prod` (scripts/serve-prod) and of production.
+
+No gunicorn access log: it would write raw URLs (tokens of manage links, calendar feeds and query
+strings included); the product writes its own access line with tokens masked (LOG_FORMAT=json,
+docs/operations.md). Metrics of every worker process are summed from PROMETHEUS_MULTIPROC_DIR.
+"""
+
+import os
+
+from rdv.core.metrics import child_exit  # noqa: F401 - gunicorn reads the hook by its name
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_PROCESSES", "2"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 20
+accesslog = None
+errorlog = "-"

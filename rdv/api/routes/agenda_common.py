@@ -1,0 +1,143 @@
+"""What plages and absences share in the API: the recurrence in and out, wall-clock times, the agent
+whose agenda is written, and the nested records of the established platform's blueprints."""
+
+from datetime import date, datetime, time
+from typing import Literal
+
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+from rdv.agendas import selectors
+from rdv.agendas.models import RecurrenceKind
+from rdv.api.errors import ApiError
+from rdv.core.context import Context
+
+INT64 = 2**63 - 1
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+UNKNOWN_AGENT = "Cet agent ne fait pas partie de l’organisation, ou vous n’y avez pas accès."
+
+
+class RecurrenceIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["none", "weekly", "monthly"] = Field(
+        description="none ; weekly : toutes les `interval` semaines, les `weekdays` ; monthly : tous les "
+        "`interval` mois, le même jour de la semaine (le n-ième, ou le dernier avec `last_of_month`)."
+    )
+    interval: int = Field(1, ge=1, le=INT64, description="1 à 52 semaines, 1 à 12 mois.")
+    weekdays: list[Weekday] = Field([], max_length=7, description="weekly : les jours (défaut : celui du début).")
+    until: date | None = Field(None, description="Dernier jour de la série (inclus) ; null : sans fin.")
+    last_of_month: bool = Field(False, description="monthly : le dernier jour de ce type du mois.")
+
+
+class RecurrenceOut(Schema):
+    kind: str
+    interval: int
+    weekdays: list[str]
+    until: date | None
+    last_of_month: bool
+
+
+def recurrence_out(record) -> dict:
+    return {
+        "kind": record.recurrence,
+        "interval": record.recurrence_interval,
+        "weekdays": [WEEKDAYS[day] for day in sorted(record.recurrence_weekdays or []) if 0 <= day <= 6],
+        "until": record.until,
+        "last_of_month": record.recurrence_last_of_month,
+    }
+
+
+def recurrence_data(recurrence: RecurrenceIn | dict | None) -> dict:
+    """The service's recurrence fields (rdv.agendas.services) from the API's object."""
+    if recurrence is None:
+        return {"recurrence": RecurrenceKind.NONE}
+    if isinstance(recurrence, dict):
+        recurrence = RecurrenceIn(**recurrence)
+    return {
+        "recurrence": recurrence.kind,
+        "recurrence_interval": recurrence.interval,
+        "recurrence_weekdays": [WEEKDAYS.index(day) for day in recurrence.weekdays],
+        "until": recurrence.until,
+        "recurrence_last_of_month": recurrence.last_of_month,
+    }
+
+
+def current_recurrence(record) -> dict:
+    return {
+        "recurrence": record.recurrence,
+        "recurrence_interval": record.recurrence_interval,
+        "recurrence_weekdays": list(record.recurrence_weekdays or []),
+        "until": record.until,
+        "recurrence_last_of_month": record.recurrence_last_of_month,
+    }
+
+
+def check_wall_clock(given: dict) -> None:
+    """Times are the espace's wall clock (09:30): an offset would name another zone."""
+    for name in ("start_time", "end_time"):
+        value = given.get(name)
+        if isinstance(value, time) and value.tzinfo is not None:
+            raise ApiError(
+                422,
+                "invalid",
+                "Certaines valeurs sont invalides.",
+                [{"field": name, "message": "Indiquez une heure locale de l’espace, sans fuseau horaire (09:30)."}],
+            )
+
+
+def agent_for(ctx: Context, agent_id: int | None):
+    """The agent whose agenda a request writes: the token's agent by default, else an agent of the
+    organisation (the service then checks the right to manage their agenda: 403 otherwise)."""
+    if agent_id is None:
+        return ctx.agent
+    agent = selectors.organisation_agents(ctx).filter(pk=agent_id).first()
+    if agent is None:
+        raise ApiError(
+            422, "invalid", "Certaines valeurs sont invalides.", [{"field": "agent_id", "message": UNKNOWN_AGENT}]
+        )
+    return agent
+
+
+# Nested records of the blueprints -------------------------------------------------------------------
+
+
+class AgentRef(Schema):
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    inclusion_connect_open_id_sub: None = None
+
+
+class OrganisationRef(Schema):
+    id: int
+    name: str
+    phone_number: None = None
+    email: None = None
+    verticale: None = None
+
+
+class LieuRef(Schema):
+    id: int
+    name: str
+    address: str
+    phone_number: str | None
+    organisation_id: int
+    single_use: bool
+
+
+class MotifRef(Schema):
+    id: int
+    name: str
+    location_type: str
+    deleted_at: datetime | None
+    bookable_publicly: bool
+    service_id: int
+    organisation_id: int
+    collectif: bool
+    follow_up: bool
+    instruction_for_rdv: str
+    bookable_by: str
+    motif_category: None = None

@@ -149,7 +149,7 @@ def test_a_required_custom_field_must_be_given_at_creation(alice, api):
     client = api(alice.agent)
     with unchanged("usagers.Usager"):
         refused = client.post(url(alice), {"first_name": "A", "last_name": "B"})
-    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == required.key
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == f"custom_fields.{required.key}"
 
 
 # Rules of the service -------------------------------------------------------------------------------
@@ -193,8 +193,8 @@ def test_a_likely_duplicate_is_409_unless_the_client_confirms(alice, api):
         ({"first_name": "A", "last_name": "B", "birth_date": "31/12/1990"}, "birth_date"),
         ({"first_name": "A", "last_name": "B", "birth_date": "1990-01-02T10:00:00"}, "birth_date"),
         ({"first_name": "A", "last_name": "B", "birth_date": "2999-01-01"}, "birth_date"),
-        ({"first_name": "A", "last_name": "B", "phone_number": "12"}, "phone"),
-        ({"first_name": "A", "last_name": "B", "phone_number": "0" * 100_000}, "phone"),
+        ({"first_name": "A", "last_name": "B", "phone_number": "12"}, "phone_number"),
+        ({"first_name": "A", "last_name": "B", "phone_number": "0" * 100_000}, "phone_number"),
         ({"first_name": "A", "last_name": "B", "email": "pas-une-adresse"}, "email"),
         ({"first_name": "x" * 100_000, "last_name": "B"}, "first_name"),
         ({"first_name": "A", "last_name": "B", "number_of_children": "beaucoup"}, "number_of_children"),

@@ -12,6 +12,7 @@ from rdv.api.auth import one, organisation_ctx
 from rdv.api.pagination import Meta, PageParams, paginate
 from rdv.api.routes.agenda_common import (
     INT64,
+    REQUEST_FIELD,
     AgentRef,
     OrganisationRef,
     RecurrenceIn,
@@ -22,6 +23,7 @@ from rdv.api.routes.agenda_common import (
     recurrence_data,
     recurrence_out,
 )
+from rdv.api.routes.request_fields import named_as_in_request
 from rdv.api.schemas import responses
 from rdv.webhooks.payloads import absence_data
 
@@ -125,7 +127,8 @@ def create_absence(request, organisation_id: int, payload: AbsenceCreate):
     ctx = organisation_ctx(request, organisation_id)
     given = payload.model_dump(exclude_unset=True)
     agent = agent_for(ctx, given.get("agent_id"))
-    absence = services.create_absence(ctx, agent, _service_data(given))
+    with named_as_in_request(REQUEST_FIELD):
+        absence = services.create_absence(ctx, agent, _service_data(given))
     return Status(201, {"absence": absence_out(one(_scope(ctx), absence.pk), ctx.territory.zone)})
 
 
@@ -149,7 +152,8 @@ def update_absence(request, organisation_id: int, absence_id: int, payload: Abse
         "end_time": absence.end_time,
         **current_recurrence(absence),
     }
-    services.update_absence(ctx, absence, {**current, **_service_data(given)})
+    with named_as_in_request(REQUEST_FIELD):
+        services.update_absence(ctx, absence, {**current, **_service_data(given)})
     return {"absence": absence_out(one(_scope(ctx), absence.pk), ctx.territory.zone)}
 
 

@@ -15,6 +15,17 @@ from rdv.core.context import Context
 INT64 = 2**63 - 1
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+# Fields of rdv.agendas.services -> keys of the requests (errors[].field).
+REQUEST_FIELD = {
+    "first_date": "first_day",
+    "end_date": "end_day",
+    "recurrence": "recurrence.kind",
+    "recurrence_interval": "recurrence.interval",
+    "recurrence_weekdays": "recurrence.weekdays",
+    "until": "recurrence.until",
+    "lieu": "lieu_id",
+    "motifs": "motif_ids",
+}
 UNKNOWN_AGENT = "Cet agent ne fait pas partie de l’organisation, ou vous n’y avez pas accès."
 
 

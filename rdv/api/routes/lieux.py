@@ -9,6 +9,7 @@ from pydantic import ConfigDict
 from rdv.agendas import policies, services
 from rdv.api.auth import one, organisation_ctx
 from rdv.api.pagination import Meta, PageParams, paginate
+from rdv.api.routes.request_fields import named_as_in_request
 from rdv.api.schemas import responses
 from rdv.webhooks.payloads import lieu_data
 
@@ -68,6 +69,7 @@ def lieu_out(lieu, zone) -> dict:
 
 
 BASE = "/organisations/{organisation_id}/lieux"
+REQUEST_FIELD = {"phone": "phone_number"}
 WRITE = responses({200: LieuOne}, write=True)
 
 
@@ -88,7 +90,8 @@ def create_lieu(request, organisation_id: int, payload: LieuCreate):
     ctx = organisation_ctx(request, organisation_id)
     data = payload.model_dump()
     data["phone"] = data.pop("phone_number")
-    lieu = services.create_lieu(ctx, data)
+    with named_as_in_request(REQUEST_FIELD):
+        lieu = services.create_lieu(ctx, data)
     return Status(201, {"lieu": lieu_out(lieu, ctx.territory.zone)})
 
 
@@ -108,7 +111,8 @@ def update_lieu(request, organisation_id: int, lieu_id: int, payload: LieuUpdate
         given["phone"] = given.pop("phone_number")
     if given.get("is_open") is None:
         given.pop("is_open", None)
-    services.update_lieu(ctx, lieu, {**data, **given})
+    with named_as_in_request(REQUEST_FIELD):
+        services.update_lieu(ctx, lieu, {**data, **given})
     return {"lieu": lieu_out(lieu, ctx.territory.zone)}
 
 

@@ -16,6 +16,7 @@ from pydantic import ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
 from rdv.api.auth import one, organisation_ctx
 from rdv.api.errors import ApiError
 from rdv.api.pagination import Meta, PageParams, paginate
+from rdv.api.routes.request_fields import named_as_in_request
 from rdv.api.schemas import responses
 from rdv.core.context import Context
 from rdv.core.text import SEARCH_MAX_LENGTH
@@ -68,6 +69,7 @@ INPUT_FIELD = {
     "notify_by_email": "notify_by_email",
     "notify_by_sms": "notify_by_sms",
 }
+REQUEST_FIELD = {service: key for key, service in INPUT_FIELD.items()} | {"responsible": "responsible_id"}
 UNKNOWN_RESPONSIBLE = "Cet usager responsable n’existe pas, ou vous n’y avez pas accès."
 
 
@@ -247,6 +249,12 @@ def _one_out(ctx: Context, usager_id: int) -> dict:
 # Requests ------------------------------------------------------------------------------------------
 
 
+def _request_field(field: str) -> str:
+    if field.startswith("cf_"):
+        return f"custom_fields.{field}"
+    return REQUEST_FIELD.get(field, field)
+
+
 def _invalid(field: str, message: str) -> ApiError:
     return ApiError(422, "invalid", "Certaines valeurs sont invalides.", [{"field": field, "message": message}])
 
@@ -318,7 +326,8 @@ def create_usager(request, organisation_id: int, payload: UsagerCreate):
     custom_values = _custom_values(ctx, given.get("custom_fields"))
     if not payload.ignore_duplicates:
         _check_duplicates(ctx, data)
-    usager = services.create_usager(ctx, data, custom_values, responsible=responsible)
+    with named_as_in_request(_request_field):
+        usager = services.create_usager(ctx, data, custom_values, responsible=responsible)
     return Status(201, _one_out(ctx, usager.pk))
 
 
@@ -341,5 +350,7 @@ def update_usager(request, organisation_id: int, usager_id: int, payload: Usager
     extra: dict[str, Any] = {}
     if "responsible_id" in given:
         extra["responsible"] = _responsible(ctx, given["responsible_id"])
-    services.update_usager(ctx, usager, _standard(given), _custom_values(ctx, given.get("custom_fields")), **extra)
+    custom_values = _custom_values(ctx, given.get("custom_fields"))
+    with named_as_in_request(_request_field):
+        services.update_usager(ctx, usager, _standard(given), custom_values, **extra)
     return _one_out(ctx, usager.pk)

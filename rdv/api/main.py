@@ -8,7 +8,7 @@ from ninja import NinjaAPI
 
 from rdv.api import errors
 from rdv.api.auth import TokenAuth
-from rdv.api.routes import absences, agents, lieux, motifs, organisations, usagers
+from rdv.api.routes import absences, agents, lieux, motifs, organisations, plages, usagers
 
 api = NinjaAPI(
     title="Rendez-vous Public — API",
@@ -26,5 +26,5 @@ api = NinjaAPI(
 )
 errors.install(api)
 
-for module in (organisations, motifs, usagers, agents, lieux, absences):
+for module in (organisations, motifs, usagers, agents, lieux, absences, plages):
     api.add_router("", module.router)

@@ -160,7 +160,7 @@ def test_an_overlap_with_another_plage_of_the_agent_is_refused(alice, api, place
 
 
 def test_lieux_and_motifs_follow_the_service_s_rules(alice, bob, api, place):
-    lieu, motif = place
+    _, motif = place
     closed = factories.LieuFactory(organisation=alice.organisation, is_open=False)
     elsewhere = factories.LieuFactory(organisation=alice.other_organisation)
     pmi = factories.ServiceFactory(name="PMI")

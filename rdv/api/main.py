@@ -8,7 +8,17 @@ from ninja import NinjaAPI
 
 from rdv.api import errors
 from rdv.api.auth import TokenAuth
-from rdv.api.routes import absences, agents, lieux, motifs, organisations, plages, usagers, webhook_endpoints
+from rdv.api.routes import (
+    absences,
+    agents,
+    lieux,
+    motifs,
+    organisations,
+    plages,
+    services,
+    usagers,
+    webhook_endpoints,
+)
 
 api = NinjaAPI(
     title="Rendez-vous Public — API",
@@ -26,5 +36,5 @@ api = NinjaAPI(
 )
 errors.install(api)
 
-for module in (organisations, motifs, usagers, agents, lieux, absences, plages, webhook_endpoints):
+for module in (organisations, motifs, usagers, agents, lieux, absences, plages, webhook_endpoints, services):
     api.add_router("", module.router)

@@ -10,7 +10,7 @@ from rdv.api.errors import ErrorOut
 from rdv.api.pagination import Meta
 
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
+WRITE_ERRORS = {**ERRORS, 400: ErrorOut, 409: ErrorOut}  # 400: a body that is not JSON
 
 
 def responses(ok: dict, *, write: bool = False) -> dict:

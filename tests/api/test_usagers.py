@@ -288,3 +288,20 @@ def test_a_page_costs_the_same_queries_whatever_its_size(alice, api):
     assert queries() == few <= 14
     page = client.get(url(alice), {"per_page": 5, "page": 2}).json()
     assert len(page["usagers"]) == 5 and page["meta"]["total_count"] == 17
+
+
+def test_a_nul_character_is_refused_before_it_reaches_the_database(alice, api):
+    usager = usager_of(alice.organisation)
+    client = api(alice.agent)
+    with unchanged("usagers.Usager"):
+        for response in (
+            client.post(url(alice), {"first_name": "A\u0000B", "last_name": "C"}),
+            client.patch(url(alice, usager.pk), {"notes": "\u0000"}),
+            client.get(url(alice), {"q": "a\x00b"}),
+            client.post(url(alice), {"first_name": "A", "last_name": "B"}, headers={"Idempotency-Key": "k\x00"}),
+            client.get(url(alice) + "/%00"),
+        ):
+            assert response.status_code == 422, response.content
+            assert response.json()["code"] in ("nul_character", "idempotency_key_invalid")
+    # A backslash followed by « u0000 » is text like any other.
+    assert client.patch(url(alice, usager.pk), {"notes": "C:\\u0000"}).status_code == 200

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox
+.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox api-fuzz serve-prod
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ run: seed
 	$(PY) manage.py db_worker --queue-name '*' --interval 1 & \
 	$(PY) manage.py run_scheduler & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# As in production: PostgreSQL (DATABASE_URL, default rdv_prod on 127.0.0.1), collectstatic, migrate,
+# gunicorn web processes, delivery workers and the scheduler (scripts/serve-prod says which variables).
+serve-prod: install
+	scripts/serve-prod
 
 worker: install
 	$(PY) manage.py db_worker --queue-name '*'
@@ -73,6 +78,10 @@ bench: install
 # Delivery outbox benchmark: local SMTP server refusing the first seconds, 4 real workers.
 bench-outbox: install
 	$(PY) manage.py bench_outbox --messages 1000 --workers 4 --json
+
+# schemathesis against the live API (a throwaway database with the demo data, a real server).
+api-fuzz: install
+	.ci/api-fuzz
 
 e2e-deps:
 	apt-get update -qq && apt-get install -y -qq chromium chromium-driver

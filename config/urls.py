@@ -12,5 +12,7 @@ urlpatterns = [
     path("", include("rdv.www.urls")),
 ]
 
+handler400 = "rdv.www.views.errors.bad_request"
+handler403 = "rdv.www.views.errors.permission_denied"
 handler404 = "rdv.www.views.errors.not_found"
 handler500 = "rdv.www.views.errors.server_error"

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rdv.webhooks",
     "rdv.notifications",
     "rdv.api",
+    "ninja",  # after rdv.api, whose template of the docs page (lang="fr") wins
     "rdv.www",
     "rdv.ops",
 ]
@@ -128,6 +129,12 @@ AXES_USERNAME_CALLABLE = "rdv.accounts.backends.axes_username"  # e-mails are ca
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# The client's address behind the reverse proxies of TRUSTED_PROXIES (rate limits and axes alike).
+AXES_CLIENT_IP_CALLABLE = "rdv.core.ratelimit.client_ip"
+# Addresses or networks (CIDR) of the reverse proxies / load balancers in front of the web processes:
+# their X-Forwarded-For is believed, nobody else's. Empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+CSRF_FAILURE_VIEW = "rdv.www.views.errors.csrf_failure"
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]

@@ -6,11 +6,16 @@
 Domain refusals (`DomainError`) keep their code; the status follows it (STATUS_OF_CODE).
 """
 
+import logging
+
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from rdv.core.errors import DomainError
+
+logger = logging.getLogger("rdv.api")
 
 
 class FieldError(Schema):
@@ -46,6 +51,7 @@ STATUS_OF_CODE = {
     "duplicate": 409,
     "conflict": 409,
     "too_many": 409,
+    "full": 409,  # a collective RDV at capacity
 }
 
 # pydantic's error types, in French (the rest: « Valeur invalide. »).
@@ -145,6 +151,20 @@ def install(api) -> None:
     @api.exception_handler(Http404)
     def not_found(request, exc):
         return respond(request, 404, body("not_found", NOT_FOUND_MESSAGE))
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request, exc):
+        return respond(request, 413, body("too_large", "Le corps de la requête est trop volumineux."))
+
+    @api.exception_handler(SuspiciousOperation)
+    def suspicious(request, exc):
+        # Too many parameters, a malformed header…: Django's own 400, in the API's shape.
+        return respond(request, 400, body("bad_request", "La requête est mal formée (trop de paramètres ?)."))
+
+    @api.exception_handler(Exception)
+    def unexpected(request, exc):
+        logger.exception("API error on %s %s", request.method, request.path)
+        return respond(request, 500, body("server_error", "Erreur inattendue : l’équipe technique est prévenue."))
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):

@@ -15,7 +15,9 @@ from rdv.api.routes import (
     motifs,
     organisations,
     plages,
+    rdvs,
     services,
+    slots,
     usagers,
     webhook_endpoints,
 )
@@ -36,5 +38,17 @@ api = NinjaAPI(
 )
 errors.install(api)
 
-for module in (organisations, motifs, usagers, agents, lieux, absences, plages, webhook_endpoints, services):
+for module in (
+    organisations,
+    motifs,
+    slots,
+    rdvs,
+    usagers,
+    agents,
+    lieux,
+    absences,
+    plages,
+    webhook_endpoints,
+    services,
+):
     api.add_router("", module.router)

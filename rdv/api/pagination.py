@@ -9,6 +9,7 @@ import math
 from ninja import Field, Schema
 
 from rdv.api.errors import ApiError
+from rdv.api.types import Integer
 
 PER_PAGE = 100
 
@@ -22,8 +23,8 @@ class Meta(Schema):
 
 
 class PageParams(Schema):
-    page: int = Field(1, ge=1, le=1_000_000, description="Numéro de page, à partir de 1.")
-    per_page: int = Field(PER_PAGE, ge=1, le=PER_PAGE, description="Éléments par page (100 au plus).")
+    page: Integer = Field(1, ge=1, le=1_000_000, description="Numéro de page, à partir de 1.")
+    per_page: Integer = Field(PER_PAGE, ge=1, le=PER_PAGE, description="Éléments par page (100 au plus).")
 
 
 def paginate(queryset, params: PageParams, *, key: str, serialise) -> dict:

@@ -8,9 +8,10 @@ from ninja import Schema
 
 from rdv.api.errors import ErrorOut
 from rdv.api.pagination import Meta
+from rdv.api.types import INT64, AwareDateTime, Flag, Id, IsoDate
 
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
-WRITE_ERRORS = {**ERRORS, 400: ErrorOut, 409: ErrorOut}  # 400: a body that is not JSON
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+WRITE_ERRORS = {**ERRORS, 409: ErrorOut}
 
 
 def responses(ok: dict, *, write: bool = False) -> dict:
@@ -64,4 +65,4 @@ class MotifList(Schema):
     meta: Meta
 
 
-__all__ = ["date", "datetime"]
+__all__ = ["INT64", "AwareDateTime", "Flag", "Id", "IsoDate", "date", "datetime"]

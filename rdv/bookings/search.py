@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from rdv.accounts.models import Agent
 from rdv.agendas.models import Lieu
+from rdv.availability.slots import Slot
 from rdv.bookings.availability import find_slots, motifs_zone
 
 HORIZON_DAYS = 92  # how far after the week the next availability is looked for
@@ -114,17 +115,25 @@ def search_week(
         result.previous_week = monday - timedelta(days=7)
     if not slots:
         result.horizon = sunday + timedelta(days=HORIZON_DAYS)
-        start = sunday + timedelta(days=1)
-        for days in NEXT_CHUNKS:
-            end = sunday + timedelta(days=days)
-            found = find_slots([motif], start, end, **options)[motif.pk]
-            if found:
-                first = found[0]
-                lieu = Lieu.objects.filter(pk=first.lieu_id).first() if first.lieu_id else None
-                result.next_slot = NextSlot(first.start.astimezone(tz), lieu, len(first.agent_ids))
-                break
-            start = end + timedelta(days=1)
+        first = first_slot_after(motif, sunday, **options)
+        if first is not None:
+            lieu = Lieu.objects.filter(pk=first.lieu_id).first() if first.lieu_id else None
+            result.next_slot = NextSlot(first.start.astimezone(tz), lieu, len(first.agent_ids))
     return result
+
+
+def first_slot_after(motif, day: date, **options) -> Slot | None:
+    """The first free slot of `motif` for agents after the local date `day` (exclusive), looking
+    one week ahead, then four, then `HORIZON_DAYS` (one `find_slots` call per step; `options`:
+    now, agent_ids, lieu_ids, holiday_zone, tz), or None."""
+    start = day + timedelta(days=1)
+    for days in NEXT_CHUNKS:
+        end = day + timedelta(days=days)
+        found = find_slots([motif], start, end, **options)[motif.pk]
+        if found:
+            return found[0]
+        start = end + timedelta(days=1)
+    return None
 
 
 def _by_day(slots, first_day: date, last_day: date, viewer_id: int | None, tz) -> list[DayTimes]:

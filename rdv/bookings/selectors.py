@@ -1,6 +1,6 @@
 """Reads of RDVs, scoped by the context (rdv.bookings.policies): the agenda of several agents (as
-a list of days or as a time grid), the RDV list and its CSV export, a RDV's participants and
-history, the agents of a motif.
+a list of days or as a time grid), the RDV list and its CSV export, the API's search, a RDV's
+participants and history, the agents of a motif.
 
 The agenda loads plages, absences, holidays and RDVs of several agents over a few days in a
 constant number of queries (whatever the number of RDVs, plages or days). RDVs the viewer may not
@@ -364,6 +364,45 @@ def rdv_list(ctx: Context, filters: dict):
         )
         .order_by("starts_at", "pk")
     )
+
+
+def _instant(value: datetime | date, tz) -> datetime:
+    """An aware datetime as it is; a date as its midnight in the espace's time zone."""
+    return value if isinstance(value, datetime) else _midnight(value, tz)
+
+
+def rdv_search(
+    ctx: Context,
+    *,
+    starts_after: datetime | date | None = None,
+    starts_before: datetime | date | None = None,
+    agent_id: int | None = None,
+    usager_id: int | None = None,
+    status: str | None = None,
+    motif_id: int | None = None,
+    lieu_id: int | None = None,
+):
+    """The RDVs the context may see, by start, filtered by ids and times (the API's list): starting
+    at or after `starts_after`, strictly before `starts_before` (a date stands for its midnight in
+    the espace), with this agent, this usager (as a participant), this status, motif or lieu. Ids
+    outside the context's reach simply match nothing."""
+    queryset = policies.scope(ctx)
+    tz = ctx.territory.zone
+    if starts_after is not None:
+        queryset = queryset.filter(starts_at__gte=_instant(starts_after, tz))
+    if starts_before is not None:
+        queryset = queryset.filter(starts_at__lt=_instant(starts_before, tz))
+    if agent_id is not None:
+        queryset = queryset.filter(Exists(RdvAgent.objects.filter(rdv_id=OuterRef("pk"), agent_id=agent_id)))
+    if usager_id is not None:
+        queryset = queryset.filter(Exists(Participation.objects.filter(rdv_id=OuterRef("pk"), usager_id=usager_id)))
+    if status is not None:
+        queryset = queryset.filter(status=status)
+    if motif_id is not None:
+        queryset = queryset.filter(motif_id=motif_id)
+    if lieu_id is not None:
+        queryset = queryset.filter(lieu_id=lieu_id)
+    return queryset.order_by("starts_at", "pk")
 
 
 EXPORT_HEADERS = [

@@ -10,10 +10,13 @@ server), and the product needs no other server. Keys never hold secrets; an IP a
 only for the window and purged afterwards (`purge_rate_counters`).
 """
 
+import functools
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -95,7 +98,38 @@ def purge_rate_counters(older_than: timedelta = timedelta(days=2)) -> int:
     return deleted
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
+def _trusted(address: str, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 def client_ip(request) -> str:
-    """The client's address. Behind a reverse proxy, the production settings say which header
-    carries it (see issue 22); until then REMOTE_ADDR."""
-    return request.META.get("REMOTE_ADDR", "") or "inconnue"
+    """The client's address: REMOTE_ADDR, unless it is one of `settings.TRUSTED_PROXIES` (the
+    reverse proxies); then the right-most address of X-Forwarded-For that is not a trusted proxy
+    (a client can write anything to the left of what its proxies append, never to the right)."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    networks = _networks(tuple(getattr(settings, "TRUSTED_PROXIES", ()) or ()))
+    if networks and _trusted(remote, networks):
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not _valid(hop):
+                break
+            if not _trusted(hop, networks):
+                return hop
+    return remote or "inconnue"
+
+
+def _valid(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True

@@ -271,18 +271,18 @@ def agent_role_data(role: AgentRole) -> dict:
 # Loading -------------------------------------------------------------------------------------------
 
 
-def load_rdv(pk: int) -> Rdv | None:
-    return (
-        Rdv.objects.select_related("organisation__territory", "motif", "lieu")
-        .prefetch_related(
-            Prefetch(
-                "participations", queryset=Participation.objects.select_related("usager__responsible").order_by("pk")
-            ),
-            Prefetch("agent_links", queryset=RdvAgent.objects.select_related("agent").order_by("pk")),
-        )
-        .filter(pk=pk)
-        .first()
+def with_rdv_relations(queryset):
+    """`queryset` of RDVs with what `rdv_data` reads, in bulk: three queries for any number of RDVs
+    (the RDVs with their organisation, espace, motif and lieu; their participations with the usagers
+    and their responsibles; their agents)."""
+    return queryset.select_related("organisation__territory", "motif", "lieu").prefetch_related(
+        Prefetch("participations", queryset=Participation.objects.select_related("usager__responsible").order_by("pk")),
+        Prefetch("agent_links", queryset=RdvAgent.objects.select_related("agent").order_by("pk")),
     )
+
+
+def load_rdv(pk: int) -> Rdv | None:
+    return with_rdv_relations(Rdv.objects.filter(pk=pk)).first()
 
 
 def record_data(model: str, record, zone: ZoneInfo, fields=()) -> dict:

@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from rdv.www.views import (
     accounts,
+    agent_api_tokens,
     agent_notifications,
     espace,
     espace_sectors,
@@ -47,6 +48,8 @@ urlpatterns = [
         agent_notifications.calendar_feed_revoke,
         name="calendar_feed_revoke",
     ),
+    path("mon-compte/api/", agent_api_tokens.api_tokens, name="agent_api_tokens"),
+    path("mon-compte/api/<int:token_id>/revoquer/", agent_api_tokens.api_token_revoke, name="api_token_revoke"),
     path("calendrier/<str:token>.ics", agent_notifications.calendar_feed, name="calendar_feed"),
     # Organisation pages (agents)
     path("organisations/<int:organisation_id>/", organisations.home, name="organisation_home"),

@@ -170,3 +170,18 @@ def test_django_s_own_refusals_answer_in_the_api_s_json_shape(alice, api):
     for response in (client.get("/api/v1/nulle-part"), api(None).get("/api/v1/nulle-part")):
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
+
+
+def test_too_many_parameters_is_a_json_400_not_a_500(alice, api):
+    query = "&".join(f"p{i}=1" for i in range(1100))
+    response = api(alice.agent).get(f"/api/v1/organisations/{alice.organisation.pk}/motifs?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "query", [{"active": "yes"}, {"active": "1"}, {"service_id": "1.0"}, {"service_id": "0"}, {"page": "1e3"}]
+)
+def test_only_what_the_schema_says_is_accepted(alice, api, query):
+    response = api(alice.agent).get(f"/api/v1/organisations/{alice.organisation.pk}/motifs", query)
+    assert response.status_code == 422, query

@@ -89,6 +89,11 @@ def _plage(organisation, agent, lieu, motifs, start=time(9), end=time(12)):
 
 @pytest.fixture
 def setup(alice) -> Setup:
+    return build_setup(alice)
+
+
+def build_setup(alice) -> Setup:
+    """The bookings' world in alice's espace (also used by the API tests)."""
     organisation = alice.organisation
     social = alice.service
     pmi = factories.ServiceFactory(name="PMI")

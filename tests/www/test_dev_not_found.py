@@ -42,7 +42,7 @@ def test_an_unknown_address_shows_the_french_404_in_development(dev_settings):
     assert response.status_code == 404
     page = page_text(response)
     assert "Page introuvable" in page
-    assert "La page que vous cherchez n'existe pas ou vous n'y avez pas accès." in page
+    assert "La page que vous cherchez n’existe pas ou vous n’y avez pas accès." in page
     assert DEBUG_PAGE not in page and "Page not found" not in page
 
 

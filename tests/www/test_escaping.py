@@ -26,6 +26,7 @@ from django.utils.safestring import mark_safe
 
 import rdv
 from rdv.accounts import services as accounts_services
+from rdv.accounts.context import personal_context
 from rdv.accounts.models import AccessLevel, Invitation
 from rdv.agendas.models import Lieu
 from rdv.bookings import services as booking_services
@@ -495,6 +496,10 @@ def build_sweep(world) -> Sweep:
     Delivery.objects.filter(pk=webhook_event.delivery_id).update(
         status=Status.FAILING, last_error=text("erreur d'envoi d'un webhook", 200)
     )
+    # A personal API token (issue 21): its name as typed, on the agent's « Jetons d'API » page.
+    api_token, _ = accounts_services.create_api_token(
+        personal_context(world.territory_admin), name=text("nom d'un jeton d'API", 100)
+    )
 
     agents = [world.territory_admin, world.organisation_admin, world.agent]
     ids = {
@@ -515,6 +520,7 @@ def build_sweep(world) -> Sweep:
         "endpoint_id": [endpoint.pk],
         "event_id": [webhook_event.pk],
         "service_id": [world.service.pk, world.inactive_service.pk],
+        "token_id": [api_token.pk],
         "token": [token],
         "booking_id": ["00000000-0000-4000-8000-000000000000"],  # public booking pages (visitor's session only)
         "uidb64": ["MQ"],

@@ -11,8 +11,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from rdv.accounts.context import territory_context
-from rdv.accounts.models import Agent
+from rdv.accounts.context import personal_context, territory_context
+from rdv.accounts.models import Agent, ApiToken
+from rdv.accounts.services import create_api_token
 from rdv.agendas.models import Absence, Lieu, PlageOuverture
 from rdv.bookings.models import Rdv
 from rdv.motifs.models import Motif
@@ -95,6 +96,7 @@ def demo(db):
     ctx = territory_context(admin, valence.territory)
     endpoint = webhook_services.create_endpoint(ctx, organisation=valence, target_url="https://si.exemple.fr/rdv")
     webhook_services.send_test_event(ctx, endpoint)
+    create_api_token(personal_context(admin), name="SI")  # so that garbage reaches its revocation
     return admin, valence
 
 
@@ -121,6 +123,7 @@ def _ids(admin, valence) -> dict:
         "endpoint_id": first(WebhookEndpoint.objects.filter(organisation=valence)),
         "event_id": first(WebhookEvent.objects.filter(endpoint__organisation=valence)),
         "service_id": 1,
+        "token_id": first(ApiToken.objects.filter(agent=admin)),
         "token": "jeton-invente",
         "booking_id": "00000000-0000-4000-8000-000000000000",
         "uidb64": "MQ",

@@ -6,6 +6,7 @@ from ninja import Field, Query, Router, Schema
 from rdv.api.auth import one, organisation_ctx
 from rdv.api.pagination import PageParams, paginate
 from rdv.api.schemas import MotifList, MotifOne, responses
+from rdv.api.types import Flag, Id
 from rdv.motifs import policies
 from rdv.webhooks.payloads import motif_data
 
@@ -13,9 +14,9 @@ router = Router(tags=["Motifs"])
 
 
 class MotifFilters(Schema):
-    active: bool | None = Field(None, description="true : motifs en service ; false : motifs archivés.")
-    bookable_publicly: bool | None = Field(None, description="Ouverts (ou non) à la réservation en ligne.")
-    service_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    active: Flag | None = Field(None, description="true : motifs en service ; false : motifs archivés.")
+    bookable_publicly: Flag | None = Field(None, description="Ouverts (ou non) à la réservation en ligne.")
+    service_id: Id | None = None
 
 
 def motif_out(motif, zone) -> dict:

@@ -4,9 +4,9 @@ the database, rdv.core.ratelimit); a refusal is a French 429 page with `Retry-Af
 from functools import wraps
 
 from django.conf import settings
-from django.shortcuts import render
 
 from rdv.core.ratelimit import Decision, client_ip, hit
+from rdv.www.views.errors import too_many_requests as error_page_429
 
 # (hits, seconds) per IP and per scope; settings.PUBLIC_RATE_LIMITS overrides entries.
 DEFAULT_LIMITS = {
@@ -22,16 +22,8 @@ def limits_for(scope: str) -> tuple[int, int]:
 
 
 def too_many_requests(request, decision: Decision):
-    minutes = max(1, round(decision.retry_after / 60))
-    response = render(
-        request,
-        "public/429.html",
-        {"title": "Trop de demandes", "retry_after": decision.retry_after, "minutes": minutes},
-        status=429,
-    )
-    for name, value in decision.headers().items():
-        response[name] = value
-    return response
+    """The French 429 page (static: it costs nothing during a rush), with `Retry-After`."""
+    return error_page_429(decision.retry_after, decision.headers())
 
 
 def check(request, scope: str, key: str = "") -> Decision:

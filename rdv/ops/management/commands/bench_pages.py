@@ -8,7 +8,8 @@ Builds one espace with 200 agents, 18,000 RDVs in a month (each with its usagers
 as an agent of the organisation (also espace admin, for the journal): the agenda, the RDV list, the
 CSV export of the month, « Trouver un créneau », the usager list and a search, the journal (first
 pages and the 500th); and, as a member of the public (no account), the public week of free times of
-the motif (open online) at one lieu. Prints one JSON object: per page p50/p95 in milliseconds (wall clock), the
+the motif (open online) at one lieu; through the API with the agent's token, the free slots of the
+motif over 31 days. Prints one JSON object: per page p50/p95 in milliseconds (wall clock), the
 CPU time of this process (Django's share, without the database's), the number of SQL queries and
 the size of the response in bytes; and the machine's load average (the figures mean little on a
 busy machine). The database is created for the run and destroyed after it (PostgreSQL when
@@ -29,6 +30,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from rdv.accounts.context import personal_context
+from rdv.accounts.services import create_api_token
 from rdv.core.benchmarks import throwaway_database
 from rdv.ops.management.commands.bench_slots import percentile
 
@@ -118,10 +121,15 @@ def pages(data: dict) -> dict[str, tuple[str, dict]]:
             reverse("public:week"),
             {"motif": data["motif"].pk, "lieu": data["lieu"].pk, "semaine": first_day.isoformat()},
         ),
+        "api_slots_31_days": (
+            f"/api/v1/organisations/{organisation.pk}/motifs/{data['motif'].pk}/slots",
+            {"start_date": first_day.isoformat(), "end_date": (first_day + timedelta(days=30)).isoformat()},
+        ),
     }
 
 
 PUBLIC_PAGES = {"public_week"}  # requested without an account
+API_PAGES = {"api_slots_31_days"}  # requested with the agent's API token
 
 
 def measure_pages(data: dict, repeats: int, wanted=()) -> dict[str, dict]:
@@ -129,12 +137,16 @@ def measure_pages(data: dict, repeats: int, wanted=()) -> dict[str, dict]:
     client = Client(HTTP_HOST="localhost")  # an ALLOWED_HOSTS default of every settings module
     client.force_login(data["agent"])
     public = Client(HTTP_HOST="localhost")
+    _, secret = create_api_token(personal_context(data["agent"]), name="Benchmark")
+    api = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {secret}")
     measured = pages(data)
-    with override_settings(PUBLIC_RATE_LIMITS={"pages": (10_000, 60)}):  # measure the page, not the limit
-        return {
-            name: measure(public if name in PUBLIC_PAGES else client, *measured[name], repeats)
-            for name in wanted or measured
-        }
+
+    def client_of(name):
+        return public if name in PUBLIC_PAGES else api if name in API_PAGES else client
+
+    # Measure the pages, not the limits.
+    with override_settings(PUBLIC_RATE_LIMITS={"pages": (10_000, 60)}, API_RATE_LIMIT=10_000):
+        return {name: measure(client_of(name), *measured[name], repeats) for name in wanted or measured}
 
 
 def _get(client: Client, path: str, params: dict) -> tuple[int, int]:

@@ -105,13 +105,13 @@ def test_agents_of_another_organisation_or_espace_get_404(alice, bob, api, who):
             assert response.status_code == 404
 
 
-def test_an_agent_outside_the_organisation_is_refused_as_agent_id(alice, bob, api):
+def test_an_agent_outside_the_organisation_is_404_as_agent_id(alice, bob, api):
     nord = person("nord_agent", alice, bob)
     client = api(alice.organisation_admin)
     with unchanged("agendas.Absence"):
         for agent_id in (nord.pk, bob.agent.pk, 999_999, 2**63 - 1):
             refused = client.post(url(alice), {**NEW, "agent_id": agent_id})
-            assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "agent_id"
+            assert refused.status_code == 404 and refused.json()["errors"][0]["field"] == "agent_id"
 
 
 def test_a_recurring_absence_has_its_rrule_and_recurrence(alice, api):
@@ -154,6 +154,10 @@ def test_a_recurring_absence_has_its_rrule_and_recurrence(alice, api):
         ({**NEW, "recurrence": {"kind": "weekly", "every": 2}}, "recurrence.every"),
         ({**NEW, "end_day": "2027-03-20", "recurrence": {"kind": "weekly"}}, "end_day"),
         ({**NEW, "rrule": "FREQ=DAILY"}, "rrule"),
+        ({**NEW, "start_time": 32400}, "start_time"),
+        ({**NEW, "first_day": 1_800_000_000}, "first_day"),
+        ({**NEW, "whole_day": "yes"}, "whole_day"),
+        ({**NEW, "recurrence": {"kind": "weekly", "last_of_month": 1}}, "recurrence.last_of_month"),
     ],
 )
 def test_bad_input_is_422_with_the_field_and_changes_nothing(alice, api, data, field):

@@ -57,8 +57,8 @@ def test_organisation_admins_create_change_archive_and_restore(alice, api, who):
     assert changed.json()["lieu"]["address"] == NEW["address"]  # absent: unchanged
     archived = client.post(url(alice, lieu["id"], "archive"))
     assert archived.status_code == 200 and archived.json()["lieu"]["archived_at"] is not None
-    assert client.get(url(alice), {"active": True}).json()["lieux"] == []
-    assert [x["id"] for x in client.get(url(alice), {"active": False}).json()["lieux"]] == [lieu["id"]]
+    assert client.get(url(alice), {"active": "true"}).json()["lieux"] == []
+    assert [x["id"] for x in client.get(url(alice), {"active": "false"}).json()["lieux"]] == [lieu["id"]]
     restored = client.post(url(alice, lieu["id"], "restore"))
     assert restored.status_code == 200 and restored.json()["lieu"]["archived_at"] is None
     actions = list(
@@ -132,6 +132,7 @@ def test_a_lieu_used_by_running_plages_is_not_archived(alice, api):
         ({"name": "A", "address": "1 rue", "phone_number": "0" * 50_000}, "phone_number"),
         ({"name": 3, "address": "1 rue"}, "name"),
         ({"name": "A", "address": "1 rue", "is_open": "bof"}, "is_open"),
+        ({"name": "A", "address": "1 rue", "is_open": 1}, "is_open"),
         ({"name": "A", "address": "1 rue", "availability": "enabled"}, "availability"),
         ({"name": "Accueil", "address": "1 rue"}, "name"),  # taken (case ignored)
     ],

@@ -170,19 +170,19 @@ def test_lieux_and_motifs_follow_the_service_s_rules(alice, bob, api, place):
     client = api(alice.agent)
     cases = [
         ({"lieu_id": closed.pk}, "lieu_closed", "lieu_id"),
-        ({"lieu_id": elsewhere.pk}, "invalid", "lieu_id"),
-        ({"lieu_id": 2**63 - 1}, "invalid", "lieu_id"),
+        ({"lieu_id": elsewhere.pk}, "not_found", "lieu_id"),
+        ({"lieu_id": 2**63 - 1}, "not_found", "lieu_id"),
         ({"lieu_id": None}, "lieu_required", "lieu_id"),
         ({"motif_ids": []}, "motifs_required", "motif_ids"),
         ({"motif_ids": [other_service.pk]}, "motif_service", "motif_ids"),
-        ({"motif_ids": [motif.pk, other_organisation.pk]}, "invalid", "motif_ids"),
-        ({"motif_ids": [bob_motif.pk]}, "invalid", "motif_ids"),
-        ({"motif_ids": [2**70]}, "invalid", "motif_ids"),
+        ({"motif_ids": [motif.pk, other_organisation.pk]}, "not_found", "motif_ids"),
+        ({"motif_ids": [bob_motif.pk]}, "not_found", "motif_ids"),
+        ({"motif_ids": [2**70]}, "invalid", "motif_ids.0"),
     ]
     with unchanged("agendas.PlageOuverture"):
         for extra, code, field in cases:
             response = client.post(url(alice), new(place, **extra))
-            assert response.status_code == 422, (extra, response.json())
+            assert response.status_code == (404 if code == "not_found" else 422), (extra, response.json())
             assert (response.json()["code"], response.json()["errors"][0]["field"]) == (code, field)
 
 

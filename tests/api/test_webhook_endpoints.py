@@ -102,7 +102,7 @@ def test_another_espace_s_endpoint_and_organisation_stay_out_of_reach(alice, bob
         assert client.patch(url(alice, bob_endpoint), {"active": False}).status_code == 404
         assert client.post(url(alice, bob_endpoint, "rotate_secret")).status_code == 404
         refused = client.post(url(alice), new(alice, organisation_id=bob.organisation.pk))
-        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "organisation_id"
+        assert refused.status_code == 404 and refused.json()["errors"][0]["field"] == "organisation_id"
 
 
 @pytest.mark.parametrize(
@@ -120,6 +120,7 @@ def test_another_espace_s_endpoint_and_organisation_stay_out_of_reach(alice, bob
         ({"organisation_id": 2**70}, "organisation_id"),
         ({"organisation_id": "alice"}, "organisation_id"),
         ({"trigger": False}, "trigger"),
+        ({"backfill": "yes"}, "backfill"),
     ],
 )
 def test_bad_input_is_422_with_the_field_and_changes_nothing(alice, api, extra, field):

@@ -11,20 +11,20 @@ from rdv.agendas import policies, services
 from rdv.api.auth import one, organisation_ctx
 from rdv.api.pagination import Meta, PageParams, paginate
 from rdv.api.routes.agenda_common import (
-    INT64,
     REQUEST_FIELD,
     AgentRef,
     OrganisationRef,
     RecurrenceIn,
     RecurrenceOut,
+    WallClock,
     agent_for,
-    check_wall_clock,
     current_recurrence,
     recurrence_data,
     recurrence_out,
 )
 from rdv.api.routes.request_fields import named_as_in_request
 from rdv.api.schemas import responses
+from rdv.api.types import Flag, Id, IsoDate
 from rdv.webhooks.payloads import absence_data
 
 router = Router(tags=["Absences"])
@@ -58,20 +58,20 @@ class AbsenceChange(Schema):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(None, description="Par exemple « Congés » ou « Formation ».")
-    first_day: date | None = None
-    end_day: date | None = Field(None, description="Dernier jour (défaut : `first_day`).")
-    start_time: time | None = Field(None, description="Heure locale de l’espace (09:30).")
-    end_time: time | None = None
-    whole_day: bool = Field(False, description="Journées entières : de 00:00 le premier jour à 23:59 le dernier.")
+    first_day: IsoDate | None = None
+    end_day: IsoDate | None = Field(None, description="Dernier jour (défaut : `first_day`).")
+    start_time: WallClock | None = Field(None, description="Heure locale de l’espace (09:30).")
+    end_time: WallClock | None = None
+    whole_day: Flag = Field(False, description="Journées entières : de 00:00 le premier jour à 23:59 le dernier.")
     recurrence: RecurrenceIn | None = Field(None, description="Absence répétée (7 jours au plus chacune).")
 
 
 class AbsenceCreate(AbsenceChange):
-    agent_id: int | None = Field(None, ge=1, le=INT64, description="L’agent absent (défaut : l’agent du jeton).")
+    agent_id: Id | None = Field(None, description="L’agent absent (défaut : l’agent du jeton).")
 
 
 class AbsenceFilters(Schema):
-    agent_id: int | None = Field(None, ge=1, le=INT64)
+    agent_id: Id | None = None
 
 
 def absence_out(absence, zone) -> dict:
@@ -91,7 +91,6 @@ FIELD = {
 
 def _service_data(given: dict) -> dict:
     """The service's fields for the keys of the request (absent keys are left out)."""
-    check_wall_clock(given)
     data = {FIELD[key]: value for key, value in given.items() if key in FIELD}
     if "recurrence" in given:
         data.update(recurrence_data(given["recurrence"]))

@@ -1,18 +1,20 @@
 """What plages and absences share in the API: the recurrence in and out, wall-clock times, the agent
 whose agenda is written, and the nested records of the established platform's blueprints."""
 
-from datetime import date, datetime, time
-from typing import Literal
+import re
+from datetime import datetime, time
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import BeforeValidator, ConfigDict
+from pydantic_core import PydanticCustomError
 
 from rdv.agendas import selectors
 from rdv.agendas.models import RecurrenceKind
-from rdv.api.errors import ApiError
+from rdv.api.errors import NOT_FOUND_MESSAGE, ApiError
+from rdv.api.types import INT64, Flag, Integer, IsoDate
 from rdv.core.context import Context
 
-INT64 = 2**63 - 1
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 # Fields of rdv.agendas.services -> keys of the requests (errors[].field).
@@ -26,7 +28,19 @@ REQUEST_FIELD = {
     "lieu": "lieu_id",
     "motifs": "motif_ids",
 }
-UNKNOWN_AGENT = "Cet agent ne fait pas partie de l’organisation, ou vous n’y avez pas accès."
+HH_MM = re.compile(r"\d{2}:\d{2}(:\d{2})?")
+
+
+def _wall_clock(value):
+    # The espace's wall clock, « 09:30 »: no offset (another zone), no number of seconds.
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if not isinstance(value, str) or not HH_MM.fullmatch(value):
+        raise PydanticCustomError("time_parsing", "invalid time")
+    return value
+
+
+WallClock = Annotated[time, BeforeValidator(_wall_clock)]
 
 
 class RecurrenceIn(Schema):
@@ -36,17 +50,17 @@ class RecurrenceIn(Schema):
         description="none ; weekly : toutes les `interval` semaines, les `weekdays` ; monthly : tous les "
         "`interval` mois, le même jour de la semaine (le n-ième, ou le dernier avec `last_of_month`)."
     )
-    interval: int = Field(1, ge=1, le=INT64, description="1 à 52 semaines, 1 à 12 mois.")
+    interval: Integer = Field(1, ge=1, le=INT64, description="1 à 52 semaines, 1 à 12 mois.")
     weekdays: list[Weekday] = Field([], max_length=7, description="weekly : les jours (défaut : celui du début).")
-    until: date | None = Field(None, description="Dernier jour de la série (inclus) ; null : sans fin.")
-    last_of_month: bool = Field(False, description="monthly : le dernier jour de ce type du mois.")
+    until: IsoDate | None = Field(None, description="Dernier jour de la série (inclus) ; null : sans fin.")
+    last_of_month: Flag = Field(False, description="monthly : le dernier jour de ce type du mois.")
 
 
 class RecurrenceOut(Schema):
     kind: str
     interval: int
     weekdays: list[str]
-    until: date | None
+    until: IsoDate | None
     last_of_month: bool
 
 
@@ -85,29 +99,14 @@ def current_recurrence(record) -> dict:
     }
 
 
-def check_wall_clock(given: dict) -> None:
-    """Times are the espace's wall clock (09:30): an offset would name another zone."""
-    for name in ("start_time", "end_time"):
-        value = given.get(name)
-        if isinstance(value, time) and value.tzinfo is not None:
-            raise ApiError(
-                422,
-                "invalid",
-                "Certaines valeurs sont invalides.",
-                [{"field": name, "message": "Indiquez une heure locale de l’espace, sans fuseau horaire (09:30)."}],
-            )
-
-
 def agent_for(ctx: Context, agent_id: int | None):
     """The agent whose agenda a request writes: the token's agent by default, else an agent of the
     organisation (the service then checks the right to manage their agenda: 403 otherwise)."""
     if agent_id is None:
         return ctx.agent
     agent = selectors.organisation_agents(ctx).filter(pk=agent_id).first()
-    if agent is None:
-        raise ApiError(
-            422, "invalid", "Certaines valeurs sont invalides.", [{"field": "agent_id", "message": UNKNOWN_AGENT}]
-        )
+    if agent is None:  # as every id out of reach: 404
+        raise ApiError(404, "not_found", NOT_FOUND_MESSAGE, [{"field": "agent_id", "message": NOT_FOUND_MESSAGE}])
     return agent
 
 

@@ -10,6 +10,7 @@ from rdv.api.auth import organisation_ctx
 from rdv.api.errors import NOT_FOUND_MESSAGE, ApiError
 from rdv.api.pagination import Meta, PageParams, paginate
 from rdv.api.schemas import responses
+from rdv.api.types import Id
 from rdv.core.context import Context
 from rdv.webhooks.payloads import agent_data
 
@@ -36,7 +37,7 @@ class AgentList(Schema):
 
 
 class AgentFilters(Schema):
-    service_id: int | None = Field(None, ge=1, le=2**63 - 1, description="Les agents de ce service.")
+    service_id: Id | None = Field(None, description="Les agents de ce service.")
 
 
 def _roles(ctx: Context):

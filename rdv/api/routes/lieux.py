@@ -11,6 +11,7 @@ from rdv.api.auth import one, organisation_ctx
 from rdv.api.pagination import Meta, PageParams, paginate
 from rdv.api.routes.request_fields import named_as_in_request
 from rdv.api.schemas import responses
+from rdv.api.types import Flag
 from rdv.webhooks.payloads import lieu_data
 
 router = Router(tags=["Lieux"])
@@ -42,7 +43,7 @@ class LieuCreate(Schema):
     name: str
     address: str
     phone_number: str | None = Field(None, description="Numéro français ou international.")
-    is_open: bool = True
+    is_open: Flag = True
 
 
 class LieuUpdate(Schema):
@@ -53,11 +54,11 @@ class LieuUpdate(Schema):
     name: str | None = None
     address: str | None = None
     phone_number: str | None = None
-    is_open: bool | None = None
+    is_open: Flag | None = None
 
 
 class LieuFilters(Schema):
-    active: bool | None = Field(None, description="true : lieux en service ; false : lieux archivés.")
+    active: Flag | None = Field(None, description="true : lieux en service ; false : lieux archivés.")
 
 
 def lieu_out(lieu, zone) -> dict:

@@ -13,10 +13,9 @@ from pydantic import ConfigDict
 
 from rdv.agendas import policies, services
 from rdv.api.auth import one, organisation_ctx
-from rdv.api.errors import ApiError
+from rdv.api.errors import NOT_FOUND_MESSAGE, ApiError
 from rdv.api.pagination import Meta, PageParams, paginate
 from rdv.api.routes.agenda_common import (
-    INT64,
     REQUEST_FIELD,
     AgentRef,
     LieuRef,
@@ -24,14 +23,15 @@ from rdv.api.routes.agenda_common import (
     OrganisationRef,
     RecurrenceIn,
     RecurrenceOut,
+    WallClock,
     agent_for,
-    check_wall_clock,
     current_recurrence,
     recurrence_data,
     recurrence_out,
 )
 from rdv.api.routes.request_fields import named_as_in_request
 from rdv.api.schemas import responses
+from rdv.api.types import Flag, Id, IsoDate
 from rdv.motifs import policies as motif_policies
 from rdv.webhooks.payloads import plage_data
 
@@ -75,23 +75,23 @@ class PlageChange(Schema):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(None, description="Facultatif.")
-    lieu_id: int | None = Field(None, ge=1, le=INT64, description="Un lieu ouvert de l’organisation.")
-    motif_ids: list[int] | None = Field(
+    lieu_id: Id | None = Field(None, description="Un lieu ouvert de l’organisation.")
+    motif_ids: list[Id] | None = Field(
         None, max_length=200, description="Les motifs (des services de l’agent) proposés sur la plage."
     )
-    first_day: date | None = None
-    start_time: time | None = Field(None, description="Heure locale de l’espace (09:30).")
-    end_time: time | None = None
+    first_day: IsoDate | None = None
+    start_time: WallClock | None = Field(None, description="Heure locale de l’espace (09:30).")
+    end_time: WallClock | None = None
     recurrence: RecurrenceIn | None = None
 
 
 class PlageCreate(PlageChange):
-    agent_id: int | None = Field(None, ge=1, le=INT64, description="L’agent (défaut : l’agent du jeton).")
+    agent_id: Id | None = Field(None, description="L’agent (défaut : l’agent du jeton).")
 
 
 class PlageFilters(Schema):
-    agent_id: int | None = Field(None, ge=1, le=INT64)
-    lieu_id: int | None = Field(None, ge=1, le=INT64)
+    agent_id: Id | None = None
+    lieu_id: Id | None = None
 
 
 class OccurrenceChange(Schema):
@@ -99,9 +99,9 @@ class OccurrenceChange(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    cancelled: bool = False
-    start_time: time | None = None
-    end_time: time | None = None
+    cancelled: Flag = False
+    start_time: WallClock | None = None
+    end_time: WallClock | None = None
 
 
 def plage_out(plage, zone) -> dict:
@@ -127,9 +127,13 @@ def _invalid(field: str, message: str) -> ApiError:
     return ApiError(422, "invalid", "Certaines valeurs sont invalides.", [{"field": field, "message": message}])
 
 
+def _out_of_reach(field: str) -> ApiError:
+    """An id of another organisation or espace, or unknown: 404, as every id out of reach."""
+    return ApiError(404, "not_found", NOT_FOUND_MESSAGE, [{"field": field, "message": NOT_FOUND_MESSAGE}])
+
+
 def _service_data(ctx, given: dict) -> dict:
     """The service's fields for the keys of the request (absent keys are left out)."""
-    check_wall_clock(given)
     data = {}
     for key, field in (("title", "title"), ("first_day", "first_date"), ("start_time", "start_time")):
         if key in given:
@@ -139,15 +143,13 @@ def _service_data(ctx, given: dict) -> dict:
     if "lieu_id" in given:
         lieu = policies.lieux_scope(ctx).filter(pk=given["lieu_id"]).first() if given["lieu_id"] else None
         if given["lieu_id"] and lieu is None:
-            raise _invalid("lieu_id", "Ce lieu ne fait pas partie de l’organisation.")
+            raise _out_of_reach("lieu_id")
         data["lieu"] = lieu
     if "motif_ids" in given:
         ids = set(given["motif_ids"] or [])
-        if any(not 1 <= pk <= INT64 for pk in ids):
-            raise _invalid("motif_ids", "Ce motif ne fait pas partie de l’organisation.")
         motifs = list(motif_policies.scope(ctx).filter(pk__in=ids))
         if len(motifs) != len(ids):
-            raise _invalid("motif_ids", "Ce motif ne fait pas partie de l’organisation.")
+            raise _out_of_reach("motif_ids")
         data["motifs"] = motifs
     if "recurrence" in given:
         data.update(recurrence_data(given["recurrence"]))
@@ -224,13 +226,11 @@ def delete_plage(request, organisation_id: int, plage_id: int):
 
 
 @router.put(OCCURRENCE, response=responses({200: PlageOne}, write=True), summary="Annuler ou déplacer une occurrence")
-def change_occurrence(request, organisation_id: int, plage_id: int, day: date, payload: OccurrenceChange):
+def change_occurrence(request, organisation_id: int, plage_id: int, day: IsoDate, payload: OccurrenceChange):
     """`{"cancelled": true}` annule l’occurrence du jour `day` (AAAA-MM-JJ) ; `{"start_time": "14:00",
     "end_time": "17:00"}` change ses horaires. Le reste de la série ne change pas."""
     ctx = organisation_ctx(request, organisation_id)
     plage = one(_scope(ctx), plage_id)
-    given = payload.model_dump(exclude_unset=True)
-    check_wall_clock(given)
     with named_as_in_request({"date": "day"}):
         if payload.cancelled:
             if payload.start_time is not None or payload.end_time is not None:
@@ -242,7 +242,7 @@ def change_occurrence(request, organisation_id: int, plage_id: int, day: date, p
 
 
 @router.delete(OCCURRENCE, response=responses({204: None}, write=True), summary="Rétablir une occurrence")
-def restore_occurrence(request, organisation_id: int, plage_id: int, day: date):
+def restore_occurrence(request, organisation_id: int, plage_id: int, day: IsoDate):
     """L’occurrence du jour `day` reprend les horaires de la série (annule une annulation ou un
     déplacement)."""
     ctx = organisation_ctx(request, organisation_id)

@@ -14,10 +14,11 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from rdv.api.auth import one, organisation_ctx
-from rdv.api.errors import ApiError
+from rdv.api.errors import NOT_FOUND_MESSAGE, ApiError
 from rdv.api.pagination import Meta, PageParams, paginate
 from rdv.api.routes.request_fields import named_as_in_request
 from rdv.api.schemas import responses
+from rdv.api.types import INT64, Flag, Id, Integer, IsoDate
 from rdv.core.context import Context
 from rdv.core.text import SEARCH_MAX_LENGTH
 from rdv.usagers import policies, selectors, services
@@ -27,7 +28,6 @@ from rdv.webhooks.payloads import usager_data
 
 router = Router(tags=["Usagers"])
 
-INT64 = 2**63 - 1
 CustomValue = StrictBool | StrictInt | StrictFloat | StrictStr | None
 
 # Standard field (rdv.usagers.services.STANDARD_FIELDS, and "responsible") -> key of usager_data.
@@ -70,7 +70,6 @@ INPUT_FIELD = {
     "notify_by_sms": "notify_by_sms",
 }
 REQUEST_FIELD = {service: key for key, service in INPUT_FIELD.items()} | {"responsible": "responsible_id"}
-UNKNOWN_RESPONSIBLE = "Cet usager responsable n’existe pas, ou vous n’y avez pas accès."
 
 
 # Schemas -------------------------------------------------------------------------------------------
@@ -135,7 +134,7 @@ class UsagerChange(Schema):
     model_config = ConfigDict(extra="forbid")
 
     birth_name: str | None = None
-    birth_date: date | None = Field(None, description="AAAA-MM-JJ, dans le passé, après 1900.")
+    birth_date: IsoDate | None = Field(None, description="AAAA-MM-JJ, dans le passé, après 1900.")
     email: str | None = None
     phone_number: str | None = Field(None, description="Numéro français (06 12 34 56 78) ou international (+32…).")
     address: str | None = Field(None, description="La ligne d’adresse, ou l’adresse entière.")
@@ -143,13 +142,13 @@ class UsagerChange(Schema):
     city: str | None = None
     affiliation_number: str | None = Field(None, description="Numéro d’allocataire CAF.")
     family_situation: str | None = Field(None, description="single, married, pacs, concubinage, divorced, widowed.")
-    number_of_children: int | None = Field(None, ge=0, le=INT64)
+    number_of_children: Integer | None = Field(None, ge=0, le=INT64)
     case_number: str | None = None
     logement: str | None = Field(None, description="sdf, heberge, locataire, proprietaire, en_accession_propriete.")
     notes: str | None = None
-    notify_by_email: bool | None = None
-    notify_by_sms: bool | None = None
-    responsible_id: int | None = Field(None, ge=1, le=INT64, description="L’usager responsable (null : détacher).")
+    notify_by_email: Flag | None = None
+    notify_by_sms: Flag | None = None
+    responsible_id: Id | None = Field(None, description="L’usager responsable (null : détacher).")
     custom_fields: dict[str, CustomValue] | None = Field(
         None, description="Valeurs des champs personnalisés par clé (cf_<id>) ; null vide un champ."
     )
@@ -158,7 +157,7 @@ class UsagerChange(Schema):
 class UsagerCreate(UsagerChange):
     first_name: str
     last_name: str
-    ignore_duplicates: bool = Field(
+    ignore_duplicates: Flag = Field(
         False, description="Créer la fiche même si une fiche semblable existe (sinon 409 `duplicate`)."
     )
 
@@ -174,7 +173,7 @@ class UsagerFilters(Schema):
         max_length=SEARCH_MAX_LENGTH,
         description="Nom, prénom, e-mail, téléphone ou date de naissance (JJ/MM/AAAA) ; accents ignorés.",
     )
-    territory_wide: bool = Field(
+    territory_wide: Flag = Field(
         False,
         description="Chercher dans tout l’espace (quand l’espace rend les usagers visibles sur tout l’espace).",
     )
@@ -255,10 +254,6 @@ def _request_field(field: str) -> str:
     return REQUEST_FIELD.get(field, field)
 
 
-def _invalid(field: str, message: str) -> ApiError:
-    return ApiError(422, "invalid", "Certaines valeurs sont invalides.", [{"field": field, "message": message}])
-
-
 def _standard(given: dict) -> dict:
     return {INPUT_FIELD[key]: value for key, value in given.items() if key in INPUT_FIELD}
 
@@ -283,8 +278,8 @@ def _responsible(ctx: Context, responsible_id: int | None) -> Usager | None:
     if responsible_id is None:
         return None
     responsible = policies.scope(ctx).filter(pk=responsible_id).first()
-    if responsible is None:
-        raise _invalid("responsible_id", UNKNOWN_RESPONSIBLE)
+    if responsible is None:  # as every id out of reach: 404
+        raise ApiError(404, "not_found", NOT_FOUND_MESSAGE, [{"field": "responsible_id", "message": NOT_FOUND_MESSAGE}])
     return responsible
 
 

@@ -10,9 +10,10 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from rdv.api.auth import espace_ctx, one
-from rdv.api.errors import ApiError
+from rdv.api.errors import NOT_FOUND_MESSAGE, ApiError
 from rdv.api.pagination import Meta, PageParams, paginate
 from rdv.api.schemas import responses
+from rdv.api.types import INT64, Flag, Id, Integer
 from rdv.core.context import Context
 from rdv.territories.policies import organisations_scope
 from rdv.webhooks import policies, services
@@ -20,7 +21,6 @@ from rdv.webhooks.models import SUBSCRIPTIONS, USAGER_FIELDS
 
 router = Router(tags=["Webhooks"])
 
-INT64 = 2**63 - 1
 Subscription = Literal[tuple(SUBSCRIPTIONS)]
 UsagerField = Literal[tuple(USAGER_FIELDS)]
 NO_STORE = "no-store"
@@ -67,14 +67,14 @@ class EndpointChange(Schema):
     target_url: str | None = Field(None, description="https://… (500 caractères au plus).")
     subscriptions: list[Subscription] | None = Field(None, max_length=len(SUBSCRIPTIONS))
     usager_fields: list[UsagerField] | None = Field(None, max_length=len(USAGER_FIELDS))
-    active: bool | None = None
-    backfill: bool = Field(
+    active: Flag | None = None
+    backfill: Flag = Field(
         False, description="Envoyer `created` pour chaque élément existant des abonnements (au rythme prévu)."
     )
 
 
 class EndpointCreate(EndpointChange):
-    organisation_id: int = Field(ge=1, le=INT64)
+    organisation_id: Id
     target_url: str
     secret: str | None = Field(None, description="16 à 200 caractères sans espace ; absente : tirée au sort.")
 
@@ -83,13 +83,13 @@ class RotateSecret(Schema):
     model_config = ConfigDict(extra="forbid")
 
     secret: str | None = Field(None, description="La nouvelle clé ; absente : tirée au sort.")
-    grace_hours: int | None = Field(
+    grace_hours: Integer | None = Field(
         None, ge=0, le=INT64, description="Heures pendant lesquelles l’ancienne clé signe aussi (0 à 720)."
     )
 
 
 class EndpointFilters(Schema):
-    organisation_id: int | None = Field(None, ge=1, le=INT64)
+    organisation_id: Id | None = None
 
 
 def endpoint_out(endpoint, zone, *, secret: bool = False) -> dict:
@@ -124,11 +124,8 @@ def _scope(ctx: Context):
 def _organisation(ctx: Context, organisation_id: int):
     organisation = organisations_scope(ctx).filter(pk=organisation_id).first()
     if organisation is None:
-        raise ApiError(
-            422,
-            "invalid",
-            "Certaines valeurs sont invalides.",
-            [{"field": "organisation_id", "message": "Cette organisation ne fait pas partie de l’espace."}],
+        raise ApiError(  # as every id out of reach: 404
+            404, "not_found", NOT_FOUND_MESSAGE, [{"field": "organisation_id", "message": NOT_FOUND_MESSAGE}]
         )
     return organisation
 

@@ -2,7 +2,7 @@
 everyone's (rdv.agendas.policies); writes go through rdv.agendas.services. Records are the webhooks'
 `Absence` (rdv.webhooks.payloads.absence_data) plus the recurrence as an object."""
 
-from datetime import date, time
+from datetime import date
 
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
@@ -13,6 +13,7 @@ from rdv.api.pagination import Meta, PageParams, paginate
 from rdv.api.routes.agenda_common import (
     REQUEST_FIELD,
     AgentRef,
+    ClockOut,
     OrganisationRef,
     RecurrenceIn,
     RecurrenceOut,
@@ -36,8 +37,8 @@ class AbsenceOut(Schema):
     title: str
     first_day: date
     end_day: date
-    start_time: time
-    end_time: time
+    start_time: ClockOut
+    end_time: ClockOut
     agent: AgentRef
     organisation: OrganisationRef
     rrule: str | None

@@ -6,7 +6,7 @@ from datetime import datetime, time
 from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator, ConfigDict
+from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from rdv.agendas import selectors
@@ -28,19 +28,29 @@ REQUEST_FIELD = {
     "lieu": "lieu_id",
     "motifs": "motif_ids",
 }
-HH_MM = re.compile(r"\d{2}:\d{2}(:\d{2})?")
+HH_MM = r"^\d{2}:\d{2}(:\d{2})?$"
+HH_MM_SS = r"^\d{2}:\d{2}:\d{2}$"
 
 
 def _wall_clock(value):
-    # The espace's wall clock, « 09:30 »: no offset (another zone), no number of seconds.
-    if isinstance(value, time) and value.tzinfo is None:
-        return value
-    if not isinstance(value, str) or not HH_MM.fullmatch(value):
+    # The espace's wall clock, « 09:30 »: no offset (another zone), no number of seconds. The
+    # service reads the text (and refuses 25:00 with its message).
+    if not isinstance(value, str) or not re.fullmatch(HH_MM, value):
         raise PydanticCustomError("time_parsing", "invalid time")
     return value
 
 
-WallClock = Annotated[time, BeforeValidator(_wall_clock)]
+# Not JSON Schema's « time » format: that one requires an offset (RFC 3339), a wall clock has none.
+WallClock = Annotated[
+    str,
+    BeforeValidator(_wall_clock),
+    WithJsonSchema({"type": "string", "pattern": HH_MM, "description": "HH:MM, heure locale de l’espace."}),
+]
+ClockOut = Annotated[str, WithJsonSchema({"type": "string", "pattern": HH_MM_SS})]
+
+
+def clock(value: time | None) -> str | None:
+    return value.strftime("%H:%M:%S") if value is not None else None
 
 
 class RecurrenceIn(Schema):

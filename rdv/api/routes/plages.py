@@ -6,7 +6,7 @@ an agent's plages, in any organisation; exceptions of single occurrences). Recor
 Spelling: /plages_ouverture and the keys `plages_ouverture` / `plage_ouverture` (the established
 platform writes `plage_ouvertures`)."""
 
-from datetime import date, time
+from datetime import date
 
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
@@ -18,6 +18,7 @@ from rdv.api.pagination import Meta, PageParams, paginate
 from rdv.api.routes.agenda_common import (
     REQUEST_FIELD,
     AgentRef,
+    ClockOut,
     LieuRef,
     MotifRef,
     OrganisationRef,
@@ -25,6 +26,7 @@ from rdv.api.routes.agenda_common import (
     RecurrenceOut,
     WallClock,
     agent_for,
+    clock,
     current_recurrence,
     recurrence_data,
     recurrence_out,
@@ -41,8 +43,8 @@ router = Router(tags=["Plages d’ouverture"])
 class ExceptionOut(Schema):
     date: date
     cancelled: bool
-    start_time: time | None = Field(description="Horaires de cette occurrence quand ils sont modifiés.")
-    end_time: time | None
+    start_time: ClockOut | None = Field(description="Horaires de cette occurrence quand ils sont modifiés.")
+    end_time: ClockOut | None
 
 
 class PlageOut(Schema):
@@ -50,8 +52,8 @@ class PlageOut(Schema):
     ical_uid: str
     title: str
     first_day: date
-    start_time: time
-    end_time: time
+    start_time: ClockOut
+    end_time: ClockOut
     agent: AgentRef
     organisation: OrganisationRef
     lieu: LieuRef
@@ -109,7 +111,7 @@ def plage_out(plage, zone) -> dict:
         **plage_data(plage, zone),
         "recurrence": recurrence_out(plage),
         "exceptions": [
-            {"date": e.date, "cancelled": e.cancelled, "start_time": e.start_time, "end_time": e.end_time}
+            {"date": e.date, "cancelled": e.cancelled, "start_time": clock(e.start_time), "end_time": clock(e.end_time)}
             for e in sorted(plage.exceptions.all(), key=lambda e: e.date)
         ],
     }

@@ -70,6 +70,8 @@ FRENCH_VALIDATION = {
     "datetime_from_date_parsing": "Une date et heure ISO 8601 est attendue (2027-03-09T10:00:00+01:00).",
     "timezone_aware": "Indiquez le fuseau horaire (2027-03-09T10:00:00+01:00).",
     "date_parsing": "Une date AAAA-MM-JJ est attendue.",
+    "time_parsing": "Une heure HH:MM est attendue.",
+    "time_type": "Une heure HH:MM est attendue.",
     "date_type": "Une date AAAA-MM-JJ est attendue.",
     "date_from_datetime_parsing": "Une date AAAA-MM-JJ est attendue.",
     "date_from_datetime_inexact": "Une date AAAA-MM-JJ est attendue.",

@@ -8,7 +8,19 @@ from ninja import NinjaAPI
 
 from rdv.api import errors
 from rdv.api.auth import TokenAuth
-from rdv.api.routes import motifs, organisations, rdvs, slots
+from rdv.api.routes import (
+    absences,
+    agents,
+    lieux,
+    motifs,
+    organisations,
+    plages,
+    rdvs,
+    services,
+    slots,
+    usagers,
+    webhook_endpoints,
+)
 
 api = NinjaAPI(
     title="Rendez-vous Public — API",
@@ -26,5 +38,17 @@ api = NinjaAPI(
 )
 errors.install(api)
 
-for module in (organisations, motifs, slots, rdvs):
+for module in (
+    organisations,
+    motifs,
+    slots,
+    rdvs,
+    usagers,
+    agents,
+    lieux,
+    absences,
+    plages,
+    webhook_endpoints,
+    services,
+):
     api.add_router("", module.router)

@@ -11,6 +11,7 @@
 
 import hashlib
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -57,7 +58,7 @@ class Idempotency:
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or key is None:
             return
-        if not key.strip() or len(key) > 255:
+        if not key.strip() or len(key) > 255 or "\x00" in key:
             self.answer = _json(
                 422, body("idempotency_key_invalid", "L’en-tête Idempotency-Key doit avoir de 1 à 255 caractères.")
             )
@@ -114,6 +115,21 @@ class Idempotency:
             IdempotencyRecord.objects.filter(pk=self.record.pk).delete()
 
 
+# A NUL character, escaped in a JSON string (an odd number of backslashes before u0000).
+JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _holds_nul(request) -> bool:
+    """PostgreSQL stores no NUL character in text: refuse it in the path, the query or a JSON body."""
+    if (
+        "\x00" in request.path
+        or "\x00" in request.META.get("QUERY_STRING", "")
+        or "%00" in request.META.get("QUERY_STRING", "")
+    ):
+        return True
+    return bool(JSON_NUL.search(request.body)) if request.method in ("POST", "PUT", "PATCH") else False
+
+
 GENERIC_ERRORS = {
     404: ("not_found", "Cette adresse n’existe pas dans l’API (voir /api/v1/docs)."),
     405: ("method_not_allowed", "Cette méthode n’est pas permise sur cette adresse (voir /api/v1/docs)."),
@@ -150,7 +166,7 @@ class ApiMiddleware:
             agent_id=request.api_token.agent_id,
             token=request.api_token,
             method=request.method[:10],
-            path=request.path[:300],
+            path=request.path.replace("\x00", "\ufffd")[:300],
             status=response.status_code,
             duration_ms=int((time.monotonic() - started) * 1000),
         )
@@ -164,6 +180,8 @@ class ApiMiddleware:
                 body("rate_limited", "Trop de requêtes pour ce jeton : réessayez dans quelques secondes."),
                 decision.headers(),
             )
+        if _holds_nul(request):
+            return _json(422, body("nul_character", "Le caractère NUL (\\u0000) n’est pas permis dans une requête."))
         idempotency = Idempotency(request)
         if idempotency.answer is not None:
             response = idempotency.answer

@@ -71,6 +71,14 @@ def active_services(ctx: Context):
     return Service.objects.active_in(ctx.territory).order_by("name")
 
 
+def organisation_services(ctx: Context):
+    """The services active in the espace, by name, for the members of one of its organisations: the
+    services its agents and motifs may belong to (the API's list)."""
+    if not ctx.is_member:
+        return Service.objects.none()
+    return Service.objects.active_in(ctx.territory).order_by("name", "pk")
+
+
 # Sectorisation ------------------------------------------------------------------------------
 
 

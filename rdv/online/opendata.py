@@ -110,6 +110,8 @@ def compute_rows(territory: Territory, *, now: datetime | None = None) -> list[d
     organisations = list(Organisation.objects.filter(territory=territory))
     if not organisations:
         return []
+    for organisation in organisations:
+        organisation.territory = territory  # the public contexts read it: no query per organisation
     motifs = list(bookable_motifs(organisations, ActorKind.USAGER).select_related("service", "organisation__territory"))
     offers, lieux = _offers(motifs)
     motifs = [motif for motif in motifs if motif.pk in offers]

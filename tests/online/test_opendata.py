@@ -5,6 +5,8 @@ The data: the public search world (tests/www/public/search_world.py), "now" Mond
 08:00 in Paris. « Premier accueil » is offered at two lieux, « Conseil téléphonique » by phone."""
 
 import json
+import threading
+import time as time_module
 from datetime import date, time, timedelta
 
 import pytest
@@ -206,16 +208,17 @@ def test_the_rows_cost_a_constant_number_of_queries(journey):
         return len(captured.captured_queries)
 
     before = queries()
-    for index in range(3):  # more motifs, lieux and plages
-        lieu = new_lieu(journey.organisation, f"Lieu {index}")
+    for index in range(3):  # more organisations, motifs, lieux and plages
+        organisation = factories.OrganisationFactory(territory=journey.territory)
+        lieu = new_lieu(organisation, f"Lieu {index}")
         motif = factories.MotifFactory(
-            organisation=journey.organisation,
+            organisation=organisation,
             service=journey.world.service,
             name=f"Motif {index}",
             bookable_online=True,
             bookable_by="everyone",
         )
-        weekly_plage(journey.organisation, journey.other_agent, lieu, [motif], weekday=2, first=TUESDAY)
+        weekly_plage(organisation, journey.other_agent, lieu, [motif], weekday=2, first=TUESDAY)
     assert len(opendata.compute_rows(journey.territory)) == 8
     assert queries() == before
 
@@ -392,3 +395,44 @@ def test_the_espace_time_zone_is_used_for_the_times(journey):
     rows = by_key(opendata.compute_rows(journey.territory))
     assert rows[("Consultation nourrisson", "Antenne Nord")]["next_slot_starts_at"] == "2027-03-03T09:00:00+04:00"
     assert rows[("Consultation nourrisson", "Antenne Nord")]["generated_at"] == "2027-03-01T11:00:00+04:00"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_for_a_stale_snapshot_recompute_it_once(journey, postgres_only, monkeypatch):
+    """Eight requests at once on PostgreSQL: one claims the snapshot and recomputes it, the seven
+    others serve the previous rows at once instead of searching slots too."""
+    previous = opendata.availability_feed(journey.territory.pk)
+    book(journey, at(TUESDAY, 9, 30))  # stale
+    journey.traveller.shift(timedelta(seconds=61))  # and old: clearing `stale` alone would not stop the others
+    compute, computed = opendata.compute_rows, []
+    barrier = threading.Barrier(8)
+
+    def slow_compute(territory, *, now=None):
+        computed.append(threading.get_ident())
+        rows = compute(territory, now=now)
+        time_module.sleep(0.5)  # the others arrive while this one computes
+        return rows
+
+    monkeypatch.setattr(opendata, "compute_rows", slow_compute)
+    results = []
+
+    def request():
+        try:
+            barrier.wait()
+            results.append(next_slots(opendata.availability_feed(journey.territory.pk).rows))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(computed) == 1
+    key = ("Premier accueil", "Maison des solidarités")
+    assert sorted(result[key] for result in results) == ["2027-03-02T09:30:00+01:00"] * 7 + [
+        "2027-03-02T10:00:00+01:00"
+    ]
+    assert next_slots(previous.rows)[key] == "2027-03-02T09:30:00+01:00"
+    snapshot = AvailabilityFeed.objects.get()
+    assert not snapshot.stale and snapshot.computing_until is None

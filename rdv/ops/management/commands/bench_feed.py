@@ -45,64 +45,77 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result) if options["json"] else json.dumps(result, indent=2))
 
     def _run(self, options) -> dict:
-        from rdv.motifs.models import BookableBy, Motif
-        from rdv.online import opendata
-        from rdv.online.models import AvailabilityFeed
-
         rng = random.Random(options["seed"])  # noqa: S311 - synthetic data, not security
         started = time.perf_counter()
-        data = build_espace(rng, options["agents"], options["rdvs"], options["usagers"], journal=100)
-        Motif.objects.filter(organisation=data["organisation"]).update(
-            bookable_online=True, bookable_by=BookableBy.EVERYONE
-        )
+        data = build_feed_espace(rng, options["agents"], options["rdvs"], options["usagers"])
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
         build_ms = round((time.perf_counter() - started) * 1000)
-        territory, repeats = data["territory"], options["repeats"]
-
-        def compute():
-            return opendata.compute_rows(territory)
-
-        rows = compute()  # warms the recurrence cache, as a running server's would be
-        with CaptureQueriesContext(connection) as queries:
-            compute()
-        compute_figures = {**_timed(compute, repeats), "queries": len(queries.captured_queries)}
-
-        client = Client(HTTP_HOST="localhost")
-        json_path = reverse("public:availability_feed_json", args=[territory.pk])
-        csv_path = reverse("public:availability_feed_csv", args=[territory.pk])
-        with override_settings(PUBLIC_RATE_LIMITS={"opendata": (1_000_000, 60)}):  # measure the feed, not the limit
-
-            def mark_stale():
-                AvailabilityFeed.objects.filter(pk=territory.pk).update(stale=True)
-
-            def cold():
-                response = client.get(json_path)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{json_path}: HTTP {response.status_code}")
-
-            mark_stale()
-            reset_queries()  # each request empties the log anyway (request_started): start from zero
-            with CaptureQueriesContext(connection) as queries:
-                cold()
-            query_count = len(queries.captured_queries)
-            cold_figures = {**_timed(cold, repeats, before=mark_stale), "queries": query_count}
-            warm = measure(client, json_path, {}, repeats)
-            warm_csv = measure(client, csv_path, {}, repeats)
         return {
             "agents": options["agents"],
             "rdvs": data["rdv_count"],
-            "rows": len(rows),
-            "rows_with_a_slot": sum(1 for row in rows if row["next_slot_starts_at"]),
-            "repeats": repeats,
+            "repeats": options["repeats"],
             "build_ms": build_ms,
             "load_average": [round(value, 2) for value in os.getloadavg()],  # the machine is shared
-            "compute_rows": compute_figures,
-            "json_cold": cold_figures,
-            "json_warm": warm,
-            "csv_warm": warm_csv,
+            **measure_feed(data["territory"], options["repeats"]),
         }
+
+
+def build_feed_espace(rng: random.Random, agents: int, rdvs: int, usagers: int) -> dict:
+    """bench_pages' espace with its three motifs open online to usagers."""
+    from rdv.motifs.models import BookableBy, Motif
+
+    data = build_espace(rng, agents, rdvs, usagers, journal=100)
+    Motif.objects.filter(organisation=data["organisation"]).update(
+        bookable_online=True, bookable_by=BookableBy.EVERYONE
+    )
+    return data
+
+
+def measure_feed(territory, repeats: int) -> dict:
+    """Figures of the rows' computation and of the feed served cold and warm."""
+    from rdv.online import opendata
+    from rdv.online.models import AvailabilityFeed
+
+    def compute():
+        return opendata.compute_rows(territory)
+
+    rows = compute()  # warms the recurrence cache, as a running server's would be
+    with CaptureQueriesContext(connection) as queries:
+        compute()
+    compute_figures = {**_timed(compute, repeats), "queries": len(queries.captured_queries)}
+
+    client = Client(HTTP_HOST="localhost")
+    json_path = reverse("public:availability_feed_json", args=[territory.pk])
+    csv_path = reverse("public:availability_feed_csv", args=[territory.pk])
+    with override_settings(PUBLIC_RATE_LIMITS={"opendata": (1_000_000, 60)}):  # measure the feed, not the limit
+
+        def mark_stale():
+            AvailabilityFeed.objects.filter(pk=territory.pk).update(stale=True)
+
+        def cold():
+            response = client.get(json_path)
+            if response.status_code != 200:
+                raise RuntimeError(f"{json_path}: HTTP {response.status_code}")
+
+        cold()  # the espace's very first request creates its snapshot row
+        mark_stale()
+        reset_queries()  # each request empties the log anyway (request_started): start from zero
+        with CaptureQueriesContext(connection) as queries:
+            cold()
+        query_count = len(queries.captured_queries)
+        cold_figures = {**_timed(cold, repeats, before=mark_stale), "queries": query_count}
+        warm = measure(client, json_path, {}, repeats)
+        warm_csv = measure(client, csv_path, {}, repeats)
+    return {
+        "rows": len(rows),
+        "rows_with_a_slot": sum(1 for row in rows if row["next_slot_starts_at"]),
+        "compute_rows": compute_figures,
+        "json_cold": cold_figures,
+        "json_warm": warm,
+        "csv_warm": warm_csv,
+    }
 
 
 def _timed(function, repeats: int, before=None) -> dict:

@@ -74,6 +74,7 @@ format: install
 bench: install
 	$(PY) manage.py bench_slots --agents 200 --days 31 --json
 	$(PY) manage.py bench_pages --json
+	$(PY) manage.py bench_feed --json
 
 # Delivery outbox benchmark: local SMTP server refusing the first seconds, 4 real workers.
 bench-outbox: install

@@ -18,6 +18,7 @@ from django.apps import apps
 from django.utils import timezone
 
 from rdv.accounts import services as account_services
+from rdv.accounts.context import personal_context
 from rdv.accounts.models import AccessLevel
 from rdv.agendas import services as agenda_services
 from rdv.agendas.models import PlageException
@@ -114,6 +115,14 @@ class W:
 
     def public(self):
         return Context.public(self.organisation)
+
+    def own_account(self):
+        """The basic agent on their own pages (« Mon compte »)."""
+        return personal_context(self.alice.agent)
+
+    def colleague_account(self):
+        """Another agent of the same organisation, on their own pages."""
+        return personal_context(self.alice.organisation_admin)
 
     def system(self):
         return Context.system(self.alice.territory, self.organisation)
@@ -623,6 +632,21 @@ CASES = [
         RDV_FORBIDDEN,
     ),
     Case(booking_services.mark_arrived, lambda w, ctx, f: f(ctx, w.rdv), "basic", RDV_FORBIDDEN),
+    # Personal API tokens -----------------------------------------------------------------------
+    Case(
+        account_services.create_api_token,
+        lambda w, ctx, f: f(ctx, name="Logiciel de suivi"),
+        "own_account",
+        ["public"],
+    ),
+    Case(account_services.agent_api_tokens, lambda w, ctx, f: f(ctx), "own_account", ["public"]),
+    Case(
+        account_services.revoke_api_token,
+        lambda w, ctx, f: f(ctx, w.api_token),
+        "own_account",
+        ["colleague_account", "espace_admin", "other_espace", "public"],
+        prepare=lambda w: setattr(w, "api_token", account_services.create_api_token(w.own_account(), name="SI")[0]),
+    ),
     # Undelivered messages ----------------------------------------------------------------------
     Case(
         outbox_services.retry_delivery,

@@ -10,7 +10,7 @@ keeps now + minimum delay <= start <= now + maximum delay, both ends inclusive.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -350,8 +350,10 @@ def _chunks(first: date, last: date, chunk_days: int):
         start, size = end + timedelta(days=1), min(size * 2, max(chunk_days, MAX_CHUNK_DAYS))
 
 
-def next_availability_by_lieu(
+def next_availability_by(
     motifs: Iterable,
+    key: Callable[[int, Slot], Hashable | None],
+    expected: Iterable[Hashable],
     *,
     now: datetime | None = None,
     horizon_days: int | None = None,
@@ -359,27 +361,22 @@ def next_availability_by_lieu(
     chunk_days: int = 7,
     holder_key: str = "",
     lieu_ids: Iterable[int] | None = None,
-) -> dict[int, Slot]:
-    """The first free slot per lieu. Online it searches as far as the motifs' maximum delay
-    (`horizon_days` forces a horizon; agents: 92 days), a week first, then longer chunks, each in a
-    constant number of queries; it stops as soon as every lieu with a plage for these motifs has
-    one (`lieu_ids`: only those lieux, which the caller already knows). The holds of `holder_key` do
-    not hide slots from their holder."""
+) -> dict[Hashable, Slot]:
+    """The first free slot per key, where `key(motif_id, slot)` says what a slot counts for (None:
+    for nothing): per lieu, per (motif, lieu), per motif… Online it searches as far as the motifs'
+    largest maximum delay (each motif keeps its own window; `horizon_days` forces a horizon;
+    agents: 92 days), a week first, then longer chunks, each one call of `find_slots` for all the
+    motifs (a constant number of queries); it stops as soon as every key of `expected` has its slot
+    (the keys the caller knows can have one). `lieu_ids`: only the plages at those lieux. The holds
+    of `holder_key` do not hide slots from their holder."""
     now = (now or timezone.now()).astimezone(UTC)
     motifs = list(motifs)
     if not motifs:
         return {}
+    expected = set(expected)
     territory = motifs[0].organisation.territory
     zone, tz = holiday_zone(territory), territory.zone
-    if lieu_ids is not None:
-        expected = set(lieu_ids)
-    else:
-        expected = set(
-            PlageOuverture.objects.filter(motifs__in=motifs, lieu__archived_at__isnull=True, lieu__is_open=True)
-            .values_list("lieu_id", flat=True)
-            .distinct()
-        )
-    found: dict[int, Slot] = {}
+    found: dict[Hashable, Slot] = {}
     first, last = _search_days(motifs, now, tz, online=online, after=None, horizon_days=horizon_days)
     for chunk_start, chunk_end in _chunks(first, last, chunk_days):
         chunk = find_slots(
@@ -391,15 +388,55 @@ def next_availability_by_lieu(
             holiday_zone=zone,
             tz=tz,
             holder_key=holder_key,
-            lieu_ids=None if lieu_ids is None else sorted(expected),
+            lieu_ids=None if lieu_ids is None else sorted(lieu_ids),
         )
-        for slots in chunk.values():
+        for motif_id, slots in chunk.items():
             for slot in slots:
-                if slot.lieu_id not in found or slot.start < found[slot.lieu_id].start:
-                    found[slot.lieu_id] = slot
+                wanted = key(motif_id, slot)
+                if wanted is not None and (wanted not in found or slot.start < found[wanted].start):
+                    found[wanted] = slot
         if expected <= set(found):
             break
     return found
+
+
+def next_availability_by_lieu(
+    motifs: Iterable,
+    *,
+    now: datetime | None = None,
+    horizon_days: int | None = None,
+    online: bool = True,
+    chunk_days: int = 7,
+    holder_key: str = "",
+    lieu_ids: Iterable[int] | None = None,
+) -> dict[int, Slot]:
+    """The first free slot per lieu (any of the motifs). Online it searches as far as the motifs'
+    maximum delay (`horizon_days` forces a horizon; agents: 92 days), a week first, then longer
+    chunks, each in a constant number of queries; it stops as soon as every lieu with a plage for
+    these motifs has one (`lieu_ids`: only those lieux, which the caller already knows). The holds
+    of `holder_key` do not hide slots from their holder."""
+    motifs = list(motifs)
+    if not motifs:
+        return {}
+    if lieu_ids is not None:
+        expected = set(lieu_ids)
+    else:
+        expected = set(
+            PlageOuverture.objects.filter(motifs__in=motifs, lieu__archived_at__isnull=True, lieu__is_open=True)
+            .values_list("lieu_id", flat=True)
+            .distinct()
+        )
+    return next_availability_by(
+        motifs,
+        lambda _motif_id, slot: slot.lieu_id,
+        expected,
+        now=now,
+        horizon_days=horizon_days,
+        online=online,
+        chunk_days=chunk_days,
+        holder_key=holder_key,
+        lieu_ids=None if lieu_ids is None else expected,
+    )
 
 
 def next_available_slot(
@@ -441,6 +478,7 @@ __all__ = [
     "find_slots",
     "is_slot_free",
     "load_inputs",
+    "next_availability_by",
     "next_availability_by_lieu",
     "next_available_slot",
 ]

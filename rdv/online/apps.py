@@ -5,3 +5,9 @@ class OnlineConfig(AppConfig):
     name = "rdv.online"
     label = "online"
     verbose_name = "Réservation en ligne"
+
+    def ready(self):
+        from rdv.core.audit import on_action
+        from rdv.online import opendata
+
+        on_action(opendata.on_action)

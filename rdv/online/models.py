@@ -5,6 +5,7 @@
   prescripteur when one books for a beneficiary, and the RDV created.
 - `ManageLink`: the tokenised link `/r/<token>` to see, cancel or move a RDV booked online (only a
   hash of the token is stored).
+- `AvailabilityFeed`: the cached open-data feed of an espace's next free slots (rdv.online.opendata).
 """
 
 import uuid
@@ -125,3 +126,28 @@ class ManageLink(models.Model):
 
     def __str__(self) -> str:
         return f"Lien de gestion du rendez-vous {self.rdv_id}"
+
+
+class AvailabilityFeed(models.Model):
+    """The last computed open-data feed of an espace: one row per (organisation, lieu, motif open
+    online to usagers) with its next free slot (rdv.online.opendata builds and serves it).
+
+    Stored in the database so that every web process serves the same snapshot. `stale` is set in
+    the transaction of any change of the espace's agendas, RDVs, motifs or lieux (an audit
+    listener); a snapshot is also too old `FEED_MAX_AGE` after `generated_at`. `computing_until`
+    is the lease of the one request that recomputes it (the others serve the previous rows)."""
+
+    territory = models.OneToOneField(
+        "territories.Territory", on_delete=models.CASCADE, primary_key=True, related_name="availability_feed"
+    )
+    rows = models.JSONField(default=list, blank=True)
+    generated_at = models.DateTimeField(null=True, blank=True)
+    stale = models.BooleanField(default=True)
+    computing_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "flux ouvert des prochaines disponibilités"
+        verbose_name_plural = "flux ouverts des prochaines disponibilités"
+
+    def __str__(self) -> str:
+        return f"Flux des prochaines disponibilités de l'espace {self.territory_id}"

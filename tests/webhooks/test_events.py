@@ -288,5 +288,6 @@ def test_without_any_endpoint_in_the_espace_a_change_costs_one_query(world, djan
     from rdv.core.audit import log_action
 
     lieu = world.lieu
-    with django_assert_num_queries(2):  # the journal entry, then « any endpoint in this espace? »
+    # the journal entry, « any endpoint in this espace? », then the open-data feed's stale mark
+    with django_assert_num_queries(3):
         log_action("Système", "lieu.updated", lieu, {"name": ["a", "b"]})

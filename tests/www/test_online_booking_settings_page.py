@@ -152,3 +152,11 @@ def test_the_page_runs_a_fixed_number_of_queries(alice, django_assert_num_querie
     client.get(_url(alice))  # warm the session
     with django_assert_num_queries(6):
         assert client.get(_url(alice)).status_code == 200
+
+
+def test_the_page_links_the_espace_open_availability_feed(alice, client):
+    response = log_in(client, alice.territory_admin).get(_url(alice))
+    text = response.content.decode()
+    assert f'href="/donnees/espaces/{alice.territory.pk}/prochaines-disponibilites.json"' in text
+    assert f'href="/donnees/espaces/{alice.territory.pk}/prochaines-disponibilites.csv"' in text
+    assert "Données ouvertes" in page_text(response)

@@ -14,6 +14,7 @@ DEFAULT_LIMITS = {
     "hold": (20, 600),  # slots held
     "code": (10, 600),  # verification codes sent or tried
     "manage": (10, 600),  # manage link: last-name letters tried
+    "opendata": (60, 60),  # the open-data feed (rdv.www.public.opendata)
 }
 
 

@@ -1,9 +1,9 @@
-"""Public pages (no account, no agent context): online booking at /prendre-rdv/ and the manage
-link /r/<token>. Included by rdv.www.urls under the `public` namespace."""
+"""Public pages (no account, no agent context): online booking at /prendre-rdv/, the manage
+link /r/<token> and the open-data feed at /donnees/. Included by rdv.www.urls under the `public` namespace."""
 
 from django.urls import path
 
-from rdv.www.public import booking, manage, preferences, search
+from rdv.www.public import booking, manage, opendata, preferences, search
 
 app_name = "public"
 
@@ -32,4 +32,15 @@ urlpatterns = [
     path("r/<str:token>/deplacer/", manage.move, name="manage_move"),
     path("r/<str:token>/rendez-vous.ics", manage.ics, name="manage_ics"),
     path("notifications/<str:token>/", preferences.preferences, name="notification_preferences"),
+    # open data: the next free slots of an espace
+    path(
+        "donnees/espaces/<int:territory_id>/prochaines-disponibilites.json",
+        opendata.feed_json,
+        name="availability_feed_json",
+    ),
+    path(
+        "donnees/espaces/<int:territory_id>/prochaines-disponibilites.csv",
+        opendata.feed_csv,
+        name="availability_feed_csv",
+    ),
 ]

@@ -15,7 +15,8 @@ from rdv.sms.providers import read_file_messages
 @dataclass
 class FakeBrevo:
     """Answers the scripted (status, body) replies in turn (the last one repeats); `"hang"` sleeps
-    past the client's timeout. Records every request."""
+    past the client's timeout; `("raw", bytes)` writes the bytes as they are (not HTTP). Records
+    every request."""
 
     replies: list = field(default_factory=lambda: [(201, {"messageId": 1511882900176220})])
     requests: list = field(default_factory=list)
@@ -37,6 +38,9 @@ class FakeBrevo:
                 reply = fake.replies.pop(0) if len(fake.replies) > 1 else fake.replies[0]
                 if reply == "hang":
                     time.sleep(2)
+                    return
+                if reply[0] == "raw":
+                    self.wfile.write(reply[1])
                     return
                 status, body = reply
                 payload = json.dumps(body).encode() if not isinstance(body, bytes) else body

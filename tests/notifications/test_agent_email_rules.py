@@ -6,7 +6,7 @@ address or visio link change told while the Contexte is hidden, nothing about a 
 import pytest
 import time_machine
 
-from rdv.accounts.models import AccessLevel
+from rdv.accounts.models import AccessLevel, Agent
 from rdv.agendas import services as agenda_services
 from rdv.bookings.services import BookingRequest, book_rdv, cancel_rdv, mark_arrived, move_rdv, set_status, update_rdv
 from rdv.motifs.models import LocationType
@@ -114,7 +114,27 @@ def test_an_agent_is_not_told_of_their_own_change_whatever_their_id(world):
     factories.AgentRoleFactory(agent=agent, organisation=world.organisation, access_level=AccessLevel.BASIC)
     factories.AgentServiceFactory(agent=agent, territory=world.territory, service=world.service)
     book(world, as_agent(agent, world.organisation), agents=[agent])
-    agenda_services.create_absence(as_agent(agent, world.organisation), agent, absence_data())
+    # The agent as loaded again from the database, as a page does from the URL.
+    agenda_services.create_absence(as_agent(agent, world.organisation), Agent.objects.get(pk=agent.pk), absence_data())
     assert to(agent) == []
     book(world, system(world), agents=[agent], start=at(THURSDAY, 11))
     assert [m.subject[:22] for m in to(agent)] == ["Nouveau rendez-vous le"]
+
+
+def test_an_agenda_change_by_an_admin_is_told_whichever_of_them_has_the_smaller_id(world):
+    def member(level, **values):
+        agent = factories.AgentFactory(**values)
+        factories.AgentRoleFactory(agent=agent, organisation=world.organisation, access_level=level)
+        return agent
+
+    small_admin = member(AccessLevel.ADMIN, email="petit-numero@exemple.fr")
+    large_owner = member(AccessLevel.BASIC, id=100_000, email="grand-numero@exemple.fr")
+    large_admin = member(AccessLevel.ADMIN, id=200_000, email="tres-grand-numero@exemple.fr")
+    for admin, owner in ((small_admin, large_owner), (large_admin, world.agent)):
+        agenda_services.create_absence(
+            as_agent(admin, world.organisation), Agent.objects.get(pk=owner.pk), absence_data()
+        )
+    assert sorted((m.to[0], m.subject[:14]) for m in deliver_emails()) == [
+        ("grand-numero@exemple.fr", "Absence créée "),
+        (world.agent.email, "Absence créée "),
+    ]

@@ -161,6 +161,16 @@ def test_the_other_status_changes_of_a_future_rdv_tell_the_usager_nothing(world)
     assert to_usagers().count() == written
 
 
+def test_an_absent_rdv_moved_then_set_back_to_a_venir_is_not_confirmed_again(world, frozen):
+    rdv = book(world, at(THURSDAY, 10))
+    frozen.move_to(at(THURSDAY, 10, 30))
+    set_status(system(world), rdv, "noshow")
+    move_rdv(system(world), Rdv.objects.get(pk=rdv.pk), at(THURSDAY + timedelta(days=7), 10), override=True)
+    new_messages()
+    set_status(system(world), Rdv.objects.get(pk=rdv.pk), "unknown")  # never cancelled: nothing to confirm
+    assert new_messages() == []
+
+
 def test_a_cancellation_undone_follows_the_rules_of_the_other_messages(world, frozen):
     parent = person(world, first_name="Marie", email="marie.martin@exemple.fr")  # e-mails only
     child = person(world, first_name="Lucas", last_name="Martin", email="", responsible=parent)

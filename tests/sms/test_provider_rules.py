@@ -34,12 +34,22 @@ def _padded(total: int) -> bytes:
 # Brevo's answers ---------------------------------------------------------------------------------
 
 
-def test_brevo_takes_every_2xx_as_sent_and_a_3xx_as_a_temporary_error(sms_providers, fake_brevo):
-    brevo = _brevo(sms_providers, fake_brevo, (200, {"messageId": 1}), (299, {"messageId": 2}), (300, {}))
+def test_brevo_takes_every_2xx_as_sent_and_the_answers_around_them_as_temporary(sms_providers, fake_brevo):
+    others = (199, 300, 399)
+    brevo = _brevo(
+        sms_providers, fake_brevo, (200, {"messageId": 1}), (299, {"messageId": 2}), *((s, {}) for s in others)
+    )
     assert [brevo.send("+33612345678", text, "RDV").provider_id for text in ("a", "b")] == ["1", "2"]
-    with pytest.raises(TemporaryError) as caught:
-        brevo.send("+33612345678", "c", "RDV")
-    assert caught.value.status_code == 300
+    for status in others:
+        with pytest.raises(TemporaryError) as caught:
+            brevo.send("+33612345678", "c", "RDV")
+        assert caught.value.status_code == status
+
+
+def test_every_4xx_but_the_account_s_refuses_the_message_for_good(sms_providers, fake_brevo):
+    with pytest.raises(PermanentError) as caught:
+        _brevo(sms_providers, fake_brevo, (499, {"message": "?"})).send("+33612345678", "Bonjour", "RDV")
+    assert caught.value.status_code == 499
 
 
 @pytest.mark.parametrize("body", [b"OK", b"[1, 2]", b""])

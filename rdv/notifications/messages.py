@@ -1,6 +1,6 @@
-"""The usagers' e-mails about a RDV: confirmation, move, cancellation, cancellation undone, reminder (HTML and text, in
-French, times in the espace's time zone, with the instructions after booking, the manage link,
-an ICS file calendars understand, and a link to the notification preferences).
+"""The usagers' e-mails about a RDV: confirmation, move, cancellation, cancellation undone, reminder
+(HTML and text, in French, times in the espace's time zone, with the instructions after booking, the
+manage link, an ICS file calendars understand, and a link to the notification preferences).
 
 Never the Contexte nor an agent's name: the message is built from the usager-facing facts only
 (motif, times, place, instructions), as the public pages are.

@@ -130,6 +130,7 @@ EMAILS = N + "test_usager_emails.py"
 RULES = [EMAILS, N + "test_reminder_rules.py", N + "test_usager_notification_rules.py"]
 REMINDERS = "rdv/notifications/reminders.py"
 EVENTS = "rdv/notifications/events.py"
+MOVES = [N + "test_usager_moves_and_restores.py"]
 MUTATIONS += [
     (REMINDERS, r"\.exclude\(rdv__status__in=CANCELLED_STATUSES\)", "", RULES),
     (REMINDERS, r"rdv__created_at__lt=F\(\"rdv__starts_at\"\) - ahead,", "", RULES),
@@ -154,6 +155,10 @@ MUTATIONS += [
     (EVENTS, r"status__in=\(Status.PENDING, Status.FAILING\),", "", RULES),
     (EVENTS, r"purpose=Purpose.REMINDER,\n        content_type", "content_type", RULES),
     (EVENTS, r"object_id=rdv.pk,", "", RULES),
+    # A move of the agents alone, a cancellation undone (usager_kind).
+    (EVENTS, r'"moved" if any\(name in changes for name in USAGER_FACTS\) else None', '"moved"', MOVES),
+    (EVENTS, r"rdv.status == RdvStatus.UNKNOWN and ", "", MOVES),
+    (EVENTS, r" and was in CANCELLED_LABELS", "", MOVES),
 ]
 
 

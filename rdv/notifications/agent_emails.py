@@ -112,15 +112,9 @@ def _rdv_kinds(entry, rdv: Rdv, related: dict) -> list[tuple[object, str]]:
     current = [link.agent for link in rdv.agent_links.select_related("agent").order_by("agent_id")]
     added = {agent.pk for agent in related.get("agents_added") or []}
     removed = list(related.get("agents_removed") or [])
-    if action == "rdv.created":
-        kind = "created"
-    elif action == "rdv.moved":
+    if action == "rdv.moved":  # without a new start, only the agents or the lieu changed
         kind = "moved" if "starts_at" in (entry.changes or {}) else "updated"
-    elif action == "rdv.updated":
-        kind = "updated"
-    elif action == "rdv.cancelled":
-        kind = "cancelled"
-    else:
+    else:  # created, updated, cancelled, participant_added, participant_removed
         kind = action.removeprefix("rdv.")
     pairs = [(agent, "created" if agent.pk in added else kind) for agent in current]
     if action == "rdv.moved" and set(entry.changes or {}) <= {"agents", "override"} and not added and not removed:

@@ -1,8 +1,10 @@
 """From a RDV change to the usagers' messages, in the change's transaction (an audit listener, as
-the webhooks): booked by an agent, moved, cancelled (by the service or by the usager), a participant
-added to or removed from a collective RDV. Online bookings are confirmed by e-mail by rdv.online
-itself (with the prescripteur's copy) and by SMS from here when the RDV is at most
-`ONLINE_CONFIRMATION_SMS_MAX_HOURS` (48) ahead; their later moves and cancellations come through here.
+the webhooks): booked by an agent, moved, cancelled (by the service or by the usager), a cancellation
+undone (« de nouveau confirmé »), a participant added to or removed from a collective RDV. A move
+that keeps the time and the lieu (only the agents changed) tells the usagers nothing and keeps their
+reminders. Online bookings are confirmed by e-mail by rdv.online itself (with the prescripteur's
+copy) and by SMS from here when the RDV is at most `ONLINE_CONFIRMATION_SMS_MAX_HOURS` (48) ahead;
+their later moves and cancellations come through here.
 
 Rules, as on the established platform: nothing for a RDV that has started; nothing when the motif is
 « visible et non notifié » or « invisible »; e-mail only to usagers who accept e-mails and have an
@@ -17,7 +19,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from rdv.bookings.models import CreatedBy, Rdv, RdvStatus
+from rdv.bookings.models import CANCELLED_STATUSES, CreatedBy, Rdv, RdvStatus
 from rdv.motifs.models import Visibility
 from rdv.notifications.messages import rdv_email, rdv_sms
 from rdv.outbox.models import Channel, Delivery, Purpose, Status
@@ -32,6 +34,11 @@ KINDS = {
     "rdv.participant_removed": "cancelled",
 }
 STALE_REMINDER_ERROR = "Rappel retiré : le rendez-vous a été déplacé ou annulé."
+# What a move may change that the usagers read (rdv.bookings.services._describe's names): a move of
+# the agents alone tells them nothing.
+USAGER_FACTS = ("starts_at", "ends_at", "lieu")
+# The journal's labels of the statuses a cancellation leaves (rdv.bookings.services._set_status).
+CANCELLED_LABELS = frozenset(RdvStatus(status).label for status in CANCELLED_STATUSES)
 
 
 def notifiable(rdv: Rdv, now=None) -> bool:
@@ -43,11 +50,25 @@ def recipient_of(person):
     return person.responsible if person.responsible_id else person
 
 
+def usager_kind(entry, rdv: Rdv) -> str | None:
+    """The usagers' message a change of `rdv` calls for (a key of messages.SUBJECTS), or None."""
+    changes = entry.changes or {}
+    if entry.action == "rdv.moved":
+        return "moved" if any(name in changes for name in USAGER_FACTS) else None
+    if entry.action == "rdv.status_changed":
+        # Back to « à venir » from a cancellation; the other status changes tell the usagers nothing.
+        was = (changes.get("status") or [None])[0]
+        return "restored" if rdv.status == RdvStatus.UNKNOWN and was in CANCELLED_LABELS else None
+    return KINDS.get(entry.action)
+
+
 def on_action(entry, obj, related=None) -> None:
-    kind = KINDS.get(entry.action)
-    if kind is None or not isinstance(obj, Rdv):
+    if not isinstance(obj, Rdv):
         return
     rdv = obj
+    kind = usager_kind(entry, rdv)
+    if kind is None:
+        return
     if entry.action in ("rdv.moved", "rdv.cancelled"):
         cancel_waiting_reminders(rdv)
     if not notifiable(rdv):

@@ -1,6 +1,6 @@
-"""The usagers' e-mails about a RDV: confirmation, move, cancellation, reminder (HTML and text, in
-French, times in the espace's time zone, with the instructions after booking, the manage link,
-an ICS file calendars understand, and a link to the notification preferences).
+"""The usagers' e-mails about a RDV: confirmation, move, cancellation, cancellation undone, reminder
+(HTML and text, in French, times in the espace's time zone, with the instructions after booking, the
+manage link, an ICS file calendars understand, and a link to the notification preferences).
 
 Never the Contexte nor an agent's name: the message is built from the usager-facing facts only
 (motif, times, place, instructions), as the public pages are.
@@ -27,6 +27,7 @@ SUBJECTS = {
     "created": "Rendez-vous confirmé le {when}",
     "moved": "Rendez-vous déplacé au {when}",
     "cancelled": "Rendez-vous du {when} annulé",
+    "restored": "Rendez-vous de nouveau confirmé le {when}",
     "reminder": "Rappel : rendez-vous le {when}",
 }
 INTROS = {
@@ -34,6 +35,7 @@ INTROS = {
     "moved": "Votre rendez-vous a été déplacé. Voici le nouvel horaire.",
     "cancelled_by_service": "Votre rendez-vous est annulé par le service. Vous pouvez reprendre rendez-vous.",
     "cancelled_by_usager": "Votre annulation est enregistrée : ce rendez-vous n'aura pas lieu.",
+    "restored": "Votre rendez-vous n'est plus annulé : il est de nouveau confirmé.",
     "reminder": "Nous vous rappelons votre rendez-vous.",
 }
 
@@ -127,6 +129,7 @@ SMS_TEXTS = {
     "created": "RDV confirmé le {when}, {where}. Infos, déplacer ou annuler : {url}",
     "moved": "RDV déplacé au {when}, {where}. Infos : {url}",
     "cancelled": "Votre RDV du {when} ({where}) est annulé par le service.",
+    "restored": "RDV de nouveau confirmé le {when}, {where}. Infos : {url}",
     "reminder": "Rappel : RDV le {when}, {where}. Infos, déplacer ou annuler : {url}",
 }
 

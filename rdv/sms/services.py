@@ -79,10 +79,9 @@ def normalise_mobile(raw: str) -> str:
     raise InvalidMobile()
 
 
-def month_of(territory, when: datetime | None = None) -> date:
-    """The first day of the espace's calendar month at `when` (now by default)."""
-    day = timezone.localdate(when or timezone.now(), territory.zone)
-    return day.replace(day=1)
+def month_of(territory) -> date:
+    """The first day of the espace's calendar month now."""
+    return timezone.localdate(timezone=territory.zone).replace(day=1)
 
 
 def month_label(month: date) -> str:

@@ -15,7 +15,8 @@ from rdv.sms.providers import read_file_messages
 @dataclass
 class FakeBrevo:
     """Answers the scripted (status, body) replies in turn (the last one repeats); `"hang"` sleeps
-    past the client's timeout. Records every request."""
+    past the client's timeout; `("raw", bytes)` writes the bytes as they are (not HTTP). Records
+    every request."""
 
     replies: list = field(default_factory=lambda: [(201, {"messageId": 1511882900176220})])
     requests: list = field(default_factory=list)
@@ -38,6 +39,9 @@ class FakeBrevo:
                 if reply == "hang":
                     time.sleep(2)
                     return
+                if reply[0] == "raw":
+                    self.wfile.write(reply[1])
+                    return
                 status, body = reply
                 payload = json.dumps(body).encode() if not isinstance(body, bytes) else body
                 self.send_response(status)
@@ -51,7 +55,8 @@ class FakeBrevo:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll interval: `stop` waits for the serving loop to notice (0.5 s by default).
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:

@@ -133,7 +133,7 @@ AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # The client's address behind the reverse proxies of TRUSTED_PROXIES (rate limits and axes alike).
-AXES_CLIENT_IP_CALLABLE = "rdv.core.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "rdv.core.ratelimit.axes_client_ip"
 # Addresses or networks (CIDR) of the reverse proxies / load balancers in front of the web processes:
 # their X-Forwarded-For is believed, nobody else's. Empty: REMOTE_ADDR is the client.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")

@@ -127,6 +127,15 @@ def client_ip(request) -> str:
     return remote or "inconnue"
 
 
+def axes_client_ip(request) -> str | None:
+    """django-axes' client address (AXES_CLIENT_IP_CALLABLE): the same as `client_ip`, but None
+    when the request has none (axes stores it in an address column; « inconnue » is not one)."""
+    if request is None:
+        return None
+    address = client_ip(request)
+    return address if _valid(address) else None
+
+
 def _valid(address: str) -> bool:
     try:
         ipaddress.ip_address(address)

@@ -132,3 +132,11 @@ def test_behind_a_proxy_wrong_passwords_lock_the_attacker_not_everybody(alice):
         attempt("203.0.113.66", "pas-le-bon")
     assert attempt("203.0.113.66", PASSWORD).status_code != 302  # the attacker's address is locked
     assert attempt("198.51.100.10", PASSWORD).status_code == 302  # the agent, elsewhere, logs in
+
+
+def test_axes_gets_no_address_rather_than_a_word():
+    from rdv.core.ratelimit import axes_client_ip
+
+    assert axes_client_ip(_request("203.0.113.7")) == "203.0.113.7"
+    assert axes_client_ip(RequestFactory().get("/", REMOTE_ADDR="")) is None
+    assert axes_client_ip(None) is None

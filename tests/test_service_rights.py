@@ -28,9 +28,11 @@ from rdv.core.errors import DomainError
 from rdv.motifs import services as motif_services
 from rdv.outbox import services as outbox_services
 from rdv.outbox.models import Delivery, Status
+from rdv.retention import services as retention_services
 from rdv.territories import services as territory_services
 from rdv.territories.models import SectorCode
 from rdv.usagers import services as usager_services
+from rdv.usagers.models import Usager
 from tests import factories
 from tests.helpers import as_agent
 
@@ -45,8 +47,9 @@ SERVICE_MODULES = [
     agenda_services,
     booking_services,
     outbox_services,
+    retention_services,
 ]
-DOMAIN_APPS = {"core", "territories", "accounts", "usagers", "motifs", "agendas", "bookings", "outbox"}
+DOMAIN_APPS = {"core", "territories", "accounts", "usagers", "motifs", "agendas", "bookings", "outbox", "retention"}
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -623,6 +626,26 @@ CASES = [
         RDV_FORBIDDEN,
     ),
     Case(booking_services.mark_arrived, lambda w, ctx, f: f(ctx, w.rdv), "basic", RDV_FORBIDDEN),
+    # Usagers' rights and retention (RGPD) -------------------------------------------------------
+    Case(
+        retention_services.export_usager,
+        lambda w, ctx, f: f(ctx, w.usager, format="json"),
+        "org_admin",
+        [*ORG_ADMIN_FORBIDDEN, "org_admin_at_espace"],
+    ),
+    Case(
+        retention_services.delete_usager,
+        lambda w, ctx, f: f(ctx, w.usager),
+        "org_admin",
+        [*ORG_ADMIN_FORBIDDEN, "org_admin_at_espace"],
+    ),
+    Case(
+        retention_services.keep_usager,
+        lambda w, ctx, f: f(ctx, w.usager),
+        "org_admin",
+        [*ORG_ADMIN_FORBIDDEN, "org_admin_at_espace"],
+        prepare=lambda w: Usager.objects.filter(pk=w.usager.pk).update(retention_flagged_at=NOW),
+    ),
     # Undelivered messages ----------------------------------------------------------------------
     Case(
         outbox_services.retry_delivery,

@@ -241,12 +241,15 @@ SCHEDULED_TASKS = [
 # Data retention (RGPD): RDVs are deleted this many days after they ended, journal entries after
 # AUDIT_RETENTION_DAYS; usagers without activity (no RDV, no change) for USAGER_INACTIVITY_DAYS are
 # flagged for review, then deleted USAGER_DELETION_REVIEW_DAYS later unless there was activity
-# meanwhile or an admin kept them. Deletions run in transactions of RETENTION_BATCH_SIZE rows.
+# meanwhile or an admin kept them. Deletions run in transactions of RETENTION_BATCH_SIZE rows; a run
+# starts no new batch after RETENTION_RUN_BUDGET_SECONDS (a first run over years of data goes on the
+# next night instead of holding a worker for hours).
 RDV_RETENTION_DAYS = int(os.environ.get("RDV_RETENTION_DAYS", "730"))
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "365"))
 USAGER_INACTIVITY_DAYS = int(os.environ.get("USAGER_INACTIVITY_DAYS", "730"))
 USAGER_DELETION_REVIEW_DAYS = int(os.environ.get("USAGER_DELETION_REVIEW_DAYS", "30"))
 RETENTION_BATCH_SIZE = int(os.environ.get("RETENTION_BATCH_SIZE", "500"))
+RETENTION_RUN_BUDGET_SECONDS = float(os.environ.get("RETENTION_RUN_BUDGET_SECONDS", "3600"))
 # How often a standby scheduler tries to take the leader lock, and the leader checks it still holds it.
 SCHEDULER_LOCK_RETRY_SECONDS = float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS", "10"))
 

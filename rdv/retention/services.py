@@ -251,6 +251,17 @@ class RunReport:
     by_territory: dict[int, Counter] = field(default_factory=dict)
     batches: int = 0
     seconds: float = 0.0
+    finished: bool = True  # False: stopped at the time budget, the next run goes on
+    started: float = field(default_factory=time.monotonic)
+
+    def out_of_time(self, done: int) -> bool:
+        """After `done` (at least one) batches of a loop, whether the run has used its
+        `RETENTION_RUN_BUDGET_SECONDS` (a first run over years of data stops there; the next night
+        goes on where it stopped)."""
+        if done and time.monotonic() - self.started >= settings.RETENTION_RUN_BUDGET_SECONDS:
+            self.finished = False
+            return True
+        return False
 
     def add(self, territory_id: int | None, name: str, n: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + n
@@ -258,9 +269,9 @@ class RunReport:
             self.by_territory.setdefault(territory_id, Counter())[name] += n
 
 
-def _finish(report: RunReport, action: str, started: float, **details) -> RunReport:
+def _finish(report: RunReport, action: str, **details) -> RunReport:
     """One log line for the run, one journal entry per espace where something happened."""
-    report.seconds = round(time.monotonic() - started, 3)
+    report.seconds = round(time.monotonic() - report.started, 3)
     territories = Territory.objects.in_bulk(list(report.by_territory))
     for territory_id, counts in sorted(report.by_territory.items()):
         territory = territories.get(territory_id)
@@ -275,6 +286,7 @@ def _finish(report: RunReport, action: str, started: float, **details) -> RunRep
                 "espaces": len(report.by_territory),
                 "batches": report.batches,
                 "seconds": report.seconds,
+                "finished": report.finished,
                 **details,
             },
             sort_keys=True,
@@ -289,12 +301,11 @@ def _batch_size(batch_size: int | None) -> int:
 
 def purge_old_rdvs(*, now: datetime | None = None, batch_size: int | None = None) -> RunReport:
     """Delete the RDVs that ended more than `RDV_RETENTION_DAYS` ago, a batch per transaction."""
-    started = time.monotonic()
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.RDV_RETENTION_DAYS)
     size = _batch_size(batch_size)
     report = RunReport("rdvs", {"rdvs_deleted": 0})
-    while True:
+    while not report.out_of_time(report.batches):
         with transaction.atomic():
             # Rows another run holds are skipped (PostgreSQL): two runs never delete the same RDV twice.
             ids = list(
@@ -312,7 +323,7 @@ def purge_old_rdvs(*, now: datetime | None = None, batch_size: int | None = None
             for rdv in rdvs:
                 report.add(rdv.organisation.territory_id, "rdvs_deleted")
         report.batches += 1
-    return _finish(report, "retention.rdvs_purged", started, retention_days=settings.RDV_RETENTION_DAYS)
+    return _finish(report, "retention.rdvs_purged", retention_days=settings.RDV_RETENTION_DAYS)
 
 
 def review_inactive_usagers(*, now: datetime | None = None, batch_size: int | None = None) -> RunReport:
@@ -322,7 +333,6 @@ def review_inactive_usagers(*, now: datetime | None = None, batch_size: int | No
     2. files flagged at least `USAGER_DELETION_REVIEW_DAYS` ago and still inactive: deleted;
     3. files without activity for `USAGER_INACTIVITY_DAYS` (nor their relatives): flagged, listed
        to the admins of their organisations until deleted (step 2 of a later night)."""
-    started = time.monotonic()
     now = now or timezone.now()
     since = now - timedelta(days=settings.USAGER_INACTIVITY_DAYS)
     due = now - timedelta(days=settings.USAGER_DELETION_REVIEW_DAYS)
@@ -337,7 +347,8 @@ def review_inactive_usagers(*, now: datetime | None = None, batch_size: int | No
         report.batches += 1
 
     failed: set[int] = set()
-    while True:
+    deletions = 0
+    while not report.out_of_time(deletions):
         with transaction.atomic():
             candidates = (
                 inactive_usagers(since)
@@ -360,35 +371,33 @@ def review_inactive_usagers(*, now: datetime | None = None, batch_size: int | No
                     continue
                 report.add(usager.territory_id, "usagers_deleted")
         report.batches += 1
+        deletions += 1
 
+    # Flagging is one UPDATE per batch: always complete (no time budget).
     to_flag = inactive_usagers(since).filter(retention_flagged_at__isnull=True)
     while rows := list(to_flag.order_by("pk").values_list("pk", "territory_id")[:size]):
         Usager.objects.filter(pk__in=[pk for pk, _ in rows]).update(retention_flagged_at=now)
         for _, territory_id in rows:
             report.add(territory_id, "usagers_flagged")
         report.batches += 1
-    return _finish(
-        report,
-        "retention.usagers_reviewed",
-        started,
-        retention_days=settings.USAGER_INACTIVITY_DAYS,
-    )
+    return _finish(report, "retention.usagers_reviewed", retention_days=settings.USAGER_INACTIVITY_DAYS)
 
 
 def purge_old_audit_entries(*, now: datetime | None = None, batch_size: int | None = None) -> RunReport:
     """Delete the journal entries older than `AUDIT_RETENTION_DAYS`, a batch per statement."""
-    started = time.monotonic()
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.AUDIT_RETENTION_DAYS)
     size = _batch_size(batch_size)
     report = RunReport("audit", {"audit_entries_deleted": 0})
     old = AuditLog.objects.filter(created_at__lt=cutoff)
-    while rows := list(old.order_by("pk").values_list("pk", "territory_id")[:size]):
+    while not report.out_of_time(report.batches) and (
+        rows := list(old.order_by("pk").values_list("pk", "territory_id")[:size])
+    ):
         AuditLog.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
         for _, territory_id in rows:
             report.add(territory_id, "audit_entries_deleted")
         report.batches += 1
-    return _finish(report, "retention.audit_purged", started, retention_days=settings.AUDIT_RETENTION_DAYS)
+    return _finish(report, "retention.audit_purged", retention_days=settings.AUDIT_RETENTION_DAYS)
 
 
 def preview(*, now: datetime | None = None) -> dict[str, int]:

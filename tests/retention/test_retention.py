@@ -60,8 +60,8 @@ def test_a_rdv_ended_more_than_two_years_ago_is_deleted_and_a_younger_one_is_kep
 def test_the_retention_boundary_is_exclusive(place):
     """A RDV that ended exactly two years ago is not *older* than two years: the next night deletes it."""
     usager = place.usager()
-    boundary = place.rdv(NOW - TWO_YEARS - timedelta(minutes=30), [usager])
-    just_over = place.rdv(NOW - TWO_YEARS - timedelta(minutes=31), [usager])
+    boundary = place.rdv(NOW - TWO_YEARS - timedelta(minutes=1), [usager], minutes=1)  # ends at the boundary
+    just_over = place.rdv(NOW - TWO_YEARS - timedelta(minutes=2), [usager], minutes=1)  # a minute earlier
     services.purge_old_rdvs()
     assert list(Rdv.objects.values_list("pk", flat=True)) == [boundary.pk]
     assert not Rdv.objects.filter(pk=just_over.pk).exists()
@@ -146,6 +146,22 @@ def test_the_purge_runs_in_batches_until_nothing_is_left(place):
     assert run_entries("retention.rdvs_purged", place.territory)[0].changes["rdvs_deleted"] == 5
 
 
+def test_a_run_stops_at_its_time_budget_and_the_next_one_goes_on(place, settings, caplog):
+    settings.RETENTION_RUN_BUDGET_SECONDS = 0  # every run stops after its first batch
+    usager = place.usager()
+    for days in range(3):
+        place.rdv(NOW - TWO_YEARS - (days + 1) * DAY, [usager])
+    with caplog.at_level(logging.INFO, logger="rdv.retention.services"):
+        first = services.purge_old_rdvs(batch_size=2)
+    assert (first.counts["rdvs_deleted"], first.batches, first.finished) == (2, 1, False)
+    assert '"finished": false' in caplog.text
+    second = services.purge_old_rdvs(batch_size=2)
+    assert (second.counts["rdvs_deleted"], second.finished) == (1, False)
+    third = services.purge_old_rdvs(batch_size=2)
+    assert (third.counts["rdvs_deleted"], third.batches, third.finished) == (0, 0, True)
+    assert not Rdv.objects.exists()
+
+
 def test_a_second_run_deletes_nothing_and_writes_nothing(place):
     place.endpoint(subscriptions=["rdv"])
     usager = place.usager()
@@ -160,8 +176,8 @@ def test_a_second_run_deletes_nothing_and_writes_nothing(place):
 
 
 def test_each_run_is_journaled_per_espace_with_its_counts_and_logged(place, other_place, caplog):
-    for _ in range(2):
-        place.rdv(NOW - TWO_YEARS - DAY, [place.usager()])
+    for days in (1, 2):
+        place.rdv(NOW - TWO_YEARS - days * DAY, [place.usager()])
     other_place.rdv(NOW - TWO_YEARS - DAY, [other_place.usager()])
     with caplog.at_level(logging.INFO, logger="rdv.retention.services"):
         services.purge_old_rdvs()
@@ -287,7 +303,7 @@ def test_a_rdv_is_activity_past_or_upcoming(place):
     place.rdv(NOW - 100 * DAY, [recent_rdv])
     place.rdv(NOW + 10 * DAY, [upcoming])
     place.rdv(NOW - TWO_YEARS - 10 * DAY, [only_old_rdv])
-    place.rdv(NOW - TWO_YEARS - 10 * DAY, [booked_recently])  # an old RDV written into the file lately
+    place.rdv(NOW - TWO_YEARS - 11 * DAY, [booked_recently])  # an old RDV written into the file lately
     for usager in (recent_rdv, upcoming, only_old_rdv, booked_recently):
         aged(usager, old_file)  # files and participations written long ago
     Participation.objects.filter(usager=booked_recently).update(created_at=NOW - DAY)
@@ -416,3 +432,43 @@ def test_the_command_runs_the_jobs_or_only_counts(place, capsys):
         ("audit", None, None),
     ]
     assert not Rdv.objects.exists() and Usager.objects.filter(retention_flagged_at=timezone.now()).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_never_take_the_same_rdvs(postgres_only, alice):
+    """A run skips the RDVs another run holds (SKIP LOCKED): no RDV is journaled or announced twice."""
+    import threading
+
+    from django.db import connections, transaction
+
+    from tests.retention.conftest import build_place
+
+    place = build_place(alice)
+    usager = place.usager()
+    held = [place.rdv(NOW - TWO_YEARS - (days + 1) * DAY, [usager]) for days in range(2)]
+    free = [place.rdv(NOW - TWO_YEARS - (days + 3) * DAY, [usager]) for days in range(2)]
+    locked, release = threading.Event(), threading.Event()
+
+    def other_run():
+        try:
+            with transaction.atomic():
+                list(Rdv.objects.select_for_update().filter(pk__in=[rdv.pk for rdv in held]))
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    assert locked.wait(10)
+    try:
+        report = services.purge_old_rdvs()
+    finally:
+        release.set()
+        thread.join()
+    assert report.counts["rdvs_deleted"] == 2
+    assert not Rdv.objects.filter(pk__in=[rdv.pk for rdv in free]).exists()
+    assert set(Rdv.objects.values_list("pk", flat=True)) == {rdv.pk for rdv in held}
+    assert services.purge_old_rdvs().counts["rdvs_deleted"] == 2
+    assert AuditLog.objects.filter(action="rdv.deleted").count() == 4

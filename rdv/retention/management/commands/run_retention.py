@@ -30,5 +30,11 @@ class Command(BaseCommand):
             if only and name not in only:
                 continue
             report = job(batch_size=batch_size)
-            line = {"job": name, **report.counts, "batches": report.batches, "seconds": report.seconds}
+            line = {
+                "job": name,
+                **report.counts,
+                "batches": report.batches,
+                "seconds": report.seconds,
+                "finished": report.finished,
+            }
             self.stdout.write(json.dumps(line, sort_keys=True))

@@ -98,10 +98,12 @@ def _erase_usager(actor, usager: Usager, *, why: str, organisation=None) -> Eras
         Participation.objects.filter(usager=usager).select_related("rdv__organisation__territory", "rdv__motif")
     )
     rdv_ids = [participation.rdv_id for participation in participations]
-    list(Rdv.objects.select_for_update().filter(pk__in=rdv_ids).values_list("pk", flat=True))  # lock them
-    shared = set(
-        Participation.objects.filter(rdv_id__in=rdv_ids).exclude(usager=usager).values_list("rdv_id", flat=True)
-    )
+    shared = set()
+    if rdv_ids:
+        list(Rdv.objects.select_for_update().filter(pk__in=rdv_ids).values_list("pk", flat=True))  # lock them
+        shared = set(
+            Participation.objects.filter(rdv_id__in=rdv_ids).exclude(usager=usager).values_list("rdv_id", flat=True)
+        )
     alone = sorted((p.rdv for p in participations if p.rdv_id not in shared), key=lambda rdv: rdv.pk)
     for participation in participations:
         if participation.rdv_id in shared:
@@ -112,7 +114,8 @@ def _erase_usager(actor, usager: Usager, *, why: str, organisation=None) -> Eras
     result.rdvs_deleted = len(alone)
 
     relatives = list(Usager.objects.select_related("territory").filter(responsible=usager).order_by("pk"))
-    Usager.objects.filter(responsible=usager).update(responsible=None)  # `updated_at` unchanged: no activity
+    if relatives:  # `updated_at` unchanged: detaching is no activity of theirs
+        Usager.objects.filter(pk__in=[relative.pk for relative in relatives]).update(responsible=None)
     for relative in relatives:
         relative.responsible = None
         log_action(

@@ -102,7 +102,7 @@ def _rdv(rdv: Rdv, own_status: str | None, zone: ZoneInfo) -> dict:
 
 
 def usager_export(usager: Usager, *, organisation=None, agent=None, now: datetime | None = None) -> dict:
-    """Everything stored about the usager, in French: the file's fields (those the espace hides
+    """The usager's data, in French: the file's fields (those the espace hides
     included: they are stored), the values of the espace's custom fields (archived ones included),
     the organisations, the responsible usager and the relatives (identity only), and the RDVs with
     their Contexte (the admin hands the export over on request). No other usager's data: a

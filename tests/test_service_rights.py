@@ -29,9 +29,11 @@ from rdv.core.errors import DomainError
 from rdv.motifs import services as motif_services
 from rdv.outbox import services as outbox_services
 from rdv.outbox.models import Delivery, Status
+from rdv.retention import services as retention_services
 from rdv.territories import services as territory_services
 from rdv.territories.models import SectorCode
 from rdv.usagers import services as usager_services
+from rdv.usagers.models import Usager
 from tests import factories
 from tests.helpers import as_agent
 
@@ -46,8 +48,9 @@ SERVICE_MODULES = [
     agenda_services,
     booking_services,
     outbox_services,
+    retention_services,
 ]
-DOMAIN_APPS = {"core", "territories", "accounts", "usagers", "motifs", "agendas", "bookings", "outbox"}
+DOMAIN_APPS = {"core", "territories", "accounts", "usagers", "motifs", "agendas", "bookings", "outbox", "retention"}
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -646,6 +649,26 @@ CASES = [
         "own_account",
         ["colleague_account", "espace_admin", "other_espace", "public"],
         prepare=lambda w: setattr(w, "api_token", account_services.create_api_token(w.own_account(), name="SI")[0]),
+    ),
+    # Usagers' rights and retention (RGPD) -------------------------------------------------------
+    Case(
+        retention_services.export_usager,
+        lambda w, ctx, f: f(ctx, w.usager, format="json"),
+        "org_admin",
+        [*ORG_ADMIN_FORBIDDEN, "org_admin_at_espace"],
+    ),
+    Case(
+        retention_services.delete_usager,
+        lambda w, ctx, f: f(ctx, w.usager),
+        "org_admin",
+        [*ORG_ADMIN_FORBIDDEN, "org_admin_at_espace"],
+    ),
+    Case(
+        retention_services.keep_usager,
+        lambda w, ctx, f: f(ctx, w.usager),
+        "org_admin",
+        [*ORG_ADMIN_FORBIDDEN, "org_admin_at_espace"],
+        prepare=lambda w: Usager.objects.filter(pk=w.usager.pk).update(retention_flagged_at=NOW),
     ),
     # Undelivered messages ----------------------------------------------------------------------
     Case(

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rdv.sms",
     "rdv.webhooks",
     "rdv.notifications",
+    "rdv.retention",
     "rdv.api",
     "ninja",  # after rdv.api, whose template of the docs page (lang="fr") wins
     "rdv.www",
@@ -234,7 +235,24 @@ SCHEDULED_TASKS = [
     {"task": "rdv.api.tasks.purge_api_records", "cron": "50 3 * * *"},
     {"task": "rdv.online.tasks.purge_online_bookings", "seconds": 3600},
     {"task": "rdv.notifications.tasks.send_reminders", "seconds": REMINDER_SWEEP_SECONDS},
+    # Data retention (RGPD, rdv.retention, docs/operations.md): old RDVs first (their usagers may then
+    # become inactive), the review of inactive usagers, then the journal.
+    {"task": "rdv.retention.tasks.purge_old_rdvs", "cron": "0 4 * * *"},
+    {"task": "rdv.retention.tasks.review_inactive_usagers", "cron": "20 4 * * *"},
+    {"task": "rdv.retention.tasks.purge_old_audit_entries", "cron": "40 4 * * *"},
 ]
+# Data retention (RGPD): RDVs are deleted this many days after they ended, journal entries after
+# AUDIT_RETENTION_DAYS; usagers without activity (no RDV, no change) for USAGER_INACTIVITY_DAYS are
+# flagged for review, then deleted USAGER_DELETION_REVIEW_DAYS later unless there was activity
+# meanwhile or an admin kept them. Deletions run in transactions of RETENTION_BATCH_SIZE rows; a run
+# starts no new batch after RETENTION_RUN_BUDGET_SECONDS (a first run over years of data goes on the
+# next night instead of holding a worker for hours).
+RDV_RETENTION_DAYS = int(os.environ.get("RDV_RETENTION_DAYS", "730"))
+AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "365"))
+USAGER_INACTIVITY_DAYS = int(os.environ.get("USAGER_INACTIVITY_DAYS", "730"))
+USAGER_DELETION_REVIEW_DAYS = int(os.environ.get("USAGER_DELETION_REVIEW_DAYS", "30"))
+RETENTION_BATCH_SIZE = int(os.environ.get("RETENTION_BATCH_SIZE", "500"))
+RETENTION_RUN_BUDGET_SECONDS = float(os.environ.get("RETENTION_RUN_BUDGET_SECONDS", "3600"))
 # How often a standby scheduler tries to take the leader lock, and the leader checks it still holds it.
 SCHEDULER_LOCK_RETRY_SECONDS = float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS", "10"))
 

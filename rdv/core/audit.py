@@ -62,12 +62,16 @@ def log_action(
     territory: Any = None,
     organisation: Any = None,
     related: dict | None = None,
+    object_repr: str | None = None,
 ) -> AuditLog:
     """Record that `actor` did `action` on `obj`.
 
     `action` is a dotted code such as "invitation.created"; `changes` a dict of what changed
     (field -> [old, new] or any JSON-able detail). The espace and organisation are taken from
-    `obj` unless given. Call it inside the transaction of the change.
+    `obj` unless given. `object_repr` replaces `str(obj)` in the entry (a deleted usager is not
+    named in the journal). `related` reaches the listeners only (e.g. {"usager": <Usager>}, or
+    {"webhook_reason": "rgpd"} for a deletion under the retention rules). Call it inside the
+    transaction of the change.
     """
     found_territory, found_organisation = _resolve_tenant(obj)
     actor_obj = actor if getattr(actor, "pk", None) else None
@@ -77,7 +81,7 @@ def log_action(
         action=action,
         object_type=obj._meta.label if isinstance(obj, models.Model) else type(obj).__name__,
         object_id=str(getattr(obj, "pk", "") or ""),
-        object_repr=str(obj)[:300],
+        object_repr=(str(obj) if object_repr is None else object_repr)[:300],
         changes=_jsonable(changes or {}),
         territory=territory or found_territory,
         organisation=organisation or found_organisation,
@@ -127,6 +131,9 @@ ACTION_LABELS = {
     "usager.created": "Fiche usager créée",
     "usager.updated": "Fiche usager modifiée",
     "usager.added_to_organisation": "Usager ajouté à une organisation",
+    "usager.exported": "Données de l'usager exportées (RGPD)",
+    "usager.deleted": "Usager supprimé (RGPD)",
+    "usager.retention_kept": "Fiche conservée malgré l'inactivité (RGPD)",
     # Agendas
     "lieu.created": "Lieu créé",
     "lieu.updated": "Lieu modifié",
@@ -154,6 +161,12 @@ ACTION_LABELS = {
     "rdv.arrived": "Usager arrivé en salle d'attente",
     "rdv.arrival_undone": "Arrivée en salle d'attente annulée",
     "rdv.manage_link_revoked": "Lien de gestion révoqué",
+    "rdv.deleted": "Rendez-vous supprimé (RGPD)",
+    "rdv.participant_deleted": "Participant supprimé du rendez-vous (RGPD)",
+    # Data retention (RGPD): one entry per espace and nightly job, with its counts
+    "retention.rdvs_purged": "Conservation des données : anciens rendez-vous supprimés",
+    "retention.usagers_reviewed": "Conservation des données : usagers inactifs examinés",
+    "retention.audit_purged": "Conservation des données : anciennes entrées du journal supprimées",
     # Outbox
     "delivery.retried": "Message en échec renvoyé",
     # Webhooks
@@ -269,6 +282,18 @@ FIELD_LABELS = {
     "override": "hors disponibilité",
     "context": "contexte",
     "visio_url": "lien de visioconférence",
+    # Data retention (RGPD)
+    "deletion": "suppression",
+    "format": "format",
+    "rdvs_deleted": "rendez-vous supprimés",
+    "rdvs_left": "rendez-vous collectifs quittés",
+    "relatives_detached": "proches détachés",
+    "retention_days": "durée de conservation (jours)",
+    "usagers_flagged": "usagers signalés pour suppression",
+    "usagers_unflagged": "usagers de nouveau actifs",
+    "usagers_deleted": "usagers supprimés",
+    "audit_entries_deleted": "entrées du journal supprimées",
+    "retention_flagged_at": "signalée pour suppression le",
     # Notifications
     "rdv_level": "changements de mes rendez-vous",
     "plages_and_absences": "changements de mes plages et absences",

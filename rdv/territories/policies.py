@@ -5,6 +5,8 @@ context may see, `can_<verb>(ctx, obj)` predicates answer one question without s
 contexts come from rdv.core.context; service functions call these predicates before they write.
 """
 
+from django.db.models import Q
+
 from rdv.core.context import Context
 from rdv.core.models import AuditLog
 from rdv.territories.models import Organisation, SectorCode
@@ -41,9 +43,17 @@ def organisations_scope(ctx: Context):
     return Organisation.objects.filter(territory=ctx.territory)
 
 
+# Entries about usager files that the espace journal shows: exports and deletions (RGPD), which name
+# no one (rdv.retention writes them with a neutral « Usager n° … »).
+USAGER_ACTIONS_IN_JOURNAL = ("usager.exported", "usager.deleted")
+
+
 def journal_scope(ctx: Context):
     """The espace journal. Usager files keep their own history (shown on the file, to the agents
-    who may see it): their personal data stays out of the espace-wide journal."""
+    who may see it): their personal data stays out of the espace-wide journal, but for the exports
+    and deletions of files, which the admins must be able to account for."""
     if not can_administer(ctx):
         return AuditLog.objects.none()
-    return AuditLog.objects.for_territory(ctx.territory).exclude(object_type="usagers.Usager")
+    return AuditLog.objects.for_territory(ctx.territory).exclude(
+        Q(object_type="usagers.Usager") & ~Q(action__in=USAGER_ACTIONS_IN_JOURNAL)
+    )

@@ -127,6 +127,12 @@ class Usager(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Data retention (rdv.retention): when the nightly review found the file without activity for
+    # USAGER_INACTIVITY_DAYS (deleted USAGER_DELETION_REVIEW_DAYS later unless active again), and
+    # when an admin last chose to keep it (counts as activity). Written by rdv.retention only, with
+    # queryset updates: neither moves `updated_at`.
+    retention_flagged_at = models.DateTimeField("signalée pour suppression le", null=True, blank=True)
+    retention_kept_at = models.DateTimeField("conservée le", null=True, blank=True)
 
     objects = UsagerQuerySet.as_manager()
 
@@ -141,6 +147,11 @@ class Usager(models.Model):
                 name="usager_territory_name_idx",
             ),
             models.Index(fields=["last_name_key", "first_name_key", "id"], name="usager_sort_idx"),
+            models.Index(
+                fields=["retention_flagged_at"],
+                name="usager_retention_flagged_idx",
+                condition=models.Q(retention_flagged_at__isnull=False),
+            ),
             # PostgreSQL also gets a trigram GIN index on search_text (migration 0002).
         ]
 

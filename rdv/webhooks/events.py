@@ -32,14 +32,20 @@ from rdv.webhooks.models import SUBSCRIPTIONS, WebhookEndpoint, WebhookEvent
 logger = logging.getLogger(__name__)
 
 # The audit actions that are not changes of a record an information system follows.
-IGNORED_ACTIONS = {"rdv.manage_link_revoked", "rdv.arrived", "rdv.arrival_undone"}
+IGNORED_ACTIONS = {
+    "rdv.manage_link_revoked",
+    "rdv.arrived",
+    "rdv.arrival_undone",
+    "usager.exported",
+    "usager.retention_kept",
+}
 SUBSCRIPTION_OF_MODEL = {model: name for name, (model, _) in SUBSCRIPTIONS.items()}
 # Audit prefix → (subscription model, the verbs that mean "created" / "destroyed").
 PREFIXES = {
-    "rdv": ("Rdv", {"created"}, set()),
+    "rdv": ("Rdv", {"created"}, {"deleted"}),
     "plage": ("PlageOuverture", {"created"}, {"deleted"}),
     "absence": ("Absence", {"created"}, {"deleted"}),
-    "usager": ("User", {"created"}, set()),
+    "usager": ("User", {"created"}, {"deleted"}),
     "motif": ("Motif", {"created", "duplicated"}, set()),
     "lieu": ("Lieu", {"created"}, set()),
     "organisation": ("Organisation", {"created"}, set()),
@@ -119,7 +125,9 @@ def record_ids(model: str, organisation):
 
 def on_action(entry, obj, related=None) -> None:
     """rdv.core.audit listener: write the deliveries of this change (same transaction). One query
-    when the espace has no active endpoint (the common case)."""
+    when the espace has no active endpoint (the common case). `related["webhook_reason"]` becomes
+    the bodies' `meta.webhook_reason` ("rgpd" for deletions under the retention rules, rdv.retention):
+    the body of a destroyed record is built here, before the caller deletes the row."""
     if entry.action in IGNORED_ACTIONS or entry.action.partition(".")[0] not in LISTENED_PREFIXES:
         return
     if (
@@ -132,7 +140,7 @@ def on_action(entry, obj, related=None) -> None:
             continue
         endpoints = subscribed_endpoints(model, organisation_ids(model, record, entry.territory_id))
         if endpoints:
-            write_events(endpoints, model, event, record.pk, reason=None)
+            write_events(endpoints, model, event, record.pk, reason=(related or {}).get("webhook_reason"))
 
 
 def subscribed_endpoints(model: str, organisation_ids: list[int]) -> list[WebhookEndpoint]:

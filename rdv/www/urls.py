@@ -10,6 +10,7 @@ from rdv.www.views import (
     organisations,
     outbox,
     public,
+    usager_rights,
     usagers,
     webhooks,
 )
@@ -75,6 +76,32 @@ urlpatterns = [
         "organisations/<int:organisation_id>/usagers/<int:usager_id>/ajouter/",
         usagers.usager_add_to_organisation,
         name="usager_add_to_organisation",
+    ),
+    # Usagers' rights and data retention (RGPD), for the organisation's admins
+    path(
+        "organisations/<int:organisation_id>/usagers/a-examiner/",
+        usager_rights.usager_review,
+        name="usager_review",
+    ),
+    path(
+        "organisations/<int:organisation_id>/usagers/<int:usager_id>/donnees.json",
+        usager_rights.usager_export_json,
+        name="usager_export_json",
+    ),
+    path(
+        "organisations/<int:organisation_id>/usagers/<int:usager_id>/donnees.csv",
+        usager_rights.usager_export_csv,
+        name="usager_export_csv",
+    ),
+    path(
+        "organisations/<int:organisation_id>/usagers/<int:usager_id>/supprimer/",
+        usager_rights.usager_delete,
+        name="usager_delete",
+    ),
+    path(
+        "organisations/<int:organisation_id>/usagers/<int:usager_id>/conserver/",
+        usager_rights.usager_keep,
+        name="usager_keep",
     ),
     # Espace administration
     path("espace/<int:territory_id>/", espace.index, name="espace_index"),

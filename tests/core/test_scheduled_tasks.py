@@ -27,6 +27,9 @@ def test_every_scheduled_job_is_a_task_with_a_trigger():
         "rdv.api.tasks.purge_api_records",
         "rdv.online.tasks.purge_online_bookings",
         "rdv.notifications.tasks.send_reminders",
+        "rdv.retention.tasks.purge_old_rdvs",
+        "rdv.retention.tasks.review_inactive_usagers",
+        "rdv.retention.tasks.purge_old_audit_entries",
     ]
     for job in settings.SCHEDULED_TASKS:
         assert isinstance(import_string(job["task"]), Task)

@@ -56,13 +56,15 @@ RECORD = SimpleNamespace(pk=1)
     [
         ("rdv.created", ("Rdv", "created")),
         ("rdv.moved", ("Rdv", "updated")),
-        ("rdv.deleted", ("Rdv", "updated")),  # an RDV is never destroyed for the SI, it is cancelled
+        ("rdv.cancelled", ("Rdv", "updated")),  # a cancelled RDV stays: updated, with its status
+        ("rdv.deleted", ("Rdv", "destroyed")),  # only the retention rules (RGPD) delete a RDV
+        ("rdv.participant_deleted", ("Rdv", "updated")),
         ("plage.created", ("PlageOuverture", "created")),
         ("plage.updated", ("PlageOuverture", "updated")),
         ("plage.deleted", ("PlageOuverture", "destroyed")),
         ("absence.deleted", ("Absence", "destroyed")),
         ("usager.created", ("User", "created")),
-        ("usager.deleted", ("User", "updated")),
+        ("usager.deleted", ("User", "destroyed")),  # RGPD: on request or after inactivity
         ("motif.duplicated", ("Motif", "created")),
         ("motif.archived", ("Motif", "updated")),
         ("lieu.created", ("Lieu", "created")),
@@ -74,7 +76,17 @@ def test_each_audit_action_stands_for_one_event_of_its_model(action, expected):
 
 
 @pytest.mark.parametrize(
-    "action", ["rdv.arrived", "rdv.arrival_undone", "rdv.manage_link_revoked", "webhook.created", "agent.updated"]
+    "action",
+    [
+        "rdv.arrived",
+        "rdv.arrival_undone",
+        "rdv.manage_link_revoked",
+        "webhook.created",
+        "agent.updated",
+        "usager.exported",
+        "usager.retention_kept",
+        "retention.rdvs_purged",
+    ],
 )
 def test_actions_no_information_system_follows_stand_for_no_event(action):
     assert events.events_of(action, RECORD) == []  # agent.*: only for an Agent record

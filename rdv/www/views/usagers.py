@@ -11,6 +11,8 @@ from rdv.bookings import selectors as rdv_selectors
 from rdv.core.errors import DomainError
 from rdv.core.pagination import bounded_count, keyset_page, parse_id
 from rdv.core.text import de
+from rdv.retention import policies as retention_policies
+from rdv.retention import selectors as retention_selectors
 from rdv.usagers import policies as usager_policies
 from rdv.usagers import selectors as usager_selectors
 from rdv.usagers import services as usager_services
@@ -59,6 +61,8 @@ def usager_list(request, ctx):
         "usagers/list.html",
         ctx,
         "Usagers",
+        flagged=retention_selectors.flagged_count(ctx),  # admins: files to review (RGPD)
+        inactivity=retention_selectors.inactivity_text(),
         form=form,
         page=page,
         count=bounded_count(queryset),
@@ -149,6 +153,9 @@ def usager_detail(request, ctx, usager_id):
     values = usager.custom_values or {}
     custom_rows = [(field.label, field.display(values.get(field.key))) for field in usager_selectors.custom_fields(ctx)]
     responsible_visible = bool(usager.responsible_id) and usager_policies.can_see(ctx, usager.responsible)
+    member_organisations = list(usager.organisations.order_by("name"))
+    # RGPD: export and deletion for the organisation's admins (a shared file: espace admins only).
+    rights = retention_policies.can_exercise_rights(ctx, usager, {o.pk for o in member_organisations})
     return _render(
         request,
         "usagers/detail.html",
@@ -157,7 +164,12 @@ def usager_detail(request, ctx, usager_id):
         usager=usager,
         is_member=is_member,
         can_add=not is_member,  # the file is readable here: the agent may attach it
-        member_organisations=list(usager.organisations.order_by("name")),
+        member_organisations=member_organisations,
+        can_exercise_rights=rights,
+        shared_file=is_member and retention_policies.can_review(ctx) and not rights,
+        can_keep=is_member and retention_policies.can_review(ctx),
+        deletion_due=retention_selectors.deletion_due(usager),
+        inactivity=retention_selectors.inactivity_text(),
         sections=_file_sections(usager, territory),
         custom_rows=custom_rows,
         relatives=usager_selectors.relatives(ctx, usager),

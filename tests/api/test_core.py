@@ -185,3 +185,43 @@ def test_too_many_parameters_is_a_json_400_not_a_500(alice, api):
 def test_only_what_the_schema_says_is_accepted(alice, api, query):
     response = api(alice.agent).get(f"/api/v1/organisations/{alice.organisation.pk}/motifs", query)
     assert response.status_code == 422, query
+
+
+def test_last_use_is_written_at_most_once_a_minute(alice):
+    import time_machine
+
+    from rdv.accounts.services import authenticate_api_token
+
+    token, secret = create_api_token(personal_context(alice.agent), name="SI")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        assert authenticate_api_token(secret).last_used_at == start
+    for seconds, expected in ((30, start), (60, start), (61, start + datetime.timedelta(seconds=61))):
+        with time_machine.travel(start + datetime.timedelta(seconds=seconds), tick=False):
+            authenticate_api_token(secret)
+        token.refresh_from_db()
+        assert token.last_used_at == expected, seconds
+
+
+def test_a_name_of_100_characters_is_accepted(alice):
+    token, _ = create_api_token(personal_context(alice.agent), name="x" * 100)
+    assert len(token.name) == 100
+
+
+def test_secrets_that_cannot_be_tokens_cost_no_query(alice, django_assert_num_queries):
+    from rdv.accounts.services import authenticate_api_token
+
+    _, secret = create_api_token(personal_context(alice.agent), name="SI")
+    for garbage in ("", "x" * 48, "rdvp_" + "x" * 96, secret[5:]):
+        with django_assert_num_queries(0):
+            assert authenticate_api_token(garbage) is None
+    with django_assert_num_queries(1):  # 100 characters with the prefix: looked up (and unknown)
+        assert authenticate_api_token("rdvp_" + "x" * 95) is None
+
+
+def test_the_system_context_cannot_create_a_token(alice):
+    from rdv.core.context import Context
+
+    with pytest.raises(DomainError) as refusal:
+        create_api_token(Context.system(alice.territory), name="SI")
+    assert refusal.value.code == "forbidden"

@@ -118,6 +118,8 @@ def test_online_slots_follow_the_public_rules(setup, api):
     assert agents.status_code == 422
     found = client.get(url(setup, what="next_availability"), {"online": "true"}).json()
     assert found["next_slot"]["starts_at"] == "2027-03-10T09:00:00+01:00"
+    last_day = (NOW + timedelta(minutes=setup.motif.max_booking_delay_minutes)).date()
+    assert found["searched_until"] == last_day.isoformat()
 
 
 def test_no_token_is_401(setup, api):

@@ -15,6 +15,7 @@ from rdv.api.types import Flag, Id, IsoDate
 from rdv.bookings.availability import find_slots, next_available_slot
 from rdv.bookings.search import HORIZON_DAYS, first_slot_after
 from rdv.motifs.selectors import bookable_motifs
+from rdv.online.selectors import online_window
 
 router = Router(tags=["Créneaux"])
 
@@ -154,9 +155,8 @@ def next_availability(request, organisation_id: int, motif_id: int, start: Query
     if filters.online:
         after = datetime.combine(day, datetime.min.time(), tzinfo=zone)
         slot = next_available_slot(motif, lieu_id=filters.lieu_id, after=after)
-        until = today + timedelta(days=motif.max_booking_delay_minutes // (24 * 60))
+        until = online_window(motif, tz=zone).last_day  # the public pages' own window
     else:
-        options.pop("online", None)
         # first_slot_after looks after a day (exclusive): start the day before.
         slot = first_slot_after(motif, day - timedelta(days=1), **options)
         until = day + timedelta(days=HORIZON_DAYS - 1)

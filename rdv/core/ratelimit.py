@@ -103,12 +103,16 @@ def _networks(proxies: tuple[str, ...]) -> tuple:
     return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
 
 
-def _trusted(address: str, networks) -> bool:
+def _ip(address: str):
     try:
-        ip = ipaddress.ip_address(address)
+        return ipaddress.ip_address(address)
     except ValueError:
-        return False
-    return any(ip in network for network in networks)
+        return None
+
+
+def _trusted(address: str, networks) -> bool:
+    ip = _ip(address)
+    return ip is not None and any(ip in network for network in networks)
 
 
 def client_ip(request) -> str:
@@ -120,9 +124,10 @@ def client_ip(request) -> str:
     if networks and _trusted(remote, networks):
         hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
         for hop in reversed(hops):
-            if not _valid(hop):
+            ip = _ip(hop)
+            if ip is None:
                 break
-            if not _trusted(hop, networks):
+            if not any(ip in network for network in networks):
                 return hop
     return remote or "inconnue"
 
@@ -133,12 +138,4 @@ def axes_client_ip(request) -> str | None:
     if request is None:
         return None
     address = client_ip(request)
-    return address if _valid(address) else None
-
-
-def _valid(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True
+    return address if _ip(address) is not None else None

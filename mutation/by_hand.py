@@ -162,6 +162,155 @@ MUTATIONS += [
 ]
 
 
+# Data retention (issue 22). RR/UR: the retention tests (the jobs; the usagers' rights and review).
+RET = "rdv/retention/services.py"
+RET_POLICIES = "rdv/retention/policies.py"
+RET_SELECTORS = "rdv/retention/selectors.py"
+RR = "tests/retention/test_retention.py"
+UR = "tests/retention/test_usager_rights.py"
+RRULES = "tests/retention/test_retention_rules.py"
+RETENTION = [RRULES, RR, UR]
+# SKIP LOCKED and the locks: PostgreSQL only (run with DATABASE_URL=postgres://…; skipped, so survived, on SQLite).
+PG = [RR + "::test_two_runs_at_once_never_take_the_same_rdvs", RRULES]
+MUTATIONS += [
+    # Journal entries written before the rows go (the webhooks' `destroyed` bodies come from them).
+    (RET, r'        log_action\(actor, "rdv.deleted", rdv,[^\n]*', "        pass", RETENTION),
+    (RET, r'            log_action\(actor, "rdv.participant_deleted",[^\n]*', "            pass", RETENTION),
+    (
+        RET,
+        r'        log_action\(\n            actor, "usager.updated", relative,[^\n]*\n        \)',
+        "        pass",
+        RETENTION,
+    ),
+    (RET, r'    log_action\(\n        actor,\n        "usager.deleted",(.|\n)*?\n    \)\n', "", RETENTION),
+    (RET, r'    log_action\(\n        ctx.actor,\n        "usager.exported",(.|\n)*?\n    \)\n', "", RETENTION),
+    (RET, r'    log_action\(\n        ctx.actor,\n        "usager.retention_kept",(.|\n)*?\n    \)\n', "", RETENTION),
+    (RET, r"            log_action\(SYSTEM_ACTOR, action, territory,[^\n]*", "            pass", RETENTION),
+    # What goes with a RDV or a file.
+    (RET, r"    OnlineBooking.objects.filter\(rdv_id__in=ids\).delete\(\)", "    pass", RETENTION),
+    (RET, r"content_type=ContentType.objects.get_for_model\(Rdv\), ", "", RETENTION),
+    (RET, r"object_id__in=ids, lease_owner=\"\"", "object_id__in=ids", RETENTION),
+    (RET, r"    Rdv.objects.filter\(pk__in=ids\).delete\(\)", "    pass", RETENTION),
+    (RET, r"            participation.delete\(\)", "            pass", RETENTION),
+    (RET, r"\.exclude\(usager=usager\)\.values_list", ".values_list", RETENTION),
+    (
+        RET,
+        r"        Usager.objects.filter\(pk__in=\[relative.pk for relative in relatives\]\).update\(responsible=None\)",
+        "        pass",
+        RETENTION,
+    ),
+    (RET, r"    OnlineBooking.objects.filter\(usager=usager\).delete\(\)", "    pass", RETENTION),
+    (RET, r"            territory_id=usager.territory_id,\n", "", RETENTION),
+    (RET, r"            channel__in=\(Channel.EMAIL, Channel.SMS\),\n", "", RETENTION),
+    (
+        RET,
+        r"            recipient__in=addresses,\n            lease_owner=\"\",\n",
+        "            recipient__in=addresses,\n",
+        RETENTION,
+    ),
+    (
+        RET,
+        r"    AuditLog.objects.filter\(object_type=Usager._meta.label, object_id=str\(usager.pk\)\).delete\(\)",
+        "    pass",
+        RETENTION,
+    ),
+    # Rights: the checks of the services (the pages check first), a raise dropped.
+    (
+        RET,
+        r"    require\(policies.can_exercise_rights\(ctx, usager\), policies.SHARED_FILE_MESSAGE\)\n    if format",
+        "    if format",
+        RETENTION,
+    ),
+    (
+        RET,
+        r"    require\(policies.can_exercise_rights\(ctx, usager\), policies.SHARED_FILE_MESSAGE\)\n    usager =",
+        "    usager =",
+        RETENTION,
+    ),
+    (RET, r"    require\(policies.can_keep\(ctx, usager\)\)", "    pass", RETENTION),
+    (RET, r'        raise DomainError\("invalid_format",[^\n]*', "        pass", RETENTION),
+    (
+        RET,
+        r'        raise DomainError\(\n            "changed_meanwhile",(.|\n)*?\) from exc',
+        "        raise",
+        RETENTION,
+    ),
+    # The nightly rules: the filters' keywords, the activity's terms, SKIP LOCKED.
+    (RET, r"\.filter\(retention_flagged_at__lte=due\)\n", "\n", RETENTION),
+    (RET, r"                \.exclude\(pk__in=failed\)\n", "", RETENTION),
+    (RET, r"        Q\(created_at__gte=since\)\n        \| ", "        ", RETENTION),
+    (RET, r"        \| Q\(updated_at__gte=since\)\n", "", RETENTION),
+    (RET, r"        \| Q\(retention_kept_at__gte=since\)\n", "", RETENTION),
+    (RET, r"        \| Q\(Exists\(rdvs\)\)\n", "", RETENTION),
+    (RET, r"        \| Q\(Exists\(links\)\)\n", "", RETENTION),
+    (RET, r"Q\(rdv__ends_at__gte=since\) \| Q\(created_at__gte=since\)", "Q(rdv__ends_at__gte=since)", RETENTION),
+    (RET, r"Q\(rdv__ends_at__gte=since\) \| Q\(created_at__gte=since\)", "Q(created_at__gte=since)", RETENTION),
+    (
+        RET,
+        r"    return _own_activity\(since\) \| Q\(Exists\(relatives\)\)",
+        "    return _own_activity(since)",
+        RETENTION,
+    ),
+    (
+        RET,
+        r"responsible=OuterRef\(\"pk\"\)\)\.filter\(_own_activity\(since\)\)",
+        'responsible=OuterRef("pk"))',
+        RETENTION,
+    ),
+    (
+        RET,
+        r"(Rdv.objects.filter\(ends_at__lt=cutoff\)\n\s+\.order_by\(\"pk\"\)\n\s+)"
+        r"\.select_for_update\(skip_locked=True, ",
+        "\\1.select_for_update(",
+        PG,
+    ),
+    (
+        RET,
+        r"                \.order_by\(\"pk\"\)\n                \.select_for_update\(skip_locked=True, ",
+        '                .order_by("pk")\n                .select_for_update(',
+        PG,
+    ),
+    (
+        RET,
+        r"        list\(Rdv.objects.select_for_update\(\).filter\(pk__in=rdv_ids\)[^\n]*# lock them",
+        "        pass",
+        PG,
+    ),
+    (RET, r"    if locked.retention_flagged_at is None:\n        return False\n", "", RETENTION),
+    # Policies and selectors: the espace, the organisation, the flag.
+    (
+        RET_POLICIES,
+        r"if not can_review\(ctx\) or not ctx.in_territory\(usager\):",
+        "if not can_review(ctx):",
+        RETENTION,
+    ),
+    (
+        RET_POLICIES,
+        r"return can_review\(ctx\) and ctx.in_territory\(usager\) and ",
+        "return can_review(ctx) and ",
+        RETENTION,
+    ),
+    (RET_POLICIES, r" and usager_policies.is_member_of_organisation\(ctx, usager\)", "", RETENTION),
+    (RET_POLICIES, r"    if ctx.organisation.pk not in member_of:\n        return False\n", "", RETENTION),
+    (RET_POLICIES, r"\.filter\(retention_flagged_at__isnull=False\)", "", RETENTION),
+    (RET_POLICIES, r"    if not can_review\(ctx\):\n        return Usager.objects.none\(\)\n", "", RETENTION),
+    (
+        RET_SELECTORS,
+        r"    if not policies.can_exercise_rights\(ctx, usager\):\n        return DeletionPreview\(\)\n",
+        "",
+        RETENTION,
+    ),
+    (RET_SELECTORS, r" if policies.can_review\(ctx\) else 0", "", RETENTION),
+    (
+        RET_SELECTORS,
+        r"Participation.objects.filter\(usager=usager\).select_related",
+        "Participation.objects.select_related",
+        RETENTION,
+    ),
+    (RET_SELECTORS, r"CustomField.objects.filter\(territory=territory\)", "CustomField.objects.all()", RETENTION),
+]
+
+
 def main(words: list[str]) -> int:
     survivors = 0
     for module, pattern, replacement, tests in MUTATIONS:

@@ -1,0 +1,75 @@
+"""The rules of the agents' « Trouver un créneau » search that its pages do not reach: the next
+availability after an empty week (`rdv.bookings.search.first_slot_after`) looks from the very next
+day, one week, then four, then the horizon, without a gap between the steps."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from unittest import mock
+
+import pytest
+
+from rdv.availability.recurrence import to_utc
+from rdv.bookings import search
+from rdv.bookings.availability import find_slots
+from tests import factories
+
+NOW = datetime(2027, 8, 30, 6, 0, tzinfo=UTC)  # Monday 30 August 2027, 08:00 in Paris (no holiday until December)
+SUNDAY = date(2027, 9, 5)  # the last day of the week searched
+
+
+@pytest.fixture
+def motif(alice):
+    return factories.MotifFactory(organisation=alice.organisation, service=alice.service, name="Accueil")
+
+
+def _plage_on(world, motif, day: date):
+    plage = factories.PlageOuvertureFactory(
+        organisation=world.organisation,
+        agent=world.agent,
+        lieu=factories.LieuFactory(organisation=world.organisation),
+        first_date=day,
+        start_time=time(9),
+        end_time=time(10),
+        recurrence="none",
+        recurrence_weekdays=[],
+    )
+    plage.motifs.add(motif)
+    return plage
+
+
+@pytest.mark.parametrize(
+    "days_after",
+    [1, 7, 8, 28, 29, 92],
+    ids=[
+        "next day",
+        "end of the first step",
+        "start of the second",
+        "end of the second",
+        "start of the last",
+        "horizon",
+    ],
+)
+def test_the_next_availability_finds_a_slot_on_any_day_of_the_steps(alice, motif, days_after):
+    day = SUNDAY + timedelta(days=days_after)
+    _plage_on(alice, motif, day)
+    slot = search.first_slot_after(motif, SUNDAY, now=NOW)
+    assert slot is not None and slot.start == to_utc(day, time(9))
+
+
+def test_the_next_availability_is_after_the_day_and_within_the_horizon(alice, motif):
+    _plage_on(alice, motif, SUNDAY)  # the day itself: already searched by the week
+    _plage_on(alice, motif, SUNDAY + timedelta(days=93))
+    assert search.first_slot_after(motif, SUNDAY, now=NOW) is None
+
+
+@pytest.mark.parametrize(("days_after", "calls"), [(7, 1), (8, 2), (28, 2), (29, 3)])
+def test_the_next_availability_looks_one_week_ahead_then_four_then_the_horizon(alice, motif, days_after, calls):
+    _plage_on(alice, motif, SUNDAY + timedelta(days=days_after))
+    with mock.patch.object(search, "find_slots", wraps=find_slots) as spy:
+        assert search.first_slot_after(motif, SUNDAY, now=NOW) is not None
+    steps = [(call.args[1], call.args[2]) for call in spy.call_args_list]
+    expected = [
+        (SUNDAY + timedelta(days=1), SUNDAY + timedelta(days=7)),
+        (SUNDAY + timedelta(days=8), SUNDAY + timedelta(days=28)),
+        (SUNDAY + timedelta(days=29), SUNDAY + timedelta(days=92)),
+    ]
+    assert steps == expected[:calls]

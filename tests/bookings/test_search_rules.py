@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 
 from rdv.availability.recurrence import to_utc
-from rdv.bookings import search
+from rdv.bookings import availability, search
 from rdv.bookings.availability import find_slots
 from tests import factories
 
@@ -73,3 +73,20 @@ def test_the_next_availability_looks_one_week_ahead_then_four_then_the_horizon(a
         (SUNDAY + timedelta(days=29), SUNDAY + timedelta(days=92)),
     ]
     assert steps == expected[:calls]
+
+
+# rdv.bookings.availability.next_availability_by: the first slot per key (the open data feed, the
+# public pages), a week first, then longer chunks, stopping once every expected key has its slot.
+
+
+def test_the_first_search_chunk_is_a_week_and_the_search_stops_once_the_expected_keys_have_a_slot(alice):
+    motif = factories.MotifFactory(organisation=alice.organisation, service=alice.service, bookable_online=True)
+    wanted, other = _plage_on(alice, motif, date(2027, 8, 31)), _plage_on(alice, motif, date(2027, 9, 1))
+    with mock.patch.object(availability, "find_slots", wraps=find_slots) as spy:
+        found = availability.next_availability_by(
+            [motif], lambda motif_id, slot: slot.lieu_id, [wanted.lieu_id], now=NOW
+        )
+    # One call, one week (Monday to Sunday): the key found outside the expected ones does not matter.
+    assert [(call.args[1], call.args[2]) for call in spy.call_args_list] == [(date(2027, 8, 30), SUNDAY)]
+    assert found[wanted.lieu_id].start == to_utc(date(2027, 8, 31), time(9))
+    assert found[other.lieu_id].start == to_utc(date(2027, 9, 1), time(9))

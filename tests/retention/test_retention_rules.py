@@ -35,6 +35,14 @@ def test_a_review_at_its_time_budget_deletes_a_first_batch_and_the_next_run_goes
     assert not Usager.objects.exists()
 
 
+def test_files_active_again_are_unflagged_in_batches(place):
+    active_again = _flagged(place, 3)
+    Usager.objects.filter(pk__in=[usager.pk for usager in active_again]).update(updated_at=NOW - DAY)
+    report = services.review_inactive_usagers(batch_size=2)
+    assert (report.counts["usagers_unflagged"], report.batches) == (3, 2)  # 2 + 1, nothing else to do
+    assert not Usager.objects.filter(retention_flagged_at__isnull=False).exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_rights_services_hold_their_own_transaction(alice):
     """Called outside any transaction (a command, a shell): the row locks need one of their own,

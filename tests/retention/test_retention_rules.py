@@ -2,12 +2,18 @@
 (found by mutation testing, mutation/retention-*.toml): the time budget of the usagers' review,
 the services' own transactions, two reviews at once (PostgreSQL)."""
 
+import logging
 import threading
 
 import pytest
 from django.db import connections, transaction
 
+from rdv.bookings.models import Rdv
+from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
+from rdv.online.models import BookingStatus, OnlineBooking
+from rdv.outbox.models import Delivery
+from rdv.outbox.services import enqueue_email
 from rdv.retention import services
 from rdv.usagers.models import Usager
 from tests.helpers import as_agent
@@ -43,6 +49,105 @@ def test_files_active_again_are_unflagged_in_batches(place):
     assert not Usager.objects.filter(retention_flagged_at__isnull=False).exists()
 
 
+def _held(delivery: Delivery) -> Delivery:
+    Delivery.objects.filter(pk=delivery.pk).update(lease_owner="worker-1")  # a worker is sending it
+    return delivery
+
+
+def test_a_rdv_purge_keeps_the_messages_a_worker_holds_and_those_about_other_records(place):
+    usager = place.usager(email="jeanne@exemple.fr")
+    old = place.rdv(NOW - TWO_YEARS - DAY, [usager])
+    about_old = enqueue_email(to=usager.email, subject="Rappel", text="…", about=old, territory=place.territory)
+    sending = _held(enqueue_email(to=usager.email, subject="Rappel", text="…", about=old, territory=place.territory))
+    # A message about the usager's file whose id happens to be the RDV's.
+    about_file = enqueue_email(to=usager.email, subject="Fiche", text="…", about=usager, territory=place.territory)
+    Delivery.objects.filter(pk=about_file.pk).update(object_id=old.pk)
+    services.purge_old_rdvs()
+    assert not Rdv.objects.exists()
+    assert set(Delivery.objects.values_list("pk", flat=True)) == {sending.pk, about_file.pk}
+    assert about_old.pk not in set(Delivery.objects.values_list("pk", flat=True))
+
+
+def test_deleting_a_file_keeps_the_messages_of_other_espaces_and_those_a_worker_holds(place, other_place):
+    usager = place.usager(email="jeanne@exemple.fr", phone="+33612345678")
+    to_her = [
+        enqueue_email(to=usager.email, subject="Rappel", text="…", territory=place.territory),
+        enqueue_email(to=usager.phone, subject="Rappel", text="…", territory=place.territory),
+    ]
+    sending = _held(enqueue_email(to=usager.email, subject="Rappel", text="…", territory=place.territory))
+    elsewhere = enqueue_email(to=usager.email, subject="Rappel", text="…", territory=other_place.territory)
+    services.delete_usager(as_agent(place.world.organisation_admin, place.organisation), usager)
+    left = set(Delivery.objects.values_list("pk", flat=True))
+    assert left >= {sending.pk, elsewhere.pk}
+    assert not left & {delivery.pk for delivery in to_her}
+
+
+def test_deleting_a_file_deletes_what_the_visitor_typed_online(place):
+    usager = place.usager(email="jeanne@exemple.fr")
+    OnlineBooking.objects.create(  # a booking left unfinished: no RDV
+        organisation=place.organisation,
+        motif=place.motif,
+        agent=place.agent,
+        starts_at=NOW + DAY,
+        ends_at=NOW + DAY + 30 * DAY / 24 / 60,
+        hold_expires_at=NOW,
+        status=BookingStatus.CONFIRMED,
+        details={"first_name": "Jeanne", "notes": "Préfère le matin"},
+        contact_email="jeanne@exemple.fr",
+        usager=usager,
+    )
+    services.delete_usager(as_agent(place.world.organisation_admin, place.organisation), usager)
+    assert not OnlineBooking.objects.exists()
+
+
+@pytest.fixture
+def booked_meanwhile(place, monkeypatch):
+    """Files that get a RDV booked while they are being deleted (the ProtectedError of a
+    participation the deletion did not see); each file is tried once at most."""
+    files, tried, current = set(), [], {}
+    erase_usager, erase_rdvs = services._erase_usager, services._erase_rdvs
+
+    def erase_tried_once(actor, usager, **options):
+        if usager.pk in files:
+            assert usager.pk not in tried, "a file that could not be deleted was tried again"
+            tried.append(usager.pk)
+        current["pk"] = usager.pk
+        return erase_usager(actor, usager, **options)
+
+    def erase_then_book(actor, rdvs, *, why):
+        erase_rdvs(actor, rdvs, why=why)
+        if current.get("pk") in files:
+            place.rdv(NOW + DAY, [Usager.objects.get(pk=current["pk"])])
+
+    monkeypatch.setattr(services, "_erase_usager", erase_tried_once)
+    monkeypatch.setattr(services, "_erase_rdvs", erase_then_book)
+    return files
+
+
+def test_a_file_booked_during_its_review_deletion_is_kept_and_the_review_goes_on(place, booked_meanwhile, caplog):
+    booked, _idle = _flagged(place, 2)
+    booked_meanwhile.add(booked.pk)
+    with caplog.at_level(logging.WARNING, logger="rdv.retention.services"):
+        report = services.review_inactive_usagers(batch_size=2)
+    # One batch of two files: the first one kept, the next one still deleted in the same batch.
+    assert (report.counts["usagers_deleted"], report.batches) == (1, 1)
+    assert list(Usager.objects.values_list("pk", flat=True)) == [booked.pk]
+    assert not Rdv.objects.exists()  # the booking and the deletion were both rolled back
+    assert f"usager {booked.pk} became active during its deletion" in caplog.text
+    assert not AuditLog.objects.filter(action="usager.deleted", object_id=str(booked.pk)).exists()
+
+
+def test_a_file_booked_during_its_deletion_on_request_is_a_clear_error(place, booked_meanwhile):
+    usager = place.usager()
+    rdv = place.rdv(NOW + 2 * DAY, [usager])
+    booked_meanwhile.add(usager.pk)
+    with pytest.raises(DomainError) as caught:
+        services.delete_usager(as_agent(place.world.organisation_admin, place.organisation), usager)
+    assert caught.value.code == "changed_meanwhile"
+    assert Usager.objects.filter(pk=usager.pk).exists()
+    assert list(Rdv.objects.values_list("pk", flat=True)) == [rdv.pk]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_rights_services_hold_their_own_transaction(alice):
     """Called outside any transaction (a command, a shell): the row locks need one of their own,
@@ -64,7 +169,8 @@ def test_two_reviews_at_once_never_delete_the_same_usagers(postgres_only, alice)
     """A review skips the files another run holds (SKIP LOCKED): no file is deleted, journaled or
     announced twice, and the run does not wait."""
     place = build_place(alice)
-    held, free = _flagged(place, 2), _flagged(place, 2)
+    held = _flagged(place, 2)
+    _flagged(place, 2)  # free
     locked, release = threading.Event(), threading.Event()
 
     def other_run():

@@ -21,11 +21,11 @@ def motif(alice):
     return factories.MotifFactory(organisation=alice.organisation, service=alice.service, name="Accueil")
 
 
-def _plage_on(world, motif, day: date):
+def _plage_on(world, motif, day: date, lieu=None):
     plage = factories.PlageOuvertureFactory(
         organisation=world.organisation,
         agent=world.agent,
-        lieu=factories.LieuFactory(organisation=world.organisation),
+        lieu=lieu or factories.LieuFactory(organisation=world.organisation),
         first_date=day,
         start_time=time(9),
         end_time=time(10),
@@ -90,3 +90,17 @@ def test_the_first_search_chunk_is_a_week_and_the_search_stops_once_the_expected
     assert [(call.args[1], call.args[2]) for call in spy.call_args_list] == [(date(2027, 8, 30), SUNDAY)]
     assert found[wanted.lieu_id].start == to_utc(date(2027, 8, 31), time(9))
     assert found[other.lieu_id].start == to_utc(date(2027, 9, 1), time(9))
+
+
+def test_the_first_slot_of_a_key_is_the_earliest_of_all_the_motifs(alice):
+    first_motif = factories.MotifFactory(
+        organisation=alice.organisation, service=alice.service, bookable_online=True, name="Premier"
+    )
+    second_motif = factories.MotifFactory(
+        organisation=alice.organisation, service=alice.service, bookable_online=True, name="Second"
+    )
+    later = _plage_on(alice, first_motif, date(2027, 9, 2))  # Thursday
+    _plage_on(alice, second_motif, date(2027, 8, 31), lieu=later.lieu)  # Tuesday, same lieu, the other motif
+    found = availability.next_availability_by_lieu([first_motif, second_motif], now=NOW)
+    assert found == {later.lieu_id: found[later.lieu_id]}
+    assert found[later.lieu_id].start == to_utc(date(2027, 8, 31), time(9))

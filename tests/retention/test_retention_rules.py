@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.db import connections, transaction
 
+from rdv.accounts.models import AccessLevel
 from rdv.bookings.models import Rdv
 from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
@@ -16,6 +17,7 @@ from rdv.outbox.models import Delivery
 from rdv.outbox.services import enqueue_email
 from rdv.retention import services
 from rdv.usagers.models import Usager
+from tests import factories
 from tests.helpers import as_agent
 from tests.retention.conftest import DAY, NOW, TWO_YEARS, aged, build_place
 
@@ -146,6 +148,37 @@ def test_a_file_booked_during_its_deletion_on_request_is_a_clear_error(place, bo
     assert caught.value.code == "changed_meanwhile"
     assert Usager.objects.filter(pk=usager.pk).exists()
     assert list(Rdv.objects.values_list("pk", flat=True)) == [rdv.pk]
+
+
+def _services_refuse(ctx, usager) -> None:
+    for call in (
+        lambda: services.export_usager(ctx, usager, format="json"),
+        lambda: services.delete_usager(ctx, usager),
+        lambda: services.keep_usager(ctx, usager),
+    ):
+        with pytest.raises(DomainError):
+            call()
+    assert Usager.objects.filter(pk=usager.pk, retention_flagged_at__isnull=False).exists()
+    assert not AuditLog.objects.filter(action__startswith="usager.", object_id=str(usager.pk)).exists()
+
+
+def test_an_espace_admin_acts_on_a_file_from_an_organisation_it_belongs_to_only(place):
+    """The espace admin, acting in another organisation of the espace (where they are admin too),
+    may not export, delete or keep a file that is not of that organisation (the pages give a 404)."""
+    (usager,) = _flagged(place, 1)
+    factories.AgentRoleFactory(
+        agent=place.world.territory_admin, organisation=place.world.other_organisation, access_level=AccessLevel.ADMIN
+    )
+    _services_refuse(as_agent(place.world.territory_admin, place.world.other_organisation), usager)
+
+
+def test_an_admin_of_another_organisation_may_not_keep_a_flagged_file(place):
+    (usager,) = _flagged(place, 1)
+    other_admin = factories.AgentFactory(email="nord-admin@exemple.fr")
+    factories.AgentRoleFactory(
+        agent=other_admin, organisation=place.world.other_organisation, access_level=AccessLevel.ADMIN
+    )
+    _services_refuse(as_agent(other_admin, place.world.other_organisation), usager)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -227,3 +227,59 @@ def test_two_reviews_at_once_never_delete_the_same_usagers(postgres_only, alice)
     assert set(Usager.objects.values_list("pk", flat=True)) == {usager.pk for usager in held}
     assert services.review_inactive_usagers().counts["usagers_deleted"] == 2
     assert AuditLog.objects.filter(action="usager.deleted").count() == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_participant_joining_during_a_deletion_keeps_the_collective_rdv(postgres_only, alice):
+    """The deletion locks the usager's RDVs before it tells the RDVs they are alone in (deleted)
+    from those shared (kept): a participant who joins meanwhile is waited for, then counted."""
+    from django.db import connection
+
+    from rdv.bookings import services as booking_services
+    from rdv.bookings.models import Participation
+    from rdv.core.context import Context
+
+    place = build_place(alice)
+    jeanne, other = place.usager(), place.usager()
+    collective = place.rdv(NOW + DAY, [jeanne], collective=True)
+    joined, release, outcome = threading.Event(), threading.Event(), {}
+
+    def join():  # the other usager joins; the transaction commits once the deletion waits for it
+        try:
+            with transaction.atomic():
+                booking_services.add_participant(Context.system(place.territory, place.organisation), collective, other)
+                joined.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def delete():
+        try:
+            services.delete_usager(as_agent(place.world.organisation_admin, place.organisation), jeanne)
+        except Exception as exc:  # reported below
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    joining, deleting = threading.Thread(target=join), threading.Thread(target=delete)
+    joining.start()
+    assert joined.wait(10)
+    deleting.start()
+    try:
+        for _ in range(200):  # until the deletion waits for the RDV's lock
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = %s",
+                    [connection.settings_dict["NAME"]],
+                )
+                if cursor.fetchone()[0]:
+                    break
+            deleting.join(0.05)
+    finally:
+        release.set()
+        joining.join()
+        deleting.join()
+    assert "error" not in outcome, outcome
+    assert not Usager.objects.filter(pk=jeanne.pk).exists()
+    assert list(Participation.objects.filter(rdv=collective).values_list("usager_id", flat=True)) == [other.pk]

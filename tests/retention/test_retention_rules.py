@@ -51,6 +51,30 @@ def test_files_active_again_are_unflagged_in_batches(place):
     assert not Usager.objects.filter(retention_flagged_at__isnull=False).exists()
 
 
+def test_a_batch_size_below_one_is_one(place):
+    usager = place.usager()
+    for days in (1, 2):
+        place.rdv(NOW - TWO_YEARS - days * DAY, [usager])
+    report = services.purge_old_rdvs(batch_size=-5)  # `run_retention --batch-size -5`
+    assert (report.counts["rdvs_deleted"], report.batches) == (2, 2)
+    assert not Rdv.objects.exists()
+
+
+def test_the_dry_run_counts_only_the_flagged_files_active_again_as_unflagged(place):
+    active_again = _flagged(place, 1)[0]
+    Usager.objects.filter(pk=active_again.pk).update(updated_at=NOW - DAY)
+    place.usager()  # active, never flagged
+    (still_inactive,) = _flagged(place, 1)  # flagged 30 days ago: deleted by the next run
+    assert services.preview() == {
+        "rdvs_deleted": 0,
+        "usagers_unflagged": 1,
+        "usagers_deleted": 1,
+        "usagers_flagged": 0,
+        "audit_entries_deleted": 0,
+    }
+    assert Usager.objects.filter(pk=still_inactive.pk).exists()
+
+
 def _held(delivery: Delivery) -> Delivery:
     Delivery.objects.filter(pk=delivery.pk).update(lease_owner="worker-1")  # a worker is sending it
     return delivery

@@ -63,7 +63,7 @@ def test_a_batch_size_below_one_is_one(place):
 def test_the_dry_run_counts_only_the_flagged_files_active_again_as_unflagged(place):
     active_again = _flagged(place, 1)[0]
     Usager.objects.filter(pk=active_again.pk).update(updated_at=NOW - DAY)
-    place.usager()  # active, never flagged
+    place.usager(), place.usager()  # active, never flagged
     (still_inactive,) = _flagged(place, 1)  # flagged 30 days ago: deleted by the next run
     assert services.preview() == {
         "rdvs_deleted": 0,

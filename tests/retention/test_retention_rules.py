@@ -12,10 +12,11 @@ from rdv.accounts.models import AccessLevel
 from rdv.bookings.models import Rdv
 from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
+from rdv.motifs.models import LocationType
 from rdv.online.models import BookingStatus, OnlineBooking
 from rdv.outbox.models import Delivery
 from rdv.outbox.services import enqueue_email
-from rdv.retention import services
+from rdv.retention import selectors, services
 from rdv.usagers.models import Usager
 from tests import factories
 from tests.helpers import as_agent
@@ -73,6 +74,39 @@ def test_the_dry_run_counts_only_the_flagged_files_active_again_as_unflagged(pla
         "audit_entries_deleted": 0,
     }
     assert Usager.objects.filter(pk=still_inactive.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("days", "text"),
+    [
+        (730, "2 ans"),
+        (365, "1 an"),
+        (1095, "3 ans"),
+        (30, "30 jours"),
+        (1, "1 jour"),
+        (366, "366 jours"),
+        (400, "400 jours"),
+    ],
+)
+def test_the_retention_periods_are_said_in_years_when_whole(days, text):
+    assert selectors.days_text(days) == text
+
+
+def test_the_export_gives_the_lieu_s_address_on_site_and_the_rdv_s_address_at_home(place):
+    usager = place.usager()
+    on_site = place.rdv(NOW - DAY, [usager])
+    at_home = place.rdv(NOW + DAY, [usager])
+    place.motif.__class__.objects.filter(pk=place.motif.pk).update(location_type=LocationType.PUBLIC_OFFICE)
+    home = factories.MotifFactory(
+        organisation=place.organisation, service=place.world.service, name="Visite", location_type=LocationType.HOME
+    )
+    Rdv.objects.filter(pk=at_home.pk).update(motif=home, lieu=None, address="3 rue des Lilas, Valence")
+    Rdv.objects.filter(pk=on_site.pk).update(address="ignorée sur place")
+    rdvs = selectors.usager_export(Usager.objects.get(pk=usager.pk))["rendez-vous"]
+    assert [(rdv["identifiant"], rdv["adresse"]) for rdv in rdvs] == [
+        (on_site.pk, place.lieu.address),
+        (at_home.pk, "3 rue des Lilas, Valence"),
+    ]
 
 
 def _held(delivery: Delivery) -> Delivery:

@@ -109,6 +109,22 @@ def test_the_export_gives_the_lieu_s_address_on_site_and_the_rdv_s_address_at_ho
     ]
 
 
+def test_the_export_is_dated_now_in_the_espace_s_time(place):
+    data = selectors.usager_export(place.usager())
+    assert data["export"]["date"] == "2027-03-09T08:00:00+01:00"
+
+
+def test_the_deletion_preview_splits_the_rdvs_deleted_from_those_left_for_admins_only(place):
+    usager, other = place.usager(), place.usager()
+    alone = place.rdv(NOW + DAY, [usager])
+    shared = place.rdv(NOW + 2 * DAY, [usager, other], collective=True)
+    place.usager(responsible=usager)
+    preview = selectors.deletion_preview(as_agent(place.world.organisation_admin, place.organisation), usager)
+    assert (preview.deleted, preview.left, preview.relatives) == ([alone], [shared], 1)
+    nothing = selectors.deletion_preview(as_agent(place.world.agent, place.organisation), usager)
+    assert (nothing.deleted, nothing.left, nothing.relatives) == ([], [], 0)
+
+
 def _held(delivery: Delivery) -> Delivery:
     Delivery.objects.filter(pk=delivery.pk).update(lease_owner="worker-1")  # a worker is sending it
     return delivery

@@ -114,6 +114,14 @@ def test_the_export_is_dated_now_in_the_espace_s_time(place):
     assert data["export"]["date"] == "2027-03-09T08:00:00+01:00"
 
 
+def test_the_export_holds_the_usager_s_own_rdvs_only(place):
+    usager, other = place.usager(), place.usager()
+    own = place.rdv(NOW - DAY, [usager])
+    place.rdv(NOW + DAY, [other], context="Rendez-vous d’un autre usager")
+    rdvs = selectors.usager_export(usager)["rendez-vous"]
+    assert [rdv["identifiant"] for rdv in rdvs] == [own.pk]
+
+
 def test_the_deletion_preview_splits_the_rdvs_deleted_from_those_left_for_admins_only(place):
     usager, other = place.usager(), place.usager()
     alone = place.rdv(NOW + DAY, [usager])

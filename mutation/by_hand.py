@@ -164,6 +164,13 @@ MUTATIONS += [
 
 
 # Data retention (issue 22). RR/UR: the retention tests (the jobs; the usagers' rights and review).
+# Not listed, equivalent: the channel filter of the usager's messages (a webhook's recipient is a URL,
+# never an e-mail address or a phone number); `Q(created_at__gte=since)` in _own_activity (updated_at,
+# auto_now, is never before created_at); the two `ctx.in_territory(usager)` of the policies (the
+# organisation check that follows implies the espace); flagged_count's `if can_review` (review_scope
+# is empty without it); the export's custom fields filtered by espace (keys are `cf_<pk>`, and a
+# file's values only hold its espace's fields). Not listed either: the purge that never deletes its
+# RDVs (it loops until the time budget).
 RET = "rdv/retention/services.py"
 RET_POLICIES = "rdv/retention/policies.py"
 RET_SELECTORS = "rdv/retention/selectors.py"
@@ -201,7 +208,6 @@ MUTATIONS += [
     ),
     (RET, r"    OnlineBooking.objects.filter\(usager=usager\).delete\(\)", "    pass", RETENTION),
     (RET, r"            territory_id=usager.territory_id,\n", "", RETENTION),
-    (RET, r"            channel__in=\(Channel.EMAIL, Channel.SMS\),\n", "", RETENTION),
     (
         RET,
         r"            recipient__in=addresses,\n            lease_owner=\"\",\n",
@@ -238,7 +244,6 @@ MUTATIONS += [
     # The nightly rules: the filters' keywords, the activity's terms, SKIP LOCKED.
     (RET, r"\.filter\(retention_flagged_at__lte=due\)\n", "\n", RETENTION),
     (RET, r"                \.exclude\(pk__in=failed\)\n", "", RETENTION),
-    (RET, r"        Q\(created_at__gte=since\)\n        \| ", "        ", RETENTION),
     (RET, r"        \| Q\(updated_at__gte=since\)\n", "", RETENTION),
     (RET, r"        \| Q\(retention_kept_at__gte=since\)\n", "", RETENTION),
     (RET, r"        \| Q\(Exists\(rdvs\)\)\n", "", RETENTION),
@@ -278,18 +283,6 @@ MUTATIONS += [
     ),
     (RET, r"    if locked.retention_flagged_at is None:\n        return False\n", "", RETENTION),
     # Policies and selectors: the espace, the organisation, the flag.
-    (
-        RET_POLICIES,
-        r"if not can_review\(ctx\) or not ctx.in_territory\(usager\):",
-        "if not can_review(ctx):",
-        RETENTION,
-    ),
-    (
-        RET_POLICIES,
-        r"return can_review\(ctx\) and ctx.in_territory\(usager\) and ",
-        "return can_review(ctx) and ",
-        RETENTION,
-    ),
     (RET_POLICIES, r" and usager_policies.is_member_of_organisation\(ctx, usager\)", "", RETENTION),
     (RET_POLICIES, r"    if ctx.organisation.pk not in member_of:\n        return False\n", "", RETENTION),
     (RET_POLICIES, r"\.filter\(retention_flagged_at__isnull=False\)", "", RETENTION),
@@ -300,14 +293,12 @@ MUTATIONS += [
         "",
         RETENTION,
     ),
-    (RET_SELECTORS, r" if policies.can_review\(ctx\) else 0", "", RETENTION),
     (
         RET_SELECTORS,
         r"Participation.objects.filter\(usager=usager\).select_related",
         "Participation.objects.select_related",
         RETENTION,
     ),
-    (RET_SELECTORS, r"CustomField.objects.filter\(territory=territory\)", "CustomField.objects.all()", RETENTION),
 ]
 
 

@@ -4,6 +4,7 @@ the services' own transactions, two reviews at once (PostgreSQL)."""
 
 import logging
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connections, transaction
@@ -124,11 +125,13 @@ def test_the_export_holds_the_usager_s_own_rdvs_only(place):
 
 def test_the_deletion_preview_splits_the_rdvs_deleted_from_those_left_for_admins_only(place):
     usager, other = place.usager(), place.usager()
+    ended_now = place.rdv(NOW - timedelta(minutes=30), [usager], minutes=30)  # ends at this very moment
     alone = place.rdv(NOW + DAY, [usager])
     shared = place.rdv(NOW + 2 * DAY, [usager, other], collective=True)
     place.usager(responsible=usager)
     preview = selectors.deletion_preview(as_agent(place.world.organisation_admin, place.organisation), usager)
-    assert (preview.deleted, preview.left, preview.relatives) == ([alone], [shared], 1)
+    assert (preview.deleted, preview.left, preview.relatives) == ([ended_now, alone], [shared], 1)
+    assert preview.upcoming_deleted == [alone]
     nothing = selectors.deletion_preview(as_agent(place.world.agent, place.organisation), usager)
     assert (nothing.deleted, nothing.left, nothing.relatives) == ([], [], 0)
 
@@ -173,7 +176,7 @@ def test_deleting_a_file_deletes_what_the_visitor_typed_online(place):
         motif=place.motif,
         agent=place.agent,
         starts_at=NOW + DAY,
-        ends_at=NOW + DAY + 30 * DAY / 24 / 60,
+        ends_at=NOW + DAY + timedelta(minutes=30),
         hold_expires_at=NOW,
         status=BookingStatus.CONFIRMED,
         details={"first_name": "Jeanne", "notes": "Préfère le matin"},

@@ -1,6 +1,9 @@
 """The retention rules the journeys of test_retention.py and test_usager_rights.py do not reach
-(found by mutation testing, mutation/retention-*.toml): the time budget of the usagers' review,
-the services' own transactions, two reviews at once (PostgreSQL)."""
+(found by mutation testing, mutation/retention-*.toml and mutation/by_hand.py): the selectors'
+texts, export and deletion preview; the messages and online bookings that go with a RDV or a file
+and those that stay; the time budget, batches and dry run of the jobs; a file booked during its
+deletion; the rights services' own checks and transactions; concurrent runs and a participant
+joining during a deletion (PostgreSQL)."""
 
 import logging
 import threading

@@ -45,6 +45,7 @@ TIME_RE = re.compile(r'name="debut"\s+value="([^"]+)"')
 DISPLAYED_RE = re.compile(r'name="affiche" value="([^"]*)"')
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CODE_RE = re.compile(r"\b(\d{6})\b")
+FRENCH_ERROR = "Erreur inattendue"  # title of the 500 page
 BOOKING_RE = re.compile(r"/reservation/([0-9a-f-]{36})/")
 
 RESULTS = {"confirmed": [], "slot_taken": 0, "journeys": 0, "no_free_time": 0, "journey_errors": 0}
@@ -71,6 +72,11 @@ def expected_or_fail(response, ok_statuses=(200,), check=None) -> bool:
     failed checks unexpected. True when the page is the one wanted."""
     if response.status_code in (409, 429):
         response.failure(f"expected {response.status_code}")
+        return False
+    if response.status_code >= 500:
+        # The French error page (rdv.www.views.errors), or something else (a traceback, a proxy's page).
+        clean = FRENCH_ERROR in (response.text or "") and "Traceback" not in (response.text or "")
+        response.failure(f"HTTP {response.status_code} ({'French error page' if clean else 'unexpected page'})")
         return False
     if response.status_code not in ok_statuses:
         response.failure(f"HTTP {response.status_code}")

@@ -47,9 +47,9 @@ def find(serve_pid: int, needle: str) -> list[psutil.Process]:
     found = []
     for process in descendants(serve_pid):
         try:
-            if process.name().startswith("python") or "gunicorn" in needle:
-                if needle in " ".join(process.cmdline()):
-                    found.append(process)
+            wanted = process.name().startswith("python") or "gunicorn" in needle
+            if wanted and needle in " ".join(process.cmdline()):
+                found.append(process)
         except psutil.NoSuchProcess:
             continue
     return found
@@ -132,7 +132,11 @@ def agent_session(base: str, data: dict) -> requests.Session:
     login = data["logins"][-1]
     session.post(
         f"{base}/connexion/",
-        data={"csrfmiddlewaretoken": token.group(1) if token else "", "username": login["email"], "password": login["password"]},
+        data={
+            "csrfmiddlewaretoken": token.group(1) if token else "",
+            "username": login["email"],
+            "password": login["password"],
+        },
         headers={"Referer": f"{base}/connexion/"},
         timeout=30,
     )
@@ -141,7 +145,7 @@ def agent_session(base: str, data: dict) -> requests.Session:
 
 def pg_ctl(*args: str) -> None:
     command = ["runuser", "-u", "postgres", "--", f"{os.environ['PGBIN']}/pg_ctl", "-D", os.environ["PGDATA"], *args]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603 - our own fixed command
 
 
 def inject() -> int:

@@ -177,7 +177,11 @@ class PublicUser(HttpUser):
             "phone": "",
         }
         with self.client.post(
-            response.url, data=details, name="public book: details", catch_response=True, headers={"Referer": response.url}
+            response.url,
+            data=details,
+            name="public book: details",
+            catch_response=True,
+            headers={"Referer": response.url},
         ) as response:
             if not expected_or_fail(response, check=lambda r: "/code/" in r.url):
                 return self.journey_error()

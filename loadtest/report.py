@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-SLOT_CACHE = re.compile(r'^rdv_slot_cache_requests_total\{([^}]*)\}\s+([0-9.eE+-]+)', re.MULTILINE)
+SLOT_CACHE = re.compile(r"^rdv_slot_cache_requests_total\{([^}]*)\}\s+([0-9.eE+-]+)", re.MULTILINE)
 
 
 def slot_cache_counts(text: str) -> dict[str, float]:

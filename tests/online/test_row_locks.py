@@ -27,7 +27,7 @@ def locked_tables(queries) -> list[str]:
         sql = query["sql"]
         if "FOR UPDATE" not in sql:
             continue
-        of = re.search(r'FOR UPDATE OF (.+?)(?: SKIP LOCKED| NOWAIT|$)', sql)
+        of = re.search(r"FOR UPDATE OF (.+?)(?: SKIP LOCKED| NOWAIT|$)", sql)
         found.append(of.group(1) if of else "ALL JOINED ROWS: " + sql[:120])
     return found
 

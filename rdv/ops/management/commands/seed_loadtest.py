@@ -34,7 +34,7 @@ from rdv.territories.models import Organisation, Territory
 ESPACE_NAME = "Espace de mesure"
 FIRST_AGENT = "bench0@exemple.fr"
 TOKEN_NAME = "Test de charge"
-DEFAULT_PASSWORD = "charge-Locust-2026"  # noqa: S105 - synthetic accounts of a throwaway database
+DEFAULT_PASSWORD = "charge-Locust-2026"
 
 
 class Command(BaseCommand):
@@ -90,15 +90,11 @@ def seed(options: dict) -> dict:
     monday = today - timedelta(days=today.weekday())
     PlageOuverture.objects.filter(organisation=organisation).update(first_date=monday)
 
-    agents = list(
-        Agent.objects.filter(roles__organisation=organisation, email__startswith="bench").order_by("pk")
-    )
+    agents = list(Agent.objects.filter(roles__organisation=organisation, email__startswith="bench").order_by("pk"))
     logins = agents[: options["logins"]]
     Agent.objects.filter(pk__in=[a.pk for a in logins]).update(password=make_password(options["password"]))
     ApiToken.objects.filter(agent__in=agents, name=TOKEN_NAME).delete()
-    tokens = [
-        create_api_token(personal_context(agent), name=TOKEN_NAME)[1] for agent in agents[: options["tokens"]]
-    ]
+    tokens = [create_api_token(personal_context(agent), name=TOKEN_NAME)[1] for agent in agents[: options["tokens"]]]
     lieux = list(Lieu.objects.filter(organisation=organisation).order_by("pk").values_list("pk", flat=True))
     next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
     return {

@@ -84,6 +84,36 @@ def locust_failures(prefix: Path) -> dict:
     }
 
 
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
+
+
+def server_side(log: Path) -> dict:
+    """Time spent inside Django per route (the product's access lines, logger rdv.request): without
+    the time a request waited for a free web process, which locust's figures include."""
+    durations: dict[str, list[float]] = {}
+    if log.exists():
+        for line in log.read_text(errors="replace").splitlines():
+            if '"rdv.request"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("logger") == "rdv.request" and record.get("duration_ms") is not None:
+                durations.setdefault(record.get("route") or "?", []).append(float(record["duration_ms"]))
+    return {
+        route: {
+            "requests": len(values),
+            "p50_ms": percentile(values, 0.50),
+            "p95_ms": percentile(values, 0.95),
+            "p99_ms": percentile(values, 0.99),
+        }
+        for route, values in sorted(durations.items())
+    }
+
+
 def build(run: Path, users: int, duration: str) -> dict:
     routes, total = locust_stats(run / "locust")
     failures = locust_failures(run / "locust")
@@ -99,6 +129,7 @@ def build(run: Path, users: int, duration: str) -> dict:
         "rps": total.get("rps"),
         "failures": failures,
         "routes": routes,
+        "server_side_ms": server_side(run / "serve.log"),
         "bookings": {
             "journeys": clients.get("journeys", 0),
             "confirmed_seen_by_clients": len(clients.get("confirmed", [])),

@@ -227,7 +227,7 @@ def summary(run: Path, report_path: Path) -> dict:
     unexpected = (report.get("failures") or {}).get("unexpected_detail", {})
     unclean = {key: n for key, n in unexpected.items() if "unexpected page" in key and "HTTP 5" in key}
     french = sum(n for key, n in unexpected.items() if "French error page" in key)
-    connection = sum(n for key, n in unexpected.items() if "HTTP" not in key and "unexpected page" not in key)
+    connection = sum(n for key, n in unexpected.items() if "connection error" in key or "HTTP" not in key)
     processes = drill.get("processes_after", {})
     checks = {
         "faults_recovered": bool(drill.get("faults")) and all(f["ok"] for f in drill["faults"]),
@@ -257,7 +257,10 @@ def summary(run: Path, report_path: Path) -> dict:
             "other": {
                 key: n
                 for key, n in unexpected.items()
-                if key not in unclean and "French error page" not in key and ("HTTP" in key or "unexpected page" in key)
+                if key not in unclean
+                and "French error page" not in key
+                and "connection error" not in key
+                and ("HTTP" in key or "unexpected page" in key)
             },
         },
         "faults": drill.get("faults"),

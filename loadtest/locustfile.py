@@ -7,7 +7,8 @@ Users, by weight (locust spreads the users by these weights):
   actions) or book online (1 in 8: 10 %): week page, hold a time, « Vos coordonnées », the 6-digit
   code, confirmation. The code is read where the usager's mailbox would get it from: the delivery
   row the web process wrote (DATABASE_URL), as the e-mail backend of the run only writes files;
-- agents (15): log in once, then view the agenda week of 12 agents;
+- agents (15): view the agenda week of 12 agents, in a session the seed opened (agents log in once a
+  day; LOADTEST_AGENT_LOGIN=1 logs in through the form instead, which costs a password hash each);
 - API clients (5): each with its own token (300 calls per minute per token), list RDVs and slots.
 
 Each member of the public stands for a stream of visitors: a booking journey starts a new visitor
@@ -40,6 +41,7 @@ DATA = json.loads(open(os.environ["LOADTEST_DATA"]).read())  # noqa: SIM115 - re
 WAIT = [float(x) for x in os.environ.get("LOADTEST_WAIT", "1,4").split(",")]
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 OUT = os.environ.get("LOADTEST_OUT", "")
+LOGIN_FORM = os.environ.get("LOADTEST_AGENT_LOGIN", "0") == "1"
 
 TIME_RE = re.compile(r'name="debut"\s+value="([^"]+)"')
 DISPLAYED_RE = re.compile(r'name="affiche" value="([^"]*)"')
@@ -70,6 +72,9 @@ def visitor_address() -> str:
 def expected_or_fail(response, ok_statuses=(200,), check=None) -> bool:
     """Mark the response (inside `catch_response`): 409/429 are « expected », other statuses and
     failed checks unexpected. True when the page is the one wanted."""
+    if response.status_code == 0:  # no answer: refused or cut connection (a killed web process)
+        response.failure(f"connection error ({type(response.error).__name__})")
+        return False
     if response.status_code in (409, 429):
         response.failure(f"expected {response.status_code}")
         return False
@@ -238,6 +243,9 @@ class AgentUser(HttpUser):
     def on_start(self):
         login = DATA["logins"][next(_logins) % len(DATA["logins"])]
         self.client.headers["X-Forwarded-For"] = visitor_address()
+        if not LOGIN_FORM:  # already logged in today: the session the seed opened
+            self.client.cookies.set("sessionid", login["session"])
+            return
         page = self.client.get("/connexion/", name="agent login page")
         match = CSRF_RE.search(page.text)
         with self.client.post(

@@ -39,6 +39,12 @@ def test_seed_loadtest_builds_a_bookable_espace_with_logins_and_tokens(db, tmp_p
     login = data["logins"][0]
     assert Agent.objects.get(email=login["email"]).check_password(login["password"])
     assert ApiToken.objects.filter(name="Test de charge").count() == 2
+    # The agent's session, as after logging in: the agenda answers without the login form.
+    agent_client = Client(HTTP_HOST="localhost")
+    agent_client.cookies["sessionid"] = login["session"]
+    agenda = agent_client.get(f"/organisations/{data['organisation_id']}/agenda/", {"vue": "semaine"})
+    assert agenda.status_code == 200
+    assert Client(HTTP_HOST="localhost").get(f"/organisations/{data['organisation_id']}/agenda/").status_code == 302
     motif = Motif.objects.get(pk=data["motif_id"])
     assert motif.bookable_online
     # Free times in the coming weeks (not only in the benchmark's month), for the public bookings.

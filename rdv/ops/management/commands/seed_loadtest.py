@@ -16,8 +16,11 @@ online has free times in the coming weeks for the public bookings.
 import json
 import random
 from datetime import timedelta
+from importlib import import_module
 from pathlib import Path
 
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -67,6 +70,18 @@ def _existing() -> Organisation | None:
     return Organisation.objects.filter(territory__name=ESPACE_NAME, agent_roles__agent=agent).first()
 
 
+def agent_session(agent: Agent) -> str:
+    """A session of this agent, as after logging in (agents log in once a day: the load test does not
+    spend its web processes on password hashing). Signed with this SECRET_KEY: seed with the server's."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(agent.pk)
+    store[BACKEND_SESSION_KEY] = "rdv.accounts.backends.AgentBackend"
+    store[HASH_SESSION_KEY] = agent.get_session_auth_hash()
+    store.set_expiry(settings.SESSION_COOKIE_AGE)
+    store.create()
+    return store.session_key
+
+
 def seed(options: dict) -> dict:
     organisation = _existing()
     created = organisation is None
@@ -93,6 +108,7 @@ def seed(options: dict) -> dict:
     agents = list(Agent.objects.filter(roles__organisation=organisation, email__startswith="bench").order_by("pk"))
     logins = agents[: options["logins"]]
     Agent.objects.filter(pk__in=[a.pk for a in logins]).update(password=make_password(options["password"]))
+    sessions = [agent_session(agent) for agent in Agent.objects.filter(pk__in=[a.pk for a in logins]).order_by("pk")]
     ApiToken.objects.filter(agent__in=agents, name=TOKEN_NAME).delete()
     tokens = [create_api_token(personal_context(agent), name=TOKEN_NAME)[1] for agent in agents[: options["tokens"]]]
     lieux = list(Lieu.objects.filter(organisation=organisation).order_by("pk").values_list("pk", flat=True))
@@ -105,7 +121,10 @@ def seed(options: dict) -> dict:
         "lieu_ids": lieux,
         "agent_ids": [a.pk for a in agents],
         "agents": len(agents),
-        "logins": [{"email": a.email, "password": options["password"]} for a in logins],
+        "logins": [
+            {"email": a.email, "password": options["password"], "session": key}
+            for a, key in zip(logins, sessions, strict=True)
+        ],
         "tokens": tokens,
         "tokens_count": len(tokens),
         "this_monday": monday.isoformat(),

@@ -199,3 +199,63 @@ def test_report_computes_the_slot_cache_hit_rate_over_the_run_or_says_n_a():
     after = 'rdv_slot_cache_requests_total{result="hit"} 100.0\nrdv_slot_cache_requests_total{result="miss"} 15.0\n'
     assert report.slot_cache(before, after) == {"requests": {"hit": 90, "miss": 10}, "hit_rate": 0.9}
     assert report.slot_cache("", "rdv_http_request_duration_seconds_count 3\n") == "n/a"
+
+
+def _faults_module():
+    spec = importlib.util.spec_from_file_location("loadtest_faults", Path(__file__).parents[2] / "loadtest/faults.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _drill_files(tmp_path, *, unexpected: dict, after_counts: dict, outage_ok=True) -> Path:
+    report = {
+        "failures": {"expected_409_429": 0, "unexpected": sum(unexpected.values()), "unexpected_detail": unexpected},
+        "double_bookings": 0,
+        "overbooked_rdvs": 0,
+        "lost_bookings": 0,
+        "lost_deliveries": 0,
+    }
+    drill = {
+        "faults": [{"fault": "kill -9 db_worker", "ok": True}],
+        "outage_checks": [{"url": "/healthz", "ok": outage_ok}],
+        "recovered_after_s": 1.0,
+        "after": [{"url": "/", "ok": True}],
+        "counts_before_outage": {"online_rdvs": 3, "deliveries": 9},
+        "counts_after_recovery": after_counts,
+        "processes_after": {"db_worker": 1, "scheduler": 1},
+    }
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    (tmp_path / "drill.json").write_text(json.dumps(drill))
+    return tmp_path / "report.json"
+
+
+def test_the_drill_passes_with_french_error_pages_and_fails_on_another_error_page_or_a_loss(tmp_path):
+    faults = _faults_module()
+    french = {
+        "public week: CatchResponseError('HTTP 500 (French error page)')": 40,
+        "agent agenda week: CatchResponseError('connection error (ConnectionResetError)')": 1,
+    }
+    summary = faults.summary(
+        tmp_path, _drill_files(tmp_path, unexpected=french, after_counts={"online_rdvs": 4, "deliveries": 9})
+    )
+    assert summary["ok"] is True
+    assert summary["failures_during_drill"]["french_error_pages"] == 40
+    assert summary["failures_during_drill"]["connection_or_client_errors"] == 1
+
+    traceback = {**french, "public week: CatchResponseError('HTTP 500 (unexpected page)')": 1}
+    summary = faults.summary(
+        tmp_path, _drill_files(tmp_path, unexpected=traceback, after_counts={"online_rdvs": 4, "deliveries": 9})
+    )
+    assert summary["ok"] is False and summary["checks"]["no_unclean_error_page"] is False
+
+    summary = faults.summary(
+        tmp_path, _drill_files(tmp_path, unexpected=french, after_counts={"online_rdvs": 2, "deliveries": 9})
+    )
+    assert summary["ok"] is False and summary["checks"]["nothing_lost_in_outage"] is False
+
+    summary = faults.summary(
+        tmp_path,
+        _drill_files(tmp_path, unexpected=french, after_counts={"online_rdvs": 3, "deliveries": 9}, outage_ok=False),
+    )
+    assert summary["ok"] is False and summary["checks"]["outage_pages_french"] is False

@@ -235,6 +235,8 @@ def summary(run: Path, report_path: Path) -> dict:
         "healthz_recovered": drill.get("recovered_after_s") is not None,
         "pages_after_recovery": bool(drill.get("after")) and all(c["ok"] for c in drill["after"]),
         "no_unclean_error_page": not unclean,
+        # The outage must have something to lose: bookings confirmed before it.
+        "bookings_before_outage": before.get("online_rdvs", 0) > 0,
         "nothing_lost_in_outage": bool(before)
         and bool(after)
         and all(after.get(key, -1) >= value for key, value in before.items()),

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection
 
+from tests import replica_support as replica
+
 from rdv.accounts.models import AccessLevel
 from tests import factories
 
@@ -55,3 +57,15 @@ def bob(db, alice) -> World:
 def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://…)")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """The "replica" alias is a test mirror of the default database (config/settings/test.py).
+    Django points this thread's mirror connection at the test database but not the settings other
+    threads build theirs from (the live server's): point those at it too. With REPLICA_TEST_URL, the
+    "replica" connection goes to a real streaming replica instead (tests/replica.py)."""
+    replica.follow_test_database()
+    if replica.REPLICA_TEST_URL:
+        replica.use_real_replica(replica.REPLICA_TEST_URL)
+    yield

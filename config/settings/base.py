@@ -110,6 +110,13 @@ DATABASES = {"default": database(os.environ.get("DATABASE_URL", f"sqlite:///{BAS
 # (rdv.core.db.ReplicaRouter, docs/adr/0017-read-replica.md); without it everything reads the primary.
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = database(os.environ["DATABASE_REPLICA_URL"])
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        # A replica that does not answer costs a page at most this long, then is left alone for
+        # REPLICA_RETRY_SECONDS (its reads go to the primary meanwhile).
+        DATABASES["replica"].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", int(os.environ.get("REPLICA_CONNECT_TIMEOUT", "2"))
+        )
+REPLICA_RETRY_SECONDS = float(os.environ.get("REPLICA_RETRY_SECONDS", "30"))
 DATABASE_ROUTERS = ["rdv.core.db.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

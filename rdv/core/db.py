@@ -3,9 +3,12 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+import logging
+import time
 from functools import wraps
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import BigIntegerField, Func
 from django.utils.functional import cached_property
 
@@ -31,6 +34,8 @@ class EpochSeconds(Func):
 
 
 # Read replica (docs/adr/0017-read-replica.md) ------------------------------------------------------
+
+logger = logging.getLogger(__name__)
 
 REPLICA = "replica"
 
@@ -72,13 +77,34 @@ def primary_reads() -> Iterator[None]:
         _replica_reads.reset(token)
 
 
+_replica_down_until = 0.0  # monotonic time before which this process does not try the replica again
+
+
+def replica_available() -> bool:
+    """Whether the replica answers (its connection is opened, or checked when reused): a replica
+    that does not answer is left alone for REPLICA_RETRY_SECONDS and its reads go to the primary,
+    so that a replica outage slows no page and breaks none."""
+    global _replica_down_until  # noqa: PLW0603 - one flag per process
+    if not replica_configured() or time.monotonic() < _replica_down_until:
+        return False
+    if connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        return False  # the router reads the primary in a transaction anyway
+    try:
+        connections[REPLICA].ensure_connection()
+    except DatabaseError as error:
+        _replica_down_until = time.monotonic() + settings.REPLICA_RETRY_SECONDS
+        logger.warning("read replica unavailable, reading from the primary: %s", error)
+        return False
+    return True
+
+
 def reads_from_replica(view):
-    """Decorate a view: its GET and HEAD requests read from the replica (rules of ReplicaRouter);
-    any other method reads from the primary."""
+    """Decorate a view: its GET and HEAD requests read from the replica (rules of ReplicaRouter)
+    when it answers; any other method reads from the primary."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.method not in ("GET", "HEAD"):
+        if request.method not in ("GET", "HEAD") or not replica_available():
             return view(request, *args, **kwargs)
         with replica_reads():
             return view(request, *args, **kwargs)

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.contrib.sessions.models import Session
-from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, router, transaction
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -22,6 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from rdv.accounts.models import Agent, AgentRole, ApiToken
 from rdv.agendas.models import Lieu, PlageOuverture
 from rdv.bookings.models import SlotHold
+from rdv.core import db
 from rdv.core.db import REPLICA, primary_reads, reads_from_replica, replica_reads
 from rdv.core.models import RateCounter
 from rdv.motifs.models import Motif
@@ -94,7 +95,12 @@ def test_only_the_primary_is_migrated_and_objects_of_both_may_be_related():
     assert router.allow_relation(primary, replica) is True
 
 
-def test_the_view_decorator_opens_the_scope_for_get_and_head_only():
+@pytest.fixture
+def replica_answers(monkeypatch):
+    monkeypatch.setattr(db, "replica_available", lambda: True)
+
+
+def test_the_view_decorator_opens_the_scope_for_get_and_head_only(replica_answers):
     @reads_from_replica
     def view(request):
         return HttpResponse(router.db_for_read(Motif))
@@ -108,7 +114,7 @@ def test_the_view_decorator_opens_the_scope_for_get_and_head_only():
     assert router.db_for_read(Motif) == DEFAULT_DB_ALIAS  # closed after the view
 
 
-def test_the_scope_closes_when_the_view_raises():
+def test_the_scope_closes_when_the_view_raises(replica_answers):
     @reads_from_replica
     def view(request):
         raise ValueError
@@ -295,3 +301,33 @@ def test_the_api_slots_read_the_replica_and_the_rdv_list_and_the_token_the_prima
         assert api.get(f"{base}/rdvs").status_code == 200
         assert api.post(f"{base}/motifs/{online.motif.pk}/slots").status_code == 405
     assert captured.sql(REPLICA) == []
+
+
+@on_both_connections
+def test_a_replica_that_does_not_answer_is_left_alone_and_the_pages_read_the_primary(monkeypatch, caplog):
+    online = build_online()
+    attempts = []
+
+    def refuse():
+        attempts.append(1)
+        raise OperationalError("connection refused")
+
+    client = Client()
+    url = week_url(online.motif.pk, online.lieu.pk, at(TUESDAY, 10), online.territory.zone)
+    with Captured() as captured:
+        monkeypatch.setattr(connections[REPLICA], "ensure_connection", refuse)
+        monkeypatch.setattr(db, "_replica_down_until", 0.0)
+        first, second = client.get(url), client.get(url)
+        monkeypatch.undo()
+    assert first.status_code == second.status_code == 200 and shown_ten(first) and shown_ten(second)
+    assert captured.sql(REPLICA) == []
+    assert captured.touching(DEFAULT_DB_ALIAS, "agendas_plageouverture")
+    assert attempts == [1]  # not tried again for REPLICA_RETRY_SECONDS
+    assert "read replica unavailable, reading from the primary" in caplog.text
+    with Captured() as captured:
+        assert client.get(url).status_code == 200
+    assert captured.touching(REPLICA, "agendas_plageouverture")  # back once it answers
+
+
+def shown_ten(response) -> bool:
+    return at(TUESDAY, 10).isoformat() in response.content.decode()

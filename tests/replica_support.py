@@ -90,9 +90,15 @@ def wait_for_replica() -> None:
 
 
 def is_real_replica() -> bool:
-    return settings.DATABASES[REPLICA].get("HOST") != connections[DEFAULT_DB_ALIAS].settings_dict.get("HOST") or (
-        settings.DATABASES[REPLICA].get("PORT") != connections[DEFAULT_DB_ALIAS].settings_dict.get("PORT")
-    )
+    primary, replica = connections[DEFAULT_DB_ALIAS].settings_dict, settings.DATABASES[REPLICA]
+    return (replica.get("HOST"), replica.get("PORT")) != (primary.get("HOST"), primary.get("PORT"))
+
+
+def catch_up() -> None:
+    """Before reading through the replica what a test has just written: wait for a real replica
+    (a mirror reads the same database)."""
+    if is_real_replica():
+        wait_for_replica()
 
 
 def set_replay_paused(paused: bool) -> None:

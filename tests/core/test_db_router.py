@@ -28,6 +28,7 @@ from rdv.core.models import RateCounter
 from rdv.motifs.models import Motif
 from rdv.online.models import OnlineBooking
 from rdv.www.public.booking import week_url
+from tests import replica_support
 from tests.api.conftest import ApiClient, token_for
 from tests.online.fixtures import NOW, PERSON, TUESDAY, at, build_online, last_code
 
@@ -168,6 +169,7 @@ def test_a_replica_url_adds_a_replica_with_the_primarys_connection_options():
 @on_both_connections
 def test_reads_in_a_scope_run_on_the_replica_connection_and_see_committed_rows():
     online = build_online()
+    replica_support.catch_up()
     with Captured() as captured, replica_reads():
         lieux = list(Lieu.objects.filter(organisation=online.organisation).order_by("name"))
     assert [lieu.name for lieu in lieux] == ["MDS Centre", "MDS Gare"]
@@ -179,6 +181,7 @@ def test_reads_in_a_scope_run_on_the_replica_connection_and_see_committed_rows()
 @on_both_connections
 def test_reads_in_a_transaction_run_on_the_primary_even_in_a_scope():
     online = build_online()
+    replica_support.catch_up()
     with Captured() as captured, replica_reads(), transaction.atomic():
         assert router.db_for_read(Lieu) == DEFAULT_DB_ALIAS
         assert Lieu.objects.filter(organisation=online.organisation).count() == 2
@@ -189,6 +192,7 @@ def test_reads_in_a_transaction_run_on_the_primary_even_in_a_scope():
 @on_both_connections
 def test_writes_in_a_scope_run_on_the_primary_objects_read_from_the_replica_included():
     online = build_online()
+    replica_support.catch_up()
     with Captured() as captured, replica_reads():
         lieu = Lieu.objects.get(pk=online.lieu.pk)
         assert lieu._state.db == REPLICA
@@ -210,6 +214,7 @@ def test_another_thread_reads_the_test_database_through_the_replica():
     """A live server's thread builds its own "replica" connection from the settings: it must reach
     the test database, not the database named in the settings."""
     online = build_online()
+    replica_support.catch_up()
     seen = {}
 
     def read():
@@ -242,6 +247,7 @@ def _hold_data(online, start):
 @on_both_connections
 def test_the_public_week_page_reads_slots_from_the_replica_and_the_session_from_the_primary():
     online = build_online()
+    replica_support.catch_up()
     client = Client()
     url = week_url(online.motif.pk, online.lieu.pk, at(TUESDAY, 10), online.territory.zone)
     client.get(url)  # the session is created
@@ -263,6 +269,7 @@ def test_the_public_week_page_reads_slots_from_the_replica_and_the_session_from_
 @on_both_connections
 def test_the_booking_from_the_hold_to_the_confirmation_page_reads_only_the_primary():
     online = build_online()
+    replica_support.catch_up()
     client = Client()
     client.get(week_url(online.motif.pk, online.lieu.pk, at(TUESDAY, 10), online.territory.zone))
     with Captured() as captured:
@@ -283,7 +290,9 @@ def test_the_booking_from_the_hold_to_the_confirmation_page_reads_only_the_prima
 @on_both_connections
 def test_the_api_slots_read_the_replica_and_the_rdv_list_and_the_token_the_primary():
     online = build_online()
+    replica_support.catch_up()
     api = ApiClient(token_for(online.agent))
+    replica_support.catch_up()
     base = f"/api/v1/organisations/{online.organisation.pk}"
     day = (NOW + timedelta(days=1)).date().isoformat()
     with Captured() as captured:
@@ -306,6 +315,7 @@ def test_the_api_slots_read_the_replica_and_the_rdv_list_and_the_token_the_prima
 @on_both_connections
 def test_a_replica_that_does_not_answer_is_left_alone_and_the_pages_read_the_primary(monkeypatch, caplog):
     online = build_online()
+    replica_support.catch_up()
     attempts = []
 
     def refuse():

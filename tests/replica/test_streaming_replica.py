@@ -16,7 +16,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import Client
 from django.utils import timezone
 
-from rdv.core.db import REPLICA
+from rdv.core.db import REPLICA, replica_reads
+from rdv.core.errors import DomainError
 from rdv.online import selectors
 from rdv.online.models import OnlineBooking
 from rdv.online.services import SLOT_TAKEN
@@ -104,6 +105,9 @@ def test_a_slot_taken_while_the_replica_lags_is_shown_free_and_the_hold_refuses_
     assert response.status_code == 302 and response.url == week(online)
     assert [str(message) for message in get_messages(response.wsgi_request)] == [SLOT_TAKEN]
     assert OnlineBooking.objects.count() == 2
+    with replica_reads(), pytest.raises(DomainError) as refused:  # the re-check is on the primary, even in a scope
+        online.hold(TEN, holder_key="autre-3")
+    assert refused.value.code == "slot_taken"
 
     replica_support.set_replay_paused(False)
     replica_support.wait_for_replica()

@@ -5,10 +5,9 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection
 
-from tests import replica_support as replica
-
 from rdv.accounts.models import AccessLevel
 from tests import factories
+from tests import replica_support as replica
 
 
 @dataclass

@@ -9,6 +9,7 @@ in that session.
 """
 
 import os
+import re
 import time
 
 import dj_database_url
@@ -16,9 +17,11 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.test.utils import CaptureQueriesContext
 
 from rdv.core.db import REPLICA
 
+BOTH = [DEFAULT_DB_ALIAS, REPLICA]
 REPLICA_TEST_URL = os.environ.get("REPLICA_TEST_URL", "")
 WAIT_STEPS = 1200  # × 50 ms: a minute (a loop count, not a clock: tests may freeze the clock)
 
@@ -112,3 +115,23 @@ def set_replay_paused(paused: bool) -> None:
                 return
             time.sleep(0.05)
     pytest.fail(f"the replica's replay did not reach the state paused={paused}")
+
+
+class Captured:
+    """The SQL each connection ran inside the block."""
+
+    def __enter__(self):
+        self.contexts = {alias: CaptureQueriesContext(connections[alias]) for alias in BOTH}
+        for context in self.contexts.values():
+            context.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        for context in self.contexts.values():
+            context.__exit__(*exc)
+
+    def sql(self, alias) -> list[str]:
+        return [query["sql"] for query in self.contexts[alias].captured_queries]
+
+    def touching(self, alias, table) -> list[str]:
+        return [sql for sql in self.sql(alias) if re.search(rf"\b{table}\b", sql)]

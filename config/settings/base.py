@@ -91,6 +91,7 @@ TEMPLATES = [
     },
 ]
 
+
 def database(url: str) -> dict:
     settings = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")))
     if settings["ENGINE"] == "django.db.backends.sqlite3":

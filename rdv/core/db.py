@@ -1,10 +1,10 @@
 """Database expressions shared by the apps, and the read-replica router."""
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-import logging
-import time
 from functools import wraps
 
 from django.conf import settings
@@ -84,7 +84,7 @@ def replica_available() -> bool:
     """Whether the replica answers (its connection is opened, or checked when reused): a replica
     that does not answer is left alone for REPLICA_RETRY_SECONDS and its reads go to the primary,
     so that a replica outage slows no page and breaks none."""
-    global _replica_down_until  # noqa: PLW0603 - one flag per process
+    global _replica_down_until
     if not replica_configured() or time.monotonic() < _replica_down_until:
         return False
     if connections[DEFAULT_DB_ALIAS].in_atomic_block:

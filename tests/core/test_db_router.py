@@ -4,7 +4,6 @@ queries each connection runs show where the router sent them. Tests that look at
 outside a transaction (`transaction=True`): inside one, every read goes to the primary."""
 
 import json
-import re
 import os
 import subprocess
 import sys
@@ -17,7 +16,6 @@ from django.contrib.sessions.models import Session
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, router, transaction
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
-from django.test.utils import CaptureQueriesContext
 
 from rdv.accounts.models import Agent, AgentRole, ApiToken
 from rdv.agendas.models import Lieu, PlageOuverture
@@ -31,29 +29,9 @@ from rdv.www.public.booking import week_url
 from tests import replica_support
 from tests.api.conftest import ApiClient, token_for
 from tests.online.fixtures import NOW, PERSON, TUESDAY, at, build_online, last_code
+from tests.replica_support import BOTH, Captured
 
-BOTH = ["default", "replica"]
 on_both_connections = pytest.mark.django_db(transaction=True, databases=BOTH)
-
-
-class Captured:
-    """The SQL each connection ran inside the block."""
-
-    def __enter__(self):
-        self.contexts = {alias: CaptureQueriesContext(connections[alias]) for alias in BOTH}
-        for context in self.contexts.values():
-            context.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        for context in self.contexts.values():
-            context.__exit__(*exc)
-
-    def sql(self, alias) -> list[str]:
-        return [query["sql"] for query in self.contexts[alias].captured_queries]
-
-    def touching(self, alias, table) -> list[str]:
-        return [sql for sql in self.sql(alias) if re.search(rf"\b{table}\b", sql)]
 
 
 @pytest.fixture(autouse=True)
@@ -139,7 +117,7 @@ def _settings_in_a_process(settings_module: str, **environ) -> dict:
     )
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "DATABASE_REPLICA_URL")}
     env.update({"DJANGO_SETTINGS_MODULE": settings_module, "SECRET_KEY": "x" * 50, **environ})
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)  # noqa: S603
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -220,7 +198,9 @@ def test_another_thread_reads_the_test_database_through_the_replica():
     def read():
         try:
             with replica_reads():
-                seen["names"] = sorted(Lieu.objects.filter(organisation=online.organisation).values_list("name", flat=True))
+                seen["names"] = sorted(
+                    Lieu.objects.filter(organisation=online.organisation).values_list("name", flat=True)
+                )
                 seen["alias"] = Lieu.objects.filter(pk=online.lieu.pk).first()._state.db
         finally:
             connections.close_all()

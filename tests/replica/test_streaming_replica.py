@@ -24,8 +24,8 @@ from rdv.online.services import SLOT_TAKEN
 from rdv.www.public.booking import week_url
 from tests import replica_support
 from tests.api.conftest import ApiClient, token_for
-from tests.core.test_db_router import Captured
 from tests.online.fixtures import NOW, PERSON, TUESDAY, at, build_online, last_code
+from tests.replica_support import Captured
 
 pytestmark = [pytest.mark.real_replica, pytest.mark.django_db(transaction=True, databases=[DEFAULT_DB_ALIAS, REPLICA])]
 

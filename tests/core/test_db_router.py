@@ -241,6 +241,7 @@ def test_the_public_week_page_reads_slots_from_the_replica_and_the_session_from_
     for table in ("django_session", "core_ratecounter"):
         assert not captured.touching(REPLICA, table), table
         assert captured.touching(DEFAULT_DB_ALIAS, table), table
+    assert len(captured.sql(DEFAULT_DB_ALIAS)) == 2  # all the primary does for a week page: those two
     # Holds are read with the RDVs, in the engine's one query of busy times: a moment behind too.
     (busy,) = captured.touching(REPLICA, "bookings_slothold")
     assert "UNION" in busy and '"bookings_rdvagent"' in busy

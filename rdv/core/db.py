@@ -43,7 +43,9 @@ REPLICA = "replica"
 # (a session saved by the previous request must be found), agents, roles and API tokens (a role
 # withdrawn or a token revoked a moment ago must not still open a page), rate counters and API
 # calls (written by the same request), slot holds and online bookings (a visitor's own hold must be
-# seen at once), the task queue and the outbox.
+# seen at once), the task queue and the outbox. A query is routed by its first model: the slot
+# engine's one query of busy times (RDVs UNION holds) reads holds from the replica on a scoped page,
+# a moment behind like the RDVs (ADR 0017).
 PRIMARY_APPS = frozenset(
     {"sessions", "axes", "auth", "admin", "accounts", "api", "django_tasks_db", "outbox", "contenttypes"}
 )

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox api-fuzz serve-prod loadtest fault-drill
+.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox api-fuzz serve-prod loadtest fault-drill replica replica-stop test-replica
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -93,6 +93,19 @@ fault-drill: install
 # schemathesis against the live API (a throwaway database with the demo data, a real server).
 api-fuzz: install
 	.ci/api-fuzz
+
+# A local PostgreSQL streaming replica of 127.0.0.1:5432 on port 5433 (scripts/replica-setup; never
+# restarts the primary), the tests against it (PostgreSQL only), and its removal.
+replica:
+	scripts/replica-setup
+
+replica-stop:
+	scripts/replica-setup --stop
+
+REPLICA_TEST_URL ?= postgres://postgres@127.0.0.1:5433/
+test-replica: install
+	@case "$${DATABASE_URL:-}" in postgres*) ;; *) echo "test-replica needs DATABASE_URL=postgres://… (the replica's primary)"; exit 2;; esac
+	REPLICA_TEST_URL=$(REPLICA_TEST_URL) $(PY) -m pytest tests/replica $(PYTEST_ARGS)
 
 e2e-deps:
 	apt-get update -qq && apt-get install -y -qq chromium chromium-driver

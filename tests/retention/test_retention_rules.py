@@ -13,7 +13,7 @@ import pytest
 from django.db import connections, transaction
 
 from rdv.accounts.models import AccessLevel
-from rdv.bookings.models import Rdv
+from rdv.bookings.models import Participation, ParticipationStatus, Rdv
 from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
 from rdv.motifs.models import LocationType
@@ -87,6 +87,7 @@ def test_the_dry_run_counts_only_the_flagged_files_active_again_as_unflagged(pla
         (365, "1 an"),
         (1095, "3 ans"),
         (30, "30 jours"),
+        (2, "2 jours"),
         (1, "1 jour"),
         (366, "366 jours"),
         (400, "400 jours"),
@@ -110,6 +111,18 @@ def test_the_export_gives_the_lieu_s_address_on_site_and_the_rdv_s_address_at_ho
     assert [(rdv["identifiant"], rdv["adresse"]) for rdv in rdvs] == [
         (on_site.pk, place.lieu.address),
         (at_home.pk, "3 rue des Lilas, Valence"),
+    ]
+
+
+def test_the_export_gives_the_usager_s_own_status_in_collective_rdvs_only(place):
+    usager = place.usager()
+    individual = place.rdv(NOW - DAY, [usager])
+    collective = place.rdv(NOW - 2 * DAY, [usager, place.usager()], collective=True)
+    Participation.objects.filter(usager=usager).update(status=ParticipationStatus.EXCUSED)
+    rdvs = selectors.usager_export(usager)["rendez-vous"]
+    assert [(rdv["identifiant"], rdv["statut de l’usager"]) for rdv in rdvs] == [
+        (collective.pk, ParticipationStatus.EXCUSED.label),
+        (individual.pk, None),
     ]
 
 

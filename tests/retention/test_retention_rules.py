@@ -105,7 +105,8 @@ def test_the_export_gives_the_lieu_s_address_on_site_and_the_rdv_s_address_at_ho
     home = factories.MotifFactory(
         organisation=place.organisation, service=place.world.service, name="Visite", location_type=LocationType.HOME
     )
-    Rdv.objects.filter(pk=at_home.pk).update(motif=home, lieu=None, address="3 rue des Lilas, Valence")
+    # At home, even booked at a lieu: the address is the RDV's own.
+    Rdv.objects.filter(pk=at_home.pk).update(motif=home, address="3 rue des Lilas, Valence")
     Rdv.objects.filter(pk=on_site.pk).update(address="ignorée sur place")
     rdvs = selectors.usager_export(Usager.objects.get(pk=usager.pk))["rendez-vous"]
     assert [(rdv["identifiant"], rdv["adresse"]) for rdv in rdvs] == [

@@ -373,4 +373,3 @@ def dashboard(ctx: Context, filters: Filters, *, now: datetime | None = None) ->
         noshow_rate=Rate(noshow, seen + noshow),
         cancellation_rate=Rate(cancelled, sum(row.total for row in weekly)),
     )
-

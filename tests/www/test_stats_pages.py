@@ -133,7 +133,7 @@ def test_the_page_shows_figures_charts_and_their_tables(alice, data):
     assert "25,0 %" in text  # cancelled: 1 of 4
     assert html.count('role="img"') == 5  # statuses, channels, services, lead time, SMS
     assert '<title id="graphique-statuts-titre">Rendez-vous par semaine et par statut</title>' in html
-    assert 'aria-labelledby="graphique-statuts-titre graphique-statuts-desc"' in html
+    assert 'aria-labelledby="graphique-statuts-titre"' in html and 'aria-describedby="graphique-statuts-desc"' in html
     assert "<caption>Rendez-vous par semaine et par statut</caption>" in html
     assert '<th scope="row">Semaine du 16/11/2026</th>' in html
     assert '<th scope="col">Absents (non excusés)</th>' in html

@@ -295,9 +295,9 @@ def test_the_dashboard_takes_a_constant_number_of_queries(alice, motifs, django_
         start = local(PARIS, 2026, 11, day, 9)
         make(alice.organisation, motifs["social" if day % 2 else "pmi"], start, status=RdvStatus.SEEN)
     espace, organisation = espace_ctx(alice), organisation_ctx(alice.agent, alice.organisation)
-    with django_assert_num_queries(5):  # weeks, services, motifs, lead time, SMS
+    with django_assert_num_queries(4):  # weeks × motifs, the motifs' names, lead time, SMS
         stats.dashboard(espace, filters(first, last), now=NOW)
-    with django_assert_num_queries(4):  # no SMS on an organisation's dashboard
+    with django_assert_num_queries(3):  # no SMS on an organisation's dashboard
         stats.dashboard(organisation, filters(first, last, service_id=alice.service.pk), now=NOW)
 
 

@@ -4,7 +4,7 @@ the filters and their French messages, the CSV exports, the query counts."""
 import csv
 import io
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -280,9 +280,9 @@ def test_organisation_dashboard_query_count(alice, data, django_assert_num_queri
         assert client.get(organisation_url(alice), {**period, "service": alice.service.pk}).status_code == 200
 
 
-# session, agent, the espace-admin check, the context; 5 for the figures; the menus (2); the
+# session, agent, the espace-admin check, the context; 4 for the figures; the menus (2); the
 # choices of the organisation, service and motif filters (3).
-ESPACE_PAGE_QUERIES = 14
-# session, agent, two role checks, the context; the service filter checked (1); 4 for the figures
+ESPACE_PAGE_QUERIES = 13
+# session, agent, two role checks, the context; the service filter checked (1); 3 for the figures
 # (no SMS); the menus (2); the choices of the service and motif filters (2).
-ORGANISATION_PAGE_QUERIES = 14
+ORGANISATION_PAGE_QUERIES = 13

@@ -141,7 +141,8 @@ def _charts(data: stats.Dashboard) -> dict[str, charts.Chart]:
         "statuts": charts.stacked_bars(
             "graphique-statuts",
             "Rendez-vous par semaine et par statut",
-            f"Barres empilées, une par semaine {period} ; {data.total} rendez-vous. Les chiffres sont dans le tableau qui suit.",
+            f"Barres empilées, une par semaine {period} ; {data.total} rendez-vous. "
+            "Les chiffres sont dans le tableau qui suit.",
             short_weeks,
             [
                 charts.Series(STATUS_LABELS[key], STATUS_COLORS[key], [row.statuses[key] for row in data.weeks])

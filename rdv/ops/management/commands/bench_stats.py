@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from rdv.core.benchmarks import throwaway_database
 
-QUERY_NAMES = ("weeks_statuses_channels", "services", "motifs", "lead_time", "sms")
+QUERY_NAMES = ("weeks_motifs_statuses_channels", "motif_names", "lead_time", "sms")
 ORGANISATIONS = 10
 SERVICES = ("Service social", "PMI (Protection Maternelle et Infantile)", "Insertion", "Secrétariat")
 MOTIFS_PER_ORGANISATION = 5
@@ -63,11 +63,6 @@ SELECT m.organisation_id, m.id, r.starts_at, r.starts_at + interval '30 minutes'
        now(), '', '', false, '', ''
 FROM rows r JOIN motifs m ON m.k = r.g %% %(motifs)s
 """
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 class Command(BaseCommand):

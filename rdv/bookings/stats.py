@@ -212,20 +212,24 @@ def _week_of(value) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
+# COUNT(starts_at), not COUNT(id): starts_at is never null and, unlike id, in the covering index, so
+# PostgreSQL answers from the index alone.
+
+
 def _weekly_by_motif(queryset: QuerySet, zone, now: datetime) -> list[dict]:
     """The one pass over the RDVs for everything but the lead time: per week and motif, every status
     (unknown split at `now`), every channel, and the seen and noshow before now. A few hundred to a
     few thousand rows (weeks × motifs), summed up in Python by week, service and motif."""
-    counts = {f"status_{key}": Count("pk", filter=Q(status=key)) for key in STATUS_KEYS[:4]}
-    counts[f"status_{PAST_UNKNOWN}"] = Count("pk", filter=Q(status=RdvStatus.UNKNOWN, starts_at__lt=now))
-    counts[f"status_{FUTURE_UNKNOWN}"] = Count("pk", filter=Q(status=RdvStatus.UNKNOWN, starts_at__gte=now))
-    counts |= {f"channel_{key}": Count("pk", filter=Q(created_by=key)) for key in CHANNEL_KEYS}
-    counts["seen_past"] = Count("pk", filter=Q(status=RdvStatus.SEEN, starts_at__lt=now))
-    counts["noshow_past"] = Count("pk", filter=Q(status=RdvStatus.NOSHOW, starts_at__lt=now))
+    counts = {f"status_{key}": Count("starts_at", filter=Q(status=key)) for key in STATUS_KEYS[:4]}
+    counts[f"status_{PAST_UNKNOWN}"] = Count("starts_at", filter=Q(status=RdvStatus.UNKNOWN, starts_at__lt=now))
+    counts[f"status_{FUTURE_UNKNOWN}"] = Count("starts_at", filter=Q(status=RdvStatus.UNKNOWN, starts_at__gte=now))
+    counts |= {f"channel_{key}": Count("starts_at", filter=Q(created_by=key)) for key in CHANNEL_KEYS}
+    counts["seen_past"] = Count("starts_at", filter=Q(status=RdvStatus.SEEN, starts_at__lt=now))
+    counts["noshow_past"] = Count("starts_at", filter=Q(status=RdvStatus.NOSHOW, starts_at__lt=now))
     return list(
         queryset.annotate(week=TruncWeek("starts_at", tzinfo=zone))
         .values("week", "motif_id")
-        .annotate(total=Count("pk"), **counts)
+        .annotate(total=Count("starts_at"), **counts)
         .order_by()
     )
 
@@ -301,7 +305,7 @@ def _lead_time(queryset: QuerySet, zone) -> LeadTime:
     rows = (
         queryset.annotate(days=TruncDate("starts_at", tzinfo=zone) - TruncDate("created_at", tzinfo=zone))
         .values("days")
-        .annotate(count=Count("pk"))
+        .annotate(count=Count("starts_at"))
         .order_by()
     )
     histogram: dict[int, int] = {}

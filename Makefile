@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox api-fuzz serve-prod loadtest fault-drill replica replica-stop test-replica
+.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox bench-stats api-fuzz serve-prod loadtest fault-drill replica replica-stop test-replica
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ bench: install
 	$(PY) manage.py bench_slots --agents 200 --days 31 --json
 	$(PY) manage.py bench_pages --json
 	$(PY) manage.py bench_feed --json
+
+# Statistics dashboards on 1,000,000 RDVs (PostgreSQL only: DATABASE_URL=postgres://...): p50 per
+# query, selector and page, query counts, EXPLAIN ANALYZE of the heaviest query.
+bench-stats: install
+	$(PY) manage.py bench_stats
 
 # Delivery outbox benchmark: local SMTP server refusing the first seconds, 4 real workers.
 bench-outbox: install

@@ -10,6 +10,7 @@ from rdv.www.views import (
     organisations,
     outbox,
     public,
+    stats,
     usager_rights,
     usagers,
     webhooks,
@@ -54,6 +55,7 @@ urlpatterns = [
     path("calendrier/<str:token>.ics", agent_notifications.calendar_feed, name="calendar_feed"),
     # Organisation pages (agents)
     path("organisations/<int:organisation_id>/", organisations.home, name="organisation_home"),
+    path("organisations/<int:organisation_id>/statistiques/", stats.organisation_stats, name="organisation_stats"),
     path(
         "organisations/<int:organisation_id>/sectorisation/",
         espace_sectors.organisation_sectors,
@@ -148,6 +150,7 @@ urlpatterns = [
     path("espace/<int:territory_id>/agents/intervenant/", espace.intervenant_add, name="espace_intervenant_add"),
     path("espace/<int:territory_id>/agents/<int:agent_id>/", espace.agent_edit, name="espace_agent_edit"),
     path("espace/<int:territory_id>/journal/", espace.journal, name="espace_journal"),
+    path("espace/<int:territory_id>/statistiques/", stats.espace_stats, name="espace_stats"),
     path("espace/<int:territory_id>/envois/", outbox.espace_deliveries, name="espace_deliveries"),
     path(
         "espace/<int:territory_id>/envois/<int:delivery_id>/renvoyer/",

@@ -278,6 +278,7 @@ BOB_MARKERS = ["bob-admin@exemple.fr", "bob-orga@exemple.fr", "bob-agent@exemple
         "espace_journal",
         "espace_invite",
         "espace_services",
+        "espace_stats",
     ],
 )
 def test_other_espace_data_never_appears_in_own_lists(alice, bob, name):

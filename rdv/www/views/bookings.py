@@ -5,17 +5,15 @@ anything outside is a 404), calls one function of rdv.bookings (services for cha
 for reads) and renders. A DomainError becomes a French form error and nothing is changed.
 """
 
-import csv
 import datetime
 import hashlib
-import io
 import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -39,6 +37,7 @@ from rdv.online import services as online_services
 from rdv.usagers import policies as usager_policies
 from rdv.usagers import selectors as usager_selectors
 from rdv.www import agenda_grid
+from rdv.www.csv_export import csv_response
 from rdv.www.forms.base import add_domain_error, submitted
 from rdv.www.forms.bookings import (
     CancelForm,
@@ -313,32 +312,6 @@ def agenda_arrivals(request, ctx):
 # List and CSV export ----------------------------------------------------------------------------
 
 
-CSV_BLOCK_ROWS = 500  # rows written per chunk of the streamed response
-
-
-FORMULA_STARTS = frozenset("=+-@\t\r")
-
-
-def _csv_cells(row) -> list[str]:
-    """No formula injection in spreadsheets: a cell starting with = + - @ is quoted as text."""
-    cells = ["" if value is None else str(value) for value in row]
-    return ["'" + cell if cell[:1] in FORMULA_STARTS else cell for cell in cells]
-
-
-def _csv_lines(rows):
-    """The CSV text (semicolons, UTF-8 byte order mark for spreadsheets), in blocks of rows."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, delimiter=";")
-    for index, row in enumerate(rows, start=1):
-        writer.writerow(_csv_cells(row))
-        if index % CSV_BLOCK_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
 @require_GET
 @organisation_member_required
 def rdv_list(request, ctx):
@@ -356,10 +329,7 @@ def rdv_list(request, ctx):
     data = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
     if request.GET.get("format") == "csv":
         rows = rdv_selectors.export_rows(ctx, data)
-        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
-        filename = f"rendez-vous-{timezone.localdate():%Y-%m-%d}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_response(rows, f"rendez-vous-{timezone.localdate():%Y-%m-%d}.csv")
     page = Paginator(rdv_selectors.rdv_list(ctx, data), PAGE_SIZE).get_page(request.GET.get("page"))
     query = params.copy()
     query.pop("page", None)

@@ -18,8 +18,8 @@ from rdv.core.text import de
 from rdv.retention import policies as retention_policies
 from rdv.retention import selectors as retention_selectors
 from rdv.retention import services as retention_services
+from rdv.www.csv_export import csv_lines
 from rdv.www.tenancy import organisation_member_required
-from rdv.www.views.bookings import _csv_lines
 from rdv.www.views.espace import confirmed
 
 PAGE_SIZE = 50
@@ -47,7 +47,7 @@ def _export(request, ctx, usager_id, format: str):
         )
     else:
         response = StreamingHttpResponse(
-            _csv_lines(retention_selectors.export_rows(data)), content_type="text/csv; charset=utf-8"
+            csv_lines(retention_selectors.export_rows(data)), content_type="text/csv; charset=utf-8"
         )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"  # personal data: never kept by a cache

@@ -55,3 +55,14 @@ def bob(db, alice) -> World:
 def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://…)")
+
+
+@pytest.fixture(autouse=True)
+def _empty_slot_cache():
+    """The slot cache lives in the process: each test starts empty (SQLite reuses the ids of a
+    rolled-back test, so an entry of a previous test could match a new motif's versions)."""
+    from rdv.online import slotcache
+
+    slotcache.clear()
+    yield
+    slotcache.clear()

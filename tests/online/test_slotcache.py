@@ -122,9 +122,8 @@ def _random_change(rng, online, traveller, usager, log):
     return monday
 
 
-@pytest.mark.django_db(transaction=False)
 def test_cached_weeks_always_equal_the_uncached_ones(online, traveller):
-    rng = random.Random(22)  # noqa: S311 - a reproducible sequence
+    rng = random.Random(22)
     usager = factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])
     log: list[str] = []
     before = counts()

@@ -293,3 +293,15 @@ def test_old_agent_week_versions_are_purged(online):
     slotcache.bump([("a", online.agent.pk, MONDAY)])
     assert slotcache.purge_versions(NOW) == 1
     assert set(SlotCacheVersion.objects.values_list("week", flat=True)) == {slotcache.ALL_WEEKS, MONDAY}
+
+
+def test_clear_slot_cache_invalidates_every_entry(online):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    week(online, MONDAY)
+    call_command("clear_slot_cache", stdout=StringIO())
+    before = counts()
+    week(online, MONDAY)
+    assert delta(before)["miss"] == 1

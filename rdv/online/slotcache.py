@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db.models import Min, Q
+from django.db.models import CharField, DateField, Min, Q, Value
 from prometheus_client import Counter
 
 from rdv.agendas.models import Absence, PlageOuverture
@@ -169,14 +169,27 @@ def _agents_offering(motif_id: int):
     return PlageOuverture.motifs.through.objects.filter(motif_id=motif_id).values("plageouverture__agent_id")
 
 
-def versions(motif, monday: date) -> str:
-    """The current versions of what the motif's week depends on, in one query, as a digest."""
+HELD = "h"  # the scope of the pseudo-row that says the visitor holds a live slot
+
+
+def versions(motif, monday: date, *, holder_key: str = "", now: datetime | None = None) -> tuple[str, bool]:
+    """(digest of the current versions of what the motif's week depends on, whether `holder_key`
+    holds a live slot at `now`), in one query."""
     rows = SlotCacheVersion.objects.filter(
         Q(scope=TERRITORY, object_id=motif.organisation.territory_id, week=ALL_WEEKS)
         | Q(scope=AGENT, week__in=[ALL_WEEKS, monday], object_id__in=_agents_offering(motif.pk))
     ).values_list("scope", "object_id", "week", "version")
-    text = ";".join(f"{s}{o}:{w.toordinal()}:{v}" for s, o, w, v in sorted(rows))
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    if holder_key:
+        held = SlotHold.objects.filter(holder_key=holder_key, expires_at__gt=now).values_list(
+            Value(HELD, output_field=CharField()),
+            "agent_id",
+            Value(ALL_WEEKS, output_field=DateField()),
+            "pk",
+        )
+        rows = rows.union(held, all=True)
+    rows = sorted(rows)
+    text = ";".join(f"{s}{o}:{w.toordinal()}:{v}" for s, o, w, v in rows if s != HELD)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest(), any(row[0] == HELD for row in rows)
 
 
 # Values -------------------------------------------------------------------------------------------
@@ -261,10 +274,11 @@ def week_starts(
     the visitor holds a live slot (the caller takes the uncached path)."""
     if not enabled():
         return None
-    if holds_live_slot(holder_key, now):
+    # FIRST: a change committed after this read makes a later miss, never a stale hit
+    token, held = versions(motif, monday, holder_key=holder_key, now=now)
+    if held:  # the holder sees their held slot: the uncached path, with their key
         REQUESTS.labels(result="bypass").inc()
         return None
-    token = versions(motif, monday)  # FIRST: a change committed after this read makes a later miss
     key = f"week:{motif.pk}:{lieu_id or 0}:{monday.isoformat()}:{tz.key}:{zone}"
     now_us = _micros(now)
     value = _cache().get(key)

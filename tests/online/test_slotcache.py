@@ -147,9 +147,9 @@ def test_a_warm_read_costs_two_queries_and_a_cold_one_stores(online, django_asse
     motif = selectors.motif_by_id(online.motif.pk)
     lieu = selectors.lieu_by_id(online.lieu.pk)
     before = counts()
-    with django_assert_num_queries(7):  # hold check, versions, holds' expiry, the loader's four
+    with django_assert_num_queries(6):  # versions and the visitor's hold, holds' expiry, the loader's four
         cold = selectors.week_of_free_times(motif, MONDAY, lieu=lieu, holder_key="visiteur")
-    with django_assert_num_queries(2):  # hold check, versions
+    with django_assert_num_queries(1):  # versions and the visitor's hold
         warm = selectors.week_of_free_times(motif, MONDAY, lieu=lieu, holder_key="visiteur")
     assert [d.times for d in warm.days] == [d.times for d in cold.days] and cold.count > 0
     assert delta(before) == {"hit": 1, "miss": 1, "bypass": 0}
@@ -257,13 +257,13 @@ def test_the_booking_recheck_ignores_a_stale_cache_entry(online, monkeypatch):
             lieu=online.lieu,
         ),
     )
-    monkeypatch.setattr(slotcache, "versions", lambda motif, monday: "forced")
+    monkeypatch.setattr(slotcache, "versions", lambda motif, monday, **kwargs: ("forced", False))
     monkeypatch.setattr(
         slotcache, "free_ranges", lambda *a, **k: ([(int(start.timestamp()), int(start.timestamp()) + 1800)], None)
     )
     week(online, MONDAY)  # stores the forced entry
     monkeypatch.undo()
-    monkeypatch.setattr(slotcache, "versions", lambda motif, monday: "forced")
+    monkeypatch.setattr(slotcache, "versions", lambda motif, monday, **kwargs: ("forced", False))
     assert start in week(online, MONDAY)[0]  # the stale entry is served
     online.hold(start, holder_key="visiteur-1")  # agent2 is free: held
     with pytest.raises(OnlineError) as refused:

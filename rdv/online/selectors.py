@@ -317,28 +317,22 @@ def week_in_window(motif: Motif, monday: date, now: datetime | None = None) -> b
     return monday + timedelta(days=6) >= window.first_day and monday <= window.last_day
 
 
-def _next_start_cached(motif, sunday: date, window: Window, lieu_id, now, holder_key, zone) -> datetime | None:
-    """The first free start after `sunday` to the end of the online window, week by week through
-    the slot cache (the same starts as `next_available_slot` from the next Monday)."""
-    monday = sunday + timedelta(days=1)
+def _next_start_cached(motif, sunday: date, window: Window, lieu_id, now, holder_key, zone) -> datetime | bool | None:
+    """The first free start after `sunday` to the end of the online window, through the slot cache
+    (the same starts as `next_available_slot` from the next Monday: its chunks cut the same free
+    ranges), in one query when warm whatever the number of weeks. False: take the uncached path."""
+    weeks, monday = [], sunday + timedelta(days=1)
     while monday <= window.last_day:
-        first_day, last_day = max(monday, window.first_day), min(monday + timedelta(days=6), window.last_day)
-        starts = slotcache.week_starts(
-            motif, monday, first_day, last_day, lieu_id=lieu_id, now=now, holder_key=holder_key, tz=window.tz, zone=zone
-        )
-        if starts is None:  # the visitor took a hold meanwhile: the uncached search
-            slot = next_available_slot(
-                motif,
-                lieu_id=lieu_id,
-                after=datetime.combine(sunday + timedelta(days=1), time.min, tzinfo=window.tz),
-                now=now,
-                holder_key=holder_key,
-            )
-            return slot.start if slot is not None else None
-        if starts:
-            return datetime.fromtimestamp(starts[0], UTC)
+        weeks.append((monday, max(monday, window.first_day), min(monday + timedelta(days=6), window.last_day)))
         monday += timedelta(days=7)
-    return None
+    if not weeks:
+        return None
+    start = slotcache.first_start(
+        motif, weeks, lieu_id=lieu_id, now=now, holder_key=holder_key, tz=window.tz, zone=zone
+    )
+    if start is None or start is False:
+        return start
+    return datetime.fromtimestamp(start, UTC)
 
 
 def week_of_free_times(
@@ -382,7 +376,7 @@ def week_of_free_times(
             )[motif.pk]
             starts = sorted({int(slot.start.timestamp()) for slot in slots})
     else:
-        cached = slotcache.enabled() and not slotcache.holds_live_slot(holder_key, now)
+        cached = slotcache.enabled()
     by_day = {day.day: day for day in days}
     for start in starts:  # sorted, one time per start (any lieu, any agent)
         local = datetime.fromtimestamp(start, UTC).astimezone(tz)
@@ -396,8 +390,8 @@ def week_of_free_times(
     )
     if not starts:
         next_monday = datetime.combine(sunday + timedelta(days=1), time.min, tzinfo=tz)
-        after = _next_start_cached(motif, sunday, window, lieu_id, now, holder_key, zone) if cached else None
-        if after is None and not cached:
+        after = _next_start_cached(motif, sunday, window, lieu_id, now, holder_key, zone) if cached else False
+        if after is False:  # the cache is off, or the visitor holds a slot
             slot = next_available_slot(motif, lieu_id=lieu_id, after=next_monday, now=now, holder_key=holder_key)
             after = slot.start if slot is not None else None
         week.next_slot = after.astimezone(tz) if after is not None else None

@@ -172,12 +172,15 @@ def _agents_offering(motif_id: int):
 HELD = "h"  # the scope of the pseudo-row that says the visitor holds a live slot
 
 
-def versions(motif, monday: date, *, holder_key: str = "", now: datetime | None = None) -> tuple[str, bool]:
-    """(digest of the current versions of what the motif's week depends on, whether `holder_key`
-    holds a live slot at `now`), in one query."""
+def versions_of_weeks(
+    motif, mondays: Iterable[date], *, holder_key: str = "", now: datetime | None = None
+) -> tuple[dict[date, str], bool]:
+    """({Monday: digest of the current versions of what the motif's week depends on}, whether
+    `holder_key` holds a live slot at `now`), in one query whatever the number of weeks."""
+    mondays = list(mondays)
     rows = SlotCacheVersion.objects.filter(
         Q(scope=TERRITORY, object_id=motif.organisation.territory_id, week=ALL_WEEKS)
-        | Q(scope=AGENT, week__in=[ALL_WEEKS, monday], object_id__in=_agents_offering(motif.pk))
+        | Q(scope=AGENT, week__in=[ALL_WEEKS, *mondays], object_id__in=_agents_offering(motif.pk))
     ).values_list("scope", "object_id", "week", "version")
     if holder_key:
         held = SlotHold.objects.filter(holder_key=holder_key, expires_at__gt=now).values_list(
@@ -188,8 +191,19 @@ def versions(motif, monday: date, *, holder_key: str = "", now: datetime | None 
         )
         rows = rows.union(held, all=True)
     rows = sorted(rows)
-    text = ";".join(f"{s}{o}:{w.toordinal()}:{v}" for s, o, w, v in rows if s != HELD)
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest(), any(row[0] == HELD for row in rows)
+    digests = {}
+    for monday in mondays:
+        text = ";".join(
+            f"{s}{o}:{w.toordinal()}:{v}" for s, o, w, v in rows if s != HELD and (w in (ALL_WEEKS, monday))
+        )
+        digests[monday] = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return digests, any(row[0] == HELD for row in rows)
+
+
+def versions(motif, monday: date, *, holder_key: str = "", now: datetime | None = None) -> tuple[str, bool]:
+    """(digest of the current versions of the motif's week, whether `holder_key` holds a live slot)."""
+    digests, held = versions_of_weeks(motif, [monday], holder_key=holder_key, now=now)
+    return digests[monday], held
 
 
 # Values -------------------------------------------------------------------------------------------
@@ -253,8 +267,32 @@ def _unpack(data: bytes) -> list[tuple[int, int]]:
     return list(zip(values[::2], values[1::2], strict=True))
 
 
-def holds_live_slot(holder_key: str, now: datetime) -> bool:
-    return bool(holder_key) and SlotHold.objects.filter(holder_key=holder_key, expires_at__gt=now).exists()
+def _key(motif, monday: date, lieu_id: int | None, tz, zone: str) -> str:
+    return f"week:{motif.pk}:{lieu_id or 0}:{monday.isoformat()}:{tz.key}:{zone}"
+
+
+def _ranges(value, token: str, now_us: int):
+    """The cached ranges of a value if it may be used at `now_us` under the versions `token`."""
+    if value is None:
+        return None
+    stored_token, computed_us, valid_until_us, packed = value
+    if stored_token == token and computed_us <= now_us and (valid_until_us is None or now_us < valid_until_us):
+        return _unpack(packed)
+    return None
+
+
+def _read(motif, monday, token, value, *, lieu_id, now, tz, zone) -> list[tuple[int, int]]:
+    """The week's free ranges: the cached value when valid (hit), else computed and stored (miss)."""
+    now_us = _micros(now)
+    ranges = _ranges(value, token, now_us)
+    if ranges is not None:
+        REQUESTS.labels(result="hit").inc()
+        return ranges
+    REQUESTS.labels(result="miss").inc()
+    ranges, valid_until = free_ranges(motif, monday, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
+    value = (token, now_us, None if valid_until is None else _micros(valid_until), _pack(ranges))
+    _cache().set(_key(motif, monday, lieu_id, tz, zone), value, ENTRY_TIMEOUT)
+    return ranges
 
 
 def week_starts(
@@ -279,22 +317,40 @@ def week_starts(
     if held:  # the holder sees their held slot: the uncached path, with their key
         REQUESTS.labels(result="bypass").inc()
         return None
-    key = f"week:{motif.pk}:{lieu_id or 0}:{monday.isoformat()}:{tz.key}:{zone}"
-    now_us = _micros(now)
-    value = _cache().get(key)
-    if value is not None:
-        stored_token, computed_us, valid_until_us, packed = value
-        if stored_token == token and computed_us <= now_us and (valid_until_us is None or now_us < valid_until_us):
-            REQUESTS.labels(result="hit").inc()
-            return starts_in(_unpack(packed), motif, first_day, last_day, now=now, tz=tz)
-    REQUESTS.labels(result="miss").inc()
-    ranges, valid_until = free_ranges(motif, monday, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
-    _cache().set(
-        key,
-        (token, now_us, None if valid_until is None else _micros(valid_until), _pack(ranges)),
-        ENTRY_TIMEOUT,
-    )
+    value = _cache().get(_key(motif, monday, lieu_id, tz, zone))
+    ranges = _read(motif, monday, token, value, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
     return starts_in(ranges, motif, first_day, last_day, now=now, tz=tz)
+
+
+def first_start(
+    motif,
+    weeks: list[tuple[date, date, date]],
+    *,
+    lieu_id: int | None,
+    now: datetime,
+    holder_key: str,
+    tz,
+    zone: str,
+) -> int | bool | None:
+    """The first online slot start of the motif (at the lieu) in `weeks` ((Monday, first day, last
+    day), in order), through the cache: the versions of every week in one query, the values in one
+    cache read, the weeks computed only when missing. None: no free start; False: the cache is off
+    or the visitor holds a live slot (the caller takes the uncached path)."""
+    if not enabled():
+        return False
+    tokens, held = versions_of_weeks(motif, [monday for monday, _, _ in weeks], holder_key=holder_key, now=now)
+    if held:
+        REQUESTS.labels(result="bypass").inc()
+        return False
+    keys = {monday: _key(motif, monday, lieu_id, tz, zone) for monday, _, _ in weeks}
+    values = _cache().get_many(list(keys.values()))
+    for monday, first_day, last_day in weeks:
+        value = values.get(keys[monday])
+        ranges = _read(motif, monday, tokens[monday], value, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
+        starts = starts_in(ranges, motif, first_day, last_day, now=now, tz=tz)
+        if starts:
+            return starts[0]
+    return None
 
 
 def counts() -> dict[str, float]:

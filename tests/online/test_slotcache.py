@@ -305,3 +305,19 @@ def test_clear_slot_cache_invalidates_every_entry(online):
     before = counts()
     week(online, MONDAY)
     assert delta(before)["miss"] == 1
+
+
+def test_an_empty_week_finds_the_next_free_time_in_one_query_when_warm(online, django_assert_num_queries):
+    from rdv.agendas.models import PlageException, PlageOuverture
+
+    for plage in PlageOuverture.objects.all():  # three weeks without a plage, before any read
+        for offset in range(21):
+            PlageException.objects.create(plage=plage, date=MONDAY + timedelta(days=offset), cancelled=True)
+    motif = selectors.motif_by_id(online.motif.pk)
+    lieu = selectors.lieu_by_id(online.lieu.pk)
+    expected = uncached(online, MONDAY)
+    assert expected[0] == [] and expected[1] == at(MONDAY + timedelta(days=22), 9)  # Easter Monday is off
+    assert week(online, MONDAY) == expected  # cold: stores the four weeks
+    with django_assert_num_queries(2):  # the week's versions, then every later week's at once
+        warm = selectors.week_of_free_times(motif, MONDAY, lieu=lieu, now=timezone.now(), holder_key="visiteur")
+    assert warm.next_slot == expected[1]

@@ -7,6 +7,9 @@ Who may book what is decided by rdv.motifs.policies (`bookable_condition` / `can
 with `online=True` (the motifs' minimum and maximum booking delays) and the visitor's `holder_key`
 (slots they hold stay visible to them). Nothing here names an agent or reads a RDV's details.
 
+The week of free times reads through the slot cache (rdv.online.slotcache: free ranges per motif
+and week, validated against version rows, cut at each read; never used by the booking re-check).
+
 Cheap by construction: the first free slot of many motifs (or lieux) is looked for with one call of
 the slot function per chunk of days for all of them at once, a week first, then four, then a
 quarter at a time up to the furthest maximum delay; each chunk asks only for what is still

@@ -347,8 +347,9 @@ def week_of_free_times(
     holder_key: str = "",
 ) -> Week:
     """The free start times of the motif (at `lieu` when given) in the week of `monday`, in the
-    espace's time, from one call of the slot function; an empty week gives the next free time after
-    it (searching to the end of the online window)."""
+    espace's time, through the slot cache (or from one call of the slot function when it is off or
+    the visitor holds a slot: the same times); an empty week gives the next free time after it
+    (searching to the end of the online window)."""
     now = now or timezone.now()
     monday = monday_of(monday)
     sunday = monday + timedelta(days=6)

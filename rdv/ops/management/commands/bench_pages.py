@@ -11,9 +11,11 @@ pages and the 500th); and, as a member of the public (no account), the public we
 the motif (open online) at one lieu; through the API with the agent's token, the free slots of the
 motif over 31 days. Prints one JSON object: per page p50/p95 in milliseconds (wall clock), the
 CPU time of this process (Django's share, without the database's), the number of SQL queries and
-the size of the response in bytes; and the machine's load average (the figures mean little on a
-busy machine). The database is created for the run and destroyed after it (PostgreSQL when
-DATABASE_URL says so; ANALYZE runs after the data is loaded, as autovacuum would).
+the size of the response in bytes; for the public week, `public_week_slot_cache`: the page and the
+selector alone, cold and warm with the slot cache, and the hit rate of a read/booking mix; and the
+machine's load average (the figures mean little on a busy machine). The database is created for
+the run and destroyed after it (PostgreSQL when DATABASE_URL says so; ANALYZE runs after the data
+is loaded, as autovacuum would).
 """
 
 import json
@@ -183,11 +185,12 @@ def measure(client: Client, path: str, params: dict, repeats: int) -> dict:
 
 def measure_slot_cache(data: dict, repeats: int, rng: random.Random, reads: int = 200, bookings: int = 20) -> dict:
     """The public week page with the slot cache (rdv.online.slotcache): cold (the cache emptied
-    before each request), warm (entries valid), then a mix of `reads` week reads across 4 weeks
+    before each request), warm (entries valid); the selector alone cold, warm and with the cache
+    off (the uncached slot function); then a mix of `reads` week reads across 4 weeks
     interleaved with `bookings` bookings (each invalidates its agent's week), with the hit rate."""
     from rdv.core.context import Context
     from rdv.online import slotcache
-    from rdv.online.selectors import monday_of
+    from rdv.online.selectors import monday_of, week_of_free_times
     from rdv.usagers.models import Usager
 
     public = Client(HTTP_HOST="localhost")
@@ -216,10 +219,24 @@ def measure_slot_cache(data: dict, repeats: int, rng: random.Random, reads: int 
             "queries": max(s[2] for s in samples),
         }
 
+    def selector(before=None) -> tuple[float, float, int]:
+        """The selector alone (rdv.online.selectors.week_of_free_times), without the page around it."""
+        if before:
+            before()
+        with CaptureQueriesContext(connection) as queries:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            week_of_free_times(data["motif"], mondays[0], lieu=data["lieu"], holder_key="bench-visitor")
+            elapsed = ((time.perf_counter() - started) * 1000, (time.process_time() - cpu_started) * 1000)
+        return *elapsed, len(queries.captured_queries)
+
     with override_settings(PUBLIC_RATE_LIMITS={"pages": (10_000, 60)}):
         timed()  # the session, the templates
         cold = [timed(slotcache.clear) for _ in range(repeats)]
         warm = [timed() for _ in range(repeats)]
+        selector_cold = [selector(slotcache.clear) for _ in range(repeats)]
+        selector_warm = [selector() for _ in range(repeats)]
+        with override_settings(SLOT_CACHE_ENABLED=False):
+            selector_off = [selector() for _ in range(repeats)]
         ctx = Context.system(data["territory"], data["organisation"])
         motif, lieu = data["motif"], data["lieu"]
         usager = Usager.objects.filter(territory=data["territory"]).first()
@@ -239,6 +256,9 @@ def measure_slot_cache(data: dict, repeats: int, rng: random.Random, reads: int 
     return {
         "cold": figures(cold),
         "warm": figures(warm),
+        "selector_cold": figures(selector_cold),
+        "selector_warm": figures(selector_warm),
+        "selector_cache_off": figures(selector_off),
         "mix": {
             "reads": reads,
             "weeks": len(mondays),

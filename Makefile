@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox api-fuzz serve-prod
+.PHONY: run test test-fast lint format install migrate seed worker scheduler e2e-deps clean bench bench-outbox api-fuzz serve-prod loadtest fault-drill replica replica-stop test-replica
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,9 +80,32 @@ bench: install
 bench-outbox: install
 	$(PY) manage.py bench_outbox --messages 1000 --workers 4 --json
 
+# Load test (locust, the realistic mix) against serve-prod with the 200-agent benchmark espace, in a
+# throwaway PostgreSQL database: ONE JSON document (USERS=25, DURATION=60s; docs/operations.md).
+loadtest: install
+	USERS=$(or $(USERS),25) DURATION=$(or $(DURATION),60s) scripts/loadtest
+
+# Fault drill: kill -9 a web process, the worker and the scheduler, stop a PRIVATE PostgreSQL for 20 s,
+# during a load test; JSON, exit 1 when something did not recover or was lost (run as root).
+fault-drill: install
+	scripts/fault-drill
+
 # schemathesis against the live API (a throwaway database with the demo data, a real server).
 api-fuzz: install
 	.ci/api-fuzz
+
+# A local PostgreSQL streaming replica of 127.0.0.1:5432 on port 5433 (scripts/replica-setup; never
+# restarts the primary), the tests against it (PostgreSQL only), and its removal.
+replica:
+	scripts/replica-setup
+
+replica-stop:
+	scripts/replica-setup --stop
+
+REPLICA_TEST_URL ?= postgres://postgres@127.0.0.1:5433/
+test-replica: install
+	@case "$${DATABASE_URL:-}" in postgres*) ;; *) echo "test-replica needs DATABASE_URL=postgres://… (the replica's primary)"; exit 2;; esac
+	REPLICA_TEST_URL=$(REPLICA_TEST_URL) $(PY) -m pytest tests/replica $(PYTEST_ARGS)
 
 e2e-deps:
 	apt-get update -qq && apt-get install -y -qq chromium chromium-driver

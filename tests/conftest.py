@@ -7,6 +7,7 @@ from django.db import connection
 
 from rdv.accounts.models import AccessLevel
 from tests import factories
+from tests import replica_support as replica
 
 
 @dataclass
@@ -55,6 +56,30 @@ def bob(db, alice) -> World:
 def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://…)")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """The "replica" alias is a test mirror of the default database (config/settings/test.py).
+    Django points this thread's mirror connection at the test database but not the settings other
+    threads build theirs from (the live server's): point those at it too. With REPLICA_TEST_URL, the
+    "replica" connection goes to a real streaming replica instead (tests/replica.py)."""
+    replica.follow_test_database()
+    if replica.REPLICA_TEST_URL:
+        replica.use_real_replica(replica.REPLICA_TEST_URL)
+    yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked `real_replica` (tests/replica/) need a streaming replica: without
+    REPLICA_TEST_URL they are deselected, not skipped (`make test-replica` and its step of .ci/run
+    set it; a run of tests/replica alone without it collects nothing and fails)."""
+    if replica.REPLICA_TEST_URL:
+        return
+    dropped = [item for item in items if item.get_closest_marker("real_replica")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not item.get_closest_marker("real_replica")]
 
 
 @pytest.fixture(autouse=True)

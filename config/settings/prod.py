@@ -30,8 +30,10 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Persistent connections, checked before reuse: after a database restart the first request of each
 # process reconnects instead of failing.
-DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))  # noqa: F405
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+# The same for the optional read replica (DATABASE_REPLICA_URL).
+for _database in DATABASES.values():  # noqa: F405
+    _database["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
+    _database["CONN_HEALTH_CHECKS"] = True
 
 # Webhooks: https only, never to private, loopback or link-local addresses (SSRF).
 WEBHOOK_REQUIRE_HTTPS = True

@@ -32,3 +32,9 @@ WEBHOOK_ALLOW_LOOPBACK = True
 SMS_PROVIDERS = {"file": {"backend": "file", "label": "Fichier (tests)"}}
 SMS_DEFAULT_PROVIDER = "file"
 SMS_FILE_PATH = os.path.join(tempfile.gettempdir(), f"rdv-test-sms-{os.getpid()}.jsonl")
+
+# The read replica is a test mirror of the default database: the router's choices run in every test
+# (a scope's reads go through the "replica" connection to the same test database). Tests inside a
+# transaction (pytest-django's `db`) always read the primary, as any transaction does.
+# tests/replica/ points the "replica" connection at a real streaming replica (REPLICA_TEST_URL).
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

@@ -382,7 +382,11 @@ def submit_details(
     or phone, then send the verification code. `custom_values` are keyed by CustomField.key;
     `relative` (usager mode) names the relative the RDV is for."""
     with transaction.atomic():
-        booking = OnlineBooking.objects.select_for_update().select_related("organisation__territory").get(pk=booking.pk)
+        booking = (
+            OnlineBooking.objects.select_for_update(of=("self",))  # not the organisation and territory rows
+            .select_related("organisation__territory")
+            .get(pk=booking.pk)
+        )
         _open(booking, holder_key)
         territory = booking.organisation.territory
         if booking.is_prescripteur and not booking.prescripteur_email:
@@ -416,7 +420,11 @@ def submit_details(
 def resend_code(booking: OnlineBooking, *, holder_key: str) -> OnlineBooking:
     """A new code (the previous one stops working). The views rate-limit it per IP too."""
     with transaction.atomic():
-        booking = OnlineBooking.objects.select_for_update().select_related("organisation__territory").get(pk=booking.pk)
+        booking = (
+            OnlineBooking.objects.select_for_update(of=("self",))  # not the organisation and territory rows
+            .select_related("organisation__territory")
+            .get(pk=booking.pk)
+        )
         _open(booking, holder_key)
         if booking.status != BookingStatus.CODE_SENT:
             raise OnlineError("no_code", "Complétez d'abord vos coordonnées.")

@@ -38,12 +38,16 @@ DEFAULT_TIMEOUT_MS = 10_000
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark every test of this folder `e2e`, and skip them when Chromium is missing."""
+    """Mark every test of this folder `e2e`, and skip them when Chromium is missing. The live
+    server's public pages read through the "replica" connection (a test mirror of the default
+    database, docs/adr/0017-read-replica.md): the tests may use it."""
     chromium_missing = not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK))
     for item in items:
         if E2E_DIR not in Path(str(item.path)).resolve().parents:
             continue
         item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db(databases=["default", "replica"]))
         if chromium_missing:
             item.add_marker(pytest.mark.skip(reason=MISSING_CHROMIUM))
 

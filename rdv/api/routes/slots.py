@@ -1,6 +1,8 @@
 """Free slots of a motif and its next availability: the engine path of the agents' « Trouver un
 créneau » (rdv.bookings.availability.find_slots), or the public pages' rules with `online=true`.
-The established platform's API has no such endpoint (« too expensive to compute »)."""
+The established platform's API has no such endpoint (« too expensive to compute »). Both read from
+the read replica when one is configured (docs/adr/0017-read-replica.md): slots are a moment behind
+at most, and booking re-checks on the primary."""
 
 from datetime import date, datetime, timedelta
 
@@ -14,6 +16,7 @@ from rdv.api.schemas import responses
 from rdv.api.types import Flag, Id, IsoDate
 from rdv.bookings.availability import find_slots, next_available_slot
 from rdv.bookings.search import HORIZON_DAYS, first_slot_after
+from rdv.core.db import reads_from_replica
 from rdv.motifs.selectors import bookable_motifs
 from rdv.online.selectors import online_window
 
@@ -106,6 +109,7 @@ def _options(ctx, filters: SlotFilters) -> dict:
         "même moteur que les pages. Un créneau affiché n’est pas réservé : la réservation revérifie."
     ),
 )
+@reads_from_replica
 def list_slots(request, organisation_id: int, motif_id: int, period: Query[Range], filters: Query[SlotFilters]):
     ctx = organisation_ctx(request, organisation_id)
     if period.end_date < period.start_date:
@@ -143,6 +147,7 @@ def list_slots(request, organisation_id: int, motif_id: int, period: Query[Range
         "public (online=true) jusqu’au délai maximal de réservation du motif. `next_slot` est null sans créneau."
     ),
 )
+@reads_from_replica
 def next_availability(request, organisation_id: int, motif_id: int, start: Query[After], filters: Query[SlotFilters]):
     ctx = organisation_ctx(request, organisation_id)
     motif = _motif(ctx, motif_id, filters)

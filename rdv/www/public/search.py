@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from rdv.core.context import ActorKind
 from rdv.core.dates import french_date, parse_day
+from rdv.core.db import reads_from_replica
 from rdv.online import selectors
 from rdv.online.selectors import PLACE_QUERY_MAX_LENGTH
 from rdv.www.public import steps
@@ -57,10 +58,13 @@ class Stop(Exception):
 
 
 def public_page(view):
-    """Rate limit, embedding headers and early stops of a public search page."""
+    """Rate limit, embedding headers and early stops of a public search page. Its GET requests read
+    from the read replica when one is configured (rdv.core.db, docs/adr/0017-read-replica.md): the
+    slots shown may be a moment behind, the hold (a POST) re-checks on the primary."""
 
     @embeddable
     @rate_limited()
+    @reads_from_replica
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         try:

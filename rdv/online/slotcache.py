@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import router
 from django.db.models import CharField, DateField, Min, Q, Value
 from prometheus_client import Counter
 
@@ -220,9 +221,19 @@ def free_ranges(motif, monday: date, *, lieu_id: int | None, now: datetime, tz, 
     sunday = monday + timedelta(days=6)
     week_start, _ = local_day_interval(monday, tz)
     _, week_end = local_day_interval(sunday, tz)
-    valid_until = SlotHold.objects.filter(
-        agent_id__in=_agents_offering(motif.pk), expires_at__gt=now, starts_at__lt=week_end, ends_at__gt=week_start
-    ).aggregate(first=Min("expires_at"))["first"]
+    # On the connection the loader reads holds from (with the RDVs: the replica on a scoped page,
+    # rdv.core.db), so that the expiries and the busy times come from one history, read in order.
+    database = router.db_for_read(RdvAgent)
+    valid_until = (
+        SlotHold.objects.using(database)
+        .filter(
+            agent_id__in=_agents_offering(motif.pk),
+            expires_at__gt=now,
+            starts_at__lt=week_end,
+            ends_at__gt=week_start,
+        )
+        .aggregate(first=Min("expires_at"))["first"]
+    )
     inputs = load_inputs(
         [motif],
         monday,

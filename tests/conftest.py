@@ -80,3 +80,14 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if not item.get_closest_marker("real_replica")]
+
+
+@pytest.fixture(autouse=True)
+def _empty_slot_cache():
+    """The slot cache lives in the process: each test starts empty (SQLite reuses the ids of a
+    rolled-back test, so an entry of a previous test could match a new motif's versions)."""
+    from rdv.online import slotcache
+
+    slotcache.clear()
+    yield
+    slotcache.clear()

@@ -176,6 +176,24 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rendez-vous Public <n
 # A silent SMTP server must not block a worker: every socket operation gives up after this.
 EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 
+# Caches. "slots": the slot cache of the public pages (rdv.online.slotcache, docs/adr/0016-slot-cache.md):
+# memory of each process by default; SLOT_CACHE_URL (redis://…, needs the `redis` package) shares it
+# between processes. Correctness never depends on it: entries are validated against version rows
+# of the database, and the booking re-check never reads it. SLOT_CACHE_ENABLED=0 turns it off.
+SLOT_CACHE_ENABLED = os.environ.get("SLOT_CACHE_ENABLED", "1") != "0"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "slots": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["SLOT_CACHE_URL"]}
+        if os.environ.get("SLOT_CACHE_URL")
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "slots",
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("SLOT_CACHE_MAX_ENTRIES", "5000"))},
+        }
+    ),
+}
+
 # Task queue (django-tasks, database backend): workers are `manage.py db_worker` processes.
 TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 TASK_RESULTS_KEEP_DAYS = int(os.environ.get("TASK_RESULTS_KEEP_DAYS", "7"))

@@ -8,6 +8,7 @@ class OnlineConfig(AppConfig):
 
     def ready(self):
         from rdv.core.audit import on_action
-        from rdv.online import opendata
+        from rdv.online import opendata, slotcache
 
         on_action(opendata.on_action)
+        on_action(slotcache.on_action)

@@ -6,6 +6,7 @@
 - `ManageLink`: the tokenised link `/r/<token>` to see, cancel or move a RDV booked online (only a
   hash of the token is stored).
 - `AvailabilityFeed`: the cached open-data feed of an espace's next free slots (rdv.online.opendata).
+- `SlotCacheVersion`: the version rows that validate the slot cache (rdv.online.slotcache).
 """
 
 import uuid
@@ -151,3 +152,30 @@ class AvailabilityFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Flux des prochaines disponibilités de l'espace {self.territory_id}"
+
+
+class SlotCacheVersion(models.Model):
+    """A version of what the free times of the public pages depend on (rdv.online.slotcache):
+    per agent and week (`week`: a Monday; RDVs and slot holds), per agent for every week (absences),
+    per espace for every week (plages, lieux, motifs, settings). `version` is a random number
+    replaced, in the change's transaction, by every change of that data; a cache entry is used only
+    when the versions it was computed under are still the current ones."""
+
+    class Scope(models.TextChoices):
+        AGENT = "a", "Agent"
+        TERRITORY = "t", "Espace"
+
+    scope = models.CharField(max_length=1, choices=Scope.choices)
+    object_id = models.BigIntegerField()
+    week = models.DateField()  # a Monday, or ALL_WEEKS (rdv.online.slotcache)
+    version = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = "version du cache des créneaux"
+        verbose_name_plural = "versions du cache des créneaux"
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "object_id", "week"], name="slot_cache_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Version du cache des créneaux {self.scope}{self.object_id} {self.week}"

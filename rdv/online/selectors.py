@@ -7,6 +7,9 @@ Who may book what is decided by rdv.motifs.policies (`bookable_condition` / `can
 with `online=True` (the motifs' minimum and maximum booking delays) and the visitor's `holder_key`
 (slots they hold stay visible to them). Nothing here names an agent or reads a RDV's details.
 
+The week of free times reads through the slot cache (rdv.online.slotcache: free ranges per motif
+and week, validated against version rows, cut at each read; never used by the booking re-check).
+
 Cheap by construction: the first free slot of many motifs (or lieux) is looked for with one call of
 the slot function per chunk of days for all of them at once, a week first, then four, then a
 quarter at a time up to the furthest maximum delay; each chunk asks only for what is still
@@ -15,7 +18,7 @@ missing. Each call costs the slot function's constant number of queries.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -27,6 +30,7 @@ from rdv.bookings.availability import find_slots, next_availability_by_lieu, nex
 from rdv.core.context import ActorKind, Context
 from rdv.motifs.models import LocationType, Motif
 from rdv.motifs.policies import bookable_condition, can_book
+from rdv.online import slotcache
 from rdv.territories import selectors as territory_selectors
 from rdv.territories.models import Organisation, SectorCode, Territory
 
@@ -316,6 +320,24 @@ def week_in_window(motif: Motif, monday: date, now: datetime | None = None) -> b
     return monday + timedelta(days=6) >= window.first_day and monday <= window.last_day
 
 
+def _next_start_cached(motif, sunday: date, window: Window, lieu_id, now, holder_key, zone) -> datetime | bool | None:
+    """The first free start after `sunday` to the end of the online window, through the slot cache
+    (the same starts as `next_available_slot` from the next Monday: its chunks cut the same free
+    ranges), in one query when warm whatever the number of weeks. False: take the uncached path."""
+    weeks, monday = [], sunday + timedelta(days=1)
+    while monday <= window.last_day:
+        weeks.append((monday, max(monday, window.first_day), min(monday + timedelta(days=6), window.last_day)))
+        monday += timedelta(days=7)
+    if not weeks:
+        return None
+    start = slotcache.first_start(
+        motif, weeks, lieu_id=lieu_id, now=now, holder_key=holder_key, tz=window.tz, zone=zone
+    )
+    if start is None or start is False:
+        return start
+    return datetime.fromtimestamp(start, UTC)
+
+
 def week_of_free_times(
     motif: Motif,
     monday: date,
@@ -325,8 +347,9 @@ def week_of_free_times(
     holder_key: str = "",
 ) -> Week:
     """The free start times of the motif (at `lieu` when given) in the week of `monday`, in the
-    espace's time, from one call of the slot function; an empty week gives the next free time after
-    it (searching to the end of the online window)."""
+    espace's time, through the slot cache (or from one call of the slot function when it is off or
+    the visitor holds a slot: the same times); an empty week gives the next free time after it
+    (searching to the end of the online window)."""
     now = now or timezone.now()
     monday = monday_of(monday)
     sunday = monday + timedelta(days=6)
@@ -335,27 +358,32 @@ def week_of_free_times(
     window = online_window(motif, now)
     first_day, last_day = max(monday, window.first_day), min(sunday, window.last_day)
     days = [Day(monday + timedelta(days=offset)) for offset in range(7)]
-    lieu_ids = [lieu.pk] if lieu is not None else None
-    slots: list[Slot] = []
+    lieu_id = lieu.pk if lieu is not None else None
+    zone = holiday_zone(territory)
+    starts: list[int] | None = []
     if first_day <= last_day:
-        slots = find_slots(
-            [motif],
-            first_day,
-            last_day,
-            now=now,
-            online=True,
-            holder_key=holder_key,
-            holiday_zone=holiday_zone(territory),
-            tz=tz,
-            lieu_ids=lieu_ids,
-        )[motif.pk]
+        starts = slotcache.week_starts(
+            motif, monday, first_day, last_day, lieu_id=lieu_id, now=now, holder_key=holder_key, tz=tz, zone=zone
+        )
+        cached = starts is not None
+        if starts is None:  # the cache is off, or the visitor holds a slot: the slot function itself
+            slots = find_slots(
+                [motif],
+                first_day,
+                last_day,
+                now=now,
+                online=True,
+                holder_key=holder_key,
+                holiday_zone=zone,
+                tz=tz,
+                lieu_ids=None if lieu_id is None else [lieu_id],
+            )[motif.pk]
+            starts = sorted({int(slot.start.timestamp()) for slot in slots})
+    else:
+        cached = slotcache.enabled()
     by_day = {day.day: day for day in days}
-    seen: set[datetime] = set()
-    for slot in slots:  # sorted by start; one time per start (any lieu, any agent)
-        if slot.start in seen:
-            continue
-        seen.add(slot.start)
-        local = slot.start.astimezone(tz)
+    for start in starts:  # sorted, one time per start (any lieu, any agent)
+        local = datetime.fromtimestamp(start, UTC).astimezone(tz)
         if local.date() in by_day:
             by_day[local.date()].times.append(FreeTime(local))
     week = Week(
@@ -364,12 +392,13 @@ def week_of_free_times(
         previous_week=monday - timedelta(days=7) if monday - timedelta(days=1) >= window.first_day else None,
         next_week=monday + timedelta(days=7) if monday + timedelta(days=7) <= window.last_day else None,
     )
-    if not seen:
+    if not starts:
         next_monday = datetime.combine(sunday + timedelta(days=1), time.min, tzinfo=tz)
-        after = next_available_slot(
-            motif, lieu_id=lieu.pk if lieu is not None else None, after=next_monday, now=now, holder_key=holder_key
-        )
-        week.next_slot = after.start.astimezone(tz) if after is not None else None
+        after = _next_start_cached(motif, sunday, window, lieu_id, now, holder_key, zone) if cached else False
+        if after is False:  # the cache is off, or the visitor holds a slot
+            slot = next_available_slot(motif, lieu_id=lieu_id, after=next_monday, now=now, holder_key=holder_key)
+            after = slot.start if slot is not None else None
+        week.next_slot = after.astimezone(tz) if after is not None else None
     return week
 
 

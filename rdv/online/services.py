@@ -56,6 +56,7 @@ from rdv.core.errors import DomainError
 from rdv.core.ratelimit import hit
 from rdv.core.text import normalise_text
 from rdv.motifs.models import LocationType
+from rdv.online import slotcache
 from rdv.online.ics import rdv_ics
 from rdv.online.models import OPEN_STATUSES, BookingMode, BookingStatus, ManageLink, OnlineBooking
 from rdv.outbox.models import Purpose
@@ -234,7 +235,7 @@ def hold_slot(
     OnlineBooking.objects.filter(holder_key=holder_key, status__in=OPEN_STATUSES).update(
         status=BookingStatus.ABANDONED, hold=None
     )
-    SlotHold.objects.filter(holder_key=holder_key).delete()
+    slotcache.release_holds(holder_key)
     candidates = _slot_agents(motif, lieu, starts_at, holder_key=holder_key, now=displayed_at or now)
     if not candidates:
         raise OnlineError("slot_taken", SLOT_TAKEN, field="debut")
@@ -260,6 +261,7 @@ def hold_slot(
         holder_key=holder_key,
         expires_at=expires_at,
     )
+    slotcache.bump_hold(hold)  # in this transaction: nobody else sees the held slot as free
     return OnlineBooking.objects.create(
         holder_key=holder_key,
         mode=BookingMode.PRESCRIPTEUR if ctx.kind == ActorKind.PRESCRIPTEUR else BookingMode.USAGER,
@@ -656,7 +658,7 @@ def _confirm(booking: OnlineBooking, ip: str) -> DomainError | None:
             booking.status, booking.rdv, booking.usager = BookingStatus.CONFIRMED, rdv, usager
             booking.code_hash, booking.confirmed_at, booking.hold = "", timezone.now(), None
             booking.save()
-            SlotHold.objects.filter(holder_key=booking.holder_key).delete()
+            slotcache.release_holds(booking.holder_key)
             _email_confirmation(booking, token)
             booking.manage_token = token  # type: ignore[attr-defined]
     except DomainError as error:
@@ -664,7 +666,7 @@ def _confirm(booking: OnlineBooking, ip: str) -> DomainError | None:
         booking.status = BookingStatus.SLOT_TAKEN if taken else BookingStatus.ABANDONED
         booking.code_hash, booking.hold, booking.rdv, booking.usager, booking.confirmed_at = "", None, None, None, None
         booking.save()
-        SlotHold.objects.filter(holder_key=booking.holder_key).delete()
+        slotcache.release_holds(booking.holder_key)
         return OnlineError("slot_taken", SLOT_TAKEN, field="debut") if taken else error
     return None
 

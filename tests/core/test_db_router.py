@@ -24,6 +24,7 @@ from rdv.core import db
 from rdv.core.db import REPLICA, primary_reads, reads_from_replica, replica_reads
 from rdv.core.models import RateCounter
 from rdv.motifs.models import Motif
+from rdv.online import slotcache
 from rdv.online.models import OnlineBooking
 from rdv.www.public.booking import week_url
 from tests import replica_support
@@ -231,6 +232,7 @@ def test_the_public_week_page_reads_slots_from_the_replica_and_the_session_from_
     client = Client()
     url = week_url(online.motif.pk, online.lieu.pk, at(TUESDAY, 10), online.territory.zone)
     client.get(url)  # the session is created
+    slotcache.clear()  # cold: the slot engine runs (a warm read only reads the versions, below)
     with Captured() as captured:
         response = client.get(url)
     assert response.status_code == 200
@@ -243,8 +245,15 @@ def test_the_public_week_page_reads_slots_from_the_replica_and_the_session_from_
         assert captured.touching(DEFAULT_DB_ALIAS, table), table
     assert len(captured.sql(DEFAULT_DB_ALIAS)) == 2  # all the primary does for a week page: those two
     # Holds are read with the RDVs, in the engine's one query of busy times: a moment behind too.
-    (busy,) = captured.touching(REPLICA, "bookings_slothold")
-    assert "UNION" in busy and '"bookings_rdvagent"' in busy
+    (busy,) = [sql for sql in captured.touching(REPLICA, "bookings_slothold") if '"bookings_rdvagent"' in sql]
+    assert "UNION" in busy
+    # The slot cache's versions and the holds' expiries come from the same connection as the slots.
+    assert captured.touching(REPLICA, "online_slotcacheversion")
+    assert not captured.touching(DEFAULT_DB_ALIAS, "online_slotcacheversion")
+    with Captured() as warm:
+        client.get(url)
+    assert warm.touching(REPLICA, "online_slotcacheversion") and not warm.touching(REPLICA, "bookings_rdvagent")
+    assert len(warm.sql(DEFAULT_DB_ALIAS)) == 2
 
 
 @on_both_connections

@@ -41,3 +41,12 @@ def test_the_pages_benchmark_measures_the_public_week_of_an_online_motif(db):
     response = Client(HTTP_HOST="localhost").get(path, params)  # no account
     assert response.status_code == 200
     assert response.content.decode().count('name="debut"') > 0  # free times of the week
+
+
+def test_the_pages_benchmark_measures_the_slot_cache_of_the_public_week(db):
+    data = bench_pages.build_espace(random.Random(1), agent_count=4, rdv_count=10, usager_count=120, journal=100)
+    figures = bench_pages.measure_slot_cache(data, repeats=2, rng=random.Random(1), reads=20, bookings=4)
+    assert figures["cold"]["queries"] > figures["warm"]["queries"] > 0
+    assert figures["selector_warm"]["queries"] == 1 < figures["selector_cold"]["queries"]
+    mix = figures["mix"]
+    assert mix["hit"] + mix["miss"] == 20 and mix["bookings"] == 4 and 0 < mix["hit_rate"] < 1

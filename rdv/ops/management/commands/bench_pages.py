@@ -11,9 +11,11 @@ pages and the 500th); and, as a member of the public (no account), the public we
 the motif (open online) at one lieu; through the API with the agent's token, the free slots of the
 motif over 31 days. Prints one JSON object: per page p50/p95 in milliseconds (wall clock), the
 CPU time of this process (Django's share, without the database's), the number of SQL queries and
-the size of the response in bytes; and the machine's load average (the figures mean little on a
-busy machine). The database is created for the run and destroyed after it (PostgreSQL when
-DATABASE_URL says so; ANALYZE runs after the data is loaded, as autovacuum would).
+the size of the response in bytes; for the public week, `public_week_slot_cache`: the page and the
+selector alone, cold and warm with the slot cache, and the hit rate of a read/booking mix; and the
+machine's load average (the figures mean little on a busy machine). The database is created for
+the run and destroyed after it (PostgreSQL when DATABASE_URL says so; ANALYZE runs after the data
+is loaded, as autovacuum would).
 """
 
 import json
@@ -81,6 +83,7 @@ class Command(BaseCommand):
 
         wanted = [name.strip() for name in options["only"].split(",") if name.strip()]
         figures = measure_pages(data, options["repeats"], wanted)
+        slot_cache = measure_slot_cache(data, options["repeats"], rng) if not wanted or "public_week" in wanted else {}
         return {
             "agents": options["agents"],
             "rdvs": data["rdv_count"],
@@ -91,6 +94,7 @@ class Command(BaseCommand):
             "build_ms": build_ms,
             "load_average": [round(value, 2) for value in os.getloadavg()],  # the machine is shared
             "pages": figures,
+            "public_week_slot_cache": slot_cache,
         }
 
 
@@ -177,6 +181,129 @@ def measure(client: Client, path: str, params: dict, repeats: int) -> dict:
         "queries": query_count,
         "bytes": size,
     }
+
+
+def measure_slot_cache(data: dict, repeats: int, rng: random.Random, reads: int = 200, bookings: int = 20) -> dict:
+    """The public week page with the slot cache (rdv.online.slotcache): cold (the cache emptied
+    before each request), warm (entries valid); the selector alone cold, warm and with the cache
+    off (the uncached slot function); then a mix of `reads` week reads across 4 weeks
+    interleaved with `bookings` bookings (each invalidates its agent's week), with the hit rate."""
+    from rdv.core.context import Context
+    from rdv.online import slotcache
+    from rdv.online.selectors import monday_of, week_of_free_times
+    from rdv.usagers.models import Usager
+
+    public = Client(HTTP_HOST="localhost")
+    path = reverse("public:week")
+    mondays = [monday_of(data["first_day"]) + timedelta(days=7 * week) for week in range(4)]
+
+    def params(monday):
+        return {"motif": data["motif"].pk, "lieu": data["lieu"].pk, "semaine": monday.isoformat()}
+
+    def timed(before=None) -> tuple[float, float, int]:
+        if before:
+            before()
+        with CaptureQueriesContext(connection) as queries:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            status, _ = _get(public, path, params(mondays[0]))
+            elapsed = ((time.perf_counter() - started) * 1000, (time.process_time() - cpu_started) * 1000)
+        if status != 200:
+            raise RuntimeError(f"{path}: HTTP {status}")
+        return *elapsed, len(queries.captured_queries)
+
+    def figures(samples) -> dict:
+        return {
+            "p50_ms": percentile([s[0] for s in samples], 50),
+            "p95_ms": percentile([s[0] for s in samples], 95),
+            "python_cpu_p50_ms": percentile([s[1] for s in samples], 50),
+            "queries": max(s[2] for s in samples),
+        }
+
+    def selector(before=None) -> tuple[float, float, int]:
+        """The selector alone (rdv.online.selectors.week_of_free_times), without the page around it."""
+        if before:
+            before()
+        with CaptureQueriesContext(connection) as queries:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            week_of_free_times(data["motif"], mondays[0], lieu=data["lieu"], holder_key="bench-visitor")
+            elapsed = ((time.perf_counter() - started) * 1000, (time.process_time() - cpu_started) * 1000)
+        return *elapsed, len(queries.captured_queries)
+
+    with override_settings(PUBLIC_RATE_LIMITS={"pages": (10_000, 60)}):
+        timed()  # the session, the templates
+        cold = [timed(slotcache.clear) for _ in range(repeats)]
+        warm = [timed() for _ in range(repeats)]
+        selector_cold = [selector(slotcache.clear) for _ in range(repeats)]
+        selector_warm = [selector() for _ in range(repeats)]
+        with override_settings(SLOT_CACHE_ENABLED=False):
+            selector_off = [selector() for _ in range(repeats)]
+        ctx = Context.system(data["territory"], data["organisation"])
+        motif, lieu = data["motif"], data["lieu"]
+        usager = Usager.objects.filter(territory=data["territory"]).first()
+        before = slotcache.counts()
+        booked = 0
+        every = max(1, reads // max(1, bookings))
+        for index in range(reads):
+            monday = rng.choice(mondays)
+            status, _ = _get(public, path, params(monday))
+            if status != 200:
+                raise RuntimeError(f"{path}: HTTP {status}")
+            if index % every == every - 1 and booked < bookings:
+                booked += _book_one(rng, motif, lieu, monday, ctx, usager)
+        after = slotcache.counts()
+    mix = {key: int(after[key] - before[key]) for key in after}
+    total = sum(mix.values())
+    return {
+        "cold": figures(cold),
+        "warm": figures(warm),
+        "selector_cold": figures(selector_cold),
+        "selector_warm": figures(selector_warm),
+        "selector_cache_off": figures(selector_off),
+        "mix": {
+            "reads": reads,
+            "weeks": len(mondays),
+            "bookings": booked,
+            **mix,
+            "hit_rate": round(mix["hit"] / total, 3) if total else None,
+        },
+    }
+
+
+def _book_one(rng, motif, lieu, monday, ctx, usager) -> int:
+    """Book one free slot of the week (the first free agent of a random free time): 1 if booked."""
+    from rdv.accounts.models import Agent
+    from rdv.agendas.calendar import holiday_zone
+    from rdv.bookings.availability import find_slots
+    from rdv.bookings.services import BookingRequest, book_rdv
+    from rdv.core.errors import DomainError
+
+    territory = motif.organisation.territory
+    slots = find_slots(
+        [motif],
+        monday,
+        monday + timedelta(days=6),
+        online=True,
+        lieu_ids=[lieu.pk],
+        holiday_zone=holiday_zone(territory),
+        tz=territory.zone,
+    )[motif.pk]
+    if not slots:
+        return 0
+    slot = rng.choice(slots)
+    try:
+        book_rdv(
+            ctx,
+            BookingRequest(
+                motif=motif,
+                starts_at=slot.start,
+                agents=[Agent.objects.get(pk=slot.agent_ids[0])],
+                usagers=[usager],
+                lieu=lieu,
+            ),
+        )
+    except DomainError:
+        return 0
+    return 1
 
 
 def _working_half_hours(first_day: date, last_day: date):

@@ -1,0 +1,323 @@
+"""The slot cache of the public week page (rdv.online.slotcache, docs/adr/0016-slot-cache.md).
+
+The oracle: random changes (bookings, cancellations, moves, plage exceptions, absences, slot holds
+and their releases, time passing) interleaved with week reads; every cached read equals the
+uncached one at that instant. Then the cost of a warm read, what a change invalidates, and that
+the booking re-check never trusts the cache."""
+
+import random
+from datetime import date, time, timedelta
+
+import pytest
+import time_machine
+from django.test import override_settings
+from django.utils import timezone
+
+from rdv.agendas import services as agenda_services
+from rdv.bookings import services as booking_services
+from rdv.bookings.models import Rdv, RdvAgent
+from rdv.core import metrics
+from rdv.core.errors import DomainError
+from rdv.online import selectors, slotcache
+from rdv.online.models import SlotCacheVersion
+from rdv.online.services import OnlineError
+from tests import factories
+from tests.helpers import as_agent
+from tests.online.fixtures import NOW, THURSDAY, TUESDAY, at, build_online
+
+MONDAY = NOW.date()  # Monday 8 March 2027
+
+
+@pytest.fixture
+def traveller():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def online(db, traveller):
+    return build_online()
+
+
+def week(online, monday, *, holder_key="", motif=None, lieu="default"):
+    """(times, next free time) of the public week page at the current instant."""
+    result = selectors.week_of_free_times(
+        motif or online.motif,
+        monday,
+        lieu=online.lieu if lieu == "default" else lieu,
+        now=timezone.now(),
+        holder_key=holder_key,
+    )
+    return [t.start for day in result.days for t in day.times], result.next_slot
+
+
+def uncached(online, monday, **kwargs):
+    with override_settings(SLOT_CACHE_ENABLED=False):
+        return week(online, monday, **kwargs)
+
+
+def counts():
+    return slotcache.counts()
+
+
+def delta(before):
+    after = counts()
+    return {key: after[key] - before[key] for key in after}
+
+
+# The oracle ---------------------------------------------------------------------------------------
+
+
+def _random_change(rng, online, traveller, usager, log):
+    system = as_agent(None, online.organisation)
+    agents = [online.agent, online.agent2]
+    monday = MONDAY + timedelta(days=7 * rng.randrange(4))
+    kind = rng.choice(["book", "book", "cancel", "move", "exception", "absence", "hold", "hold", "time", "time"])
+    try:
+        if kind in ("book", "move"):
+            times, _ = uncached(online, monday)
+            if not times:
+                return monday
+            start = rng.choice(times)
+            if kind == "book":
+                request = booking_services.BookingRequest(
+                    motif=online.motif, starts_at=start, agents=[rng.choice(agents)], usagers=[usager], lieu=online.lieu
+                )
+                booking_services.book_rdv(system, request)
+            else:
+                rdvs = [r for r in Rdv.objects.all() if not r.is_cancelled]
+                if rdvs:
+                    booking_services.move_rdv(system, rng.choice(rdvs), start)
+        elif kind == "cancel":
+            rdvs = [r for r in Rdv.objects.all() if not r.is_cancelled]
+            if rdvs:
+                booking_services.cancel_rdv(system, rng.choice(rdvs))
+        elif kind == "exception":
+            plage = rng.choice(list(online.agent.plages.all()) + list(online.agent2.plages.all()))
+            day = monday + timedelta(days=rng.randrange(5))
+            agenda_services.cancel_plage_occurrence(system, plage, day)
+        elif kind == "absence":
+            day = monday + timedelta(days=rng.randrange(5))
+            hour = rng.choice([9, 10, 11])
+            agenda_services.create_absence(
+                system,
+                rng.choice(agents),
+                {
+                    "title": "Formation",
+                    "first_date": day,
+                    "start_time": time(hour),
+                    "end_date": day,
+                    "end_time": time(hour, 45),
+                },
+            )
+        elif kind == "hold":
+            times, _ = uncached(online, monday)
+            if times:
+                online.hold(rng.choice(times), holder_key=f"visiteur-{rng.randrange(3)}")
+        else:
+            traveller.shift(timedelta(minutes=rng.choice([1, 7, 13, 29, 61, 200])))
+    except DomainError:
+        return monday
+    log.append(kind)
+    return monday
+
+
+def test_cached_weeks_always_equal_the_uncached_ones(online, traveller):
+    rng = random.Random(22)
+    usager = factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])
+    log: list[str] = []
+    before = counts()
+    for step in range(70):
+        changed = _random_change(rng, online, traveller, usager, log)
+        for monday in [changed] + [MONDAY + timedelta(days=7 * rng.randrange(5)) for _ in range(2)]:
+            holder_key = rng.choice(["", "visiteur-0", "visiteur-1", "visiteur-9"])
+            if not selectors.week_in_window(online.motif, monday, timezone.now()):
+                continue
+            expected = uncached(online, monday, holder_key=holder_key)
+            assert week(online, monday, holder_key=holder_key) == expected, (step, log[-3:], monday, holder_key)
+    seen = delta(before)
+    assert seen["hit"] > 20 and seen["miss"] > 10 and seen["bypass"] > 0, seen
+    assert {"book", "cancel", "hold", "time", "absence", "exception"} <= set(log), log
+
+
+# Cost and invalidation ------------------------------------------------------------------------------
+
+
+def test_a_warm_read_costs_two_queries_and_a_cold_one_stores(online, django_assert_num_queries):
+    motif = selectors.motif_by_id(online.motif.pk)
+    lieu = selectors.lieu_by_id(online.lieu.pk)
+    before = counts()
+    with django_assert_num_queries(6):  # versions and the visitor's hold, holds' expiry, the loader's four
+        cold = selectors.week_of_free_times(motif, MONDAY, lieu=lieu, holder_key="visiteur")
+    with django_assert_num_queries(1):  # versions and the visitor's hold
+        warm = selectors.week_of_free_times(motif, MONDAY, lieu=lieu, holder_key="visiteur")
+    assert [d.times for d in warm.days] == [d.times for d in cold.days] and cold.count > 0
+    assert delta(before) == {"hit": 1, "miss": 1, "bypass": 0}
+
+
+def test_a_booking_invalidates_its_week_only_and_not_another_espace(online):
+    other = build_online("autre")
+    week(online, MONDAY)
+    week(online, MONDAY + timedelta(days=7))
+    week(other, MONDAY)
+    before = counts()
+    booking_services.book_rdv(
+        as_agent(None, online.organisation),
+        booking_services.BookingRequest(
+            motif=online.motif,
+            starts_at=at(TUESDAY, 10),
+            agents=[online.agent, online.agent2],
+            usagers=[factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])],
+            lieu=online.lieu,
+        ),
+    )
+    times, _ = week(online, MONDAY)
+    assert at(TUESDAY, 10) not in times
+    assert delta(before) == {"hit": 0, "miss": 1, "bypass": 0}
+    week(online, MONDAY + timedelta(days=7))
+    week(other, MONDAY)
+    assert delta(before) == {"hit": 2, "miss": 1, "bypass": 0}
+
+
+def test_an_absence_invalidates_every_week_of_its_agent(online):
+    week(online, MONDAY + timedelta(days=14))
+    agenda_services.create_absence(
+        as_agent(None, online.organisation),
+        online.agent,
+        {"title": "Congés", "first_date": THURSDAY, "start_time": time(9), "end_date": THURSDAY, "end_time": time(12)},
+    )
+    before = counts()
+    week(online, MONDAY + timedelta(days=14))
+    assert delta(before)["miss"] == 1
+
+
+def test_a_hold_hides_its_slot_from_others_at_once_and_shows_it_again_when_it_expires(online, traveller):
+    start = at(THURSDAY, 10)
+    week(online, MONDAY)
+    booking_services.book_rdv(  # one agent left at 10:00 on Thursday
+        as_agent(None, online.organisation),
+        booking_services.BookingRequest(
+            motif=online.motif,
+            starts_at=start,
+            agents=[online.agent],
+            usagers=[factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])],
+            lieu=online.lieu,
+        ),
+    )
+    assert start in week(online, MONDAY)[0]
+    online.hold(start, holder_key="visiteur-1")
+    assert start not in week(online, MONDAY)[0]  # everyone else
+    assert start in week(online, MONDAY, holder_key="visiteur-1")[0]  # the holder (bypass)
+    before = counts()
+    assert start not in week(online, MONDAY)[0]
+    assert delta(before)["hit"] == 1
+    traveller.shift(timedelta(minutes=online.territory.online_hold_minutes, seconds=1))
+    assert start in week(online, MONDAY)[0]  # expired: time passing invalidates the entry
+    assert delta(before)["miss"] == 1
+
+
+def test_a_change_committed_during_a_computation_never_leaves_a_stale_hit(online, monkeypatch):
+    """The versions are read before the slots: a booking committed between the two makes the stored
+    entry carry old versions, so the next reader misses."""
+    real = slotcache.free_ranges
+    start = at(TUESDAY, 10)
+
+    def racing(*args, **kwargs):
+        result = real(*args, **kwargs)  # computed before the booking below
+        for agent in (online.agent, online.agent2):
+            booking_services.book_rdv(
+                as_agent(None, online.organisation),
+                booking_services.BookingRequest(
+                    motif=online.motif,
+                    starts_at=start,
+                    agents=[agent],
+                    usagers=[factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])],
+                    lieu=online.lieu,
+                ),
+            )
+        return result
+
+    monkeypatch.setattr(slotcache, "free_ranges", racing)
+    assert start in week(online, MONDAY)[0]  # what the reader computed before the booking
+    monkeypatch.setattr(slotcache, "free_ranges", real)
+    assert start not in week(online, MONDAY)[0]
+    assert week(online, MONDAY) == uncached(online, MONDAY)
+
+
+def test_the_booking_recheck_ignores_a_stale_cache_entry(online, monkeypatch):
+    """Even with an entry forced to show a taken slot as free, two visitors never hold one slot."""
+    start = at(TUESDAY, 10)
+    booking_services.book_rdv(
+        as_agent(None, online.organisation),
+        booking_services.BookingRequest(
+            motif=online.motif,
+            starts_at=start,
+            agents=[online.agent],
+            usagers=[factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])],
+            lieu=online.lieu,
+        ),
+    )
+    monkeypatch.setattr(slotcache, "versions", lambda motif, monday, **kwargs: ("forced", False))
+    monkeypatch.setattr(
+        slotcache, "free_ranges", lambda *a, **k: ([(int(start.timestamp()), int(start.timestamp()) + 1800)], None)
+    )
+    week(online, MONDAY)  # stores the forced entry
+    monkeypatch.undo()
+    monkeypatch.setattr(slotcache, "versions", lambda motif, monday, **kwargs: ("forced", False))
+    assert start in week(online, MONDAY)[0]  # the stale entry is served
+    online.hold(start, holder_key="visiteur-1")  # agent2 is free: held
+    with pytest.raises(OnlineError) as refused:
+        online.hold(start, holder_key="visiteur-2")
+    assert refused.value.code == "slot_taken"
+    assert RdvAgent.objects.filter(starts_at=start).count() == 1
+
+
+def test_the_cache_can_be_turned_off(online):
+    before = counts()
+    with override_settings(SLOT_CACHE_ENABLED=False):
+        week(online, MONDAY)
+        week(online, MONDAY)
+    assert delta(before) == {"hit": 0, "miss": 0, "bypass": 0}
+
+
+def test_the_counters_are_in_metrics(online):
+    week(online, MONDAY)
+    week(online, MONDAY)
+    body, _ = metrics.render()
+    assert b'rdv_slot_cache_requests_total{result="hit"}' in body
+    assert b'rdv_slot_cache_requests_total{result="miss"}' in body
+
+
+def test_old_agent_week_versions_are_purged(online):
+    slotcache.bump([("a", online.agent.pk, date(2027, 1, 4)), ("a", online.agent.pk, slotcache.ALL_WEEKS)])
+    slotcache.bump([("a", online.agent.pk, MONDAY)])
+    assert slotcache.purge_versions(NOW) == 1
+    assert set(SlotCacheVersion.objects.values_list("week", flat=True)) == {slotcache.ALL_WEEKS, MONDAY}
+
+
+def test_clear_slot_cache_invalidates_every_entry(online):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    week(online, MONDAY)
+    call_command("clear_slot_cache", stdout=StringIO())
+    before = counts()
+    week(online, MONDAY)
+    assert delta(before)["miss"] == 1
+
+
+def test_an_empty_week_finds_the_next_free_time_in_one_query_when_warm(online, django_assert_num_queries):
+    from rdv.agendas.models import PlageException, PlageOuverture
+
+    for plage in PlageOuverture.objects.all():  # three weeks without a plage, before any read
+        for offset in range(21):
+            PlageException.objects.create(plage=plage, date=MONDAY + timedelta(days=offset), cancelled=True)
+    motif = selectors.motif_by_id(online.motif.pk)
+    lieu = selectors.lieu_by_id(online.lieu.pk)
+    expected = uncached(online, MONDAY)
+    assert expected[0] == [] and expected[1] == at(MONDAY + timedelta(days=22), 9)  # Easter Monday is off
+    assert week(online, MONDAY) == expected  # cold: stores the four weeks
+    with django_assert_num_queries(2):  # the week's versions, then every later week's at once
+        warm = selectors.week_of_free_times(motif, MONDAY, lieu=lieu, now=timezone.now(), holder_key="visiteur")
+    assert warm.next_slot == expected[1]

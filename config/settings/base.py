@@ -181,6 +181,7 @@ EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 # between processes. Correctness never depends on it: entries are validated against version rows
 # of the database, and the booking re-check never reads it. SLOT_CACHE_ENABLED=0 turns it off.
 SLOT_CACHE_ENABLED = os.environ.get("SLOT_CACHE_ENABLED", "1") != "0"
+SLOT_CACHE_MAX_AGE = int(os.environ.get("SLOT_CACHE_MAX_AGE", "60"))  # seconds; see rdv.online.slotcache
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "slots": (

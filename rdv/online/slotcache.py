@@ -48,7 +48,10 @@ from rdv.online.models import SlotCacheVersion
 
 ALL_WEEKS = date(1, 1, 1)  # the `week` of a version row valid for every week
 AGENT, TERRITORY = SlotCacheVersion.Scope.AGENT, SlotCacheVersion.Scope.TERRITORY
-ENTRY_TIMEOUT = 24 * 3600  # seconds a value stays in the cache backend (validity is checked anyway)
+# Seconds a value stays in the cache backend. Validity is checked against the version rows anyway;
+# this bound only limits how long a change written outside the services (a shell, a bulk import, SQL)
+# can go unseen by the public pages.
+ENTRY_TIMEOUT = settings.SLOT_CACHE_MAX_AGE
 VERSIONS_KEPT = timedelta(days=14)  # agent-week rows of weeks ended longer ago are purged
 
 REQUESTS = Counter(

@@ -88,7 +88,7 @@ bench-outbox: install
 # Load test (locust, the realistic mix) against serve-prod with the 200-agent benchmark espace, in a
 # throwaway PostgreSQL database: ONE JSON document (USERS=25, DURATION=60s; docs/operations.md).
 loadtest: install
-	USERS=$(or $(USERS),25) DURATION=$(or $(DURATION),60s) scripts/loadtest
+	@USERS=$(or $(USERS),25) DURATION=$(or $(DURATION),60s) scripts/loadtest
 
 # Fault drill: kill -9 a web process, the worker and the scheduler, stop a PRIVATE PostgreSQL for 20 s,
 # during a load test; JSON, exit 1 when something did not recover or was lost (run as root).

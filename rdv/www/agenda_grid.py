@@ -8,10 +8,11 @@ wall-clock times of the current time zone (`timezone.localtime`), like the rest 
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from rdv.agendas.calendar import french_date
 
@@ -61,6 +62,7 @@ class Column:
     absences: list = field(default_factory=list)
     rdvs: list = field(default_factory=list)
     cells: list = field(default_factory=list)
+    cells_html: SafeString = mark_safe("")  # noqa: S308 - empty; the cells' <li>, see cells_html()
     now_top: int | None = None  # the « now » line, in today's columns
     past_span: int = 0  # minutes from the top that are over (shaded)
 
@@ -141,15 +143,34 @@ def _block(item, day: date, first: int, last: int, block_id: str = "") -> Block:
     return Block(item, top, bottom - top, f"{hhmm(item.start)}–{hhmm(item.end)}", id=block_id)
 
 
-def booking_url(organisation_id: int, start: datetime, agent_id: int, plage=None) -> str:
+def booking_url(organisation_id: int, start: datetime, agent_id: int, plage=None, *, base: str = "") -> str:
     """The booking form prefilled with the agent, the start (a wall-clock time, read in the
-    current time zone) and, inside a plage, its lieu (and its motif when it offers only one)."""
-    params = [("debut", f"{timezone.localtime(start):%Y-%m-%dT%H:%M}"), ("agent", agent_id)]
+    current time zone) and, inside a plage, its lieu (and its motif when it offers only one).
+    `base`: the form's path, when the caller has it already (a grid has hundreds of cells)."""
+    local = timezone.localtime(start)
+    # the query string urlencode() would write (":" quoted), written directly: the grid's hot loop
+    url = f"{base or reverse('rdv_create', args=[organisation_id])}?debut={local:%Y-%m-%dT%H}%3A{local:%M}&agent={agent_id}"
     if plage is not None:
-        params.append(("lieu", plage.plage.lieu_id))
+        url += f"&lieu={plage.plage.lieu_id}"
         if len(plage.motifs) == 1:
-            params.append(("motif", plage.motifs[0].pk))
-    return f"{reverse('rdv_create', args=[organisation_id])}?{urlencode(params)}"
+            url += f"&motif={plage.motifs[0].pk}"
+    return url
+
+
+def cells_html(cells: list, short_label: str) -> SafeString:
+    """The <li> of a column's booking cells, escaped: what the template's loop wrote, built here
+    because a week of 12 agents has about 2,000 cells and the template engine took most of the
+    page's time for them."""
+    where = escape(short_label)
+    return mark_safe(  # noqa: S308 - every interpolated value is escaped above or here
+        "".join(
+            f'<li><a id="{escape(cell.id)}" class="agenda-grid__cell" href="{escape(cell.url)}">'
+            f'<span class="fr-sr-only">Réserver à {escape(cell.label)}, {where}'
+            f"{', plage à ' + escape(cell.lieu) if cell.lieu else ''}</span>"
+            f'<span aria-hidden="true">+ {escape(cell.label)}</span></a></li>'
+            for cell in cells
+        )
+    )
 
 
 def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links: dict | None = None) -> Layout:
@@ -158,6 +179,7 @@ def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links
     first, last = hour_range(grid.columns)
     days = {column.day for column in grid.columns}
     agents = {column.agent.pk for column in grid.columns}
+    base = reverse("rdv_create", args=[organisation_id])
     columns = []
     for column in grid.columns:
         day_label = french_date(column.day).rsplit(" ", 1)[0].capitalize()  # the year is in the heading
@@ -189,10 +211,11 @@ def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links
                     start=start,
                     label=f"{minute // 60:02d}:{minute % 60:02d}",
                     top=minute - first,
-                    url=booking_url(organisation_id, start, column.agent.pk, plage),
+                    url=booking_url(organisation_id, start, column.agent.pk, plage, base=base),
                     lieu=plage.plage.lieu.name if plage is not None else "",
                 )
             )
+        placed.cells_html = cells_html(placed.cells, placed.short_label)
         today = timezone.localtime(now).date()
         if column.day < today:
             placed.past_span = last - first

@@ -161,3 +161,43 @@ def test_columns_say_which_day_and_agent_they_are():
     assert [c.day_link for c in week.columns] == ["/agenda/?vue=jour", ""]
     assert [c.id for c in week.columns] == ["agenda-col-2-20270309", "agenda-col-2-20270310"]
     assert week.hours[0] == ("08:00", 0) and week.hours[-1] == ("17:00", 540) and week.height == 600
+
+
+# The grid's hot loop: cells and links built in Python must equal what the template loop and
+# urlencode() wrote before (a week of 12 agents has about 2,000 cells).
+REFERENCE_CELLS = (
+    "{% spaceless %}{% for cell in cells %}<li>"
+    '<a id="{{ cell.id }}" class="agenda-grid__cell" href="{{ cell.url }}"><span class="fr-sr-only">'
+    "Réserver à {{ cell.label }}, {{ short_label }}{% if cell.lieu %}, plage à {{ cell.lieu }}{% endif %}</span>"
+    '<span aria-hidden="true">+ {{ cell.label }}</span></a></li>{% endfor %}{% endspaceless %}'
+)
+
+
+def test_cells_html_equals_the_template_loop_it_replaces_with_everything_escaped():
+    from django.template import Context, Template
+
+    tricky = plage(at(9), at(12), motifs=(4,), lieu='MDS <Nord> & « Sud » "A"')
+    col = column(plages=[tricky], agent=Agent(pk=8, name="Zoé <O'Brien> & Cie"))
+    placed = layout(grid(col), organisation_id=5).columns[0]
+    expected = Template(REFERENCE_CELLS).render(Context({"cells": placed.cells, "short_label": placed.short_label}))
+    assert "&lt;Nord&gt; &amp; « Sud » &quot;A&quot;" in expected  # the reference escapes what it must
+    assert "&lt;O&#x27;Brien&gt;" in expected
+    assert str(placed.cells_html) == expected
+    assert len(placed.cells) == 20
+
+
+def test_booking_links_equal_urlencode_on_dst_days_and_without_a_plage():
+    from urllib.parse import urlencode
+
+    from rdv.www.agenda_grid import booking_url
+
+    for day in (date(2027, 3, 28), date(2027, 10, 31), DAY):  # spring forward, fall back, ordinary
+        for minute in range(0, 24 * 60, 30):
+            start = timezone.make_aware(datetime.combine(day, time(minute // 60, minute % 60)))
+            for p, tail in ((None, []), (plage(at(9), at(12), motifs=(4,)), [("lieu", 3), ("motif", 4)])):
+                params = [("debut", f"{timezone.localtime(start):%Y-%m-%dT%H:%M}"), ("agent", 7), *tail]
+                expected = f"{reverse('rdv_create', args=[5])}?{urlencode(params)}"
+                assert booking_url(5, start, 7, p) == expected
+                assert booking_url(5, start, 7, p, base=reverse("rdv_create", args=[5])) == expected
+    several = plage(at(9), at(12), motifs=(4, 6))
+    assert booking_url(5, at(10), 7, several).endswith("&agent=7&lieu=3")

@@ -62,7 +62,7 @@ class Column:
     absences: list = field(default_factory=list)
     rdvs: list = field(default_factory=list)
     cells: list = field(default_factory=list)
-    cells_html: SafeString = mark_safe("")  # noqa: S308 - empty; the cells' <li>, see cells_html()
+    cells_html: str = ""  # the cells' <li>, escaped (a SafeString made by cells_html())
     now_top: int | None = None  # the « now » line, in today's columns
     past_span: int = 0  # minutes from the top that are over (shaded)
 
@@ -149,7 +149,8 @@ def booking_url(organisation_id: int, start: datetime, agent_id: int, plage=None
     `base`: the form's path, when the caller has it already (a grid has hundreds of cells)."""
     local = timezone.localtime(start)
     # the query string urlencode() would write (":" quoted), written directly: the grid's hot loop
-    url = f"{base or reverse('rdv_create', args=[organisation_id])}?debut={local:%Y-%m-%dT%H}%3A{local:%M}&agent={agent_id}"
+    base = base or reverse("rdv_create", args=[organisation_id])
+    url = f"{base}?debut={local:%Y-%m-%dT%H}%3A{local:%M}&agent={agent_id}"
     if plage is not None:
         url += f"&lieu={plage.plage.lieu_id}"
         if len(plage.motifs) == 1:

@@ -139,8 +139,9 @@ def test_the_organisations_that_hear_of_a_record(world):
 
 def test_an_espace_whose_only_endpoint_is_inactive_costs_one_query_per_change(world, django_assert_num_queries):
     endpoint(world, active=False)
-    # the journal entry, « any active endpoint in this espace? », then the open-data feed's stale mark
-    with django_assert_num_queries(3):
+    # the journal entry, « any active endpoint in this espace? », the open-data feed's stale mark and
+    # the slot cache's version bump (rdv.online.slotcache)
+    with django_assert_num_queries(4):
         log_action("Système", "lieu.updated", world.lieu, {"name": ["a", "b"]})
     assert not WebhookEvent.objects.exists()
 
@@ -305,7 +306,8 @@ def test_an_outcome_without_endpoint_changes_nothing(world):
 
 def test_an_agent_change_in_an_espace_without_active_endpoint_costs_one_query(world, django_assert_num_queries):
     endpoint(world, subscriptions=["agent"], active=False)
-    with django_assert_num_queries(2):  # the journal entry, then « any active endpoint? »: no roles loaded
+    # the journal entry, « any active endpoint? » (no roles loaded), then the slot cache's version bump
+    with django_assert_num_queries(3):
         log_action("Système", "agent.updated", world.agent, {}, territory=world.territory)
 
 

@@ -288,6 +288,7 @@ def test_without_any_endpoint_in_the_espace_a_change_costs_one_query(world, djan
     from rdv.core.audit import log_action
 
     lieu = world.lieu
-    # the journal entry, « any endpoint in this espace? », then the open-data feed's stale mark
-    with django_assert_num_queries(3):
+    # the journal entry, « any endpoint in this espace? », the open-data feed's stale mark and the
+    # slot cache's version bump (rdv.online.slotcache)
+    with django_assert_num_queries(4):
         log_action("Système", "lieu.updated", lieu, {"name": ["a", "b"]})

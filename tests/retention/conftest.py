@@ -6,11 +6,14 @@ an agent, RDVs written as rows at any date, usager files aged at will, at a froz
 change to summer time. The periods are the defaults: two years (730 days), review 30 days.
 """
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connections, transaction
 from django.utils import timezone
 
 from rdv.accounts.models import AccessLevel
@@ -104,3 +107,28 @@ def place(alice) -> Place:
 @pytest.fixture
 def other_place(bob) -> Place:
     return build_place(bob)
+
+
+@contextmanager
+def rows_locked_elsewhere(queryset):
+    """Hold FOR UPDATE locks on the rows of `queryset` in another transaction (another thread and
+    connection) for the duration of the block, as a concurrent retention run would."""
+    locked, release = threading.Event(), threading.Event()
+
+    def other_run():
+        try:
+            with transaction.atomic():
+                list(queryset.select_for_update())
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    assert locked.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join()

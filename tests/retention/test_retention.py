@@ -438,35 +438,14 @@ def test_the_command_runs_the_jobs_or_only_counts(place, capsys):
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_never_take_the_same_rdvs(postgres_only, alice):
     """A run skips the RDVs another run holds (SKIP LOCKED): no RDV is journaled or announced twice."""
-    import threading
-
-    from django.db import connections, transaction
-
-    from tests.retention.conftest import build_place
+    from tests.retention.conftest import build_place, rows_locked_elsewhere
 
     place = build_place(alice)
     usager = place.usager()
     held = [place.rdv(NOW - TWO_YEARS - (days + 1) * DAY, [usager]) for days in range(2)]
     free = [place.rdv(NOW - TWO_YEARS - (days + 3) * DAY, [usager]) for days in range(2)]
-    locked, release = threading.Event(), threading.Event()
-
-    def other_run():
-        try:
-            with transaction.atomic():
-                list(Rdv.objects.select_for_update().filter(pk__in=[rdv.pk for rdv in held]))
-                locked.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=other_run)
-    thread.start()
-    assert locked.wait(10)
-    try:
+    with rows_locked_elsewhere(Rdv.objects.filter(pk__in=[rdv.pk for rdv in held])):
         report = services.purge_old_rdvs()
-    finally:
-        release.set()
-        thread.join()
     assert report.counts["rdvs_deleted"] == 2
     assert not Rdv.objects.filter(pk__in=[rdv.pk for rdv in free]).exists()
     assert set(Rdv.objects.values_list("pk", flat=True)) == {rdv.pk for rdv in held}

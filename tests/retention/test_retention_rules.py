@@ -24,7 +24,7 @@ from rdv.retention import selectors, services
 from rdv.usagers.models import Usager
 from tests import factories
 from tests.helpers import as_agent
-from tests.retention.conftest import DAY, NOW, TWO_YEARS, aged, build_place
+from tests.retention.conftest import DAY, NOW, TWO_YEARS, aged, build_place, rows_locked_elsewhere
 
 REVIEW = 30 * DAY
 
@@ -306,25 +306,8 @@ def test_two_reviews_at_once_never_delete_the_same_usagers(postgres_only, alice)
     place = build_place(alice)
     held = _flagged(place, 2)
     _flagged(place, 2)  # free
-    locked, release = threading.Event(), threading.Event()
-
-    def other_run():
-        try:
-            with transaction.atomic():
-                list(Usager.objects.select_for_update().filter(pk__in=[usager.pk for usager in held]))
-                locked.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=other_run)
-    thread.start()
-    assert locked.wait(10)
-    try:
+    with rows_locked_elsewhere(Usager.objects.filter(pk__in=[usager.pk for usager in held])):
         report = services.review_inactive_usagers()
-    finally:
-        release.set()
-        thread.join()
     assert report.counts["usagers_deleted"] == 2
     assert set(Usager.objects.values_list("pk", flat=True)) == {usager.pk for usager in held}
     assert services.review_inactive_usagers().counts["usagers_deleted"] == 2

@@ -122,6 +122,16 @@ def can_move(ctx: Context, rdv: Rdv, *, now=None) -> bool:
     )
 
 
+def can_view_espace_stats(ctx: Context) -> bool:
+    """The espace's statistics dashboard: its admins, acting for the espace."""
+    return ctx.organisation is None and ctx.is_territory_admin
+
+
+def can_view_organisation_stats(ctx: Context) -> bool:
+    """The organisation's dashboard: every member (counting the RDVs `scope` lets them see)."""
+    return ctx.is_member
+
+
 def delivery_subject():
     """How the undelivered-messages pages (rdv.outbox) treat messages about a RDV: details for who
     may see the RDV, in its organisation (an espace admin sees those of the organisations they are

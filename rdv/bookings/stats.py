@@ -64,14 +64,6 @@ LEAD_TIME_BUCKETS = (
 )
 
 
-def can_view_espace(ctx: Context) -> bool:
-    return ctx.organisation is None and ctx.is_territory_admin
-
-
-def can_view_organisation(ctx: Context) -> bool:
-    return ctx.is_member
-
-
 def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -173,12 +165,12 @@ def _midnight(day: date, zone) -> datetime:
 
 def scope(ctx: Context) -> QuerySet:
     """The RDVs the dashboard of this context counts (nothing without the right)."""
-    if can_view_espace(ctx):
+    if policies.can_view_espace_stats(ctx):
         # A subquery, not a join on the organisation: PostgreSQL then reads each organisation's
         # range of the covering index rdv_org_start_stats_idx (index-only scans).
         espace_organisations = Organisation.objects.filter(territory_id=ctx.territory.pk).values("pk")
         return Rdv.objects.filter(organisation_id__in=espace_organisations)
-    if ctx.organisation is not None and can_view_organisation(ctx):
+    if ctx.organisation is not None and policies.can_view_organisation_stats(ctx):
         return policies.scope(ctx)
     return Rdv.objects.none()
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rdv.accounts.context import organisation_context, territory_context
-from rdv.bookings import stats
+from rdv.bookings import policies, stats
 from rdv.bookings.models import CreatedBy, Rdv, RdvAgent, RdvStatus
 from rdv.sms.models import SmsMonthlyUsage
 from tests import factories
@@ -281,9 +281,9 @@ def test_each_viewer_counts_the_rdvs_they_may_see(alice, bob, motifs):
 
 
 def test_rights_to_each_dashboard(alice):
-    assert stats.can_view_espace(espace_ctx(alice))
-    assert not stats.can_view_espace(organisation_ctx(alice.territory_admin, alice.organisation))
-    assert stats.can_view_organisation(organisation_ctx(alice.agent, alice.organisation))
+    assert policies.can_view_espace_stats(espace_ctx(alice))
+    assert not policies.can_view_espace_stats(organisation_ctx(alice.territory_admin, alice.organisation))
+    assert policies.can_view_organisation_stats(organisation_ctx(alice.agent, alice.organisation))
     assert territory_context(alice.agent, alice.territory.pk) is None  # a basic agent has no espace context
 
 

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from rdv.bookings import stats
+from rdv.bookings import policies, stats
 from rdv.bookings.models import CreatedBy, RdvStatus
 from rdv.core.context import Context
 from rdv.motifs.models import Motif
@@ -248,7 +248,7 @@ def _dashboard(request, ctx: Context, template: str, scope_name: str, form: Stat
 
 @territory_admin_required
 def espace_stats(request, ctx):
-    if not stats.can_view_espace(ctx):
+    if not policies.can_view_espace_stats(ctx):
         raise Http404("Page introuvable")
     organisations = Organisation.objects.filter(territory_id=ctx.territory.pk).order_by("name")
     form = StatsFilterForm(
@@ -264,7 +264,7 @@ def espace_stats(request, ctx):
 
 @organisation_member_required
 def organisation_stats(request, ctx):
-    if not stats.can_view_organisation(ctx):
+    if not policies.can_view_organisation_stats(ctx):
         raise Http404("Page introuvable")
     form = StatsFilterForm(
         _params(request),

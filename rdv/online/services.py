@@ -203,6 +203,18 @@ def _fairest_first(agent_ids: list[int], start: datetime, tz) -> list[int]:
     return sorted(agent_ids, key=lambda agent_id: (counts.get(agent_id, 0), shuffle.random()))
 
 
+def release_holds(holder_key: str) -> int:
+    """Delete the visitor's slot holds; their slots are free again for everyone (the slot cache's
+    versions of their weeks change in this transaction)."""
+    holds = SlotHold.objects.filter(holder_key=holder_key)
+    released = list(holds.values_list("agent_id", "starts_at", "ends_at"))
+    if not released:
+        return 0
+    deleted, _ = holds.delete()
+    slotcache.bump_released(released)
+    return deleted
+
+
 @transaction.atomic
 def hold_slot(
     ctx: Context,
@@ -235,7 +247,7 @@ def hold_slot(
     OnlineBooking.objects.filter(holder_key=holder_key, status__in=OPEN_STATUSES).update(
         status=BookingStatus.ABANDONED, hold=None
     )
-    slotcache.release_holds(holder_key)
+    release_holds(holder_key)
     candidates = _slot_agents(motif, lieu, starts_at, holder_key=holder_key, now=displayed_at or now)
     if not candidates:
         raise OnlineError("slot_taken", SLOT_TAKEN, field="debut")
@@ -658,7 +670,7 @@ def _confirm(booking: OnlineBooking, ip: str) -> DomainError | None:
             booking.status, booking.rdv, booking.usager = BookingStatus.CONFIRMED, rdv, usager
             booking.code_hash, booking.confirmed_at, booking.hold = "", timezone.now(), None
             booking.save()
-            slotcache.release_holds(booking.holder_key)
+            release_holds(booking.holder_key)
             _email_confirmation(booking, token)
             booking.manage_token = token  # type: ignore[attr-defined]
     except DomainError as error:
@@ -666,7 +678,7 @@ def _confirm(booking: OnlineBooking, ip: str) -> DomainError | None:
         booking.status = BookingStatus.SLOT_TAKEN if taken else BookingStatus.ABANDONED
         booking.code_hash, booking.hold, booking.rdv, booking.usager, booking.confirmed_at = "", None, None, None, None
         booking.save()
-        slotcache.release_holds(booking.holder_key)
+        release_holds(booking.holder_key)
         return OnlineError("slot_taken", SLOT_TAKEN, field="debut") if taken else error
     return None
 

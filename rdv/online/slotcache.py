@@ -120,14 +120,9 @@ def bump_hold(hold: SlotHold) -> None:
     bump(_agent_weeks([hold.agent_id], hold.starts_at, hold.ends_at))
 
 
-def release_holds(holder_key: str) -> int:
-    """Delete the visitor's slot holds (their slots are free again for everyone)."""
-    holds = list(SlotHold.objects.filter(holder_key=holder_key).values_list("agent_id", "starts_at", "ends_at"))
-    if not holds:
-        return 0
-    deleted, _ = SlotHold.objects.filter(holder_key=holder_key).delete()
+def bump_released(holds: Iterable[tuple[int, datetime, datetime]]) -> None:
+    """Slot holds (agent id, start, end) were deleted: their slots are free again for everyone."""
     bump(key for agent_id, start, end in holds for key in _agent_weeks([agent_id], start, end))
-    return deleted
 
 
 # Audit actions that change no free time.

@@ -7,11 +7,11 @@ wall-clock times of the current time zone (`timezone.localtime`), like the rest 
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
+from html import escape  # what django.utils.html.escape does, without its lazy-string wrapper: hot loops
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from rdv.agendas.calendar import french_date
@@ -36,7 +36,7 @@ class Block:
     id: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class GridCell:
     id: str
     start: datetime
@@ -63,6 +63,7 @@ class Column:
     rdvs: list = field(default_factory=list)
     cells: list = field(default_factory=list)
     cells_html: str = ""  # the cells' <li>, escaped (a SafeString made by cells_html())
+    rdvs_html: str = ""  # the RDVs' <li>, escaped (a SafeString made by rdvs_html())
     now_top: int | None = None  # the « now » line, in today's columns
     past_span: int = 0  # minutes from the top that are over (shaded)
 
@@ -143,11 +144,12 @@ def _block(item, day: date, first: int, last: int, block_id: str = "") -> Block:
     return Block(item, top, bottom - top, f"{hhmm(item.start)}–{hhmm(item.end)}", id=block_id)
 
 
-def booking_url(organisation_id: int, start: datetime, agent_id: int, plage=None, *, base: str = "") -> str:
+def booking_url(organisation_id: int, start: datetime, agent_id: int, plage=None, *, base: str = "", tz=None) -> str:
     """The booking form prefilled with the agent, the start (a wall-clock time, read in the
     current time zone) and, inside a plage, its lieu (and its motif when it offers only one).
-    `base`: the form's path, when the caller has it already (a grid has hundreds of cells)."""
-    local = timezone.localtime(start)
+    `base` and `tz`: the form's path and the current time zone, when the caller has them already
+    (a grid has thousands of cells)."""
+    local = start.astimezone(tz or timezone.get_current_timezone())
     # the query string urlencode() would write (":" quoted), written directly: the grid's hot loop
     base = base or reverse("rdv_create", args=[organisation_id])
     url = f"{base}?debut={local:%Y-%m-%dT%H}%3A{local:%M}&agent={agent_id}"
@@ -174,6 +176,102 @@ def cells_html(cells: list, short_label: str) -> SafeString:
     )
 
 
+class RdvUrls:
+    """The three links of a RDV block, each reversed once per grid (a week shows hundreds of RDVs)."""
+
+    SENTINEL = 2_147_483_647  # a RDV pk that stands for the real one in the reversed paths
+
+    def __init__(self, organisation_id: int):
+        self.parts = {
+            name: reverse(name, args=[organisation_id, self.SENTINEL]).split(str(self.SENTINEL))
+            for name in ("rdv_detail", "rdv_move", "agenda_move")
+        }
+
+    def __call__(self, name: str, pk: int) -> str:
+        return str(pk).join(self.parts[name])
+
+
+STATUS_BADGES = {"seen": " fr-badge--success", "noshow": " fr-badge--warning"}
+
+
+def arrival_mark(rdv) -> str:
+    """The « Arrivé(e) à » badge: what bookings/_arrival_mark.html writes (the polled update)."""
+    if not rdv.arrived_at or rdv.is_cancelled:
+        return ""
+    return (
+        '<p class="fr-badge fr-badge--sm fr-badge--success fr-badge--icon-left fr-icon-user-line">'
+        f"Arrivé(e) à {timezone.localtime(rdv.arrived_at):%H:%M}</p>"
+    )
+
+
+def _rdv_html(block: Block, agent_id: int, urls: RdvUrls) -> str:
+    item = block.item
+    position = f"--top: {block.top}; --span: {block.span}; --lane: {block.lane}; --lanes: {block.lanes}"
+    label = escape(block.label)
+    if not item.visible:
+        return (
+            f'<li id="{escape(block.id)}" class="agenda-grid__rdv agenda-grid__rdv--busy" style="{position}"><p>'
+            f'<span class="agenda-grid__rdv-time">{label}</span> Occupé '
+            "<span class=\"fr-sr-only\">(rendez-vous d'un autre service ou d'une autre organisation)</span></p></li>"
+        )
+    rdv = item.rdv
+    arrived = bool(rdv.arrived_at) and not rdv.is_cancelled
+    classes = "agenda-grid__rdv"
+    if block.lanes > 2:
+        classes += " agenda-grid__rdv--narrow"
+    if rdv.is_cancelled:
+        classes += " agenda-grid__rdv--cancelled"
+    if arrived:
+        classes += " agenda-grid__rdv--arrived"
+    movable = item.movable
+    data = ""
+    if movable:
+        data = (
+            f' data-rdv="{rdv.pk}" data-agent="{agent_id}" data-duration="{rdv.duration_minutes}"'
+            f' data-move-url="{escape(urls("agenda_move", rdv.pk))}" data-form-url="{escape(urls("rdv_move", rdv.pk))}"'
+        )
+    names = escape(item.names) if item.usagers else ""
+    parts = [
+        f'<li id="{escape(block.id)}" class="{classes}"',
+        f' style="{position}; --motif: {escape(str(rdv.motif.color))}"{data}>',
+        f'<a class="agenda-grid__rdv-link" href="{escape(urls("rdv_detail", rdv.pk))}" draggable="false">',
+        f'<span class="agenda-grid__rdv-time">{label}',
+        ' <span class="agenda-grid__rdv-arrived fr-icon-user-line fr-icon--sm" aria-hidden="true"></span>'
+        if arrived
+        else "",
+        f'</span> <span class="agenda-grid__rdv-motif">{escape(rdv.motif.name)}</span>',
+    ]
+    if names:
+        parts.append(f' <span class="agenda-grid__rdv-names">{names}</span>')
+    elif rdv.collective:
+        parts.append(' <span class="agenda-grid__rdv-names">Collectif, aucun participant</span>')
+    status = ""
+    if rdv.status != "unknown":
+        status = escape(str(rdv.get_status_display()))
+        parts.append(f' <span class="fr-sr-only">({status})</span>')
+    parts.append("</a>")
+    if status:
+        badge = " fr-badge--error" if rdv.is_cancelled else STATUS_BADGES.get(rdv.status, "")
+        parts.append(f'<p class="fr-badge fr-badge--sm{badge}" aria-hidden="true">{status}</p>')
+    # The « arrivé(e) » mark shows in every waiting-room mode; only its live update follows the setting.
+    parts.append(f'<div class="arrivee-{rdv.pk}">{arrival_mark(rdv)}</div>')
+    if movable:
+        parts.append(
+            '<a class="fr-btn fr-btn--sm fr-btn--tertiary-no-outline fr-icon-drag-move-2-line agenda-grid__move"'
+            f' href="{escape(urls("rdv_move", rdv.pk))}" draggable="false" title="Déplacer le rendez-vous de {label}">'
+            f"Déplacer le rendez-vous de {label}{f' ({names})' if names else ''}</a>"
+        )
+    parts.append("</li>")
+    return "".join(parts)
+
+
+def rdvs_html(blocks: list, agent_id: int, urls: RdvUrls) -> SafeString:
+    """The <li> of a column's RDVs, escaped, placed by their blocks (top, span, lane). RDVs the
+    viewer may not see are only « Occupé ». Built here rather than by a template included once
+    per RDV: a week of 12 agents shows hundreds."""
+    return mark_safe("".join(_rdv_html(block, agent_id, urls) for block in blocks))  # noqa: S308 - escaped above
+
+
 def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links: dict | None = None) -> Layout:
     """Place everything of `grid` (rdv.bookings.selectors.AgendaGrid)."""
     now = now or timezone.now()
@@ -181,6 +279,8 @@ def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links
     days = {column.day for column in grid.columns}
     agents = {column.agent.pk for column in grid.columns}
     base = reverse("rdv_create", args=[organisation_id])
+    rdv_urls = RdvUrls(organisation_id)
+    tz = timezone.get_current_timezone()
     columns = []
     for column in grid.columns:
         day_label = french_date(column.day).rsplit(" ", 1)[0].capitalize()  # the year is in the heading
@@ -203,16 +303,20 @@ def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links
             _block(item, column.day, first, last, f"agenda-rdv-{item.rdv.pk}-{column.agent.pk}") for item in column.rdvs
         ]
         assign_lanes(placed.rdvs)
+        placed.rdvs_html = rdvs_html(placed.rdvs, column.agent.pk, rdv_urls)
+        spans = [(block.item.start, block.item.end, block.item) for block in placed.plages]
         for minute in range(first, last, SLOT_MINUTES):
-            start = timezone.make_aware(datetime.combine(column.day, time(minute // 60, minute % 60)))
-            plage = next((block.item for block in placed.plages if block.item.start <= start < block.item.end), None)
+            hour, rest = divmod(minute, 60)
+            # what timezone.make_aware(datetime.combine(day, time(hour, rest))) gives, built directly
+            start = datetime(column.day.year, column.day.month, column.day.day, hour, rest, tzinfo=tz)
+            plage = next((item for begin, end, item in spans if begin <= start < end), None)
             placed.cells.append(
                 GridCell(
-                    id=f"c{key}{minute // 60:02d}{minute % 60:02d}",
+                    id=f"c{key}{hour:02d}{rest:02d}",
                     start=start,
-                    label=f"{minute // 60:02d}:{minute % 60:02d}",
+                    label=f"{hour:02d}:{rest:02d}",
                     top=minute - first,
-                    url=booking_url(organisation_id, start, column.agent.pk, plage, base=base),
+                    url=booking_url(organisation_id, start, column.agent.pk, plage, base=base, tz=tz),
                     lieu=plage.plage.lieu.name if plage is not None else "",
                 )
             )

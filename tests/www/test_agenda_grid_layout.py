@@ -4,6 +4,7 @@ lanes for overlapping RDVs, the half-hour cells and their booking links, the « 
 Pure functions over plain objects: no database."""
 
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,7 +27,7 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
 
 
 def rdv(pk, start, end):
-    return SimpleNamespace(rdv=SimpleNamespace(pk=pk), start=start, end=end)
+    return SimpleNamespace(rdv=SimpleNamespace(pk=pk), start=start, end=end, visible=False)  # « Occupé »
 
 
 def plage(start, end, motifs=(1,), lieu_id=3, lieu="MDS Centre"):
@@ -201,3 +202,75 @@ def test_booking_links_equal_urlencode_on_dst_days_and_without_a_plage():
                 assert booking_url(5, start, 7, p, base=reverse("rdv_create", args=[5])) == expected
     several = plage(at(9), at(12), motifs=(4, 6))
     assert booking_url(5, at(10), 7, several).endswith("&agent=7&lieu=3")
+
+
+# RDV blocks built in Python (rdvs_html) must equal, up to whitespace between tags, the template
+# they replace (bookings/_agenda_grid_rdv.html, kept here as the reference).
+REFERENCE_RDV = (Path(__file__).parent / "reference_agenda_grid_rdv.html").read_text()
+
+
+def _normalised(html: str) -> str:
+    import re
+
+    return re.sub(r"\s*([<>])\s*", r"\1", re.sub(r"\s+", " ", html)).strip()
+
+
+def _rdv_item(pk, *, visible=True, status="unknown", arrived=None, usagers=(), collective=False, color="#0063cb"):
+    from rdv.bookings.models import CANCELLED_STATUSES, RdvStatus
+
+    labels = dict(RdvStatus.choices)
+    rdv_ = SimpleNamespace(
+        pk=pk,
+        status=status,
+        is_cancelled=status in CANCELLED_STATUSES,
+        arrived_at=arrived,
+        duration_minutes=45,
+        collective=collective,
+        motif=SimpleNamespace(name="Suivi <RSA> & « aide »", color=color),
+        get_status_display=lambda: labels[status],
+    )
+    item = SimpleNamespace(rdv=rdv_, visible=visible, usagers=list(usagers))
+    item.names = ", ".join(usagers)
+    item.movable = visible and not rdv_.is_cancelled
+    return item
+
+
+def test_rdv_blocks_equal_the_template_they_replace_in_every_state():
+    from django.template import Context, Template
+
+    from rdv.bookings.models import RdvStatus
+    from rdv.www.agenda_grid import RdvUrls, rdvs_html
+
+    items = [
+        _rdv_item(11, usagers=["Jeanne <DUPONT>", "Zoé O'Brien"]),
+        _rdv_item(12, visible=False),
+        _rdv_item(13, status=RdvStatus.SEEN, arrived=at(9, 5), usagers=["Ali BEN"]),
+        _rdv_item(14, status=RdvStatus.EXCUSED, arrived=at(9, 5), usagers=["Ali BEN"]),
+        _rdv_item(15, status=RdvStatus.NOSHOW, collective=True),
+        _rdv_item(16, status=RdvStatus.REVOKED, collective=True, usagers=["Léa & Max"]),
+        _rdv_item(17, arrived=at(23, 59), color='"><script>'),
+    ]
+    assert {item.rdv.status for item in items} == set(RdvStatus.values)
+    blocks = [
+        Block(item, 60 * n, 45, f"{8 + n:02d}:00–{8 + n:02d}:45", id=f"agenda-rdv-{item.rdv.pk}-7")
+        for n, item in enumerate(items)
+    ]
+    blocks[0].lanes, blocks[1].lanes, blocks[1].lane = 3, 3, 2  # narrow blocks, side by side
+    with timezone.override(PARIS):
+        built = str(rdvs_html(blocks, 7, RdvUrls(5)))
+        expected = "".join(
+            Template(REFERENCE_RDV).render(
+                Context(
+                    {
+                        "block": block,
+                        "column": SimpleNamespace(agent=SimpleNamespace(pk=7)),
+                        "organisation": SimpleNamespace(pk=5),
+                    }
+                )
+            )
+            for block in blocks
+        )
+    assert "&lt;RSA&gt; &amp; « aide »" in expected and "Arrivé(e) à 09:05" in expected  # the reference escapes
+    assert "&quot;&gt;&lt;script&gt;" in expected and "<script>" not in built
+    assert _normalised(built) == _normalised(expected)
+    assert built.count("<li ") == len(items)

@@ -10,7 +10,9 @@ import os
 from rdv.core.metrics import child_exit  # noqa: F401 - gunicorn reads the hook by its name
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_PROCESSES", "2"))
+# gunicorn's own advice, 2 × cores + 1: while one process computes a long page (an agents' week), the
+# others still answer the short ones (the public week page), the kernel sharing the cores between them.
+workers = int(os.environ.get("WEB_PROCESSES") or 2 * (os.cpu_count() or 1) + 1)
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 accesslog = None

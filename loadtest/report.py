@@ -89,12 +89,17 @@ def percentile(values: list[float], share: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
 
 
-def server_side(log: Path) -> dict:
+def server_side(log: Path, offset: int = 0) -> dict:
     """Time spent inside Django per route (the product's access lines, logger rdv.request): without
-    the time a request waited for a free web process, which locust's figures include."""
+    the time a request waited for a free web process, which locust's figures include. With the CPU
+    time of the requests (their median and total per route): where the cores went."""
     durations: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     if log.exists():
-        for line in log.read_text(errors="replace").splitlines():
+        with log.open("rb") as file:
+            file.seek(offset)  # after the warm-up's lines
+            text = file.read().decode(errors="replace")
+        for line in text.splitlines():
             if '"rdv.request"' not in line:
                 continue
             try:
@@ -103,15 +108,35 @@ def server_side(log: Path) -> dict:
                 continue
             if record.get("logger") == "rdv.request" and record.get("duration_ms") is not None:
                 durations.setdefault(record.get("route") or "?", []).append(float(record["duration_ms"]))
-    return {
-        route: {
+                if record.get("cpu_ms") is not None:
+                    cpu.setdefault(record.get("route") or "?", []).append(float(record["cpu_ms"]))
+    routes = {}
+    for route, values in sorted(durations.items()):
+        routes[route] = {
             "requests": len(values),
             "p50_ms": percentile(values, 0.50),
             "p95_ms": percentile(values, 0.95),
             "p99_ms": percentile(values, 0.99),
         }
-        for route, values in sorted(durations.items())
-    }
+        if cpu.get(route):
+            routes[route]["cpu_p50_ms"] = percentile(cpu[route], 0.50)
+            routes[route]["cpu_total_s"] = round(sum(cpu[route]) / 1000, 2)
+    return routes
+
+
+def _offset(path: Path) -> int:
+    try:
+        return int(path.read_text())
+    except (OSError, ValueError):
+        return 0
+
+
+def _cpu(path: Path) -> float | None:
+    """CPU seconds written by scripts/loadtest (serve-prod's processes, locust), if any."""
+    try:
+        return float(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def build(run: Path, users: int, duration: str) -> dict:
@@ -129,7 +154,7 @@ def build(run: Path, users: int, duration: str) -> dict:
         "rps": total.get("rps"),
         "failures": failures,
         "routes": routes,
-        "server_side_ms": server_side(run / "serve.log"),
+        "server_side_ms": server_side(run / "serve.log", _offset(run / "serve.log.offset")),
         "bookings": {
             "journeys": clients.get("journeys", 0),
             "confirmed_seen_by_clients": len(clients.get("confirmed", [])),
@@ -145,6 +170,13 @@ def build(run: Path, users: int, duration: str) -> dict:
         "lost_deliveries": deliveries["not_sent"],
         "slot_cache": slot_cache(before, after),
         "load_average": [round(value, 2) for value in os.getloadavg()],
+        "setup": {
+            "web_processes": int(os.environ.get("WEB_PROCESSES") or 0) or None,
+            "slot_cache": "shared (SLOT_CACHE_URL)" if os.environ.get("SLOT_CACHE_URL") else "per process",
+            "think_time_s": os.environ.get("LOADTEST_WAIT", "1,4"),
+            "warmup": os.environ.get("WARMUP", "15s"),
+            "cpu_seconds": {name: _cpu(run / f"{name}.cpu") for name in ("serve", "locust")},
+        },
     }
     if check["double_bookings"]["count"]:
         report["double_booking_examples"] = check["double_bookings"]["examples"]

@@ -27,7 +27,8 @@ class RequestIdMiddleware:
     """Gives each request an id (X-Request-ID in, or a new one), available to every log record of
     the request (`rdv.core.logging`) and returned in the X-Request-ID response header. With
     LOG_FORMAT=json, writes one access line per request: method, path with its tokens masked and
-    without query string, route name, status, duration."""
+    without query string, route name, status, duration, and the CPU time the request took in this
+    thread (duration minus CPU is time spent waiting: for the database, or for a core)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -36,18 +37,20 @@ class RequestIdMiddleware:
         request_id = request_id_from(request)
         request.request_id = request_id
         context = request_id_var.set(request_id)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
             if settings.LOG_FORMAT == "json":
-                self.log_access(request, response, time.perf_counter() - started)
+                self.log_access(
+                    request, response, time.perf_counter() - started, cpu_seconds=time.thread_time() - cpu_started
+                )
             return response
         finally:
             request_id_var.reset(context)
 
     @staticmethod
-    def log_access(request, response, seconds: float) -> None:
+    def log_access(request, response, seconds: float, *, cpu_seconds: float | None = None) -> None:
         prefix = request.path[: len(request.path) - len(request.path_info)]  # SCRIPT_NAME, if any
         path = prefix + mask_path(request.path_info, getattr(request, "resolver_match", None))
         access_logger.info(
@@ -61,6 +64,7 @@ class RequestIdMiddleware:
                 "route": route_of(request),
                 "status": response.status_code,
                 "duration_ms": round(seconds * 1000, 1),
+                "cpu_ms": None if cpu_seconds is None else round(cpu_seconds * 1000, 1),
             },
         )
 

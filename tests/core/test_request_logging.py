@@ -101,6 +101,7 @@ def test_json_mode_writes_one_access_line_per_request_with_its_fields(db, client
     assert line["route"] == "healthz"
     assert line["status"] == response.status_code == 200
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+    assert isinstance(line["cpu_ms"], float) and 0 <= line["cpu_ms"] <= line["duration_ms"] + 1  # thread CPU time
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", line["timestamp"])
     assert line["message"] == "GET /healthz 200"
     assert "secret-de-requete" not in json.dumps(json_lines())

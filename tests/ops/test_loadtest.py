@@ -259,3 +259,20 @@ def test_the_drill_passes_with_french_error_pages_and_fails_on_another_error_pag
         _drill_files(tmp_path, unexpected=french, after_counts={"online_rdvs": 3, "deliveries": 9}, outage_ok=False),
     )
     assert summary["ok"] is False and summary["checks"]["outage_pages_french"] is False
+
+
+def test_report_server_side_figures_skip_the_warm_up_and_sum_the_cpu_per_route(tmp_path):
+    report = _report_module()
+    log = tmp_path / "serve.log"
+
+    def line(route, duration, cpu):
+        return json.dumps({"logger": "rdv.request", "route": route, "duration_ms": duration, "cpu_ms": cpu}) + "\n"
+
+    warmup = line("public:week", 900.0, 600.0) + "not json\n"
+    log.write_text(
+        warmup + line("public:week", 40.0, 20.0) + line("public:week", 60.0, 30.0) + line("agenda", 300.0, 100.0)
+    )
+    figures = report.server_side(log, len(warmup.encode()))
+    assert figures["public:week"]["requests"] == 2 and figures["public:week"]["p99_ms"] == 60.0  # not the 900
+    assert figures["public:week"]["cpu_total_s"] == 0.05 and figures["agenda"]["cpu_p50_ms"] == 100.0
+    assert report.server_side(log)["public:week"]["requests"] == 3  # without an offset: every line

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -177,21 +178,34 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rendez-vous Public <n
 EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 
 # Caches. "slots": the slot cache of the public pages (rdv.online.slotcache, docs/adr/0016-slot-cache.md):
-# memory of each process by default; SLOT_CACHE_URL (redis://…, needs the `redis` package) shares it
-# between processes. Correctness never depends on it: entries are validated against version rows
-# of the database, and the booking re-check never reads it. SLOT_CACHE_ENABLED=0 turns it off.
+# memory of each process by default; SLOT_CACHE_URL shares it between processes: file:///a/folder
+# (the web processes of one host, no other service) or redis://… (every host). Correctness never
+# depends on it: entries are validated against version rows of the database, and the booking
+# re-check never reads it. SLOT_CACHE_ENABLED=0 turns it off.
 SLOT_CACHE_ENABLED = os.environ.get("SLOT_CACHE_ENABLED", "1") != "0"
 SLOT_CACHE_MAX_AGE = int(os.environ.get("SLOT_CACHE_MAX_AGE", "60"))  # seconds; see rdv.online.slotcache
+
+
+def slot_cache_config(url: str, max_entries: int) -> dict:
+    """The Django cache of the slot cache for SLOT_CACHE_URL (empty: each process' memory)."""
+    options = {"MAX_ENTRIES": max_entries}
+    if url.startswith("file://"):
+        return {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": url[7:],
+            "OPTIONS": options,
+        }
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if url:
+        raise ImproperlyConfigured("SLOT_CACHE_URL must be file:///a/folder, redis://… or empty.")
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "slots", "OPTIONS": options}
+
+
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "slots": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["SLOT_CACHE_URL"]}
-        if os.environ.get("SLOT_CACHE_URL")
-        else {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "slots",
-            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("SLOT_CACHE_MAX_ENTRIES", "5000"))},
-        }
+    "slots": slot_cache_config(
+        os.environ.get("SLOT_CACHE_URL", ""), int(os.environ.get("SLOT_CACHE_MAX_ENTRIES", "5000"))
     ),
 }
 

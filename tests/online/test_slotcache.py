@@ -321,3 +321,46 @@ def test_an_empty_week_finds_the_next_free_time_in_one_query_when_warm(online, d
     with django_assert_num_queries(2):  # the week's versions, then every later week's at once
         warm = selectors.week_of_free_times(motif, MONDAY, lieu=lieu, now=timezone.now(), holder_key="visiteur")
     assert warm.next_slot == expected[1]
+
+
+def test_slot_cache_url_chooses_memory_a_shared_folder_or_redis():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings.base import slot_cache_config
+
+    assert slot_cache_config("", 10)["BACKEND"].endswith("LocMemCache")
+    shared = slot_cache_config("file:///var/cache/rdv-slots", 10)
+    assert shared["BACKEND"].endswith("FileBasedCache") and shared["LOCATION"] == "/var/cache/rdv-slots"
+    assert slot_cache_config("redis://127.0.0.1:6379/3", 10)["BACKEND"].endswith("RedisCache")
+    with pytest.raises(ImproperlyConfigured):
+        slot_cache_config("memcached://x", 10)
+
+
+def test_a_folder_cache_is_shared_by_the_processes_of_a_host(online, settings, tmp_path):
+    """Two web processes with SLOT_CACHE_URL=file://…: what one computed, the other reads (a second
+    cache object on the same folder stands for the other process), and a booking still invalidates."""
+    from django.core.cache.backends.filebased import FileBasedCache
+
+    from config.settings.base import slot_cache_config
+
+    settings.CACHES = {**settings.CACHES, "slots": slot_cache_config(f"file://{tmp_path}", 100)}
+    assert isinstance(slotcache._cache(), FileBasedCache)
+    first = week(online, MONDAY)
+    other_process = FileBasedCache(str(tmp_path), {})
+    assert len(other_process._list_cache_files()) == 1
+    before = counts()
+    assert week(online, MONDAY) == first == uncached(online, MONDAY)
+    assert delta(before)["hit"] == 1
+    booking_services.book_rdv(
+        as_agent(None, online.organisation),
+        booking_services.BookingRequest(
+            motif=online.motif,
+            starts_at=at(TUESDAY, 10),
+            agents=[online.agent, online.agent2],
+            usagers=[factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])],
+            lieu=online.lieu,
+        ),
+    )
+    before = counts()
+    assert week(online, MONDAY) == uncached(online, MONDAY) != first
+    assert delta(before)["miss"] == 1

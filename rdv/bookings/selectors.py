@@ -120,6 +120,19 @@ def _local_days(start: datetime, end: datetime, first_day: date, last_day: date,
         day += timedelta(days=1)
 
 
+# What the agenda (grid and list) reads of each RDV of the period, with its motif and lieu.
+AGENDA_LINK_FIELDS = (
+    "rdv_id",
+    "agent_id",
+    "starts_at",
+    "ends_at",
+    *(f"rdv__{name}" for name in ("motif", "lieu", "starts_at", "ends_at", "status", "collective", "arrived_at")),
+    "rdv__motif__name",
+    "rdv__motif__color",
+    "rdv__lieu__name",
+)
+
+
 def build_agenda(
     ctx: Context,
     agents: list,
@@ -141,11 +154,13 @@ def build_agenda(
             cells[(agent.pk, day)] = Cell(agent, day)
             day += timedelta(days=1)
 
-    # RDVs of the agents (any organisation), with whether the viewer may see each one.
+    # RDVs of the agents (any organisation), with whether the viewer may see each one. Only the
+    # columns the agenda shows: a week of 12 agents loads hundreds of RDVs.
     links = (
         RdvAgent.objects.filter(agent_id__in=agent_ids, starts_at__lt=window_end, ends_at__gt=window_start)
         .annotate(visible=Exists(policies.scope(ctx).filter(pk=OuterRef("rdv_id"))))
-        .select_related("rdv__motif__service", "rdv__lieu")
+        .select_related("rdv__motif", "rdv__lieu")
+        .only(*AGENDA_LINK_FIELDS)
         .order_by("starts_at", "rdv_id")
     )
     if not show_cancelled:
@@ -157,6 +172,7 @@ def build_agenda(
         for participation in (
             Participation.objects.filter(rdv_id__in=visible_ids)
             .select_related("usager")
+            .only("rdv_id", "usager__first_name", "usager__last_name")  # what str(usager) writes
             .order_by("usager__last_name_key", "usager__first_name_key", "pk")
         ):
             usagers[participation.rdv_id].append(participation.usager)

@@ -7,8 +7,9 @@ Users, by weight (locust spreads the users by these weights):
   actions) or book online (1 in 8: 10 %): week page, hold a time, « Vos coordonnées », the 6-digit
   code, confirmation. The code is read where the usager's mailbox would get it from: the delivery
   row the web process wrote (DATABASE_URL), as the e-mail backend of the run only writes files;
-- agents (15): view the agenda week of 12 agents, in a session the seed opened (agents log in once a
-  day; LOADTEST_AGENT_LOGIN=1 logs in through the form instead, which costs a password hash each);
+- agents (15): view the agenda week of 12 agents (LOADTEST_AGENDA_AGENTS), in a session the seed
+  opened (agents log in once a day; LOADTEST_AGENT_LOGIN=1 logs in through the form instead, which
+  costs a password hash each);
 - API clients (5): each with its own token (300 calls per minute per token), list RDVs and slots.
 
 Each member of the public stands for a stream of visitors: a booking journey starts a new visitor
@@ -22,7 +23,8 @@ not the expected page is an unexpected failure.
 
 Environment: LOADTEST_DATA (the seed's JSON), LOADTEST_OUT (JSON written at the end: bookings the
 clients saw confirmed, slots found taken), DATABASE_URL, LOADTEST_WAIT (think time « min,max » in
-seconds, default « 1,4 »).
+seconds, default « 1,4 »), LOADTEST_AGENDA_AGENTS (agents in each agenda week viewed, default 12: a
+secretariat's view; 1 is an agent's own week).
 """
 
 import itertools
@@ -42,6 +44,7 @@ WAIT = [float(x) for x in os.environ.get("LOADTEST_WAIT", "1,4").split(",")]
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 OUT = os.environ.get("LOADTEST_OUT", "")
 LOGIN_FORM = os.environ.get("LOADTEST_AGENT_LOGIN", "0") == "1"
+AGENDA_AGENTS = int(os.environ.get("LOADTEST_AGENDA_AGENTS", "12"))
 
 TIME_RE = re.compile(r'name="debut"\s+value="([^"]+)"')
 DISPLAYED_RE = re.compile(r'name="affiche" value="([^"]*)"')
@@ -264,7 +267,7 @@ class AgentUser(HttpUser):
     @task
     def agenda_week(self):
         day = random.choice([this_monday(), *busy_days()])  # noqa: S311
-        agents = random.sample(DATA["agent_ids"], 12)
+        agents = random.sample(DATA["agent_ids"], AGENDA_AGENTS)
         with self.client.get(
             f"/organisations/{DATA['organisation_id']}/agenda/",
             params={"vue": "semaine", "date": day.isoformat(), "agents": ",".join(map(str, agents))},

@@ -174,6 +174,7 @@ def build(run: Path, users: int, duration: str) -> dict:
             "web_processes": int(os.environ.get("WEB_PROCESSES") or 0) or None,
             "slot_cache": (os.environ.get("SLOT_CACHE_URL") or "file (serve-prod's folder)").split(":")[0],
             "think_time_s": os.environ.get("LOADTEST_WAIT", "1,4"),
+            "agenda_agents": int(os.environ.get("LOADTEST_AGENDA_AGENTS", "12")),
             "warmup": os.environ.get("WARMUP", "15s"),
             "cpu_seconds": {name: _cpu(run / f"{name}.cpu") for name in ("serve", "locust")},
         },

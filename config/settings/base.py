@@ -375,6 +375,9 @@ LOGGING = {
 # SCHEDULER_HEARTBEAT_SECONDS while it holds the leader lock).
 HEALTH_QUEUE_MAX_LAG_SECONDS = float(os.environ.get("HEALTH_QUEUE_MAX_LAG_SECONDS", "300"))
 HEALTH_SCHEDULER_MAX_SILENCE_SECONDS = float(os.environ.get("HEALTH_SCHEDULER_MAX_SILENCE_SECONDS", "180"))
+# /healthz and /metrics report the read replica the operator configured (tests have a mirror alias).
+HEALTH_REPLICA = bool(os.environ.get("DATABASE_REPLICA_URL"))
+HEALTH_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("HEALTH_REPLICA_MAX_LAG_SECONDS", "30"))
 SCHEDULER_HEARTBEAT_SECONDS = float(os.environ.get("SCHEDULER_HEARTBEAT_SECONDS", "30"))
 # /metrics answers loopback requests (not proxied); others only with `Authorization: Bearer <token>`
 # when this is set, else 404.

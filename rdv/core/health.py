@@ -1,5 +1,5 @@
 """Health of the deployment, as /healthz reports it: the database answers, the delivery queue keeps
-up, the scheduler is alive.
+up, the scheduler is alive, and the read replica (when one is configured) answers and keeps up.
 
 Core imports no other app of the project: the queue check is registered by rdv.outbox
 (`register_check` in its AppConfig.ready), the way `rdv.core.audit.on_action` listeners are.
@@ -31,7 +31,7 @@ class CheckResult:
     degraded: bool = False
 
 
-Check = Callable[[datetime], CheckResult]
+Check = Callable[[datetime], CheckResult | None]  # None: nothing to report here (not configured)
 _CHECKS: dict[str, Check] = {}
 
 
@@ -74,6 +74,58 @@ def scheduler_check(now: datetime) -> CheckResult:
 register_check(SCHEDULER, scheduler_check)
 
 
+# The read replica (ADR 0017) ---------------------------------------------------------------
+
+# Lag: 0 when the replica has replayed all it received (an idle primary sends nothing, and the time
+# of the last replayed transaction then only says how idle it is), else the age of the last replayed
+# transaction. NULL when the server is not a standby.
+REPLICA_LAG_SQL = """
+SELECT pg_is_in_recovery(),
+       CASE WHEN NOT pg_is_in_recovery() THEN NULL
+            WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+            ELSE EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp())) END
+"""
+
+
+def replica_state() -> dict | None:
+    """{"ok", "lag_seconds", "standby"} of the read replica, or None when none is configured
+    (DATABASE_REPLICA_URL, which sets HEALTH_REPLICA). Not
+    ok when it does not answer; then, like the pages, the check leaves it alone for
+    REPLICA_RETRY_SECONDS (a health check every few seconds must not wait for its timeout each time)."""
+    from rdv.core.db import REPLICA, replica_available, replica_configured
+
+    if not (settings.HEALTH_REPLICA and replica_configured()):
+        return None
+    if not replica_available():
+        return {"ok": False, "lag_seconds": None, "standby": None}
+    connection = connections[REPLICA]
+    if connection.vendor != "postgresql":
+        return {"ok": True, "lag_seconds": None, "standby": None}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(REPLICA_LAG_SQL)
+            standby, lag = cursor.fetchone()
+    except DatabaseError as error:
+        logger.error("Health: the read replica does not answer (%s).", type(error).__name__)
+        return {"ok": False, "lag_seconds": None, "standby": None}
+    return {"ok": True, "lag_seconds": None if lag is None else round(float(lag), 1), "standby": standby}
+
+
+def replica_check(now: datetime) -> CheckResult | None:
+    """Degraded (not down: pages then read the primary) when the replica does not answer or lags
+    more than HEALTH_REPLICA_MAX_LAG_SECONDS. A replica URL that reaches a server which is no standby
+    (`"standby": false`, e.g. the primary itself) is reported, not degraded: its reads are current."""
+    state = replica_state()
+    if state is None:
+        return None
+    lag = state["lag_seconds"]
+    degraded = not state["ok"] or (lag is not None and lag > settings.HEALTH_REPLICA_MAX_LAG_SECONDS)
+    return CheckResult({**state, "ok": not degraded}, degraded)
+
+
+register_check("replica", replica_check)
+
+
 # The report --------------------------------------------------------------------------------
 
 
@@ -103,6 +155,8 @@ def report(now: datetime | None = None) -> dict:
         except DatabaseError as error:
             logger.error("Health: check %s failed (%s).", name, type(error).__name__)
             result = CheckResult({"ok": False}, degraded=True)
+        if result is None:
+            continue
         checks[name] = result.details
         if result.degraded:
             status = DEGRADED

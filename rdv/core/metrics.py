@@ -104,6 +104,22 @@ def _scheduler_gauges(now: datetime) -> Iterable[Gauge]:
 register_gauges("scheduler", _scheduler_gauges)
 
 
+def _replica_gauges(now: datetime) -> Iterable[Gauge]:
+    from rdv.core.health import replica_state
+
+    state = replica_state()
+    if state is None:  # no replica configured: no replica figures
+        return
+    yield Gauge("rdv_replica_up", "1 when the read replica answered the scrape.", samples={(): float(state["ok"])})
+    lag = Gauge("rdv_replica_lag_seconds", "Seconds the read replica is behind the primary (0: caught up).")
+    if state["lag_seconds"] is not None:
+        lag.samples[()] = state["lag_seconds"]
+    yield lag
+
+
+register_gauges("replica", _replica_gauges)
+
+
 class DatabaseCollector:
     """Computes the registered gauges at each scrape; `rdv_database_up` is 0 when the database
     failed to answer one of them (the others are still served)."""

@@ -152,3 +152,71 @@ def test_the_leading_scheduler_beats_and_the_standby_does_not():
         for process in (leader, standby):
             if process is not None:
                 process.stop()
+
+
+# The read replica (DATABASE_REPLICA_URL) ---------------------------------------------------------
+
+on_both_connections = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+
+
+@pytest.fixture
+def configured_replica(settings):
+    """As with DATABASE_REPLICA_URL: the replica alias (a mirror of the test database here) is reported."""
+    from rdv.core import db
+
+    settings.HEALTH_REPLICA = True
+    db._replica_down_until = 0.0
+    yield
+    db._replica_down_until = 0.0
+
+
+def test_without_a_configured_replica_the_report_has_no_replica_entry(client, fresh_scheduler):
+    assert "replica" not in client.get(URL).json()["checks"]
+
+
+@on_both_connections
+def test_a_replica_that_answers_is_reported_ok_with_its_lag(configured_replica):
+    beat(SCHEDULER, holder="test:1")
+    body = Client().get(URL).json()
+    assert body["status"] == "ok"
+    # The mirror is the test database itself: no standby on PostgreSQL, nothing to ask on SQLite.
+    from django.db import connections
+
+    standby = False if connections["replica"].vendor == "postgresql" else None
+    assert body["checks"]["replica"] == {"ok": True, "lag_seconds": None, "standby": standby}
+
+
+@on_both_connections
+def test_a_replica_that_does_not_answer_degrades_the_report_and_is_not_retried_at_once(
+    configured_replica, monkeypatch, caplog
+):
+    from django.db import OperationalError, connections
+
+    beat(SCHEDULER, holder="test:1")
+    attempts = []
+
+    def refuse():
+        attempts.append(1)
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connections["replica"], "ensure_connection", refuse)
+    first, second = Client().get(URL), Client().get(URL)
+    assert first.status_code == second.status_code == 200  # the site answers: pages read the primary
+    assert first.json()["status"] == "degraded"
+    assert first.json()["checks"]["replica"] == {"ok": False, "lag_seconds": None, "standby": None}
+    assert second.json()["checks"]["replica"]["ok"] is False
+    assert attempts == [1]  # left alone for REPLICA_RETRY_SECONDS, like the pages do
+
+
+@on_both_connections
+def test_a_replica_lagging_over_the_threshold_degrades_the_report(configured_replica, settings, monkeypatch):
+    from rdv.core import health
+
+    beat(SCHEDULER, holder="test:1")
+    settings.HEALTH_REPLICA_MAX_LAG_SECONDS = 30
+    monkeypatch.setattr(health, "replica_state", lambda: {"ok": True, "lag_seconds": 30.0, "standby": True})
+    assert Client().get(URL).json()["status"] == "ok"  # at the threshold
+    monkeypatch.setattr(health, "replica_state", lambda: {"ok": True, "lag_seconds": 30.5, "standby": True})
+    body = Client().get(URL).json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["replica"] == {"ok": False, "lag_seconds": 30.5, "standby": True}

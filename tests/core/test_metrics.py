@@ -210,6 +210,32 @@ def test_a_scrape_while_the_database_is_down_still_serves_request_metrics():
     assert not any(name.startswith("rdv_outbox") for name, _ in samples)
 
 
+@pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+def test_the_replica_is_up_with_its_lag_when_configured_and_down_when_it_does_not_answer(settings, monkeypatch):
+    from django.db import OperationalError, connections
+
+    from rdv.core import db, health
+
+    assert ("rdv_replica_up", frozenset()) not in scrape()  # no DATABASE_REPLICA_URL: no replica figures
+    settings.HEALTH_REPLICA = True
+    monkeypatch.setattr(db, "_replica_down_until", 0.0)
+    monkeypatch.setattr(health, "replica_state", lambda: {"ok": True, "lag_seconds": 2.5, "standby": True})
+    samples = scrape()
+    assert value(samples, "rdv_replica_up") == 1 and value(samples, "rdv_replica_lag_seconds") == 2.5
+    monkeypatch.undo()
+
+    def refuse():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(db, "_replica_down_until", 0.0)
+    monkeypatch.setattr(connections["replica"], "ensure_connection", refuse)
+    samples = scrape()
+    assert samples[("rdv_replica_up", frozenset())] == 0
+    assert ("rdv_replica_lag_seconds", frozenset()) not in samples
+    assert value(samples, "rdv_database_up") == 1  # the primary answered
+    monkeypatch.setattr(db, "_replica_down_until", 0.0)
+
+
 # Who may scrape ----------------------------------------------------------------------------------
 
 

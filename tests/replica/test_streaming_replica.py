@@ -9,6 +9,8 @@ does not answer fails the session. Lag is made certain, not awaited: the replica
 each test).
 """
 
+import time
+
 import pytest
 import time_machine
 from django.contrib.messages import get_messages
@@ -147,3 +149,34 @@ def test_the_api_slots_read_the_replica():
     assert TEN.isoformat() in [slot["starts_at"] for slot in response.json()["slots"]]
     assert captured.touching(REPLICA, "agendas_plageouverture")
     assert captured.touching(DEFAULT_DB_ALIAS, "accounts_apitoken")
+
+
+def _replica_health_until(wanted, steps=50) -> dict:
+    """The replica's entry of /healthz once `wanted(entry)` holds (WAL arrives asynchronously)."""
+    for _ in range(steps):
+        entry = Client().get("/healthz").json()["checks"]["replica"]
+        if wanted(entry):
+            return entry
+        time.sleep(0.1)
+    return entry
+
+
+def test_healthz_reports_the_replica_lag_while_replay_is_paused_and_zero_once_caught_up(settings):
+    from rdv.core import db, health
+    from rdv.core.models import Heartbeat
+
+    settings.HEALTH_REPLICA = True
+    settings.HEALTH_REPLICA_MAX_LAG_SECONDS = 0.5
+    db._replica_down_until = 0.0
+    health.beat(health.SCHEDULER, holder="test:1")
+    replica_support.catch_up()
+    assert _replica_health_until(lambda e: e["lag_seconds"] == 0) == {"ok": True, "lag_seconds": 0.0, "standby": True}
+    replica_support.set_replay_paused(True)
+    Heartbeat.objects.update_or_create(name="lag-probe", defaults={"beat_at": timezone.now(), "holder": "test"})
+    time.sleep(0.6)  # older than the threshold: the replica received the write and does not replay it
+    entry = _replica_health_until(lambda e: (e["lag_seconds"] or 0) > 0.5)
+    assert entry["standby"] is True and entry["lag_seconds"] > 0.5 and entry["ok"] is False
+    assert Client().get("/healthz").json()["status"] == "degraded"
+    replica_support.set_replay_paused(False)
+    replica_support.catch_up()
+    assert _replica_health_until(lambda e: e["lag_seconds"] == 0)["lag_seconds"] == 0.0

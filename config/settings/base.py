@@ -186,26 +186,35 @@ SLOT_CACHE_ENABLED = os.environ.get("SLOT_CACHE_ENABLED", "1") != "0"
 SLOT_CACHE_MAX_AGE = int(os.environ.get("SLOT_CACHE_MAX_AGE", "60"))  # seconds; see rdv.online.slotcache
 
 
-def slot_cache_config(url: str, max_entries: int) -> dict:
-    """The Django cache of the slot cache for SLOT_CACHE_URL (empty: each process' memory)."""
+def slot_cache_config(url: str, max_entries: int, name: str = "slots") -> dict:
+    """The Django cache `name` for SLOT_CACHE_URL (empty: each process' memory): the slot cache, and
+    the agenda's rendered columns (`fragments`, in a folder of its own or under its own key prefix)."""
     options = {"MAX_ENTRIES": max_entries}
     if url.startswith("file://"):
+        folder = url[7:] if name == "slots" else f"{url[7:].rstrip('/')}/{name}"
         return {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": url[7:],
+            "LOCATION": folder,
             "OPTIONS": options,
         }
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": name}
     if url:
         raise ImproperlyConfigured("SLOT_CACHE_URL must be file:///a/folder, redis://… or empty.")
-    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "slots", "OPTIONS": options}
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name, "OPTIONS": options}
 
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "slots": slot_cache_config(
         os.environ.get("SLOT_CACHE_URL", ""), int(os.environ.get("SLOT_CACHE_MAX_ENTRIES", "5000"))
+    ),
+    # The agenda's columns, rendered, by signature (rdv.www.agenda_grid.column_signature): about
+    # 10 kB each; an entry is never stale, its key being a digest of everything it shows.
+    "fragments": slot_cache_config(
+        os.environ.get("SLOT_CACHE_URL", ""),
+        int(os.environ.get("FRAGMENT_CACHE_MAX_ENTRIES", "3000")),
+        name="fragments",
     ),
 }
 

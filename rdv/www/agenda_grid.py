@@ -6,9 +6,12 @@ Pure presentation over `rdv.bookings.selectors.build_agenda_grid`: no query here
 wall-clock times of the current time zone (`timezone.localtime`), like the rest of the agenda.
 """
 
+import functools
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from html import escape  # what django.utils.html.escape does, without its lazy-string wrapper: hot loops
+from pathlib import Path
 
 from django.urls import reverse
 from django.utils import timezone
@@ -272,17 +275,68 @@ def rdvs_html(blocks: list, agent_id: int, urls: RdvUrls) -> SafeString:
     return mark_safe("".join(_rdv_html(block, agent_id, urls) for block in blocks))  # noqa: S308 - escaped above
 
 
-def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links: dict | None = None) -> Layout:
-    """Place everything of `grid` (rdv.bookings.selectors.AgendaGrid)."""
-    now = now or timezone.now()
+@dataclass
+class Frame:
+    """What the whole grid shares: its hours, and whether it shows one day or one agent."""
+
+    first_minute: int
+    last_minute: int
+    hours: list  # (label, top)
+    single_day: bool
+    single_agent: bool
+
+    @property
+    def height(self) -> int:
+        return self.last_minute - self.first_minute
+
+
+def frame(grid) -> Frame:
     first, last = hour_range(grid.columns)
-    days = {column.day for column in grid.columns}
-    agents = {column.agent.pk for column in grid.columns}
-    base = reverse("rdv_create", args=[organisation_id])
-    rdv_urls = RdvUrls(organisation_id)
-    tz = timezone.get_current_timezone()
-    columns = []
-    for column in grid.columns:
+    hours = [(f"{minute // 60:02d}:00", minute - first) for minute in range(first, last, 60)]
+    return Frame(
+        first,
+        last,
+        hours,
+        single_day=len({column.day for column in grid.columns}) == 1,
+        single_agent=len({column.agent.pk for column in grid.columns}) == 1,
+    )
+
+
+def now_marks(day: date, first: int, last: int, now: datetime) -> tuple[int, int | None]:
+    """(minutes shaded from the top as over, the « now » line's top or None) of a column."""
+    today = timezone.localtime(now).date()
+    if day < today:
+        return last - first, None
+    if day > today:
+        return 0, None
+    minute = min(max(minute_of_day(now, day), first), last)
+    return minute - first, (minute - first if first <= minute < last else None)
+
+
+def now_html(past_span: int, now_top: int | None) -> str:
+    """Between a column's <!--now--> markers: the shade of what is over and the « now » line. Not
+    part of a column's signature: it moves with the clock, not with the agenda."""
+    html = f'<div class="agenda-grid__past" style="--span: {past_span}"></div>' if past_span else ""
+    if now_top is not None:
+        html += f'<div class="agenda-grid__now" style="--top: {now_top}"></div>'
+    return html
+
+
+class Placer:
+    """Places the columns of one grid (the links' bases reversed once)."""
+
+    def __init__(self, organisation_id: int, grid_frame: Frame, *, now: datetime, day_links: dict | None = None):
+        self.organisation_id = organisation_id
+        self.frame = grid_frame
+        self.now = now
+        self.day_links = day_links or {}
+        self.base = reverse("rdv_create", args=[organisation_id])
+        self.rdv_urls = RdvUrls(organisation_id)
+        self.tz = timezone.get_current_timezone()
+
+    def column(self, column) -> Column:
+        first, last = self.frame.first_minute, self.frame.last_minute
+        organisation_id, tz = self.organisation_id, self.tz
         day_label = french_date(column.day).rsplit(" ", 1)[0].capitalize()  # the year is in the heading
         key = f"{column.agent.pk}-{column.day:%Y%m%d}"
         placed = Column(
@@ -295,7 +349,7 @@ def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links
             holiday=column.holiday,
             is_today=column.is_today,
             whole_day_absence=next((a.title for a in column.absences if a.whole_day), ""),
-            day_link=(day_links or {}).get(column.day, ""),
+            day_link=self.day_links.get(column.day, ""),
         )
         placed.plages = [_block(item, column.day, first, last) for item in column.plages]
         placed.absences = [_block(item, column.day, first, last) for item in column.absences]
@@ -303,7 +357,7 @@ def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links
             _block(item, column.day, first, last, f"agenda-rdv-{item.rdv.pk}-{column.agent.pk}") for item in column.rdvs
         ]
         assign_lanes(placed.rdvs)
-        placed.rdvs_html = rdvs_html(placed.rdvs, column.agent.pk, rdv_urls)
+        placed.rdvs_html = rdvs_html(placed.rdvs, column.agent.pk, self.rdv_urls)
         spans = [(block.item.start, block.item.end, block.item) for block in placed.plages]
         for minute in range(first, last, SLOT_MINUTES):
             hour, rest = divmod(minute, 60)
@@ -316,19 +370,95 @@ def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links
                     start=start,
                     label=f"{hour:02d}:{rest:02d}",
                     top=minute - first,
-                    url=booking_url(organisation_id, start, column.agent.pk, plage, base=base, tz=tz),
+                    url=booking_url(organisation_id, start, column.agent.pk, plage, base=self.base, tz=tz),
                     lieu=plage.plage.lieu.name if plage is not None else "",
                 )
             )
         placed.cells_html = cells_html(placed.cells, placed.short_label)
-        today = timezone.localtime(now).date()
-        if column.day < today:
-            placed.past_span = last - first
-        elif column.day == today:
-            minute = min(max(minute_of_day(now, column.day), first), last)
-            placed.past_span = minute - first
-            if first <= minute < last:
-                placed.now_top = minute - first
-        columns.append(placed)
-    hours = [(f"{minute // 60:02d}:00", minute - first) for minute in range(first, last, 60)]
-    return Layout(columns, first, last, hours, single_day=len(days) == 1, single_agent=len(agents) == 1)
+        placed.past_span, placed.now_top = now_marks(column.day, first, last, self.now)
+        return placed
+
+
+def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links: dict | None = None) -> Layout:
+    """Place everything of `grid` (rdv.bookings.selectors.AgendaGrid)."""
+    grid_frame = frame(grid)
+    placer = Placer(organisation_id, grid_frame, now=now or timezone.now(), day_links=day_links)
+    columns = [placer.column(column) for column in grid.columns]
+    return Layout(
+        columns,
+        grid_frame.first_minute,
+        grid_frame.last_minute,
+        grid_frame.hours,
+        single_day=grid_frame.single_day,
+        single_agent=grid_frame.single_agent,
+    )
+
+
+# A column's signature: everything its HTML is made of, apart from the « now » marks -----------------
+
+
+def _motif_signature(motif) -> tuple:
+    return (motif.pk, str(motif))
+
+
+def _rdv_signature(item) -> tuple:
+    rdv = item.rdv
+    if not item.visible:  # « Occupé »: its times only
+        return (rdv.pk, item.start, item.end, False)
+    return (
+        rdv.pk,
+        item.start,
+        item.end,
+        True,
+        item.movable,
+        rdv.status,
+        rdv.is_cancelled,
+        rdv.arrived_at,
+        rdv.collective,
+        rdv.duration_minutes,
+        rdv.motif.name,
+        rdv.motif.color,
+        bool(item.usagers),
+        item.names,
+    )
+
+
+def column_signature(column, organisation_id: int, grid_frame: Frame, day_link: str) -> str:
+    """A digest of everything the HTML of `column` (a GridColumn) is made of, but the « now » marks:
+    two columns with the same signature have the same HTML. Times are written in the current time
+    zone, which is part of it; so is the code that writes them (CODE_VERSION)."""
+    parts = (
+        code_version(),
+        str(timezone.get_current_timezone()),
+        organisation_id,
+        grid_frame.first_minute,
+        grid_frame.last_minute,
+        grid_frame.single_day,
+        grid_frame.single_agent,
+        column.day,
+        column.agent.pk,
+        str(column.agent),
+        column.holiday,
+        column.is_today,
+        day_link,
+        [
+            (p.start, p.end, p.plage.lieu_id, p.plage.lieu.name, [_motif_signature(m) for m in p.motifs])
+            for p in column.plages
+        ],
+        [(a.title, a.start, a.end, a.whole_day) for a in column.absences],
+        [_rdv_signature(item) for item in column.rdvs],
+    )
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+COLUMN_TEMPLATE = "bookings/_agenda_grid_column.html"
+
+
+@functools.cache
+def code_version() -> str:
+    """Changes with this module and the column's template: cached columns of an older release are
+    never served by a newer one (a shared cache outlives a deployment)."""
+    from django.template.loader import get_template
+
+    source = Path(__file__).read_bytes() + get_template(COLUMN_TEMPLATE).template.source.encode()
+    return hashlib.blake2b(source, digest_size=8).hexdigest()

@@ -300,6 +300,39 @@ def test_the_fragment_answers_204_until_something_changes(agent_client, setup, d
     assert "Salle d'attente : Jeanne DUPONT (RDV de 10:00)" in text
 
 
+def test_cached_columns_give_the_page_a_cold_render_gives_and_an_unchanged_poll_renders_none(
+    agent_client, setup, monkeypatch
+):
+    from django.core.cache import caches
+
+    from rdv.www import agenda_grid
+
+    path = url("agenda_grid", setup)
+    params = {"vue": "semaine", "date": TODAY.isoformat(), "agents": [setup.agent.pk, setup.admin.pk]}
+    setup.book(at(TODAY, 11, 30), usagers=[setup.usager3])
+    caches["fragments"].clear()
+    cold = agent_client.get(path, params)
+    warm = agent_client.get(path, params)  # every column from the cache
+    assert cold.status_code == warm.status_code == 200
+    assert warm.content == cold.content and cold.content.count(b"<!--now-->") == 14
+    version = warm["X-Agenda-Version"]
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("a column was rendered")
+
+    monkeypatch.setattr(agenda_grid.Placer, "column", no_rendering)
+    caches["fragments"].clear()
+    assert agent_client.get(path, {**params, "version": version}).status_code == 204  # nothing rendered
+    monkeypatch.undo()
+
+    # What the columns show but no journaled change of the agenda touches: an usager's name.
+    setup.usager3.last_name = "Renommée"
+    setup.usager3.save()
+    renamed = agent_client.get(path, {**params, "version": version})
+    assert renamed.status_code == 200 and renamed["X-Agenda-Version"] != version
+    assert "RENOMMÉE" in page_text(renamed)
+
+
 def test_the_fragment_reads_garbage_parameters_as_the_page_does(agent_client, setup):
     response = agent_client.get(url("agenda_grid", setup), {"date": "2027-99-99", "agents": "x,-1", "vue": "an"})
     assert response.status_code == 200

@@ -274,3 +274,160 @@ def test_rdv_blocks_equal_the_template_they_replace_in_every_state():
     assert "&quot;&gt;&lt;script&gt;" in expected and "<script>" not in built
     assert _normalised(built) == _normalised(expected)
     assert built.count("<li ") == len(items)
+
+
+# The cached columns: a column's signature covers everything its HTML shows ------------------------
+
+
+class Named(SimpleNamespace):
+    """A motif or an agent: shown by its name, as the models' __str__ do."""
+
+    def __str__(self):
+        return self.name
+
+
+def _rich_column():
+    from rdv.bookings.models import RdvStatus
+
+    labels = dict(RdvStatus.choices)
+
+    def rdv_item(pk, start, end, *, visible=True, status="unknown", arrived=None, usagers=(), collective=False):
+        rdv_ = SimpleNamespace(
+            pk=pk,
+            status=status,
+            is_cancelled=status in ("excused", "revoked"),
+            arrived_at=arrived,
+            duration_minutes=int((end - start).total_seconds() // 60),
+            collective=collective,
+            motif=SimpleNamespace(name="Suivi RSA", color="#0063cb"),
+        )
+        rdv_.get_status_display = lambda: labels[rdv_.status]
+        return SimpleNamespace(
+            rdv=rdv_,
+            visible=visible,
+            movable=visible and status not in ("excused", "revoked"),
+            start=start,
+            end=end,
+            usagers=list(usagers),
+            names=", ".join(usagers),
+        )
+
+    return SimpleNamespace(
+        day=DAY,
+        agent=Named(pk=7, name="Bruno Petit"),
+        holiday="",
+        is_today=True,
+        plages=[
+            SimpleNamespace(
+                start=at(9),
+                end=at(12),
+                plage=SimpleNamespace(lieu_id=3, lieu=SimpleNamespace(name="MDS Centre")),
+                motifs=[Named(pk=4, name="Suivi RSA (sur place)")],
+            ),
+            SimpleNamespace(
+                start=at(14),
+                end=at(16),
+                plage=SimpleNamespace(lieu_id=5, lieu=SimpleNamespace(name="MDS Nord")),
+                motifs=[Named(pk=4, name="Suivi RSA (sur place)"), Named(pk=6, name="Bilan (sur place)")],
+            ),
+        ],
+        absences=[SimpleNamespace(title="Formation", start=at(17), end=at(18), whole_day=False)],
+        rdvs=[
+            rdv_item(11, at(9), at(9, 30), usagers=["Jeanne DUPONT"]),
+            rdv_item(12, at(9, 15), at(10), status="seen", arrived=at(9, 5), usagers=["Ali BEN"]),
+            rdv_item(13, at(10), at(10, 30), visible=False),
+            rdv_item(14, at(11), at(11, 30), status="noshow", collective=True),
+        ],
+    )
+
+
+def _leaves(node, path=()):
+    """Every (path, value) of the plain data under a test column (namespaces and lists)."""
+    if isinstance(node, SimpleNamespace):
+        for name, value in vars(node).items():
+            if not callable(value):
+                yield from _leaves(value, (*path, name))
+    elif isinstance(node, list):
+        yield path, node  # the list itself: dropping its last item
+        for index, value in enumerate(node):
+            yield from _leaves(value, (*path, index))
+    else:
+        yield path, node
+
+
+def _mutated(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, datetime):
+        return value + timedelta(minutes=15)
+    if isinstance(value, date):
+        return value + timedelta(days=1)
+    if isinstance(value, list):
+        return value[:-1]
+    if value is None:
+        return at(9, 20)
+    raise AssertionError(f"no mutation for {value!r}")
+
+
+def _set(root, path, value):
+    import copy
+
+    root = copy.deepcopy(root)
+    node = root
+    for step in path[:-1]:
+        node = node[step] if isinstance(step, int) else getattr(node, step)
+    if isinstance(path[-1], int):
+        node[path[-1]] = value
+    else:
+        setattr(node, path[-1], value)
+    return root
+
+
+def test_two_columns_with_one_signature_have_one_html_whatever_changes_in_them():
+    """The oracle of the agenda's column cache: every piece of data of a column is changed in turn
+    (and the grid's frame, the organisation, the day link, the time zone); whenever its HTML
+    changes, its signature does."""
+    from django.template.loader import render_to_string
+
+    from rdv.www.agenda_grid import COLUMN_TEMPLATE, Frame, Placer, column_signature
+
+    def html_and_signature(column, frame=None, organisation_id=1, day_link="/agenda/?vue=jour"):
+        frame = frame or Frame(480, 1080, [], single_day=False, single_agent=False)
+        placer = Placer(organisation_id, frame, now=at(7), day_links={column.day: day_link})
+        context = {
+            "column": placer.column(column),
+            "layout": frame,
+            "organisation": SimpleNamespace(pk=organisation_id),
+        }
+        html = render_to_string(COLUMN_TEMPLATE, context)
+        return html, column_signature(column, organisation_id, frame, day_link)
+
+    base = _rich_column()
+    base_html, base_signature = html_and_signature(base)
+    seen = changed = 0
+    for path, value in list(_leaves(base)):
+        html, signature = html_and_signature(_set(base, path, _mutated(value)))
+        seen += 1
+        if html != base_html:
+            changed += 1
+            assert signature != base_signature, f"{'.'.join(map(str, path))} changes the HTML, not the signature"
+    assert seen > 60 and changed > 40  # the oracle did look
+    frames = [
+        Frame(420, 1080, [], single_day=False, single_agent=False),
+        Frame(480, 1140, [], single_day=False, single_agent=False),
+        Frame(480, 1080, [], single_day=True, single_agent=False),
+        Frame(480, 1080, [], single_day=False, single_agent=True),
+    ]
+    for other in frames:
+        html, signature = html_and_signature(base, frame=other)
+        assert html != base_html and signature != base_signature
+    for kwargs in ({"organisation_id": 2}, {"day_link": "/agenda/?vue=jour&agents=8"}):
+        html, signature = html_and_signature(base, **kwargs)
+        assert html != base_html and signature != base_signature
+    with timezone.override("America/Cayenne"):  # the same instants, other wall-clock times
+        html, signature = html_and_signature(base)
+    assert html != base_html and signature != base_signature

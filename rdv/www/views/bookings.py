@@ -7,11 +7,11 @@ for reads) and renders. A DomainError becomes a French form error and nothing is
 
 import datetime
 import hashlib
-import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.cache import caches
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -60,7 +60,6 @@ GRID, LIST = "grille", "liste"
 DISPLAY_SESSION_KEY = "agenda_affichage"
 VERSION_HEADER = "X-Agenda-Version"
 MOVED_HEADER = "X-Agenda-Deplace"
-NOW_LINE = re.compile(r"<!--now-->.*?<!--/now-->", re.S)
 
 
 # Helpers ----------------------------------------------------------------------------------------
@@ -164,9 +163,22 @@ def _agenda_display(request) -> str:
     return asked
 
 
-def _render_grid(ctx, query: _AgendaQuery) -> tuple[str, str, str, "agenda_grid.Layout", list]:
-    """The grid's HTML, the waiting-room summary's, a version of both (what changes when a RDV, a
-    plage, an absence or an arrival does; not the « now » line), the layout and the waiting room."""
+@dataclass
+class _Grid:
+    version: str  # what changes when a RDV, a plage, an absence or an arrival does; not the « now » marks
+    waiting: list  # the waiting room: RDVs whose usagers have arrived
+    waiting_html: str
+    html: str = ""  # empty when the caller already had this version
+
+
+NOW_MARKERS = "<!--now--><!--/now-->"
+
+
+def _render_grid(ctx, query: _AgendaQuery, *, known_version: str = "") -> _Grid:
+    """The time grid: its version, the waiting room, and (unless the caller has `known_version`
+    already, as the page's 15-second refresh usually has) its HTML. Each column's HTML is cached
+    by its signature (agenda_grid.column_signature: a digest of everything it shows), so a column
+    is rendered once until something in it changes; the « now » marks are added at each request."""
     organisation = ctx.organisation
     data = rdv_selectors.build_agenda_grid(
         ctx,
@@ -183,16 +195,48 @@ def _render_grid(ctx, query: _AgendaQuery) -> tuple[str, str, str, "agenda_grid.
         while day <= query.last_day:
             day_links[day] = f"{agenda_url}?{urlencode(query.params(day=day, view='jour'))}"
             day += datetime.timedelta(days=1)
-    placed = agenda_grid.layout(data, organisation.pk, day_links=day_links)
+    frame = agenda_grid.frame(data)
+    signatures = [
+        agenda_grid.column_signature(column, organisation.pk, frame, day_links.get(column.day, ""))
+        for column in data.columns
+    ]
     visual = organisation.territory.waiting_room_notifies_visually
-    grid_html = render_to_string(
-        "bookings/_agenda_grid.html", {"layout": placed, "organisation": organisation, "visual": visual}
-    )
     waiting = [{"start": item.start, "names": item.names or "Usager"} for item in data.arrived] if visual else []
     waiting_html = render_to_string("bookings/_waiting_room.html", {"waiting": waiting, "oob": True})
-    stable = NOW_LINE.sub("", grid_html) + waiting_html
-    version = hashlib.sha256(stable.encode()).hexdigest()[:16]
-    return grid_html, waiting_html, version, placed, waiting
+    stable = repr((frame.first_minute, frame.last_minute, frame.single_day, frame.single_agent, signatures))
+    version = hashlib.sha256((stable + waiting_html).encode()).hexdigest()[:16]
+    grid = _Grid(version, waiting, waiting_html)
+    if known_version == version:
+        return grid
+    fragments = caches["fragments"]
+    keys = [f"agenda-col:{signature}" for signature in signatures]
+    cached = fragments.get_many(keys)
+    now = timezone.now()
+    placer = None
+    rendered, parts = {}, []
+    for column, key in zip(data.columns, keys, strict=True):
+        halves = cached.get(key) or rendered.get(key)
+        if halves is None:
+            placer = placer or agenda_grid.Placer(organisation.pk, frame, now=now, day_links=day_links)
+            html = render_to_string(
+                agenda_grid.COLUMN_TEMPLATE,
+                {"column": placer.column(column), "layout": frame, "organisation": organisation},
+            )
+            before, _, after = html.partition(NOW_MARKERS)
+            halves = rendered[key] = (before, after)
+        past_span, now_top = agenda_grid.now_marks(column.day, frame.first_minute, frame.last_minute, now)
+        parts.append(f"{halves[0]}<!--now-->{agenda_grid.now_html(past_span, now_top)}<!--/now-->{halves[1]}")
+    if rendered:
+        fragments.set_many(rendered)
+    grid.html = render_to_string(
+        "bookings/_agenda_grid.html",
+        {
+            "layout": frame,
+            "column_count": len(data.columns),
+            "columns_html": mark_safe("".join(parts)),  # noqa: S308 - each column rendered by its template
+        },
+    )
+    return grid
 
 
 @require_GET
@@ -215,12 +259,12 @@ def agenda(request, ctx):
     visual = territory.waiting_room_notifies_visually
     extra = {}
     if display == GRID:
-        grid_html, _, version, placed, waiting = _render_grid(ctx, query)
+        grid = _render_grid(ctx, query)
+        waiting = grid.waiting
         extra = {
-            "grid_html": mark_safe(grid_html),  # noqa: S308 (rendered by our template, escaped there)
-            "grid_version": version,
+            "grid_html": mark_safe(grid.html),  # noqa: S308 (rendered by our template, escaped there)
+            "grid_version": grid.version,
             "grid_url": f"{reverse('agenda_grid', args=[organisation.pk])}?{urlencode(query.params())}",
-            "layout": placed,
             "snap_minutes": agenda_grid.SNAP_MINUTES,
             "poll_url": "",
         }
@@ -276,13 +320,13 @@ def agenda_grid_fragment(request, ctx):
     """The time grid alone, polled by the page (htmx) so that RDVs booked or moved by colleagues
     and waiting-room arrivals appear without reload: 204 when nothing changed since `version`."""
     query = _agenda_query(request, ctx, warn=False)
-    grid_html, waiting_html, version, _, _ = _render_grid(ctx, query)
-    if request.GET.get("version") == version:
+    grid = _render_grid(ctx, query, known_version=request.GET.get("version", ""))
+    if not grid.html:  # the page has this version: nothing to render
         response = HttpResponse(status=204)
     else:
         visual = ctx.organisation.territory.waiting_room_notifies_visually
-        response = HttpResponse(grid_html + (waiting_html if visual else ""))
-    response[VERSION_HEADER] = version
+        response = HttpResponse(grid.html + (grid.waiting_html if visual else ""))
+    response[VERSION_HEADER] = grid.version
     response["Cache-Control"] = "no-store"
     return response
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from html import escape  # what django.utils.html.escape does, without its lazy-string wrapper: hot loops
 from pathlib import Path
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -454,10 +455,15 @@ def column_signature(column, organisation_id: int, grid_frame: Frame, day_link: 
 COLUMN_TEMPLATE = "bookings/_agenda_grid_column.html"
 
 
-@functools.cache
 def code_version() -> str:
     """Changes with this module and the column's template: cached columns of an older release are
-    never served by a newer one (a shared cache outlives a deployment)."""
+    never served by a newer one (a shared cache outlives a deployment). Read again at each call with
+    DEBUG on, where templates are edited while the server runs."""
+    return _code_version() if not settings.DEBUG else _code_version.__wrapped__()
+
+
+@functools.cache
+def _code_version() -> str:
     from django.template.loader import get_template
 
     source = Path(__file__).read_bytes() + get_template(COLUMN_TEMPLATE).template.source.encode()

@@ -210,9 +210,11 @@ CACHES = {
         os.environ.get("SLOT_CACHE_URL", ""), int(os.environ.get("SLOT_CACHE_MAX_ENTRIES", "5000"))
     ),
     # The agenda's columns, rendered, by signature (rdv.www.agenda_grid.column_signature): about
-    # 10 kB each; an entry is never stale, its key being a digest of everything it shows.
+    # 10 kB each; an entry is never stale, its key being a digest of everything it shows. In each
+    # process' memory, or Redis when SLOT_CACHE_URL is redis://…: never a folder (a view reads and
+    # writes dozens of columns, and the folder backend lists its folder at every write).
     "fragments": slot_cache_config(
-        os.environ.get("SLOT_CACHE_URL", ""),
+        os.environ.get("SLOT_CACHE_URL", "") if os.environ.get("SLOT_CACHE_URL", "").startswith("redis") else "",
         int(os.environ.get("FRAGMENT_CACHE_MAX_ENTRIES", "3000")),
         name="fragments",
     ),

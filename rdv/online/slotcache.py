@@ -1,35 +1,40 @@
 """The slot cache of the public week page (issue 22; docs/adr/0016-slot-cache.md).
 
-What is cached: per (motif, lieu or any, local week), the free ranges of the week — every opening
-occurrence of the plages offering the motif minus its agent's busy intervals (RDVs, live slot
-holds, absences, public holidays), deduplicated — computed by the one loader,
+What is cached: per (motif, lieu or any, local week), the free ranges of the week, agent by agent —
+every opening occurrence of the plages offering the motif minus its agent's busy intervals (RDVs,
+live slot holds, absences, public holidays) — and their union, deduplicated, computed by the one loader,
 `rdv.bookings.availability.load_inputs`. What is not: the cut into slot starts and the online
 window (minimum and maximum delays, « not before now »), which depend on `now` (a free range that
 has begun is cut from the next 5-minute step after now: rdv.availability.slots). They are applied
 at each read, by the engine's own `compute_slot_seconds`, to the cached ranges: the starts equal
 those of `find_slots` at that instant, whatever the entry's age.
 
-When an entry may be used (all of these; otherwise it is a miss, recomputed and stored again):
+When an entry may be used (all of these; otherwise the agents concerned, or all, are computed again):
 - its versions are the current ones: the rows of `SlotCacheVersion` (the motif's espace, and each
   agent with a plage offering the motif: that week and every week) are read FIRST, in one query,
-  then the ranges are computed and stored with them. Every change of that data replaces its rows
+  then the ranges are computed and stored with them: the espace's with the entry (a change there
+  recomputes every agent: a miss), each agent's with their ranges (a RDV, hold or absence of one
+  agent recomputes that agent alone: a partial read; a booking rush then costs one agent per booking,
+  not the whole week). Every change of that data replaces its rows
   in the change's transaction (`on_action`, an audit listener, and `bump_hold`/`release_holds` for
   slot holds, which are not audited). A change committed while an entry is computed leaves it
   under the old versions: a later reader sees new versions and misses; it is never served stale.
-- time has not passed a slot hold it counts as busy: the entry is valid from the instant it was
-  computed until the earliest expiry of those holds (an expired hold no longer hides its slot).
+- time has not passed a slot hold it counts as busy: each agent's ranges are valid from the instant
+  they were computed until the earliest expiry of that agent's holds (an expired hold no longer
+  hides its slot).
 - the visitor holds no live slot: the one who holds sees their held slot, so their reads bypass
   the cache (the uncached path, with their `holder_key`).
 
 The booking re-check (`is_slot_free`, the booking services) never reads the cache. The values live
 in Django's cache `slots` (memory of each process by default); correctness never depends on it.
-Counters: `rdv_slot_cache_requests_total{result="hit|miss|bypass"}` in /metrics.
+Counters: `rdv_slot_cache_requests_total{result="hit|partial|miss|bypass"}` in /metrics.
 """
 
 import hashlib
 import secrets
 from array import array
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
@@ -56,11 +61,11 @@ VERSIONS_KEPT = timedelta(days=14)  # agent-week rows of weeks ended longer ago 
 
 REQUESTS = Counter(
     "rdv_slot_cache_requests",
-    "Week reads of the public pages from the slot cache, by result: hit, miss (computed and stored), "
-    "bypass (the visitor holds a slot: uncached).",
+    "Week reads of the public pages from the slot cache, by result: hit, partial (the agents whose "
+    "data changed computed again), miss (every agent computed), bypass (the visitor holds a slot: uncached).",
     ["result"],
 )
-RESULTS = ("hit", "miss", "bypass")
+RESULTS = ("hit", "partial", "miss", "bypass")
 for _result in RESULTS:
     REQUESTS.labels(result=_result)  # exposed at 0 from the start
 
@@ -171,11 +176,32 @@ def _agents_offering(motif_id: int):
 HELD = "h"  # the scope of the pseudo-row that says the visitor holds a live slot
 
 
+@dataclass(frozen=True)
+class Tokens:
+    """The current versions of what a motif's week depends on, as digests: the espace's (plages,
+    lieux, motifs, settings: every agent's openings) and each agent's (their RDVs and holds of that
+    week, their absences). An agent without rows has the digest of nothing."""
+
+    territory: str
+    agents: dict = field(default_factory=dict)
+
+    def agent(self, agent_id: int) -> str:
+        return self.agents.get(agent_id, NOTHING)
+
+
+NOTHING = hashlib.blake2b(b"", digest_size=16).hexdigest()
+
+
+def _digest(rows) -> str:
+    text = ";".join(f"{s}{o}:{w.toordinal()}:{v}" for s, o, w, v in rows)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 def versions_of_weeks(
     motif, mondays: Iterable[date], *, holder_key: str = "", now: datetime | None = None
-) -> tuple[dict[date, str], bool]:
-    """({Monday: digest of the current versions of what the motif's week depends on}, whether
-    `holder_key` holds a live slot at `now`), in one query whatever the number of weeks."""
+) -> tuple[dict[date, Tokens], bool]:
+    """({Monday: the current versions of what the motif's week depends on}, whether `holder_key`
+    holds a live slot at `now`), in one query whatever the number of weeks."""
     mondays = list(mondays)
     rows = SlotCacheVersion.objects.filter(
         Q(scope=TERRITORY, object_id=motif.organisation.territory_id, week=ALL_WEEKS)
@@ -190,17 +216,19 @@ def versions_of_weeks(
         )
         rows = rows.union(held, all=True)
     rows = sorted(rows)
+    territory = _digest(row for row in rows if row[0] == TERRITORY)
     digests = {}
     for monday in mondays:
-        text = ";".join(
-            f"{s}{o}:{w.toordinal()}:{v}" for s, o, w, v in rows if s != HELD and (w in (ALL_WEEKS, monday))
-        )
-        digests[monday] = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        by_agent: dict[int, list] = {}
+        for row in rows:
+            if row[0] == AGENT and row[2] in (ALL_WEEKS, monday):
+                by_agent.setdefault(row[1], []).append(row)
+        digests[monday] = Tokens(territory, {agent_id: _digest(own) for agent_id, own in by_agent.items()})
     return digests, any(row[0] == HELD for row in rows)
 
 
-def versions(motif, monday: date, *, holder_key: str = "", now: datetime | None = None) -> tuple[str, bool]:
-    """(digest of the current versions of the motif's week, whether `holder_key` holds a live slot)."""
+def versions(motif, monday: date, *, holder_key: str = "", now: datetime | None = None) -> tuple[Tokens, bool]:
+    """(the current versions of the motif's week, whether `holder_key` holds a live slot)."""
     digests, held = versions_of_weeks(motif, [monday], holder_key=holder_key, now=now)
     return digests[monday], held
 
@@ -212,44 +240,45 @@ def _micros(instant: datetime) -> int:
     return (instant.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
-def free_ranges(motif, monday: date, *, lieu_id: int | None, now: datetime, tz, zone: str):
-    """(ranges, valid_until): the distinct free ranges [start, end) in POSIX seconds of the motif's
-    week (Monday to Sunday in `tz`) at `now`, and the earliest expiry of the live slot holds they
-    count as busy (None: none). The holds are read before the slots, so none counted is missed."""
+def free_ranges(
+    motif, monday: date, *, lieu_id: int | None, now: datetime, tz, zone: str, agent_ids: list[int] | None = None
+) -> tuple[dict[int, list[tuple[int, int]]], dict[int, datetime]]:
+    """({agent id: the agent's distinct free ranges [start, end) in POSIX seconds}, {agent id: the
+    earliest expiry of the live slot holds counted as busy}) of the motif's week (Monday to Sunday in
+    `tz`) at `now`, for every agent with an opening of the motif (at the lieu) that week, or for
+    `agent_ids` only. The holds are read before the slots, so none counted is missed."""
     sunday = monday + timedelta(days=6)
     week_start, _ = local_day_interval(monday, tz)
     _, week_end = local_day_interval(sunday, tz)
     # On the connection the loader reads holds from (with the RDVs: the replica on a scoped page,
     # rdv.core.db), so that the expiries and the busy times come from one history, read in order.
     database = router.db_for_read(RdvAgent)
-    valid_until = (
-        SlotHold.objects.using(database)
-        .filter(
-            agent_id__in=_agents_offering(motif.pk),
-            expires_at__gt=now,
-            starts_at__lt=week_end,
-            ends_at__gt=week_start,
-        )
-        .aggregate(first=Min("expires_at"))["first"]
+    holds = SlotHold.objects.using(database).filter(
+        agent_id__in=_agents_offering(motif.pk) if agent_ids is None else agent_ids,
+        expires_at__gt=now,
+        starts_at__lt=week_end,
+        ends_at__gt=week_start,
     )
+    valid_until = dict(holds.values("agent_id").annotate(first=Min("expires_at")).values_list("agent_id", "first"))
     inputs = load_inputs(
         [motif],
         monday,
         sunday,
         now=now,
+        agent_ids=agent_ids,
         lieu_ids=None if lieu_id is None else [lieu_id],
         holiday_zone=zone,
         tz=tz,
     )
     prepared: dict[int, tuple[list, list]] = {}
-    ranges: set[tuple[int, int]] = set()
+    ranges: dict[int, set[tuple[int, int]]] = {}
     for agent_id, _lieu_id, start, end in inputs.openings.get(motif.pk, ()):
         entry = prepared.get(agent_id)
         if entry is None:
             busy = merge_seconds(inputs.busy.get(agent_id, ()))
             entry = prepared[agent_id] = (busy, [e for _, e in busy])
-        ranges.update(subtract_seconds(start, end, *entry))
-    return sorted(ranges), valid_until
+        ranges.setdefault(agent_id, set()).update(subtract_seconds(start, end, *entry))
+    return {agent_id: sorted(own) for agent_id, own in ranges.items()}, valid_until
 
 
 def starts_in(ranges: Iterable[tuple[int, int]], motif, first_day: date, last_day: date, *, now: datetime, tz):
@@ -280,28 +309,62 @@ def _key(motif, monday: date, lieu_id: int | None, tz, zone: str) -> str:
     return f"week:{motif.pk}:{lieu_id or 0}:{monday.isoformat()}:{tz.key}:{zone}"
 
 
-def _ranges(value, token: str, now_us: int):
-    """The cached ranges of a value if it may be used at `now_us` under the versions `token`."""
-    if value is None:
-        return None
-    stored_token, computed_us, valid_until_us, packed = value
-    if stored_token == token and computed_us <= now_us and (valid_until_us is None or now_us < valid_until_us):
-        return _unpack(packed)
-    return None
+def _pieces(tokens: Tokens, ranges: dict[int, list], valid_until: dict[int, datetime]) -> dict[int, tuple]:
+    """{agent id: (the agent's versions, the earliest expiry of their holds counted as busy in µs or
+    None, their packed free ranges)}."""
+    return {
+        agent_id: (
+            tokens.agent(agent_id),
+            _micros(valid_until[agent_id]) if agent_id in valid_until else None,
+            _pack(own),
+        )
+        for agent_id, own in ranges.items()
+    }
 
 
-def _read(motif, monday, token, value, *, lieu_id, now, tz, zone) -> list[tuple[int, int]]:
-    """The week's free ranges: the cached value when valid (hit), else computed and stored (miss)."""
+def _merged(pieces: dict[int, tuple]) -> list[tuple[int, int]]:
+    return sorted({pair for _, _, packed in pieces.values() for pair in _unpack(packed)})
+
+
+def _read(motif, monday, tokens: Tokens, value, *, lieu_id, now, tz, zone) -> list[tuple[int, int]]:
+    """The week's free ranges (every agent's, deduplicated). An entry holds each agent's ranges with
+    the versions they were computed under:
+    - hit: the espace's versions are the entry's and no agent's versions changed nor hold expired;
+    - partial: the espace's versions are the entry's; the agents whose versions changed (a RDV, a
+      hold, an absence of theirs) or whose counted hold expired are computed again, alone, and the
+      others' ranges kept: a booking rush invalidates one agent at a time, not the whole week;
+    - miss: no entry, or the espace's versions changed (plages, lieux, motifs, settings: anyone's
+      openings may have), or the entry comes from a later instant: every agent is computed.
+    Agents without an opening of the week at the lieu have no ranges and are not kept: only a change
+    of the espace's versions can give them openings."""
     now_us = _micros(now)
-    ranges = _ranges(value, token, now_us)
-    if ranges is not None:
-        REQUESTS.labels(result="hit").inc()
-        return ranges
+    key = _key(motif, monday, lieu_id, tz, zone)
+    if value is not None:
+        territory, computed_us, pieces, merged = value
+        if territory == tokens.territory and computed_us <= now_us:
+            stale = [
+                agent_id
+                for agent_id, (token, valid_until_us, _) in pieces.items()
+                if token != tokens.agent(agent_id) or (valid_until_us is not None and now_us >= valid_until_us)
+            ]
+            if not stale:
+                REQUESTS.labels(result="hit").inc()
+                return _unpack(merged)
+            REQUESTS.labels(result="partial").inc()
+            ranges, valid_until = free_ranges(
+                motif, monday, lieu_id=lieu_id, now=now, tz=tz, zone=zone, agent_ids=sorted(stale)
+            )
+            pieces = {agent_id: piece for agent_id, piece in pieces.items() if agent_id not in stale}
+            pieces.update(_pieces(tokens, ranges, valid_until))
+            merged = _merged(pieces)
+            _cache().set(key, (territory, computed_us, pieces, _pack(merged)), ENTRY_TIMEOUT)
+            return merged
     REQUESTS.labels(result="miss").inc()
     ranges, valid_until = free_ranges(motif, monday, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
-    value = (token, now_us, None if valid_until is None else _micros(valid_until), _pack(ranges))
-    _cache().set(_key(motif, monday, lieu_id, tz, zone), value, ENTRY_TIMEOUT)
-    return ranges
+    pieces = _pieces(tokens, ranges, valid_until)
+    merged = _merged(pieces)
+    _cache().set(key, (tokens.territory, now_us, pieces, _pack(merged)), ENTRY_TIMEOUT)
+    return merged
 
 
 def week_starts(
@@ -322,12 +385,12 @@ def week_starts(
     if not enabled():
         return None
     # FIRST: a change committed after this read makes a later miss, never a stale hit
-    token, held = versions(motif, monday, holder_key=holder_key, now=now)
+    tokens, held = versions(motif, monday, holder_key=holder_key, now=now)
     if held:  # the holder sees their held slot: the uncached path, with their key
         REQUESTS.labels(result="bypass").inc()
         return None
     value = _cache().get(_key(motif, monday, lieu_id, tz, zone))
-    ranges = _read(motif, monday, token, value, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
+    ranges = _read(motif, monday, tokens, value, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
     return starts_in(ranges, motif, first_day, last_day, now=now, tz=tz)
 
 

@@ -133,21 +133,38 @@ def occurrence_dates(event: RecurringEvent, start: date, end: date) -> Iterator[
         raise ValueError(f"unknown recurrence {rec.kind!r}")
 
 
+# Days whose wall-clock instants may not exist in UTC (year 1 east of Greenwich, year 9999 west of it):
+# an event that starts or ends beyond them is taken to start or end there, which no window reaches.
+FIRST_SAFE_DAY, LAST_SAFE_DAY = date(2, 1, 1), date(9998, 12, 31)
+
+
+def _plus_days(day: date, days: int) -> date:
+    """`day` + `days`, held within the calendar (date.min … date.max) instead of overflowing."""
+    if days >= 0:
+        return day + timedelta(days=min(days, (date.max - day).days))
+    return day - timedelta(days=min(-days, (day - date.min).days))
+
+
+def _safe_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
+    return to_utc(min(max(day, FIRST_SAFE_DAY), LAST_SAFE_DAY), at, tz)
+
+
 def expand(event: RecurringEvent, start: date, end: date) -> list[tuple[datetime, datetime]]:
     """UTC (start, end) of every occurrence that overlaps the local dates [start, end].
 
     Occurrences that started up to `span_days` before `start` are included, since they may
-    still be running."""
+    still be running. Dates at the ends of the calendar (an absence « from year 1 to 9999 ») never
+    overflow: they are held at the first or last day whose instants exist in UTC."""
     result = []
-    for day in occurrence_dates(event, start - timedelta(days=event.span_days), end):
+    for day in occurrence_dates(event, _plus_days(start, -event.span_days), end):
         if day in event.exceptions:
             times = event.exceptions[day]
             if times is None:  # this occurrence is cancelled
                 continue
         else:
             times = (event.start_time, event.end_time)
-        begin = to_utc(day, times[0], event.tz)
-        finish = to_utc(day + timedelta(days=event.span_days), times[1], event.tz)
+        begin = _safe_utc(day, times[0], event.tz)
+        finish = _safe_utc(_plus_days(day, event.span_days), times[1], event.tz)
         if finish > begin:
             result.append((begin, finish))
     return result

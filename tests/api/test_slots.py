@@ -124,3 +124,30 @@ def test_online_slots_follow_the_public_rules(setup, api):
 
 def test_no_token_is_401(setup, api):
     assert api(None).get(url(setup), {"start_date": TODAY, "end_date": TODAY}).status_code == 401
+
+
+def test_an_absence_from_year_1_to_9999_makes_no_slot_and_no_500(setup, api):
+    """The API accepts any date for an absence; the engine then never overflows the calendar
+    (found by the API fuzzing: next_availability answered 500)."""
+    from datetime import date, time
+
+    from rdv.agendas.models import Absence
+
+    for agent in (setup.agent, setup.admin):
+        Absence.objects.create(
+            agent=agent,
+            organisation=setup.organisation,
+            title="Toujours",
+            first_date=date.min,
+            start_time=time(0),
+            end_date=date.max,
+            end_time=time(23, 59),
+        )
+    setup.motif.bookable_online = True
+    setup.motif.save()
+    client = api(setup.agent)
+    for online in ("false", "true"):
+        found = client.get(url(setup, what="next_availability"), {"online": online})
+        assert found.status_code == 200 and found.json()["next_slot"] is None
+    day = client.get(url(setup), {"start_date": TODAY, "end_date": TODAY})
+    assert day.status_code == 200 and day.json()["slots"] == []

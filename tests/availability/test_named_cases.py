@@ -442,3 +442,17 @@ def test_any_positive_duration_is_cut_even_one_second():
     assert compute_slot_seconds([(1, 1, 0, 3)], {}, 1, 0, 0, 10) == {(0, 1): {1}, (1, 1): {1}, (2, 1): {1}}
     with pytest.raises(ValueError, match="positive"):
         compute_slot_seconds([(1, 1, 0, 3)], {}, 0, 0, 0, 10)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/Cayenne", "Pacific/Noumea"])
+def test_an_event_from_the_first_to_the_last_day_of_the_calendar_covers_today_without_overflowing(zone):
+    """An absence entered « from year 1 to 9999 » (the API accepts any date) is busy all along:
+    no date before year 1 nor instant beyond 9999 is computed."""
+    tz = ZoneInfo(zone)
+    absence = RecurringEvent(date.min, time(0), time(23, 59), span_days=(date.max - date.min).days, tz=tz)
+    day = date(2027, 3, 9)
+    [(begin, finish)] = expand(absence, day, day)
+    assert begin <= datetime.combine(day, time(0), tzinfo=tz) and finish >= datetime.combine(day, time(23), tzinfo=tz)
+    late = RecurringEvent(date(9999, 12, 30), time(9), time(12), span_days=5, tz=tz)  # would end after 9999
+    assert expand(late, date(9999, 12, 29), date.max) != []
+    assert expand(late, day, day) == []

@@ -33,13 +33,50 @@ from rdv.usagers import policies as usager_policies
 from rdv.usagers.models import Usager
 
 
+@dataclass(frozen=True, slots=True)
+class AgendaMotif:
+    name: str
+    color: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaLieu:
+    name: str
+
+
+@dataclass(slots=True)
+class AgendaRdv:
+    """What the agenda (grid and list) shows of a RDV, read as plain values: a week of 12 agents
+    holds hundreds of them, and model instances (a RDV, its motif, its lieu) cost most of its time."""
+
+    pk: int
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    collective: bool
+    arrived_at: datetime | None
+    motif: AgendaMotif
+    lieu: AgendaLieu | None
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status in CANCELLED_STATUSES
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    def get_status_display(self) -> str:
+        return str(RdvStatus(self.status).label)
+
+
 @dataclass
 class RdvItem:
-    rdv: Rdv
+    rdv: AgendaRdv
     visible: bool
     start: datetime
     end: datetime
-    usagers: list = field(default_factory=list)
+    usagers: list = field(default_factory=list)  # their names (« Jeanne DUPONT »)
     nested: bool = False  # shown inside the plage occurrence that holds it
     kind: str = "rdv"
 
@@ -120,15 +157,21 @@ def _local_days(start: datetime, end: datetime, first_day: date, last_day: date,
         day += timedelta(days=1)
 
 
-# What the agenda (grid and list) reads of each RDV of the period, with its motif and lieu.
+# What the agenda (grid and list) reads of each RDV of the period, with its motif and lieu, in the
+# order `build_agenda` unpacks them.
 AGENDA_LINK_FIELDS = (
-    "rdv_id",
     "agent_id",
-    "starts_at",
-    "ends_at",
-    *(f"rdv__{name}" for name in ("motif", "lieu", "starts_at", "ends_at", "status", "collective", "arrived_at")),
+    "visible",
+    "rdv_id",
+    "rdv__starts_at",
+    "rdv__ends_at",
+    "rdv__status",
+    "rdv__collective",
+    "rdv__arrived_at",
+    "rdv__motif_id",
     "rdv__motif__name",
     "rdv__motif__color",
+    "rdv__lieu_id",
     "rdv__lieu__name",
 )
 
@@ -159,32 +202,38 @@ def build_agenda(
     links = (
         RdvAgent.objects.filter(agent_id__in=agent_ids, starts_at__lt=window_end, ends_at__gt=window_start)
         .annotate(visible=Exists(policies.scope(ctx).filter(pk=OuterRef("rdv_id"))))
-        .select_related("rdv__motif", "rdv__lieu")
-        .only(*AGENDA_LINK_FIELDS)
         .order_by("starts_at", "rdv_id")
     )
     if not show_cancelled:
         links = links.exclude(rdv__status__in=CANCELLED_STATUSES)
-    links = list(links)
-    visible_ids = sorted({link.rdv_id for link in links if link.visible})
+    links = list(links.values_list(*AGENDA_LINK_FIELDS))
+    visible_ids = sorted({link[2] for link in links if link[1]})
     usagers = defaultdict(list)
     if visible_ids:
-        for participation in (
+        for rdv_id, first_name, last_name in (
             Participation.objects.filter(rdv_id__in=visible_ids)
-            .select_related("usager")
-            .only("rdv_id", "usager__first_name", "usager__last_name")  # what str(usager) writes
             .order_by("usager__last_name_key", "usager__first_name_key", "pk")
+            .values_list("rdv_id", "usager__first_name", "usager__last_name")
         ):
-            usagers[participation.rdv_id].append(participation.usager)
+            usagers[rdv_id].append(Usager.name_of(first_name, last_name))
+    rdvs: dict[int, AgendaRdv] = {}
+    motifs: dict[int, AgendaMotif] = {}
+    lieux: dict[int, AgendaLieu] = {}
     rdv_items: dict[tuple[int, date], list[RdvItem]] = defaultdict(list)
     arrived = {}
-    for link in links:
-        item = RdvItem(link.rdv, link.visible, link.rdv.starts_at, link.rdv.ends_at, usagers.get(link.rdv_id, []))
-        day = timezone.localtime(link.rdv.starts_at, tz).date()
-        if (link.agent_id, day) in cells:
-            rdv_items[(link.agent_id, day)].append(item)
-        if link.visible and link.rdv.arrived_at and not link.rdv.is_cancelled:
-            arrived.setdefault(link.rdv_id, item)
+    for agent_id, visible, rdv_id, starts_at, ends_at, status, collective, arrived_at, *more in links:
+        rdv = rdvs.get(rdv_id)
+        if rdv is None:
+            motif_id, motif_name, motif_color, lieu_id, lieu_name = more
+            motif = motifs.get(motif_id) or motifs.setdefault(motif_id, AgendaMotif(motif_name, motif_color))
+            lieu = None if lieu_id is None else (lieux.get(lieu_id) or lieux.setdefault(lieu_id, AgendaLieu(lieu_name)))
+            rdv = rdvs[rdv_id] = AgendaRdv(rdv_id, starts_at, ends_at, status, collective, arrived_at, motif, lieu)
+        item = RdvItem(rdv, visible, starts_at, ends_at, usagers.get(rdv_id, []))
+        day = timezone.localtime(starts_at, tz).date()
+        if (agent_id, day) in cells:
+            rdv_items[(agent_id, day)].append(item)
+        if visible and arrived_at and not rdv.is_cancelled:
+            arrived.setdefault(rdv_id, item)
 
     # Plages of this organisation, expanded over the days (exceptions applied).
     plages = list(

@@ -160,7 +160,12 @@ class Usager(models.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name.upper()}".strip()
+        return self.name_of(self.first_name, self.last_name)
+
+    @staticmethod
+    def name_of(first_name: str, last_name: str) -> str:
+        """How an usager is named (« Jeanne DUPONT »), from the two fields alone (lists read as values)."""
+        return f"{first_name} {last_name.upper()}".strip()
 
     @property
     def phone_display(self) -> str:

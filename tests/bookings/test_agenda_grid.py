@@ -94,12 +94,25 @@ def test_the_grid_has_one_column_per_day_and_agent_with_what_each_one_holds(setu
     today = {column.agent: column for column in grid.columns if column.day == TODAY}
     assert all(column.is_today for column in today.values())
     assert [(item.start, item.end) for item in today[setup.agent].plages] == [(at(TODAY, 9), at(TODAY, 12))]
-    assert [(item.rdv, item.visible, item.movable, item.names) for item in today[setup.agent].rdvs] == [
-        (rdv, True, True, "Jeanne DUPONT"),
+    assert [(item.rdv.pk, item.visible, item.movable, item.names) for item in today[setup.agent].rdvs] == [
+        (rdv.pk, True, True, "Jeanne DUPONT"),
     ]
+    shown = today[setup.agent].rdvs[0].rdv  # read as values: what the agenda shows of it
+    assert (shown.starts_at, shown.ends_at, shown.status, shown.motif.name, shown.lieu.name) == (
+        rdv.starts_at,
+        rdv.ends_at,
+        rdv.status,
+        rdv.motif.name,
+        rdv.lieu.name,
+    )
+    assert (shown.duration_minutes, shown.get_status_display(), shown.is_cancelled) == (
+        rdv.duration_minutes,
+        rdv.get_status_display(),
+        False,
+    )
     # A PMI motif of the admin: « Occupé » for a Service social agent, without its usager.
-    assert [(item.rdv, item.visible, item.movable, item.names) for item in today[setup.admin].rdvs] == [
-        (hidden, False, False, ""),
+    assert [(item.rdv.pk, item.visible, item.movable, item.names) for item in today[setup.admin].rdvs] == [
+        (hidden.pk, False, False, ""),
     ]
     assert [(a.title, a.whole_day) for a in today[setup.admin].absences] == [("Formation", True)]
     assert grid.rdv_ids == [rdv.pk]

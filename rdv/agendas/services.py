@@ -45,6 +45,7 @@ from rdv.agendas.models import (
 from rdv.availability.recurrence import Recurrence, RecurringEvent, expand, occurrence_dates
 from rdv.core.audit import log_action
 from rdv.core.context import Context, require
+from rdv.core.dates import DATE_MAX, DATE_MIN, DATE_OUT_OF_RANGE
 from rdv.core.errors import DomainError
 from rdv.core.phones import InvalidPhone, format_phone, normalise_phone
 from rdv.motifs.models import Motif
@@ -107,12 +108,16 @@ def _date(value: Any, name: str, required_message: str) -> date | None:
         return None
     if isinstance(value, datetime):
         value = value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise DomainError(f"{name}_invalid", "Saisissez une date valide, par exemple 31/12/2026.", field=name) from None
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value))
+        except ValueError:
+            raise DomainError(
+                f"{name}_invalid", "Saisissez une date valide, par exemple 31/12/2026.", field=name
+            ) from None
+    if not DATE_MIN <= value <= DATE_MAX:  # the bounds of every face (rdv.core.dates), the API's too
+        raise DomainError(f"{name}_out_of_range", DATE_OUT_OF_RANGE, field=name)
+    return value
 
 
 def _time(value: Any, name: str, required_message: str) -> time:

@@ -107,6 +107,9 @@ def test_an_absence_entered_in_another_organisation_blocks_the_agent_everywhere(
         ),
         ({"recurrence": "weekly", "until": date(2027, 1, 1)}, "until_before_first_date", "doit être le 02/03/2027"),
         ({"recurrence": "monthly", "recurrence_interval": 0}, "recurrence_interval_range", "1 à 12 mois"),
+        ({"first_date": date(1, 1, 1)}, "first_date_out_of_range", "entre 1900 et 2200"),
+        ({"end_date": date(9999, 12, 31)}, "end_date_out_of_range", "entre 1900 et 2200"),
+        ({"recurrence": "weekly", "until": date(2201, 1, 1)}, "until_out_of_range", "entre 1900 et 2200"),
     ],
 )
 def test_bad_absence_input_is_refused_in_french_and_saves_nothing(agenda, overrides, code, words):

@@ -158,6 +158,10 @@ def test_a_recurring_absence_has_its_rrule_and_recurrence(alice, api):
         ({**NEW, "first_day": 1_800_000_000}, "first_day"),
         ({**NEW, "whole_day": "yes"}, "whole_day"),
         ({**NEW, "recurrence": {"kind": "weekly", "last_of_month": 1}}, "recurrence.last_of_month"),
+        # Dates from 1900 to 2200, as every face (an absence from year 1 to 9999 made the engine overflow).
+        ({**NEW, "first_day": "0001-01-01", "end_day": "9999-12-31"}, "first_day"),
+        ({**NEW, "end_day": "2201-01-01"}, "end_day"),
+        ({**NEW, "recurrence": {"kind": "weekly", "until": "9999-12-31"}}, "recurrence.until"),
     ],
 )
 def test_bad_input_is_422_with_the_field_and_changes_nothing(alice, api, data, field):

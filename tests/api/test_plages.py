@@ -201,6 +201,8 @@ def test_lieux_and_motifs_follow_the_service_s_rules(alice, bob, api, place):
         ({"recurrence": {"kind": "weekly", "until": "2027-03-01"}}, "recurrence.until"),
         ({"recurrence": "weekly"}, "recurrence"),
         ({"motifs": [1]}, "motifs"),
+        ({"first_day": "1899-12-31"}, "first_day"),  # dates from 1900 to 2200, as every face
+        ({"recurrence": {"kind": "weekly", "until": "2201-01-01"}}, "recurrence.until"),
     ],
 )
 def test_bad_input_is_422_with_the_field_and_changes_nothing(alice, api, place, extra, field):

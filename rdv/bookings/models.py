@@ -26,7 +26,22 @@ class RdvQuerySet(models.QuerySet):
         return self.filter(organisation=organisation)
 
 
-class Rdv(models.Model):
+class RdvFacts:
+    """What a RDV's status and times say: shared by the model and the agenda's plain values
+    (rdv.bookings.selectors.AgendaRdv), which have `status`, `starts_at` and `ends_at`."""
+
+    __slots__ = ()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status in CANCELLED_STATUSES
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+class Rdv(RdvFacts, models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="rdvs")
     motif = models.ForeignKey("motifs.Motif", on_delete=models.PROTECT, related_name="rdvs")
     lieu = models.ForeignKey("agendas.Lieu", null=True, blank=True, on_delete=models.PROTECT, related_name="rdvs")
@@ -81,14 +96,6 @@ class Rdv(models.Model):
 
         local = timezone.localtime(self.starts_at, self.organisation.territory.zone)  # the espace's time
         return f"RDV {self.motif.name} le {local:%d/%m/%Y %H:%M}"
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self.status in CANCELLED_STATUSES
-
-    @property
-    def duration_minutes(self) -> int:
-        return int((self.ends_at - self.starts_at).total_seconds() // 60)
 
     @property
     def territory(self):

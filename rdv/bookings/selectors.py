@@ -23,7 +23,7 @@ from rdv.agendas.models import ABSENCE_LOOKBACK_DAYS, Absence, PlageException, P
 from rdv.availability import expand
 from rdv.availability.recurrence import local_day_interval
 from rdv.bookings import policies
-from rdv.bookings.models import CANCELLED_STATUSES, Participation, Rdv, RdvAgent, RdvStatus
+from rdv.bookings.models import CANCELLED_STATUSES, Participation, Rdv, RdvAgent, RdvFacts, RdvStatus
 from rdv.core.audit import describe_entries
 from rdv.core.context import Context
 from rdv.core.db import EpochSeconds
@@ -45,7 +45,7 @@ class AgendaLieu:
 
 
 @dataclass(slots=True)
-class AgendaRdv:
+class AgendaRdv(RdvFacts):
     """What the agenda (grid and list) shows of a RDV, read as plain values: a week of 12 agents
     holds hundreds of them, and model instances (a RDV, its motif, its lieu) cost most of its time."""
 
@@ -57,14 +57,6 @@ class AgendaRdv:
     arrived_at: datetime | None
     motif: AgendaMotif
     lieu: AgendaLieu | None
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self.status in CANCELLED_STATUSES
-
-    @property
-    def duration_minutes(self) -> int:
-        return int((self.ends_at - self.starts_at).total_seconds() // 60)
 
     def get_status_display(self) -> str:
         return str(RdvStatus(self.status).label)

@@ -73,8 +73,9 @@ class Column:
 
 
 @dataclass
-class Layout:
-    columns: list
+class Frame:
+    """What the whole grid shares: its hours, and whether it shows one day or one agent."""
+
     first_minute: int
     last_minute: int
     hours: list  # (label, top)
@@ -84,6 +85,13 @@ class Layout:
     @property
     def height(self) -> int:
         return self.last_minute - self.first_minute
+
+
+@dataclass
+class Layout(Frame):
+    """The frame and its placed columns (rdv.www.agenda_grid.layout)."""
+
+    columns: list = field(default_factory=list)
 
 
 def minute_of_day(moment: datetime, day: date) -> int:
@@ -276,21 +284,6 @@ def rdvs_html(blocks: list, agent_id: int, urls: RdvUrls) -> SafeString:
     return mark_safe("".join(_rdv_html(block, agent_id, urls) for block in blocks))  # noqa: S308 - escaped above
 
 
-@dataclass
-class Frame:
-    """What the whole grid shares: its hours, and whether it shows one day or one agent."""
-
-    first_minute: int
-    last_minute: int
-    hours: list  # (label, top)
-    single_day: bool
-    single_agent: bool
-
-    @property
-    def height(self) -> int:
-        return self.last_minute - self.first_minute
-
-
 def frame(grid) -> Frame:
     first, last = hour_range(grid.columns)
     hours = [(f"{minute // 60:02d}:00", minute - first) for minute in range(first, last, 60)]
@@ -385,14 +378,7 @@ def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links
     grid_frame = frame(grid)
     placer = Placer(organisation_id, grid_frame, now=now or timezone.now(), day_links=day_links)
     columns = [placer.column(column) for column in grid.columns]
-    return Layout(
-        columns,
-        grid_frame.first_minute,
-        grid_frame.last_minute,
-        grid_frame.hours,
-        single_day=grid_frame.single_day,
-        single_agent=grid_frame.single_agent,
-    )
+    return Layout(**vars(grid_frame), columns=columns)
 
 
 # A column's signature: everything its HTML is made of, apart from the « now » marks -----------------

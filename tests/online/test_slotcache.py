@@ -56,6 +56,20 @@ def uncached(online, monday, **kwargs):
         return week(online, monday, **kwargs)
 
 
+def book(online, start, agents):
+    """An agent books `agents` at `start` for a new usager (the services: journaled, versions bumped)."""
+    return booking_services.book_rdv(
+        as_agent(None, online.organisation),
+        booking_services.BookingRequest(
+            motif=online.motif,
+            starts_at=start,
+            agents=agents,
+            usagers=[factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])],
+            lieu=online.lieu,
+        ),
+    )
+
+
 def counts():
     return slotcache.counts()
 
@@ -161,16 +175,7 @@ def test_a_booking_invalidates_its_week_only_and_not_another_espace(online):
     week(online, MONDAY + timedelta(days=7))
     week(other, MONDAY)
     before = counts()
-    booking_services.book_rdv(
-        as_agent(None, online.organisation),
-        booking_services.BookingRequest(
-            motif=online.motif,
-            starts_at=at(TUESDAY, 10),
-            agents=[online.agent, online.agent2],
-            usagers=[factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])],
-            lieu=online.lieu,
-        ),
-    )
+    book(online, at(TUESDAY, 10), [online.agent, online.agent2])
     times, _ = week(online, MONDAY)
     assert at(TUESDAY, 10) not in times
     assert delta(before) == {"hit": 0, "partial": 1, "miss": 0, "bypass": 0}  # its two agents computed again
@@ -194,16 +199,7 @@ def test_an_absence_invalidates_every_week_of_its_agent(online):
 def test_a_hold_hides_its_slot_from_others_at_once_and_shows_it_again_when_it_expires(online, traveller):
     start = at(THURSDAY, 10)
     week(online, MONDAY)
-    booking_services.book_rdv(  # one agent left at 10:00 on Thursday
-        as_agent(None, online.organisation),
-        booking_services.BookingRequest(
-            motif=online.motif,
-            starts_at=start,
-            agents=[online.agent],
-            usagers=[factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])],
-            lieu=online.lieu,
-        ),
-    )
+    book(online, start, [online.agent])
     assert start in week(online, MONDAY)[0]
     online.hold(start, holder_key="visiteur-1")
     assert start not in week(online, MONDAY)[0]  # everyone else
@@ -218,16 +214,7 @@ def test_a_hold_hides_its_slot_from_others_at_once_and_shows_it_again_when_it_ex
 
 def test_an_expired_hold_gets_its_agent_computed_again_alone(online, traveller):
     start = at(THURSDAY, 10)
-    booking_services.book_rdv(  # one agent left at 10:00 on Thursday
-        as_agent(None, online.organisation),
-        booking_services.BookingRequest(
-            motif=online.motif,
-            starts_at=start,
-            agents=[online.agent],
-            usagers=[factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])],
-            lieu=online.lieu,
-        ),
-    )
+    book(online, start, [online.agent])
     online.hold(start, holder_key="visiteur-1")
     SlotHold.objects.update(expires_at=timezone.now() + timedelta(seconds=30))  # shorter than the entry's life
     assert start not in week(online, MONDAY)[0]
@@ -248,16 +235,7 @@ def test_a_change_committed_during_a_computation_never_leaves_a_stale_hit(online
     def racing(*args, **kwargs):
         result = real(*args, **kwargs)  # computed before the booking below
         for agent in (online.agent, online.agent2):
-            booking_services.book_rdv(
-                as_agent(None, online.organisation),
-                booking_services.BookingRequest(
-                    motif=online.motif,
-                    starts_at=start,
-                    agents=[agent],
-                    usagers=[factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])],
-                    lieu=online.lieu,
-                ),
-            )
+            book(online, start, [agent])
         return result
 
     monkeypatch.setattr(slotcache, "free_ranges", racing)
@@ -270,16 +248,7 @@ def test_a_change_committed_during_a_computation_never_leaves_a_stale_hit(online
 def test_the_booking_recheck_ignores_a_stale_cache_entry(online, monkeypatch):
     """Even with an entry forced to show a taken slot as free, two visitors never hold one slot."""
     start = at(TUESDAY, 10)
-    booking_services.book_rdv(
-        as_agent(None, online.organisation),
-        booking_services.BookingRequest(
-            motif=online.motif,
-            starts_at=start,
-            agents=[online.agent],
-            usagers=[factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])],
-            lieu=online.lieu,
-        ),
-    )
+    book(online, start, [online.agent])
     forced = slotcache.Tokens("forced")
     monkeypatch.setattr(slotcache, "versions", lambda motif, monday, **kwargs: (forced, False))
     seconds = int(start.timestamp())
@@ -374,16 +343,7 @@ def test_a_folder_cache_is_shared_by_the_processes_of_a_host(online, settings, t
     before = counts()
     assert week(online, MONDAY) == first == uncached(online, MONDAY)
     assert delta(before)["hit"] == 1
-    booking_services.book_rdv(
-        as_agent(None, online.organisation),
-        booking_services.BookingRequest(
-            motif=online.motif,
-            starts_at=at(TUESDAY, 10),
-            agents=[online.agent, online.agent2],
-            usagers=[factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])],
-            lieu=online.lieu,
-        ),
-    )
+    book(online, at(TUESDAY, 10), [online.agent, online.agent2])
     before = counts()
     assert week(online, MONDAY) == uncached(online, MONDAY) != first
     assert delta(before)["partial"] == 1

@@ -169,6 +169,9 @@ def test_the_list_filters(setup, api):
     assert ids(starts_after="2027-03-09T10:00:00+01:00") == [ten.pk, eleven.pk, tomorrow.pk]  # inclusive
     assert ids(starts_before="2027-03-09T10:00:00+01:00") == [phone.pk, cancelled.pk]  # exclusive
     assert ids(starts_after="2027-03-09T10:00:00Z") == [eleven.pk, tomorrow.pk]  # 10:00 UTC is 11:00 in Paris
+    # Offsets beyond PostgreSQL's ±15:59 (ISO 8601 allows ±23:59): the same instant, read in UTC.
+    assert ids(starts_after="2027-03-08T15:19:00-17:41") == [ten.pk, eleven.pk, tomorrow.pk]  # 10:00 in Paris
+    assert ids(starts_after="1370-01-14T22:09:45-17:41") == [phone.pk, cancelled.pk, ten.pk, eleven.pk, tomorrow.pk]
     assert ids(starts_after="2027-03-10") == [tomorrow.pk]  # a date: its midnight in the espace
     assert ids(starts_before="2027-03-10") == [phone.pk, cancelled.pk, ten.pk, eleven.pk]
     assert ids(starts_after="2027-03-09", starts_before="2027-03-09T10:30:00+01:00") == [

@@ -152,6 +152,15 @@ def test_the_list_shows_what_the_policies_let_each_agent_see(setup, bob, api):
     assert seen(bob.territory_admin)[0] == 404
 
 
+def test_an_instant_with_an_offset_beyond_postgresql_s_is_read_in_utc_when_booking(setup, api):
+    """ISO 8601 allows ±23:59, PostgreSQL ±15:59: 10:00 in Paris written at -17:41 books 10:00."""
+    response = api(setup.agent).post(
+        rdvs_url(setup.organisation), booking(setup, starts_at="2027-03-08T15:19:00-17:41")
+    )
+    assert response.status_code == 201, response.content
+    assert Rdv.objects.get(pk=response.json()["rdv"]["id"]).starts_at == at(TODAY, 10)
+
+
 def test_the_list_filters(setup, api):
     ten = setup.book(at(TODAY, 10))
     eleven = setup.book(at(TODAY, 11), agents=[setup.admin], usagers=[setup.usager2], actor=setup.admin)

@@ -7,7 +7,7 @@ Records are the webhooks' RDV body (rdv.webhooks.payloads.rdv_data: the establis
 blueprint) with `visio_url` and `cancel_reason` added. Objects named by id (motif, agents, usagers,
 lieu) are fetched through the token agent's scopes: outside them, 404."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from ninja import Field, Query, Router, Schema, Status
@@ -20,7 +20,7 @@ from rdv.api.auth import one, organisation_ctx
 from rdv.api.errors import NOT_FOUND_MESSAGE, ApiError
 from rdv.api.pagination import Meta, PageParams, paginate
 from rdv.api.schemas import responses
-from rdv.api.types import ISO_DATE, ISO_DATETIME, AwareDateTime, Flag, Id, Integer
+from rdv.api.types import ISO_DATE, ISO_DATETIME, AwareDateTime, Flag, Id, Integer, in_utc
 from rdv.bookings import policies, selectors, services
 from rdv.bookings.models import Rdv
 from rdv.motifs import policies as motif_policies
@@ -35,22 +35,13 @@ CANCEL_REASON_MAX_LENGTH = Rdv._meta.get_field("cancel_reason").max_length
 RdvStatusValue = Literal["unknown", "seen", "noshow", "excused", "revoked"]
 
 
-def _utc(value: datetime) -> datetime:
-    """The same instant in UTC: PostgreSQL takes offsets up to ±15:59 only, ISO 8601 up to ±23:59
-    (« 1370-01-14T22:09:45-17:41 » answered 500, found by the API fuzzing)."""
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:  # year 1 east of Greenwich, 9999 west of it
-        raise PydanticCustomError("datetime_parsing", "invalid moment") from exc
-
-
 def _moment(value):
     """A filter's moment: a date (AAAA-MM-JJ), or an instant with its offset (rdv.api.types'
     formats), as the same instant in UTC; one error, worded for what was sent."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise PydanticCustomError("timezone_aware", "naive datetime")
-        return _utc(value)
+        return in_utc(value)
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -58,7 +49,7 @@ def _moment(value):
             if ISO_DATE.fullmatch(value):
                 return date.fromisoformat(value)
             if ISO_DATETIME.fullmatch(value):
-                return _utc(datetime.fromisoformat(value))
+                return in_utc(datetime.fromisoformat(value))
         except ValueError as exc:  # 2027-02-30
             raise PydanticCustomError("datetime_parsing", "invalid moment") from exc
         if ISO_DATE.match(value) and "T" in value:  # a wall-clock time without its offset

@@ -79,7 +79,10 @@ class OnlineBooking(models.Model):
     class Meta:
         verbose_name = "réservation en ligne"
         verbose_name_plural = "réservations en ligne"
-        indexes = [models.Index(fields=["motif", "contact_email"], name="onlinebooking_motif_email_idx")]
+        indexes = [
+            models.Index(fields=["motif", "contact_email"], name="onlinebooking_motif_email_idx"),
+            models.Index(fields=["motif", "contact_phone"], name="onlinebooking_motif_phone_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Réservation en ligne {self.public_id}"

@@ -40,7 +40,7 @@ from rdv.agendas.locks import lock_agendas
 from rdv.availability.recurrence import local_day_interval
 from rdv.bookings import policies as booking_policies
 from rdv.bookings.availability import find_slots, is_slot_free
-from rdv.bookings.models import CANCELLED_STATUSES, Rdv, RdvAgent, SlotHold
+from rdv.bookings.models import CANCELLED_STATUSES, Participation, Rdv, RdvAgent, SlotHold
 from rdv.bookings.services import (
     BookingError,
     BookingRequest,
@@ -493,30 +493,46 @@ def _send_code(booking: OnlineBooking) -> OnlineBooking:
 # Fairness limits ---------------------------------------------------------------------------------
 
 
-def upcoming_for_contact(motif, email: str, phone: str, *, now: datetime | None = None) -> int:
+def upcoming_for_contact(
+    motif, email: str, phone: str, *, now: datetime | None = None, territory_id: int | None = None
+) -> int:
     """Upcoming, not cancelled RDVs of this motif for this e-mail or phone: the usager's own, their
-    relatives' (the responsible's contact), and those booked online with that contact."""
+    relatives' (the responsible's contact), and those booked online with that contact.
+
+    Read from the contact's side, each step on an index (usagers of the motif's espace by e-mail or
+    phone, their relatives, their participations, the online bookings of the motif by contact), then
+    the RDVs found are counted: one query joining every RDV of the motif to its usagers took 60 ms of
+    the database for each confirmation of a 50,000-usager espace, and grows with the espace."""
     now = now or timezone.now()
-    contact = Q(pk__in=[])
-    for field, value in (("email", email), ("phone", phone)):
-        if value:
-            contact |= (
-                Q(**{f"participations__usager__{field}": value})
-                | Q(**{f"participations__usager__responsible__{field}": value})
-                | Q(**{f"online_booking__contact_{field}": value})
-            )
+    contacts = {field: value for field, value in (("email", email), ("phone", phone)) if value}
+    if not contacts:
+        return 0
+    territory_id = territory_id or motif.organisation.territory_id
+    holders = Q(pk__in=[])
+    booked = Q(pk__in=[])
+    for field, value in contacts.items():
+        holders |= Q(**{field: value})
+        booked |= Q(**{f"contact_{field}": value})
+    people = list(Usager.objects.filter(holders, territory_id=territory_id).values_list("pk", flat=True))
+    if people:
+        people += Usager.objects.filter(responsible_id__in=people).values_list("pk", flat=True)
+    rdv_ids = set(
+        OnlineBooking.objects.filter(booked, motif=motif, rdv__isnull=False).values_list("rdv_id", flat=True)
+    )
+    if people:
+        rdv_ids.update(Participation.objects.filter(usager_id__in=people).values_list("rdv_id", flat=True))
+    if not rdv_ids:
+        return 0
     return (
-        Rdv.objects.filter(contact, motif=motif, starts_at__gt=now)
+        Rdv.objects.filter(pk__in=rdv_ids, motif=motif, starts_at__gt=now)
         .exclude(status__in=CANCELLED_STATUSES)
-        .values("pk")
-        .distinct()
         .count()
     )
 
 
 def _check_contact_limit(booking: OnlineBooking, email: str, phone: str) -> None:
     limit = booking.organisation.territory.online_max_upcoming_per_contact
-    count = upcoming_for_contact(booking.motif, email, phone)
+    count = upcoming_for_contact(booking.motif, email, phone, territory_id=booking.organisation.territory_id)
     if count >= limit:
         raise OnlineError("contact_limit", CONTACT_LIMIT.format(count=count), field="email")
 

@@ -375,6 +375,54 @@ def test_only_upcoming_rdvs_of_the_motif_count_for_the_contact_limit(online, fro
     assert services.upcoming_for_contact(online.motif, PERSON["email"], "") == 1
 
 
+def test_the_contact_count_finds_each_path_once_and_only_upcoming_rdvs_of_the_motif(online, frozen):
+    """Own e-mail or phone, a relative whose responsible has the contact, an online booking made
+    with the contact for someone else: each counts, a RDV found by several paths counts once, and
+    cancelled RDVs, other motifs and other contacts do not."""
+    system = Context.system(online.territory, online.organisation)
+    email, phone = "contact@usager.fr", "+33 6 11 22 33 44"
+    org = [online.organisation]
+    own = factories.UsagerFactory(territory=online.territory, email=email, organisations=org)
+    by_phone = factories.UsagerFactory(territory=online.territory, email="", phone=phone, organisations=org)
+    child = factories.UsagerFactory(territory=online.territory, email="", phone="", responsible=own, organisations=org)
+    stranger = factories.UsagerFactory(territory=online.territory, email="autre@usager.fr", organisations=org)
+
+    def book(usager, hour, minute=0, motif=None, agent=None):
+        request = BookingRequest(
+            motif=motif or online.motif,
+            starts_at=at(TUESDAY, hour, minute),
+            agents=[agent or online.agent],
+            usagers=[usager],
+            lieu=online.lieu,
+        )
+        return book_rdv(system, request)
+
+    def count(email="", phone=""):
+        return services.upcoming_for_contact(online.motif, email, phone)
+
+    assert count(email=email) == 0 and count() == 0
+    book(own, 9)
+    assert count(email=email) == 1 and count(phone=phone) == 0
+    book(by_phone, 9, 30)
+    assert count(phone=phone) == 1 and count(email=email, phone=phone) == 2
+    book(child, 10)
+    assert count(email=email) == 2
+    both = book(own, 10, 30)
+    Participation.objects.create(rdv=both, usager=child)  # found through two usagers: counted once
+    assert count(email=email) == 3
+    for_stranger = book(stranger, 11)
+    held = online.hold(at(TUESDAY, 11, 30), holder_key="visiteur-9")
+    OnlineBooking.objects.filter(pk=held.pk).update(rdv=for_stranger, contact_email=email, contact_phone="")
+    assert count(email=email) == 4
+    assert count(email="autre@usager.fr") == 1
+    book(own, 9, motif=online.prescripteur_motif, agent=online.agent2)  # another motif
+    assert count(email=email) == 4
+    Rdv.objects.filter(pk=both.pk).update(status="revoked")
+    assert count(email=email) == 3
+    frozen.move_to(at(TUESDAY, 10, 45))  # the RDVs of 09:00 to 10:30 have started
+    assert count(email=email) == 1 and count(phone=phone) == 0
+
+
 def test_the_contact_limit_is_checked_again_at_confirmation(online):
     first, first_code = held_with_code(online, holder_key="visiteur-1")
     second, second_code = held_with_code(online, at(TUESDAY, 11), holder_key="visiteur-2")

@@ -516,9 +516,7 @@ def upcoming_for_contact(
     people = list(Usager.objects.filter(holders, territory_id=territory_id).values_list("pk", flat=True))
     if people:
         people += Usager.objects.filter(responsible_id__in=people).values_list("pk", flat=True)
-    rdv_ids = set(
-        OnlineBooking.objects.filter(booked, motif=motif, rdv__isnull=False).values_list("rdv_id", flat=True)
-    )
+    rdv_ids = set(OnlineBooking.objects.filter(booked, motif=motif, rdv__isnull=False).values_list("rdv_id", flat=True))
     if people:
         rdv_ids.update(Participation.objects.filter(usager_id__in=people).values_list("rdv_id", flat=True))
     if not rdv_ids:

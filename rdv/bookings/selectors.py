@@ -44,6 +44,19 @@ class AgendaLieu:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class PlageMotif:
+    """A motif a plage offers, as the agenda names it: « Accueil (sur place) », what Motif.__str__
+    writes, read as plain values (a week of 12 agents names hundreds)."""
+
+    pk: int
+    name: str
+    label: str
+
+    def __str__(self) -> str:
+        return self.label
+
+
 @dataclass(slots=True)
 class AgendaRdv(RdvFacts):
     """What the agenda (grid and list) shows of a RDV, read as plain values: a week of 12 agents
@@ -168,6 +181,24 @@ AGENDA_LINK_FIELDS = (
 )
 
 
+def _plage_motifs(plage_ids: list[int]) -> dict[int, list[PlageMotif]]:
+    """The motifs of each plage, by name (then type), as plain values (one query)."""
+    location_types = dict(LocationType.choices)
+    known: dict[int, PlageMotif] = {}
+    by_plage: dict[int, list[PlageMotif]] = defaultdict(list)
+    for plage_id, motif_id, name, location_type in PlageOuverture.motifs.through.objects.filter(
+        plageouverture_id__in=plage_ids
+    ).values_list("plageouverture_id", "motif_id", "motif__name", "motif__location_type"):
+        motif = known.get(motif_id)
+        if motif is None:
+            label = f"{name} ({str(location_types.get(location_type, location_type)).lower()})"
+            motif = known[motif_id] = PlageMotif(motif_id, name, label)
+        by_plage[plage_id].append(motif)
+    for motifs in by_plage.values():
+        motifs.sort(key=lambda motif: (motif.name, motif.label, motif.pk))
+    return by_plage
+
+
 def build_agenda(
     ctx: Context,
     agents: list,
@@ -232,15 +263,16 @@ def build_agenda(
         PlageOuverture.objects.filter(agent_id__in=agent_ids, organisation=organisation)
         .overlapping_dates(first_day, last_day)
         .select_related("lieu")
-        .prefetch_related("motifs")
     )
     exceptions = defaultdict(dict)
+    plage_motifs = defaultdict(list)
     if plages:
         for exception in PlageException.objects.filter(plage__in=plages):
             exceptions[exception.plage_id][exception.date] = exception.as_rule()
+        plage_motifs = _plage_motifs([plage.pk for plage in plages])
     plage_items: dict[tuple[int, date], list[PlageItem]] = defaultdict(list)
     for plage in plages:
-        motifs = sorted(plage.motifs.all(), key=lambda motif: motif.name)
+        motifs = plage_motifs.get(plage.pk, [])
         for start, end in expand(plage.event(exceptions.get(plage.pk), tz=tz), first_day, last_day):
             day = timezone.localtime(start, tz).date()
             if (plage.agent_id, day) in cells:

@@ -66,7 +66,7 @@ class Column:
     absences: list = field(default_factory=list)
     rdvs: list = field(default_factory=list)
     cells: list = field(default_factory=list)
-    cells_html: str = ""  # the cells' <li>, escaped (a SafeString made by cells_html())
+    cells_html: str = ""  # the cells' <li>, escaped (a SafeString made by Placer._cells())
     rdvs_html: str = ""  # the RDVs' <li>, escaped (a SafeString made by rdvs_html())
     now_top: int | None = None  # the « now » line, in today's columns
     past_span: int = 0  # minutes from the top that are over (shaded)
@@ -94,9 +94,10 @@ class Layout(Frame):
     columns: list = field(default_factory=list)
 
 
-def minute_of_day(moment: datetime, day: date) -> int:
-    """Minutes from the local midnight of `day` to `moment`, clamped to that day (0–1440)."""
-    local = timezone.localtime(moment)
+def minute_of_day(moment: datetime, day: date, tz=None) -> int:
+    """Minutes from the local midnight of `day` to `moment`, clamped to that day (0–1440); `tz`:
+    the current time zone, when the caller has it already."""
+    local = moment.astimezone(tz or timezone.get_current_timezone())
     if local.date() < day:
         return 0
     if local.date() > day:
@@ -104,18 +105,19 @@ def minute_of_day(moment: datetime, day: date) -> int:
     return local.hour * 60 + local.minute
 
 
-def hhmm(moment: datetime) -> str:
-    return f"{timezone.localtime(moment):%H:%M}"
+def hhmm(moment: datetime, tz=None) -> str:
+    return f"{moment.astimezone(tz or timezone.get_current_timezone()):%H:%M}"
 
 
 def hour_range(columns: list) -> tuple[int, int]:
     """The whole hours the grid shows: 08:00–18:00 at least, stretched to every plage, RDV and
     partial absence of the period (whole-day absences shade the column whatever the hours)."""
     first, last = DEFAULT_FIRST_HOUR * 60, DEFAULT_LAST_HOUR * 60
+    tz = timezone.get_current_timezone()
     for column in columns:
         items = [*column.plages, *column.rdvs, *(a for a in column.absences if not a.whole_day)]
         for item in items:
-            start, end = minute_of_day(item.start, column.day), minute_of_day(item.end, column.day)
+            start, end = minute_of_day(item.start, column.day, tz), minute_of_day(item.end, column.day, tz)
             first = min(first, start // 60 * 60)
             last = max(last, -(-end // 60) * 60)
     return max(0, first), min(DAY_MINUTES, last)
@@ -150,42 +152,10 @@ def assign_lanes(blocks: list) -> None:
     close()
 
 
-def _block(item, day: date, first: int, last: int, block_id: str = "") -> Block:
-    top = min(max(minute_of_day(item.start, day), first), last) - first
-    bottom = min(max(minute_of_day(item.end, day), first), last) - first
-    return Block(item, top, bottom - top, f"{hhmm(item.start)}–{hhmm(item.end)}", id=block_id)
-
-
-def booking_url(organisation_id: int, start: datetime, agent_id: int, plage=None, *, base: str = "", tz=None) -> str:
-    """The booking form prefilled with the agent, the start (a wall-clock time, read in the
-    current time zone) and, inside a plage, its lieu (and its motif when it offers only one).
-    `base` and `tz`: the form's path and the current time zone, when the caller has them already
-    (a grid has thousands of cells)."""
-    local = start.astimezone(tz or timezone.get_current_timezone())
-    # the query string urlencode() would write (":" quoted), written directly: the grid's hot loop
-    base = base or reverse("rdv_create", args=[organisation_id])
-    url = f"{base}?debut={local:%Y-%m-%dT%H}%3A{local:%M}&agent={agent_id}"
-    if plage is not None:
-        url += f"&lieu={plage.plage.lieu_id}"
-        if len(plage.motifs) == 1:
-            url += f"&motif={plage.motifs[0].pk}"
-    return url
-
-
-def cells_html(cells: list, short_label: str) -> SafeString:
-    """The <li> of a column's booking cells, escaped: what the template's loop wrote, built here
-    because a week of 12 agents has about 2,000 cells and the template engine took most of the
-    page's time for them."""
-    where = escape(short_label)
-    return mark_safe(  # noqa: S308 - every interpolated value is escaped above or here
-        "".join(
-            f'<li><a id="{escape(cell.id)}" class="agenda-grid__cell" href="{escape(cell.url)}">'
-            f'<span class="fr-sr-only">Réserver à {escape(cell.label)}, {where}'
-            f"{', plage à ' + escape(cell.lieu) if cell.lieu else ''}</span>"
-            f'<span aria-hidden="true">+ {escape(cell.label)}</span></a></li>'
-            for cell in cells
-        )
-    )
+def _block(item, day: date, first: int, last: int, block_id: str = "", tz=None) -> Block:
+    top = min(max(minute_of_day(item.start, day, tz), first), last) - first
+    bottom = min(max(minute_of_day(item.end, day, tz), first), last) - first
+    return Block(item, top, bottom - top, f"{hhmm(item.start, tz)}–{hhmm(item.end, tz)}", id=block_id)
 
 
 class RdvUrls:
@@ -284,6 +254,22 @@ def rdvs_html(blocks: list, agent_id: int, urls: RdvUrls) -> SafeString:
     return mark_safe("".join(_rdv_html(block, agent_id, urls) for block in blocks))  # noqa: S308 - escaped above
 
 
+def agent_checkboxes(agents: list, selected_ids: set) -> SafeString:
+    """The agenda page's choice of agents: one checkbox per agent of the organisation, escaped.
+    Built here rather than by the template's loop: an organisation may have hundreds of agents, and
+    the loop cost a tenth of the page."""
+    return mark_safe(  # noqa: S308 - the names are escaped, the rest are numbers
+        "".join(
+            '<div class="fr-fieldset__element fr-fieldset__element--inline">'
+            '<div class="fr-checkbox-group fr-checkbox-group--sm">'
+            f'<input type="checkbox" name="agents" value="{agent.pk}" id="agenda-agent-{agent.pk}"'
+            f"{' checked' if agent.pk in selected_ids else ''}>"
+            f' <label class="fr-label" for="agenda-agent-{agent.pk}">{escape(str(agent))}</label></div></div>'
+            for agent in agents
+        )
+    )
+
+
 def frame(grid) -> Frame:
     first, last = hour_range(grid.columns)
     hours = [(f"{minute // 60:02d}:00", minute - first) for minute in range(first, last, 60)]
@@ -330,7 +316,6 @@ class Placer:
 
     def column(self, column) -> Column:
         first, last = self.frame.first_minute, self.frame.last_minute
-        organisation_id, tz = self.organisation_id, self.tz
         day_label = french_date(column.day).rsplit(" ", 1)[0].capitalize()  # the year is in the heading
         key = f"{column.agent.pk}-{column.day:%Y%m%d}"
         placed = Column(
@@ -345,32 +330,52 @@ class Placer:
             whole_day_absence=next((a.title for a in column.absences if a.whole_day), ""),
             day_link=self.day_links.get(column.day, ""),
         )
-        placed.plages = [_block(item, column.day, first, last) for item in column.plages]
-        placed.absences = [_block(item, column.day, first, last) for item in column.absences]
+        day, tz = column.day, self.tz
+        placed.plages = [_block(item, day, first, last, tz=tz) for item in column.plages]
+        placed.absences = [_block(item, day, first, last, tz=tz) for item in column.absences]
         placed.rdvs = [
-            _block(item, column.day, first, last, f"agenda-rdv-{item.rdv.pk}-{column.agent.pk}") for item in column.rdvs
+            _block(item, day, first, last, f"agenda-rdv-{item.rdv.pk}-{column.agent.pk}", tz) for item in column.rdvs
         ]
         assign_lanes(placed.rdvs)
         placed.rdvs_html = rdvs_html(placed.rdvs, column.agent.pk, self.rdv_urls)
-        spans = [(block.item.start, block.item.end, block.item) for block in placed.plages]
+        self._cells(placed, column)
+        placed.past_span, placed.now_top = now_marks(column.day, first, last, self.now)
+        return placed
+
+    def _cells(self, placed: Column, column) -> None:
+        """The half-hour cells: each a link to the booking form prefilled with the agent, the start
+        (its wall-clock time) and, inside a plage, its lieu (and its motif when it offers only one),
+        as urlencode() would write the query. Written directly, escaped: the grid's hot loop (a week
+        of 12 agents has about 2,000 cells)."""
+        first, last = self.frame.first_minute, self.frame.last_minute
+        day, tz, agent_id = column.day, self.tz, column.agent.pk
+        key = f"{agent_id}-{day:%Y%m%d}"
+        url_head = f"{self.base}?debut={day:%Y-%m-%d}T"
+        where = escape(placed.short_label)
+        spans = []  # (start, end, the query's tail, the lieu, the lieu in the cell's name)
+        for block in placed.plages:
+            item = block.item
+            tail = f"&lieu={item.plage.lieu_id}"
+            if len(item.motifs) == 1:
+                tail += f"&motif={item.motifs[0].pk}"
+            lieu = item.plage.lieu.name
+            spans.append((item.start, item.end, tail, lieu, f", plage à {escape(lieu)}"))
+        html = []
         for minute in range(first, last, SLOT_MINUTES):
             hour, rest = divmod(minute, 60)
             # what timezone.make_aware(datetime.combine(day, time(hour, rest))) gives, built directly
-            start = datetime(column.day.year, column.day.month, column.day.day, hour, rest, tzinfo=tz)
-            plage = next((item for begin, end, item in spans if begin <= start < end), None)
-            placed.cells.append(
-                GridCell(
-                    id=f"c{key}{hour:02d}{rest:02d}",
-                    start=start,
-                    label=f"{hour:02d}:{rest:02d}",
-                    top=minute - first,
-                    url=booking_url(organisation_id, start, column.agent.pk, plage, base=self.base, tz=tz),
-                    lieu=plage.plage.lieu.name if plage is not None else "",
-                )
+            start = datetime(day.year, day.month, day.day, hour, rest, tzinfo=tz)
+            span = next((span for span in spans if span[0] <= start < span[1]), None)
+            label = f"{hour:02d}:{rest:02d}"
+            cell_id = f"c{key}{hour:02d}{rest:02d}"
+            url = f"{url_head}{hour:02d}%3A{rest:02d}&agent={agent_id}{span[2] if span else ''}"
+            placed.cells.append(GridCell(cell_id, start, label, minute - first, url, span[3] if span else ""))
+            html.append(
+                f'<li><a id="{cell_id}" class="agenda-grid__cell" href="{escape(url)}">'
+                f'<span class="fr-sr-only">Réserver à {label}, {where}{span[4] if span else ""}</span>'
+                f'<span aria-hidden="true">+ {label}</span></a></li>'
             )
-        placed.cells_html = cells_html(placed.cells, placed.short_label)
-        placed.past_span, placed.now_top = now_marks(column.day, first, last, self.now)
-        return placed
+        placed.cells_html = mark_safe("".join(html))  # noqa: S308 - every interpolated text is escaped
 
 
 def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links: dict | None = None) -> Layout:
@@ -438,19 +443,89 @@ def column_signature(column, organisation_id: int, grid_frame: Frame, day_link: 
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
-COLUMN_TEMPLATE = "bookings/_agenda_grid_column.html"
+NOW_MARKERS = "<!--now--><!--/now-->"
+
+
+def _column_heading(column: Column, grid_frame: Frame) -> str:
+    day_label = escape(column.day_label)
+    agent = escape(str(column.agent))
+    if grid_frame.single_day:
+        day = f'<span class="fr-sr-only">{day_label},</span>'
+    elif column.day_link:
+        day = f'<a href="{escape(column.day_link)}">{day_label}</a>'
+    else:
+        day = day_label
+    if grid_frame.single_agent and not grid_frame.single_day:
+        who = f'<span class="fr-sr-only">, {agent}</span>'
+    else:
+        who = f'<span class="agenda-grid__agent">{agent}</span>'
+    badges = ""
+    if column.is_today and not grid_frame.single_day:
+        badges += ' <p class="fr-badge fr-badge--sm fr-badge--info">Aujourd\'hui</p>'
+    if column.holiday:
+        badges += f' <p class="fr-badge fr-badge--sm">Jour férié : {escape(column.holiday)}</p>'
+    if column.whole_day_absence:
+        absence = escape(column.whole_day_absence)
+        badges += f' <p class="fr-badge fr-badge--sm fr-badge--warning">Absence : {absence}</p>'
+    return (
+        f'<div class="agenda-grid__head"> <h2 class="agenda-grid__title" id="{escape(column.id)}-titre"> {day} {who}'
+        f" </h2>{badges} </div>"
+    )
+
+
+def _plage_html(block: Block) -> str:
+    item = block.item
+    motifs = ", ".join(escape(str(motif)) for motif in item.motifs)
+    return (
+        f'<div class="agenda-grid__plage" style="--top: {block.top}; --span: {block.span}"> <p>'
+        f" Plage {escape(block.label)} · {escape(item.plage.lieu.name)}"
+        f' <span class="fr-sr-only">(motifs : {motifs})</span> </p> </div>'
+    )
+
+
+def _absence_html(block: Block) -> str:
+    item = block.item
+    when = "toute la journée" if item.whole_day else escape(block.label)
+    return (
+        f'<div class="agenda-grid__absence" style="--top: {block.top}; --span: {block.span}"> <p>'
+        f" <strong>Absence</strong> : {escape(item.title)} · {when} </p> </div>"
+    )
+
+
+def column_html(column: Column, grid_frame: Frame) -> str:
+    """The HTML of a placed column (one day of one agent), escaped, with the « now » marks' place
+    between NOW_MARKERS. Built here rather than by a template: a week of 12 agents has 84 columns,
+    and the template engine took a fifth of a cold week's time. Cached by the column's signature
+    (column_signature): everything written here must come from what the signature covers."""
+    classes = "agenda-grid__col"
+    if column.is_today:
+        classes += " agenda-grid__col--today"
+    if column.holiday:
+        classes += " agenda-grid__col--holiday"
+    if column.whole_day_absence:
+        classes += " agenda-grid__col--absent"
+    parts = [
+        f'<section class="{classes}" aria-labelledby="{escape(column.id)}-titre"> ',
+        _column_heading(column, grid_frame),
+        f' <div class="agenda-grid__body" data-day="{column.day:%Y-%m-%d}" data-agent="{column.agent.pk}"'
+        f' data-label="{escape(column.label)}">',
+    ]
+    parts += [f" {_plage_html(block)}" for block in column.plages]
+    parts += [f" {_absence_html(block)}" for block in column.absences]
+    parts.append(f' <ul class="agenda-grid__cells">{column.cells_html}</ul>')
+    if column.rdvs:
+        parts.append(f' <ul class="agenda-grid__rdvs"> {column.rdvs_html} </ul>')
+    parts.append(f" {NOW_MARKERS} </div> </section>")
+    return "".join(parts)
 
 
 def code_version() -> str:
-    """Changes with this module and the column's template: cached columns of an older release are
-    never served by a newer one (a shared cache outlives a deployment). Read again at each call with
-    DEBUG on, where templates are edited while the server runs."""
+    """Changes with this module: cached columns of an older release are never served by a newer one
+    (a shared cache outlives a deployment). Read again at each call with DEBUG on, where the code
+    is edited while the server runs."""
     return _code_version() if not settings.DEBUG else _code_version.__wrapped__()
 
 
 @functools.cache
 def _code_version() -> str:
-    from django.template.loader import get_template
-
-    source = Path(__file__).read_bytes() + get_template(COLUMN_TEMPLATE).template.source.encode()
-    return hashlib.blake2b(source, digest_size=8).hexdigest()
+    return hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()

@@ -187,21 +187,31 @@ def test_cells_html_equals_the_template_loop_it_replaces_with_everything_escaped
     assert len(placed.cells) == 20
 
 
-def test_booking_links_equal_urlencode_on_dst_days_and_without_a_plage():
+def test_booking_links_equal_urlencode_on_dst_days_inside_and_outside_plages():
     from urllib.parse import urlencode
 
-    from rdv.www.agenda_grid import booking_url
-
+    create = reverse("rdv_create", args=[5])
     for day in (date(2027, 3, 28), date(2027, 10, 31), DAY):  # spring forward, fall back, ordinary
-        for minute in range(0, 24 * 60, 30):
-            start = timezone.make_aware(datetime.combine(day, time(minute // 60, minute % 60)))
-            for p, tail in ((None, []), (plage(at(9), at(12), motifs=(4,)), [("lieu", 3), ("motif", 4)])):
-                params = [("debut", f"{timezone.localtime(start):%Y-%m-%dT%H:%M}"), ("agent", 7), *tail]
-                expected = f"{reverse('rdv_create', args=[5])}?{urlencode(params)}"
-                assert booking_url(5, start, 7, p) == expected
-                assert booking_url(5, start, 7, p, base=reverse("rdv_create", args=[5])) == expected
-    several = plage(at(9), at(12), motifs=(4, 6))
-    assert booking_url(5, at(10), 7, several).endswith("&agent=7&lieu=3")
+        col = column(
+            day=day,
+            plages=[
+                plage(at(9, day=day), at(12, day=day), motifs=(4,)),
+                plage(at(14, day=day), at(16, day=day), motifs=(4, 6), lieu_id=8),  # several motifs: the lieu only
+            ],
+            rdvs=[rdv(1, at(0, day=day), at(23, 59, day=day))],  # the grid shows the whole day
+        )
+        placed = layout(grid(col), organisation_id=5, now=at(7)).columns[0]
+        assert len(placed.cells) == 48
+        for cell in placed.cells:
+            wall = time.fromisoformat(cell.label)
+            start = timezone.make_aware(datetime.combine(day, wall))
+            tail = []
+            if time(9) <= wall < time(12):
+                tail = [("lieu", 3), ("motif", 4)]
+            elif time(14) <= wall < time(16):
+                tail = [("lieu", 8)]
+            params = [("debut", f"{timezone.localtime(start):%Y-%m-%dT%H:%M}"), ("agent", 7), *tail]
+            assert cell.url == f"{create}?{urlencode(params)}", cell.label
 
 
 # RDV blocks built in Python (rdvs_html) must equal, up to whitespace between tags, the template
@@ -391,19 +401,12 @@ def test_two_columns_with_one_signature_have_one_html_whatever_changes_in_them()
     """The oracle of the agenda's column cache: every piece of data of a column is changed in turn
     (and the grid's frame, the organisation, the day link, the time zone); whenever its HTML
     changes, its signature does."""
-    from django.template.loader import render_to_string
-
-    from rdv.www.agenda_grid import COLUMN_TEMPLATE, Frame, Placer, column_signature
+    from rdv.www.agenda_grid import Frame, Placer, column_html, column_signature
 
     def html_and_signature(column, frame=None, organisation_id=1, day_link="/agenda/?vue=jour"):
         frame = frame or Frame(480, 1080, [], single_day=False, single_agent=False)
         placer = Placer(organisation_id, frame, now=at(7), day_links={column.day: day_link})
-        context = {
-            "column": placer.column(column),
-            "layout": frame,
-            "organisation": SimpleNamespace(pk=organisation_id),
-        }
-        html = render_to_string(COLUMN_TEMPLATE, context)
+        html = column_html(placer.column(column), frame)
         return html, column_signature(column, organisation_id, frame, day_link)
 
     base = _rich_column()
@@ -431,3 +434,72 @@ def test_two_columns_with_one_signature_have_one_html_whatever_changes_in_them()
     with timezone.override("America/Cayenne"):  # the same instants, other wall-clock times
         html, signature = html_and_signature(base)
     assert html != base_html and signature != base_signature
+
+
+# The column built in Python (column_html) must equal, up to the length of each run of whitespace,
+# the template it replaces (bookings/_agenda_grid_column.html, kept here as the reference).
+REFERENCE_COLUMN = (Path(__file__).parent / "reference_agenda_grid_column.html").read_text()
+
+
+def test_the_column_equals_the_template_it_replaces_in_every_state():
+    import re
+
+    from django.template import Context, Template
+
+    from rdv.www.agenda_grid import NOW_MARKERS, Frame, Placer, column_html
+
+    def spaces(html: str) -> str:
+        return re.sub(r"\s+", " ", html).strip()
+
+    hostile = _rich_column()
+    hostile.agent = Named(pk=12345, name="Zoé <O'Brien> & « Cie »")
+    hostile.holiday = 'Noël "<b>"'
+    hostile.is_today = False
+    hostile.plages[0].plage.lieu.name = "MDS <Nord> & « Sud »"
+    hostile.plages[1].motifs = [Named(pk=4, name='Suivi <RSA> "&"'), Named(pk=6, name="Bilan d'étape")]
+    whole_day = _rich_column()
+    whole_day.absences = [SimpleNamespace(title="Congé <annuel>", start=at(0), end=at(23, 59), whole_day=True)]
+    empty = _rich_column()
+    empty.plages, empty.absences, empty.rdvs = [], [], []
+    frames = [
+        Frame(480, 1080, [], single_day=False, single_agent=False),
+        Frame(420, 1140, [], single_day=True, single_agent=False),
+        Frame(480, 1080, [], single_day=False, single_agent=True),
+        Frame(480, 1080, [], single_day=True, single_agent=True),
+    ]
+    reference = Template(REFERENCE_COLUMN)
+    compared, outputs = 0, []
+    for column in (_rich_column(), hostile, whole_day, empty):
+        for grid_frame in frames:
+            for day_link in ("/agenda/?vue=jour&agents=7&date=2027-03-09", ""):
+                with timezone.override(PARIS):
+                    placed = Placer(1, grid_frame, now=at(7), day_links={column.day: day_link}).column(column)
+                    expected = reference.render(Context({"column": placed, "layout": grid_frame}))
+                    built = column_html(placed, grid_frame)
+                assert spaces(built) == spaces(expected)
+                assert built.count(NOW_MARKERS) == 1
+                compared += 1
+                outputs.append(built)
+    assert compared == 32 and len(set(outputs)) == 24  # every state differs, but a day link in a single-day grid
+    hostile_html = outputs[8]
+    assert "&lt;O&#x27;Brien&gt; &amp; « Cie »" in hostile_html and 'data-agent="12345"' in hostile_html
+    assert "Suivi &lt;RSA&gt; &quot;&amp;&quot;, Bilan d&#x27;étape" in hostile_html
+    assert "Noël &quot;&lt;b&gt;&quot;" in hostile_html and "MDS &lt;Nord&gt; &amp; « Sud »" in hostile_html
+    assert "toute la journée" in outputs[16] and "Congé &lt;annuel&gt;" in outputs[16]
+
+
+REFERENCE_CHECKBOXES = (Path(__file__).parent / "reference_agenda_agent_checkboxes.html").read_text()
+
+
+def test_the_agents_checkboxes_equal_the_template_loop_they_replace():
+    from django.template import Context, Template
+
+    from rdv.www.agenda_grid import agent_checkboxes
+
+    agents = [Agent(pk=7, name="Bruno Petit"), Agent(pk=12345, name="Zoé <O'Brien> & « Cie »"), Agent(pk=9, name='"a"')]
+    for selected in (set(), {7}, {7, 12345, 9}, {8}):
+        expected = Template(REFERENCE_CHECKBOXES).render(Context({"all_agents": agents, "selected_ids": selected}))
+        built = str(agent_checkboxes(agents, selected))
+        assert _normalised(built) == _normalised(expected)
+        assert built.count(" checked") == len(selected & {7, 12345, 9})
+    assert "Zoé &lt;O&#x27;Brien&gt; &amp; « Cie »" in built and 'value="12345"' in built

@@ -171,9 +171,6 @@ class _Grid:
     html: str = ""  # empty when the caller already had this version
 
 
-NOW_MARKERS = "<!--now--><!--/now-->"
-
-
 def _render_grid(ctx, query: _AgendaQuery, *, known_version: str = "") -> _Grid:
     """The time grid: its version, the waiting room, and (unless the caller has `known_version`
     already, as the page's 15-second refresh usually has) its HTML. Each column's HTML is cached
@@ -218,11 +215,8 @@ def _render_grid(ctx, query: _AgendaQuery, *, known_version: str = "") -> _Grid:
         halves = cached.get(key) or rendered.get(key)
         if halves is None:
             placer = placer or agenda_grid.Placer(organisation.pk, frame, now=now, day_links=day_links)
-            html = render_to_string(
-                agenda_grid.COLUMN_TEMPLATE,
-                {"column": placer.column(column), "layout": frame, "organisation": organisation},
-            )
-            before, _, after = html.partition(NOW_MARKERS)
+            html = agenda_grid.column_html(placer.column(column), frame)
+            before, _, after = html.partition(agenda_grid.NOW_MARKERS)
             halves = rendered[key] = (before, after)
         past_span, now_top = agenda_grid.now_marks(column.day, frame.first_minute, frame.last_minute, now)
         parts.append(f"{halves[0]}<!--now-->{agenda_grid.now_html(past_span, now_top)}<!--/now-->{halves[1]}")
@@ -233,7 +227,7 @@ def _render_grid(ctx, query: _AgendaQuery, *, known_version: str = "") -> _Grid:
         {
             "layout": frame,
             "column_count": len(data.columns),
-            "columns_html": mark_safe("".join(parts)),  # noqa: S308 - each column rendered by its template
+            "columns_html": mark_safe("".join(parts)),  # noqa: S308 - each column escaped by agenda_grid.column_html
         },
     )
     return grid
@@ -298,7 +292,7 @@ def agenda(request, ctx):
         day=day,
         heading=heading,
         all_agents=query.all_agents,
-        selected_ids={agent.pk for agent in query.agents},
+        agent_checkboxes=agenda_grid.agent_checkboxes(query.all_agents, {agent.pk for agent in query.agents}),
         show_cancelled=query.show_cancelled,
         previous_link=link(day - query.step),
         next_link=link(day + query.step),

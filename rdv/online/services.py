@@ -203,6 +203,29 @@ def _fairest_first(agent_ids: list[int], start: datetime, tz) -> list[int]:
     return sorted(agent_ids, key=lambda agent_id: (counts.get(agent_id, 0), shuffle.random()))
 
 
+class _NoneFree(Exception):
+    pass
+
+
+def _free_agent(
+    motif, candidates: list[int], lieu, start: datetime, *, holder_key: str, displayed_at, tz
+) -> int | None:
+    """The first of `candidates`, fairest first, free at `start` by the uncached re-check, their
+    agendas locked (in id order) until the transaction ends; None when none is, their locks released
+    (a savepoint rolled back), so that other candidates can be locked in id order in turn."""
+    if not candidates:
+        return None
+    try:
+        with transaction.atomic():
+            lock_agendas(candidates)  # concurrent holds and bookings of these agents wait for this one
+            for agent_id in _fairest_first(candidates, start, tz):
+                if _agent_free(motif, agent_id, lieu, start, holder_key=holder_key, displayed_at=displayed_at):
+                    return agent_id
+            raise _NoneFree
+    except _NoneFree:
+        return None
+
+
 def release_holds(holder_key: str) -> int:
     """Delete the visitor's slot holds; their slots are free again for everyone (the slot cache's
     versions of their weeks change in this transaction)."""
@@ -248,18 +271,29 @@ def hold_slot(
         status=BookingStatus.ABANDONED, hold=None
     )
     release_holds(holder_key)
-    candidates = _slot_agents(motif, lieu, starts_at, holder_key=holder_key, now=displayed_at or now)
-    if not candidates:
-        raise OnlineError("slot_taken", SLOT_TAKEN, field="debut")
-    lock_agendas(candidates)  # concurrent holds and bookings of these agents wait for this one
-    agent_id = next(
-        (
-            agent_id
-            for agent_id in _fairest_first(candidates, starts_at, territory.zone)
-            if _agent_free(motif, agent_id, lieu, starts_at, holder_key=holder_key, displayed_at=displayed_at)
-        ),
-        None,
+    # The slot's agents from the slot cache when it has them (each agent's free ranges, cut as the
+    # engine cuts them); otherwise, or when none of them passes the uncached re-check, from the
+    # engine. Either way the agent is the first, fairest first, that passes the re-check under the
+    # agendas' locks.
+    agent_id = None
+    cached = slotcache.agents_at(
+        motif,
+        starts_at,
+        lieu_id=lieu.pk if lieu is not None else None,
+        now=now,
+        window_now=displayed_at or now,
+        tz=territory.zone,
+        zone=holiday_zone(territory),
     )
+    if cached:
+        agent_id = _free_agent(
+            motif, cached, lieu, starts_at, holder_key=holder_key, displayed_at=displayed_at, tz=territory.zone
+        )
+    if agent_id is None:
+        candidates = _slot_agents(motif, lieu, starts_at, holder_key=holder_key, now=displayed_at or now)
+        agent_id = _free_agent(
+            motif, candidates, lieu, starts_at, holder_key=holder_key, displayed_at=displayed_at, tz=territory.zone
+        )
     if agent_id is None:
         raise OnlineError("slot_taken", SLOT_TAKEN, field="debut")
     ends_at = starts_at + timedelta(minutes=motif.default_duration_minutes)

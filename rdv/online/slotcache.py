@@ -326,9 +326,10 @@ def _merged(pieces: dict[int, tuple]) -> list[tuple[int, int]]:
     return sorted({pair for _, _, packed in pieces.values() for pair in _unpack(packed)})
 
 
-def _read(motif, monday, tokens: Tokens, value, *, lieu_id, now, tz, zone) -> list[tuple[int, int]]:
-    """The week's free ranges (every agent's, deduplicated). An entry holds each agent's ranges with
-    the versions they were computed under:
+def _read(motif, monday, tokens: Tokens, value, *, lieu_id, now, tz, zone) -> tuple[dict[int, tuple], list]:
+    """(each agent's piece: (versions, hold expiry, packed free ranges), the week's free ranges:
+    every agent's, deduplicated). An entry holds each agent's ranges with the versions they were
+    computed under:
     - hit: the espace's versions are the entry's and no agent's versions changed nor hold expired;
     - partial: the espace's versions are the entry's; the agents whose versions changed (a RDV, a
       hold, an absence of theirs) or whose counted hold expired are computed again, alone, and the
@@ -349,7 +350,7 @@ def _read(motif, monday, tokens: Tokens, value, *, lieu_id, now, tz, zone) -> li
             ]
             if not stale:
                 REQUESTS.labels(result="hit").inc()
-                return _unpack(merged)
+                return pieces, _unpack(merged)
             REQUESTS.labels(result="partial").inc()
             ranges, valid_until = free_ranges(
                 motif, monday, lieu_id=lieu_id, now=now, tz=tz, zone=zone, agent_ids=sorted(stale)
@@ -358,13 +359,13 @@ def _read(motif, monday, tokens: Tokens, value, *, lieu_id, now, tz, zone) -> li
             pieces.update(_pieces(tokens, ranges, valid_until))
             merged = _merged(pieces)
             _cache().set(key, (territory, computed_us, pieces, _pack(merged)), ENTRY_TIMEOUT)
-            return merged
+            return pieces, merged
     REQUESTS.labels(result="miss").inc()
     ranges, valid_until = free_ranges(motif, monday, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
     pieces = _pieces(tokens, ranges, valid_until)
     merged = _merged(pieces)
     _cache().set(key, (tokens.territory, now_us, pieces, _pack(merged)), ENTRY_TIMEOUT)
-    return merged
+    return pieces, merged
 
 
 def week_starts(
@@ -390,8 +391,29 @@ def week_starts(
         REQUESTS.labels(result="bypass").inc()
         return None
     value = _cache().get(_key(motif, monday, lieu_id, tz, zone))
-    ranges = _read(motif, monday, tokens, value, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
+    _, ranges = _read(motif, monday, tokens, value, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
     return starts_in(ranges, motif, first_day, last_day, now=now, tz=tz)
+
+
+def agents_at(motif, start: datetime, *, lieu_id: int | None, now: datetime, window_now: datetime, tz, zone: str):
+    """The agents (ids, sorted) the engine offers online at `start` for the motif (at the lieu),
+    through the cache: those whose own free ranges of the week give that start, cut as
+    `find_slots(online=True)` cuts them with the online window of `window_now` (the instant the
+    visitor's page was displayed), the ranges being those of `now`. None when the cache is off.
+    Used to choose the agent of a slot hold, whose own re-check (`is_slot_free`) reads no cache."""
+    if not enabled():
+        return None
+    day = start.astimezone(tz).date()
+    monday = _monday(day)
+    tokens, _ = versions(motif, monday, now=now)  # FIRST, as in week_starts
+    value = _cache().get(_key(motif, monday, lieu_id, tz, zone))
+    pieces, _ = _read(motif, monday, tokens, value, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
+    wanted = round(start.timestamp())
+    return sorted(
+        agent_id
+        for agent_id, (_, _, packed) in pieces.items()
+        if wanted in starts_in(_unpack(packed), motif, day, day, now=window_now, tz=tz)
+    )
 
 
 def first_start(
@@ -418,7 +440,7 @@ def first_start(
     values = _cache().get_many(list(keys.values()))
     for monday, first_day, last_day in weeks:
         value = values.get(keys[monday])
-        ranges = _read(motif, monday, tokens[monday], value, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
+        _, ranges = _read(motif, monday, tokens[monday], value, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
         starts = starts_in(ranges, motif, first_day, last_day, now=now, tz=tz)
         if starts:
             return starts[0]

@@ -14,6 +14,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from rdv.agendas import services as agenda_services
+from rdv.agendas.calendar import holiday_zone
 from rdv.bookings import services as booking_services
 from rdv.bookings.models import Rdv, RdvAgent, SlotHold
 from rdv.core import metrics
@@ -136,11 +137,43 @@ def _random_change(rng, online, traveller, usager, log):
     return monday
 
 
+def _check_slot_agents(online, monday, rng, where):
+    """The agents a slot hold chooses from (slotcache.agents_at) equal the engine's (the uncached
+    `_slot_agents`) at some free times of the week and at times that are not free; with a page
+    displayed a few minutes ago, the cache (the ranges of now) offers at least the engine's agents."""
+    from rdv.online.services import _slot_agents
+
+    now = timezone.now()
+    zone = holiday_zone(online.territory)
+    times, _ = uncached(online, monday)
+    tried = [*rng.sample(times, min(4, len(times))), at(MONDAY + timedelta(days=1), 7, 10), at(TUESDAY, 9, 5)]
+    offered = 0
+    for start in tried:
+        for displayed in (now, now - timedelta(minutes=7)):
+            cached = slotcache.agents_at(
+                online.motif,
+                start,
+                lieu_id=online.lieu.pk,
+                now=now,
+                window_now=displayed,
+                tz=online.territory.zone,
+                zone=zone,
+            )
+            engine = _slot_agents(online.motif, online.lieu, start, holder_key="", now=displayed)
+            if displayed == now:
+                assert cached == engine, (*where, start)
+                offered += bool(engine)
+            else:
+                assert set(engine) <= set(cached), (*where, start)
+    return offered
+
+
 def test_cached_weeks_always_equal_the_uncached_ones(online, traveller):
     rng = random.Random(22)
     usager = factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])
     log: list[str] = []
     before = counts()
+    offered = 0
     for step in range(70):
         changed = _random_change(rng, online, traveller, usager, log)
         for monday in [changed] + [MONDAY + timedelta(days=7 * rng.randrange(5)) for _ in range(2)]:
@@ -149,7 +182,9 @@ def test_cached_weeks_always_equal_the_uncached_ones(online, traveller):
                 continue
             expected = uncached(online, monday, holder_key=holder_key)
             assert week(online, monday, holder_key=holder_key) == expected, (step, log[-3:], monday, holder_key)
+        offered += _check_slot_agents(online, changed, rng, (step, log[-3:]))
     seen = delta(before)
+    assert offered > 100, offered  # the hold's candidates were compared where there are some
     assert seen["hit"] > 20 and seen["miss"] > 10 and seen["bypass"] > 0, seen
     assert {"book", "cancel", "hold", "time", "absence", "exception"} <= set(log), log
 
@@ -262,6 +297,78 @@ def test_the_booking_recheck_ignores_a_stale_cache_entry(online, monkeypatch):
         online.hold(start, holder_key="visiteur-2")
     assert refused.value.code == "slot_taken"
     assert RdvAgent.objects.filter(starts_at=start).count() == 1
+
+
+def test_a_hold_takes_its_agents_from_the_cache_at_its_lieu_and_in_the_window_of_the_page(
+    online, traveller, monkeypatch
+):
+    """The candidates of a hold come from the cached week at the hold's lieu, cut with the online
+    window of the instant the page was displayed, as the engine cuts them (the re-check then applies
+    the window of now); the engine is not asked when the cache has them."""
+    from rdv.agendas.models import PlageOuverture
+    from rdv.online import services
+
+    plage = PlageOuverture.objects.create(
+        organisation=online.organisation,
+        agent=online.agent2,
+        lieu=online.other_lieu,
+        first_date=TUESDAY,
+        start_time=time(14),
+        end_time=time(16),
+    )
+    plage.motifs.set([online.motif])
+    zone, tz = holiday_zone(online.territory), online.territory.zone
+    traveller.move_to(at(TUESDAY, 8, 40))  # 09:00 is 20 minutes away: inside the 30-minute delay
+    now = timezone.now()
+
+    def agents(start, lieu, displayed=None):
+        return slotcache.agents_at(
+            online.motif, start, lieu_id=lieu.pk, now=now, window_now=displayed or now, tz=tz, zone=zone
+        )
+
+    pair = sorted([online.agent.pk, online.agent2.pk])
+    assert agents(at(TUESDAY, 10), online.lieu) == pair
+    assert agents(at(TUESDAY, 10), online.other_lieu) == []
+    assert agents(at(TUESDAY, 14), online.lieu) == []
+    assert agents(at(TUESDAY, 14), online.other_lieu) == [online.agent2.pk]
+    assert agents(at(TUESDAY, 9), online.lieu) == []  # too soon for a page displayed now
+    shown = at(TUESDAY, 8, 25)
+    assert agents(at(TUESDAY, 9), online.lieu, shown) == pair  # not for a page displayed at 08:25
+    assert agents(at(TUESDAY, 9), online.other_lieu, shown) == []
+
+    def engine(*args, **kwargs):
+        raise AssertionError("the engine was asked for the hold's agents")
+
+    monkeypatch.setattr(services, "_slot_agents", engine)
+    booking = services.hold_slot(
+        online.ctx(),
+        motif=online.motif,
+        lieu=online.other_lieu,
+        starts_at=at(TUESDAY, 14),
+        holder_key="visiteur-1",
+    )
+    assert booking.agent_id == online.agent2.pk
+    booking = services.hold_slot(
+        online.ctx(),
+        motif=online.motif,
+        lieu=online.lieu,
+        starts_at=at(TUESDAY, 10),
+        holder_key="visiteur-2",
+        displayed_at=shown,
+    )
+    assert booking.agent_id in pair
+
+
+def test_a_hold_asks_the_engine_when_the_cached_agents_are_all_taken(online, monkeypatch):
+    """A cached candidate that the uncached re-check refuses is not the end: the engine's agents are
+    tried next (the stale entry here is forced; versions make it impossible otherwise)."""
+    start = at(TUESDAY, 10)
+    book(online, start, [online.agent])
+    monkeypatch.setattr(slotcache, "agents_at", lambda *args, **kwargs: [online.agent.pk])
+    assert online.hold(start, holder_key="visiteur-1").agent_id == online.agent2.pk
+    with pytest.raises(OnlineError) as refused:
+        online.hold(start, holder_key="visiteur-2")
+    assert refused.value.code == "slot_taken"
 
 
 def test_the_cache_can_be_turned_off(online):

@@ -409,11 +409,16 @@ def agents_at(motif, start: datetime, *, lieu_id: int | None, now: datetime, win
     value = _cache().get(_key(motif, monday, lieu_id, tz, zone))
     pieces, _ = _read(motif, monday, tokens, value, lieu_id=lieu_id, now=now, tz=tz, zone=zone)
     wanted = round(start.timestamp())
-    return sorted(
-        agent_id
-        for agent_id, (_, _, packed) in pieces.items()
-        if wanted in starts_in(_unpack(packed), motif, day, day, now=window_now, tz=tz)
-    )
+    end = wanted + int(motif_rule(motif).duration.total_seconds())
+    agents = []
+    for agent_id, (_, _, packed) in pieces.items():
+        ranges = _unpack(packed)
+        # a slot lies inside one free range: the others' agents are not cut at all
+        if any(low <= wanted and end <= high for low, high in ranges) and wanted in starts_in(
+            ranges, motif, day, day, now=window_now, tz=tz
+        ):
+            agents.append(agent_id)
+    return sorted(agents)
 
 
 def first_start(

@@ -9,7 +9,7 @@
   to prescripteurs.
 """
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from rdv.core.context import ActorKind, Context
 from rdv.motifs.models import BookableBy, Motif
@@ -78,6 +78,13 @@ def bookable_scope(ctx: Context):
     if ctx.organisation is None:
         return Motif.objects.none()
     return Motif.objects.for_organisation(ctx.organisation).active().filter(bookable_condition(ctx))
+
+
+def public_bookable(kind: ActorKind) -> Exists:
+    """`can_book` for a public actor of `kind` in the organisation of the outer query's motif, as an
+    annotation (the motif and the right in one query): `bookable_scope`'s rule, since a public
+    actor's condition does not depend on the organisation, and a motif belongs to its own."""
+    return Exists(Motif.objects.filter(pk=OuterRef("pk")).active().filter(PUBLIC_BOOKING[kind]))
 
 
 def can_book(ctx: Context, motif: Motif) -> bool:

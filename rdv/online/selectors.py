@@ -29,7 +29,7 @@ from rdv.availability import Slot
 from rdv.bookings.availability import find_slots, next_availability_by_lieu, next_available_slot
 from rdv.core.context import ActorKind, Context
 from rdv.motifs.models import LocationType, Motif
-from rdv.motifs.policies import bookable_condition, can_book
+from rdv.motifs.policies import bookable_condition, can_book, public_bookable
 from rdv.online import slotcache
 from rdv.territories import selectors as territory_selectors
 from rdv.territories.models import Organisation, SectorCode, Territory
@@ -413,12 +413,23 @@ def organisation_by_id(pk: int) -> Organisation | None:
     return Organisation.objects.select_related("territory").filter(pk=pk).first()
 
 
-def motif_by_id(pk: int) -> Motif | None:
-    return Motif.objects.select_related("organisation__territory", "service").filter(pk=pk).first()
+def motif_by_id(pk: int, kind: ActorKind | None = None) -> Motif | None:
+    """The motif with its organisation, espace and service; with `kind`, annotated with
+    `public_bookable`: whether a public actor of that kind may book it (`may_book`), in the same
+    query (the public pages read both at each request)."""
+    motifs = Motif.objects.select_related("organisation__territory", "service").filter(pk=pk)
+    if kind is not None:
+        motifs = motifs.annotate(public_bookable=public_bookable(kind))
+    return motifs.first()
 
 
-def lieu_by_id(pk: int) -> Lieu | None:
-    return Lieu.objects.select_related("organisation__territory").filter(pk=pk).first()
+def lieu_by_id(pk: int, motif: Motif | None = None) -> Lieu | None:
+    """The lieu with its organisation and espace; with `motif`, annotated with `offers_motif`:
+    whether it is one of the motif's lieux (`lieu_offers_motif`), in the same query."""
+    lieux = Lieu.objects.select_related("organisation__territory").filter(pk=pk)
+    if motif is not None:
+        lieux = lieux.annotate(offers_motif=Exists(motif_lieux(motif).filter(pk=OuterRef("pk"))))
+    return lieux.first()
 
 
 def lieu_offers_motif(lieu: Lieu, motif: Motif) -> bool:

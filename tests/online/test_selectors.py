@@ -23,6 +23,39 @@ def names(motifs) -> set[str]:
     return {m.name for m in motifs}
 
 
+def test_one_query_reads_a_motif_with_its_public_right_and_a_lieu_with_its_offer(journey, django_assert_num_queries):
+    """The public pages read the motif with `public_bookable` and the lieu with `offers_motif` in
+    one query each: the same answers as may_book and lieu_offers_motif, for every motif of the world
+    (open, for prescripteurs, for agents, archived) and every lieu (closed, archived, without the
+    motif, of another organisation or espace)."""
+    from rdv.agendas.models import Lieu
+    from rdv.motifs.models import Motif
+
+    Motif.objects.filter(pk=journey.phone_motif.pk).update(archived_at=NOW)
+    archived = Lieu.objects.create(organisation=journey.organisation, name="Ancienne antenne", address="1 rue")
+    weekly_plage(journey.organisation, journey.agent, archived, [journey.motif], weekday=2, first=date(2027, 3, 3))
+    Lieu.objects.filter(pk=archived.pk).update(archived_at=NOW)
+    Lieu.objects.create(organisation=journey.other_organisation, name="Antenne de l'autre MDS", address="2 rue")
+    motifs = list(Motif.objects.select_related("organisation"))
+    lieux = list(Lieu.objects.all())
+    assert len(motifs) > 6 and len(lieux) == 4
+    for motif in motifs:
+        for kind in (ActorKind.USAGER, ActorKind.PRESCRIPTEUR):
+            with django_assert_num_queries(1):
+                read = selectors.motif_by_id(motif.pk, kind)
+            assert read.public_bookable == selectors.may_book(motif, kind), (motif.name, kind)
+        for lieu in lieux:
+            with django_assert_num_queries(1):
+                read = selectors.lieu_by_id(lieu.pk, motif)
+            assert read.offers_motif == selectors.lieu_offers_motif(lieu, motif), (motif.name, lieu.name)
+    rights = {(m.pk, k): selectors.may_book(m, k) for m in motifs for k in (ActorKind.USAGER, ActorKind.PRESCRIPTEUR)}
+    offers = {(m.pk, lieu.pk): selectors.lieu_offers_motif(lieu, m) for m in motifs for lieu in lieux}
+    assert len(set(rights.values())) == 2 and len(set(offers.values())) == 2  # both answers seen
+    Lieu.objects.filter(pk=journey.lieu_b.pk).update(is_open=False)  # closed: offers nothing
+    assert not selectors.lieu_by_id(journey.lieu_b.pk, journey.motif).offers_motif
+    assert selectors.lieu_by_id(journey.lieu.pk, journey.motif).offers_motif
+
+
 def test_bookable_motifs_follow_the_booking_policy_for_each_public_actor(journey):
     organisations = [journey.organisation, journey.other_organisation]
     usager = names(selectors.bookable_motifs(organisations, ActorKind.USAGER))

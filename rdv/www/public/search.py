@@ -220,11 +220,11 @@ def _motif(request):
     pk = param_id(request, "motif")
     if pk is None:
         raise go(request, url("start"))
-    motif = selectors.motif_by_id(pk)
+    motif = selectors.motif_by_id(pk, actor_kind(request))
     if motif is None:
         raise not_offered(request, "Ce motif")
     set_territory(request, motif.organisation.territory)
-    if not selectors.may_book(motif, actor_kind(request)):
+    if not motif.public_bookable:
         raise go(request, url("services", organisation=motif.organisation_id), MOTIF_CLOSED)
     return motif
 
@@ -234,12 +234,12 @@ def _lieu(request, organisation, *, motif=None, required=False):
     pk = param_id(request, "lieu")
     if pk is None:
         return None
-    lieu = selectors.lieu_by_id(pk)
+    lieu = selectors.lieu_by_id(pk, motif)
     if lieu is None:
         raise not_offered(request, "Ce lieu")
     if lieu.organisation_id != organisation.pk:
         raise go(request, url("services", organisation=organisation.pk), LIEU_OF_ANOTHER)
-    if motif is not None and not selectors.lieu_offers_motif(lieu, motif):
+    if motif is not None and not lieu.offers_motif:
         raise go(request, url("lieux", motif=motif.pk, lu=request.GET.get("lu") == "1" and "1"), LIEU_ELSEWHERE)
     if motif is None and (lieu.archived_at is not None or not lieu.is_open):
         raise go(request, url("services", organisation=organisation.pk), LIEU_ELSEWHERE)

@@ -416,20 +416,30 @@ def organisation_by_id(pk: int) -> Organisation | None:
 def motif_by_id(pk: int, kind: ActorKind | None = None) -> Motif | None:
     """The motif with its organisation, espace and service; with `kind`, annotated with
     `public_bookable`: whether a public actor of that kind may book it (`may_book`), in the same
-    query (the public pages read both at each request)."""
-    motifs = Motif.objects.select_related("organisation__territory", "service").filter(pk=pk)
-    if kind is not None:
-        motifs = motifs.annotate(public_bookable=public_bookable(kind))
-    return motifs.first()
+    query (the public pages read both at each request). Cached under the espace's version
+    (slotcache.under_espace_version)."""
+
+    def read():
+        motifs = Motif.objects.select_related("organisation__territory", "service").filter(pk=pk)
+        if kind is not None:
+            motifs = motifs.annotate(public_bookable=public_bookable(kind))
+        return motifs.first()
+
+    return slotcache.under_espace_version("motif", pk, kind or "", read)
 
 
 def lieu_by_id(pk: int, motif: Motif | None = None) -> Lieu | None:
     """The lieu with its organisation and espace; with `motif`, annotated with `offers_motif`:
-    whether it is one of the motif's lieux (`lieu_offers_motif`), in the same query."""
-    lieux = Lieu.objects.select_related("organisation__territory").filter(pk=pk)
-    if motif is not None:
-        lieux = lieux.annotate(offers_motif=Exists(motif_lieux(motif).filter(pk=OuterRef("pk"))))
-    return lieux.first()
+    whether it is one of the motif's lieux (`lieu_offers_motif`), in the same query. Cached under
+    the espace's version (slotcache.under_espace_version)."""
+
+    def read():
+        lieux = Lieu.objects.select_related("organisation__territory").filter(pk=pk)
+        if motif is not None:
+            lieux = lieux.annotate(offers_motif=Exists(motif_lieux(motif).filter(pk=OuterRef("pk"))))
+        return lieux.first()
+
+    return slotcache.under_espace_version("lieu", pk, motif.pk if motif is not None else "", read)
 
 
 def lieu_offers_motif(lieu: Lieu, motif: Motif) -> bool:

@@ -39,7 +39,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import router
+from django.db import connections, router
 from django.db.models import CharField, DateField, Min, Q, Value
 from prometheus_client import Counter
 
@@ -81,6 +81,7 @@ def _cache():
 def clear() -> None:
     """Empty this process' cache (tests: SQLite reuses ids after a rollback)."""
     _cache().clear()
+    _TERRITORY_OF.clear()
 
 
 # Versions -----------------------------------------------------------------------------------------
@@ -231,6 +232,54 @@ def versions(motif, monday: date, *, holder_key: str = "", now: datetime | None 
     """(the current versions of the motif's week, whether `holder_key` holds a live slot)."""
     digests, held = versions_of_weeks(motif, [monday], holder_key=holder_key, now=now)
     return digests[monday], held
+
+
+# The public pages' motif and lieu, under the espace's version ------------------------------------
+
+# (model label, pk) -> the espace of a motif or a lieu, which never changes (a motif, a lieu and an
+# organisation stay where they were created). Only a hint for the key: the value read is checked.
+_TERRITORY_OF: dict[tuple[str, int], int] = {}
+TERRITORY_OF_MAX = 10_000
+
+
+def espace_version(territory_id: int) -> int:
+    """The espace's version row (0 before its first change), in plain SQL: the public pages read it
+    at each request and the ORM's compilation cost more than the query."""
+    database = router.db_for_read(SlotCacheVersion)
+    with connections[database].cursor() as cursor:
+        cursor.execute(
+            f"SELECT version FROM {SlotCacheVersion._meta.db_table} WHERE scope = %s AND object_id = %s AND week = %s",  # noqa: S608 - a table name
+            [TERRITORY, territory_id, ALL_WEEKS],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+def under_espace_version(label: str, pk: int, variant: str, compute):
+    """`compute()` (a motif or a lieu with its organisation and espace, or None), cached under its
+    espace's version: every audited change of the espace's plages, lieux, motifs, organisations,
+    settings and agents gives that row a new value (`on_action`), so an entry is never used after
+    such a change. The version is read FIRST, as for the weeks: a change committed meanwhile leaves
+    an entry newer than its version, never older. Changes made outside the services are seen after
+    SLOT_CACHE_MAX_AGE at most. Values are pickled by the cache: each request gets its own objects."""
+    territory_id = _TERRITORY_OF.get((label, pk))
+    if territory_id is None or not enabled():
+        found = compute()
+        if found is not None and len(_TERRITORY_OF) < TERRITORY_OF_MAX:
+            _TERRITORY_OF[(label, pk)] = found.organisation.territory_id
+        return found
+    key = f"{label}:{pk}:{variant}:{territory_id}:{espace_version(territory_id)}"
+    found = _cache().get(key)
+    if found is not None:
+        return found
+    found = compute()
+    if found is None:
+        _TERRITORY_OF.pop((label, pk), None)
+    elif found.organisation.territory_id != territory_id:  # the id now names another object (tests)
+        _TERRITORY_OF[(label, pk)] = found.organisation.territory_id
+    else:
+        _cache().set(key, found, ENTRY_TIMEOUT)
+    return found
 
 
 # Values -------------------------------------------------------------------------------------------

@@ -23,7 +23,9 @@ def names(motifs) -> set[str]:
     return {m.name for m in motifs}
 
 
-def test_one_query_reads_a_motif_with_its_public_right_and_a_lieu_with_its_offer(journey, django_assert_num_queries):
+def test_one_query_reads_a_motif_with_its_public_right_and_a_lieu_with_its_offer(
+    journey, django_assert_num_queries, settings
+):
     """The public pages read the motif with `public_bookable` and the lieu with `offers_motif` in
     one query each: the same answers as may_book and lieu_offers_motif, for every motif of the world
     (open, for prescripteurs, for agents, archived) and every lieu (closed, archived, without the
@@ -31,6 +33,7 @@ def test_one_query_reads_a_motif_with_its_public_right_and_a_lieu_with_its_offer
     from rdv.agendas.models import Lieu
     from rdv.motifs.models import Motif
 
+    settings.SLOT_CACHE_ENABLED = False  # uncached (the cache is tested below)
     Motif.objects.filter(pk=journey.phone_motif.pk).update(archived_at=NOW)
     archived = Lieu.objects.create(organisation=journey.organisation, name="Ancienne antenne", address="1 rue")
     weekly_plage(journey.organisation, journey.agent, archived, [journey.motif], weekday=2, first=date(2027, 3, 3))
@@ -54,6 +57,44 @@ def test_one_query_reads_a_motif_with_its_public_right_and_a_lieu_with_its_offer
     Lieu.objects.filter(pk=journey.lieu_b.pk).update(is_open=False)  # closed: offers nothing
     assert not selectors.lieu_by_id(journey.lieu_b.pk, journey.motif).offers_motif
     assert selectors.lieu_by_id(journey.lieu.pk, journey.motif).offers_motif
+
+
+def test_the_motif_and_lieu_of_the_public_pages_are_cached_until_their_espace_changes(
+    journey, django_assert_num_queries
+):
+    """Warm, the motif and the lieu cost one plain query each (the espace's version); any audited
+    change of the espace (a motif archived, a lieu updated) is seen at once; the objects are each
+    request's own."""
+    from rdv.agendas import services as agenda_services
+    from rdv.motifs import services as motif_services
+    from tests.helpers import as_agent
+
+    usager = ActorKind.USAGER
+    assert selectors.motif_by_id(journey.motif.pk, usager).public_bookable  # learns the espace
+    selectors.lieu_by_id(journey.lieu.pk, journey.motif)
+    first = selectors.motif_by_id(journey.motif.pk, usager)  # stored
+    with django_assert_num_queries(1):
+        warm = selectors.motif_by_id(journey.motif.pk, usager)
+    assert warm.public_bookable and warm.name == "Premier accueil" and warm is not first
+    warm.name = "Changé par une requête"
+    assert selectors.motif_by_id(journey.motif.pk, usager).name == "Premier accueil"
+    lieu = selectors.lieu_by_id(journey.lieu.pk, journey.motif)
+    with django_assert_num_queries(1):
+        assert selectors.lieu_by_id(journey.lieu.pk, journey.motif).offers_motif
+    # A kind or a motif of its own: other entries.
+    for _ in range(2):  # learnt, then stored
+        assert selectors.motif_by_id(journey.prescripteur_motif.pk, usager).public_bookable is False
+        assert selectors.lieu_by_id(journey.lieu_b.pk, journey.motif).offers_motif
+    assert selectors.motif_by_id(journey.prescripteur_motif.pk, ActorKind.PRESCRIPTEUR).public_bookable
+    assert not selectors.lieu_by_id(journey.lieu_b.pk, journey.instructions_motif).offers_motif
+    assert not hasattr(selectors.lieu_by_id(journey.lieu_b.pk), "offers_motif")
+    # Audited changes: seen at the next read.
+    system = as_agent(None, journey.organisation)
+    motif_services.archive_motif(system, journey.motif)
+    assert selectors.motif_by_id(journey.motif.pk, usager).public_bookable is False
+    agenda_services.update_lieu(system, lieu, {"name": "Maison renommée", "address": lieu.address})
+    assert selectors.lieu_by_id(journey.lieu.pk, journey.motif).name == "Maison renommée"
+    assert selectors.lieu_by_id(journey.lieu.pk).name == "Maison renommée"
 
 
 def test_bookable_motifs_follow_the_booking_policy_for_each_public_actor(journey):

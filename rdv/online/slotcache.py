@@ -40,7 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connections, router
-from django.db.models import CharField, DateField, Min, Q, Value
+from django.db.models import Min
 from prometheus_client import Counter
 
 from rdv.agendas.models import Absence, PlageOuverture
@@ -198,24 +198,49 @@ def _digest(rows) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+def _version_rows(
+    territory_id: int, motif_id: int, mondays: list[date], holder_key: str, now: datetime | None
+) -> list[tuple[str, int, date, int]]:
+    """(scope, object id, week, version) of the espace's row and of the rows of every agent with a
+    plage offering the motif, for every week and for `mondays`; with `holder_key`, a (HELD, agent id,
+    ALL_WEEKS, hold id) row per live slot hold of that visitor. One query, in plain SQL: the public
+    week page reads them at each request, and the ORM's compilation cost more than running it."""
+    database = router.db_for_read(SlotCacheVersion)
+    ops = connections[database].ops
+    weeks = [ops.adapt_datefield_value(week) for week in (ALL_WEEKS, *mondays)]
+    through = PlageOuverture.motifs.through._meta
+    plage_id, motif_column = through.get_field("plageouverture").column, through.get_field("motif").column
+    sql = (
+        f"SELECT scope, object_id, week, version FROM {SlotCacheVersion._meta.db_table}"  # noqa: S608 - table names
+        " WHERE (scope = %s AND object_id = %s AND week = %s)"
+        f" OR (scope = %s AND week IN ({', '.join(['%s'] * len(weeks))}) AND object_id IN ("
+        f"SELECT plage.{PlageOuverture._meta.get_field('agent').column} FROM {through.db_table} offer"
+        f" INNER JOIN {PlageOuverture._meta.db_table} plage ON plage.id = offer.{plage_id}"
+        f" WHERE offer.{motif_column} = %s))"
+    )
+    params = [TERRITORY, territory_id, weeks[0], AGENT, *weeks, motif_id]
+    if holder_key:
+        sql += (
+            f" UNION ALL SELECT %s, agent_id, %s, id FROM {SlotHold._meta.db_table}"  # noqa: S608 - a table name
+            " WHERE holder_key = %s AND expires_at > %s"
+        )
+        params += [HELD, weeks[0], holder_key, ops.adapt_datetimefield_value(now)]
+    with connections[database].cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return [
+        (scope, object_id, week if isinstance(week, date) else date.fromisoformat(week), version)
+        for scope, object_id, week, version in found
+    ]
+
+
 def versions_of_weeks(
     motif, mondays: Iterable[date], *, holder_key: str = "", now: datetime | None = None
 ) -> tuple[dict[date, Tokens], bool]:
     """({Monday: the current versions of what the motif's week depends on}, whether `holder_key`
     holds a live slot at `now`), in one query whatever the number of weeks."""
     mondays = list(mondays)
-    rows = SlotCacheVersion.objects.filter(
-        Q(scope=TERRITORY, object_id=motif.organisation.territory_id, week=ALL_WEEKS)
-        | Q(scope=AGENT, week__in=[ALL_WEEKS, *mondays], object_id__in=_agents_offering(motif.pk))
-    ).values_list("scope", "object_id", "week", "version")
-    if holder_key:
-        held = SlotHold.objects.filter(holder_key=holder_key, expires_at__gt=now).values_list(
-            Value(HELD, output_field=CharField()),
-            "agent_id",
-            Value(ALL_WEEKS, output_field=DateField()),
-            "pk",
-        )
-        rows = rows.union(held, all=True)
+    rows = _version_rows(motif.organisation.territory_id, motif.pk, mondays, holder_key, now)
     rows = sorted(rows)
     territory = _digest(row for row in rows if row[0] == TERRITORY)
     digests = {}

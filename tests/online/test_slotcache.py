@@ -371,6 +371,57 @@ def test_a_hold_asks_the_engine_when_the_cached_agents_are_all_taken(online, mon
     assert refused.value.code == "slot_taken"
 
 
+def test_the_version_rows_in_plain_sql_equal_the_orm_query_they_replace(online):
+    """The version rows (and the visitor's live holds) read in plain SQL equal what the ORM query
+    read: the espace's row, the rows of the agents with a plage offering the motif for every week
+    and the weeks asked, and the visitor's holds alive now."""
+    from django.db.models import CharField, DateField, Q, Value
+
+    from rdv.online.models import SlotCacheVersion
+
+    def reference(motif, mondays, holder_key, now):
+        rows = SlotCacheVersion.objects.filter(
+            Q(scope=slotcache.TERRITORY, object_id=motif.organisation.territory_id, week=slotcache.ALL_WEEKS)
+            | Q(
+                scope=slotcache.AGENT,
+                week__in=[slotcache.ALL_WEEKS, *mondays],
+                object_id__in=slotcache._agents_offering(motif.pk),
+            )
+        ).values_list("scope", "object_id", "week", "version")
+        if holder_key:
+            held = SlotHold.objects.filter(holder_key=holder_key, expires_at__gt=now).values_list(
+                Value(slotcache.HELD, output_field=CharField()),
+                "agent_id",
+                Value(slotcache.ALL_WEEKS, output_field=DateField()),
+                "pk",
+            )
+            rows = rows.union(held, all=True)
+        return sorted(rows)
+
+    other = build_online("autre")  # another espace's rows must not come
+    book(online, at(TUESDAY, 9), [online.agent])
+    book(online, at(TUESDAY + timedelta(days=7), 10), [online.agent2])
+    book(other, at(TUESDAY, 9), [other.agent])
+    online.hold(at(THURSDAY, 10), holder_key="visiteur-1")
+    SlotHold.objects.create(
+        motif=online.motif,
+        agent=online.agent2,
+        starts_at=at(THURSDAY, 11),
+        ends_at=at(THURSDAY, 11, 30),
+        holder_key="visiteur-1",
+        expires_at=timezone.now() - timedelta(minutes=1),  # expired: not a live hold
+    )
+    slotcache.bump([(slotcache.TERRITORY, online.territory.pk, slotcache.ALL_WEEKS)])
+    now = timezone.now()
+    seen = set()
+    for mondays in ([MONDAY], [MONDAY, MONDAY + timedelta(days=7)], [MONDAY + timedelta(days=28)]):
+        for holder_key in ("", "visiteur-1", "visiteur-2"):
+            rows = sorted(slotcache._version_rows(online.territory.pk, online.motif.pk, mondays, holder_key, now))
+            assert rows == reference(online.motif, mondays, holder_key, now), (mondays, holder_key)
+            seen |= {row[0] for row in rows}
+    assert seen == {slotcache.TERRITORY, slotcache.AGENT, slotcache.HELD}
+
+
 def test_the_cache_can_be_turned_off(online):
     before = counts()
     with override_settings(SLOT_CACHE_ENABLED=False):

@@ -14,12 +14,15 @@ Every view is rate-limited (rdv.www.public.limits) and may be framed by the espa
 import re
 from datetime import datetime
 from functools import wraps
+from html import escape  # what django.utils.html.escape does, without its lazy-string wrapper
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 
 from rdv.core.context import ActorKind
 from rdv.core.dates import french_date, parse_day
@@ -464,6 +467,32 @@ def lieux(request):
 # Step 4: a week of free times -------------------------------------------------------------------
 
 
+def days_html(days: list[dict]) -> SafeString:
+    """The days of the week page, each with its times as the hold form's buttons, escaped. Built
+    here rather than by the template's loops: the page is the one the public reads most, and a week
+    has dozens of times."""
+    parts = []
+    for number, day in enumerate(days, start=1):
+        label = escape(day["label"])
+        parts.append(
+            f'<section class="public-day" aria-labelledby="jour-{number}">'
+            f'<h3 class="fr-h6 fr-mb-1w" id="jour-{number}">{escape(capfirst(day["label"]))}</h3>'
+        )
+        if day["times"]:
+            parts.append('<ul class="public-times">')
+            parts.extend(
+                '<li><button type="submit" class="fr-btn fr-btn--secondary fr-btn--sm" name="debut"'
+                f' value="{escape(time["iso"])}"><span class="fr-sr-only">{label} à </span>{escape(time["label"])}'
+                "</button></li>"
+                for time in day["times"]
+            )
+            parts.append("</ul>")
+        else:
+            parts.append('<p class="fr-text--sm fr-mb-0">Pas d\'horaire libre ce jour-là.</p>')
+        parts.append("</section>")
+    return mark_safe("".join(parts))  # noqa: S308 - every text is escaped above
+
+
 @public_page
 def week(request):
     """« Quand ? »: the free start times of a week (Monday–Sunday) in the espace's time; each is a
@@ -512,6 +541,7 @@ def week(request):
         "lieu": lieu,
         "lieu_map_url": map_url(lieu.address) if lieu else "",
         "days": days,
+        "days_html": days_html(days),
         "count": result.count,
         "monday_label": french_date(result.monday, weekday=False, year=False),
         "sunday_label": french_date(result.sunday, weekday=False),

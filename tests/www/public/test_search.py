@@ -428,3 +428,34 @@ def test_the_home_page_invites_the_public_to_book(client, db):
     content = response.content.decode()
     assert f'href="{reverse("public:start")}"' in content
     assert "Prendre rendez-vous" in content
+
+
+def test_the_week_days_built_in_python_equal_the_template_loops_they_replace():
+    """rdv.www.public.search.days_html writes what the week page's loops wrote (the reference kept
+    beside this test), up to the whitespace between tags, with every text escaped."""
+    import re
+    from pathlib import Path
+
+    from django.template import Context, Template
+
+    from rdv.www.public.search import days_html
+
+    def normalised(html: str) -> str:
+        return re.sub(r"\s*([<>])\s*", r"\1", re.sub(r"\s+", " ", html)).strip()
+
+    reference = Template((Path(__file__).parent / "reference_week_days.html").read_text())
+    days = [
+        {
+            "label": "mardi 9 mars",
+            "times": [{"iso": "2027-03-09T09:00:00+01:00", "label": "9 h 00"}, {"iso": "x", "label": "9 h 30"}],
+        },
+        {"label": "mercredi 10 mars", "times": []},
+        {"label": '<jeudi> & « 11 » "mars"', "times": [{"iso": '"><script>', "label": "<b>10 h</b>"}]},
+    ]
+    for shown in (days, days[:1], days[1:2], []):
+        expected = reference.render(Context({"days": shown}))
+        built = str(days_html(shown))
+        assert normalised(built) == normalised(expected)
+    built = str(days_html(days))
+    assert "&lt;jeudi&gt; &amp; « 11 » &quot;mars&quot;" in built and "&quot;&gt;&lt;script&gt;" in built
+    assert built.count("<button") == 3 and "Pas d'horaire libre ce jour-là." in built

@@ -267,6 +267,29 @@
     }
   }
 
+  function focusDialogSoon() {
+    /* DSFR gives the focus to the modal's first button (« Fermer ») once its opening is done, which
+       comes later on a busy machine: the answer's button takes it back, until a key is pressed or
+       for a second and a half at most. */
+    var until = Date.now() + 1500;
+    var stopped = false;
+    function stop() {
+      stopped = true;
+    }
+    dialog.addEventListener("keydown", stop, { once: true });
+    (function check() {
+      if (stopped || !dialogOpen || Date.now() > until) {
+        dialog.removeEventListener("keydown", stop);
+        return;
+      }
+      var active = document.activeElement;
+      if (!dialog.contains(active) || active === dialog.querySelector(".fr-btn--close")) {
+        focusDialog();
+      }
+      window.requestAnimationFrame(check);
+    })();
+  }
+
   function showFragment(html) {
     dialogContent.innerHTML = html;
     focusDialog();
@@ -316,7 +339,7 @@
       .then(function (html) {
         dialogContent.innerHTML = html;
         disclose();
-        window.setTimeout(focusDialog, 50);
+        focusDialogSoon();
       })
       .catch(function () {
         offline();

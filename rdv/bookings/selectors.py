@@ -28,7 +28,7 @@ from rdv.core.audit import describe_entries
 from rdv.core.context import Context
 from rdv.core.db import EpochSeconds
 from rdv.core.models import AuditLog
-from rdv.motifs.models import LocationType
+from rdv.motifs.models import LOCATION_LABELS, Motif
 from rdv.usagers import policies as usager_policies
 from rdv.usagers.models import Usager
 
@@ -46,8 +46,8 @@ class AgendaLieu:
 
 @dataclass(frozen=True, slots=True)
 class PlageMotif:
-    """A motif a plage offers, as the agenda names it: « Accueil (sur place) », what Motif.__str__
-    writes, read as plain values (a week of 12 agents names hundreds)."""
+    """A motif a plage offers, named as Motif.__str__ names it (Motif.label_of: « Accueil (sur
+    place) »), read as plain values (a week of 12 agents names hundreds)."""
 
     pk: int
     name: str
@@ -183,7 +183,6 @@ AGENDA_LINK_FIELDS = (
 
 def _plage_motifs(plage_ids: list[int]) -> dict[int, list[PlageMotif]]:
     """The motifs of each plage, by name (then type), as plain values (one query)."""
-    location_types = dict(LocationType.choices)
     known: dict[int, PlageMotif] = {}
     by_plage: dict[int, list[PlageMotif]] = defaultdict(list)
     for plage_id, motif_id, name, location_type in PlageOuverture.motifs.through.objects.filter(
@@ -191,8 +190,7 @@ def _plage_motifs(plage_ids: list[int]) -> dict[int, list[PlageMotif]]:
     ).values_list("plageouverture_id", "motif_id", "motif__name", "motif__location_type"):
         motif = known.get(motif_id)
         if motif is None:
-            label = f"{name} ({str(location_types.get(location_type, location_type)).lower()})"
-            motif = known[motif_id] = PlageMotif(motif_id, name, label)
+            motif = known[motif_id] = PlageMotif(motif_id, name, Motif.label_of(name, location_type))
         by_plage[plage_id].append(motif)
     for motifs in by_plage.values():
         motifs.sort(key=lambda motif: (motif.name, motif.label, motif.pk))
@@ -593,7 +591,6 @@ def export_rows(ctx: Context, filters: dict):
         )
     )
     statuses = dict(RdvStatus.choices)
-    location_types = dict(LocationType.choices)
     zone = ctx.territory.zone  # wall-clock times of the espace
     local = partial(datetime.fromtimestamp, tz=zone)
 
@@ -635,7 +632,7 @@ def export_rows(ctx: Context, filters: dict):
             (end_s - start_s) // 60,
             motif,
             service,
-            location_types.get(location_type, location_type),
+            LOCATION_LABELS.get(location_type, location_type),
             lieu or "",
             agents.take(key),
             usagers.take(key),

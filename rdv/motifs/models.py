@@ -29,6 +29,9 @@ class LocationType(models.TextChoices):
     HOME = "home", "À domicile"
 
 
+LOCATION_LABELS = dict(LocationType.choices)
+
+
 class BookableBy(models.TextChoices):
     AGENTS = "agents", "Agents de l'organisation uniquement"
     AGENTS_AND_PRESCRIPTEURS = "agents_and_prescripteurs", "Agents et prescripteurs"
@@ -137,7 +140,12 @@ class Motif(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.get_location_type_display().lower()})"
+        return self.label_of(self.name, self.location_type)
+
+    @staticmethod
+    def label_of(name: str, location_type: str) -> str:
+        """How a motif is named (« Accueil (sur place) »), from its two fields alone (lists read as values)."""
+        return f"{name} ({str(LOCATION_LABELS.get(location_type, location_type)).lower()})"
 
     @property
     def is_archived(self) -> bool:

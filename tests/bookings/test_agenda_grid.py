@@ -94,6 +94,10 @@ def test_the_grid_has_one_column_per_day_and_agent_with_what_each_one_holds(setu
     today = {column.agent: column for column in grid.columns if column.day == TODAY}
     assert all(column.is_today for column in today.values())
     assert [(item.start, item.end) for item in today[setup.agent].plages] == [(at(TODAY, 9), at(TODAY, 12))]
+    # The plage's motifs, read as values, are named as the model names them, by name.
+    (plage,) = today[setup.agent].plages
+    offered = sorted(plage.plage.motifs.all(), key=lambda motif: motif.name)
+    assert [(m.pk, str(m)) for m in plage.motifs] == [(m.pk, str(m)) for m in offered] and offered
     assert [(item.rdv.pk, item.visible, item.movable, item.names) for item in today[setup.agent].rdvs] == [
         (rdv.pk, True, True, "Jeanne DUPONT"),
     ]

@@ -203,10 +203,6 @@ def _fairest_first(agent_ids: list[int], start: datetime, tz) -> list[int]:
     return sorted(agent_ids, key=lambda agent_id: (counts.get(agent_id, 0), shuffle.random()))
 
 
-class _NoneFree(Exception):
-    pass
-
-
 def _free_agent(
     motif, candidates: list[int], lieu, start: datetime, *, holder_key: str, displayed_at, tz
 ) -> int | None:
@@ -215,15 +211,13 @@ def _free_agent(
     (a savepoint rolled back), so that other candidates can be locked in id order in turn."""
     if not candidates:
         return None
-    try:
-        with transaction.atomic():
-            lock_agendas(candidates)  # concurrent holds and bookings of these agents wait for this one
-            for agent_id in _fairest_first(candidates, start, tz):
-                if _agent_free(motif, agent_id, lieu, start, holder_key=holder_key, displayed_at=displayed_at):
-                    return agent_id
-            raise _NoneFree
-    except _NoneFree:
-        return None
+    with transaction.atomic():
+        lock_agendas(candidates)  # concurrent holds and bookings of these agents wait for this one
+        for agent_id in _fairest_first(candidates, start, tz):
+            if _agent_free(motif, agent_id, lieu, start, holder_key=holder_key, displayed_at=displayed_at):
+                return agent_id
+        transaction.set_rollback(True)  # none is free: the savepoint and its locks go
+    return None
 
 
 def release_holds(holder_key: str) -> int:
@@ -534,9 +528,10 @@ def upcoming_for_contact(
     relatives' (the responsible's contact), and those booked online with that contact.
 
     Read from the contact's side, each step on an index (usagers of the motif's espace by e-mail or
-    phone, their relatives, their participations, the online bookings of the motif by contact), then
-    the RDVs found are counted: one query joining every RDV of the motif to its usagers took 60 ms of
-    the database for each confirmation of a 50,000-usager espace, and grows with the espace."""
+    phone, their relatives, then their upcoming RDVs of the motif and those booked online with the
+    contact), the distinct RDVs found counted: one query joining every RDV of the motif to its
+    usagers took 60 ms of the database for each confirmation of a 50,000-usager espace, and grew with
+    the espace."""
     now = now or timezone.now()
     contacts = {field: value for field, value in (("email", email), ("phone", phone)) if value}
     if not contacts:
@@ -550,16 +545,11 @@ def upcoming_for_contact(
     people = list(Usager.objects.filter(holders, territory_id=territory_id).values_list("pk", flat=True))
     if people:
         people += Usager.objects.filter(responsible_id__in=people).values_list("pk", flat=True)
-    rdv_ids = set(OnlineBooking.objects.filter(booked, motif=motif, rdv__isnull=False).values_list("rdv_id", flat=True))
-    if people:
-        rdv_ids.update(Participation.objects.filter(usager_id__in=people).values_list("rdv_id", flat=True))
-    if not rdv_ids:
-        return 0
-    return (
-        Rdv.objects.filter(pk__in=rdv_ids, motif=motif, starts_at__gt=now)
-        .exclude(status__in=CANCELLED_STATUSES)
-        .count()
-    )
+    upcoming = Q(rdv__motif=motif, rdv__starts_at__gt=now) & ~Q(rdv__status__in=CANCELLED_STATUSES)
+    rdv_ids = set(OnlineBooking.objects.filter(booked, upcoming, motif=motif).values_list("rdv_id", flat=True))
+    if people:  # their upcoming RDVs of the motif only: not an usager's whole history
+        rdv_ids.update(Participation.objects.filter(upcoming, usager_id__in=people).values_list("rdv_id", flat=True))
+    return len(rdv_ids)
 
 
 def _check_contact_limit(booking: OnlineBooking, email: str, phone: str) -> None:

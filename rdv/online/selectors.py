@@ -29,7 +29,7 @@ from rdv.availability import Slot
 from rdv.bookings.availability import find_slots, next_availability_by_lieu, next_available_slot
 from rdv.core.context import ActorKind, Context
 from rdv.motifs.models import LocationType, Motif
-from rdv.motifs.policies import bookable_condition, can_book, public_bookable
+from rdv.motifs.policies import bookable_condition, public_bookable
 from rdv.online import slotcache
 from rdv.territories import selectors as territory_selectors
 from rdv.territories.models import Organisation, SectorCode, Territory
@@ -45,11 +45,6 @@ ON_SITE = (LocationType.PUBLIC_OFFICE,)  # the motifs whose usager chooses a lie
 
 def public_context(organisation: Organisation, kind: ActorKind = ActorKind.USAGER) -> Context:
     return Context.public(organisation, kind=kind)
-
-
-def may_book(motif: Motif, kind: ActorKind = ActorKind.USAGER) -> bool:
-    """The motif is active, and open online to this public actor (the booking policy's rule)."""
-    return can_book(public_context(motif.organisation, kind), motif)
 
 
 def bookable_motifs(organisations: Iterable[Organisation], kind: ActorKind = ActorKind.USAGER):
@@ -415,7 +410,7 @@ def organisation_by_id(pk: int) -> Organisation | None:
 
 def motif_by_id(pk: int, kind: ActorKind | None = None) -> Motif | None:
     """The motif with its organisation, espace and service; with `kind`, annotated with
-    `public_bookable`: whether a public actor of that kind may book it (`may_book`), in the same
+    `public_bookable`: whether a public actor of that kind may book it (`can_book`'s rule), in the same
     query (the public pages read both at each request). Cached under the espace's version
     (slotcache.under_espace_version)."""
 
@@ -430,7 +425,7 @@ def motif_by_id(pk: int, kind: ActorKind | None = None) -> Motif | None:
 
 def lieu_by_id(pk: int, motif: Motif | None = None) -> Lieu | None:
     """The lieu with its organisation and espace; with `motif`, annotated with `offers_motif`:
-    whether it is one of the motif's lieux (`lieu_offers_motif`), in the same query. Cached under
+    whether it is one of the motif's lieux (`motif_lieux`), in the same query. Cached under
     the espace's version (slotcache.under_espace_version)."""
 
     def read():
@@ -440,7 +435,3 @@ def lieu_by_id(pk: int, motif: Motif | None = None) -> Lieu | None:
         return lieux.first()
 
     return slotcache.under_espace_version("lieu", pk, motif.pk if motif is not None else "", read)
-
-
-def lieu_offers_motif(lieu: Lieu, motif: Motif) -> bool:
-    return motif_lieux(motif).filter(pk=lieu.pk).exists()

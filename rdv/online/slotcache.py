@@ -198,15 +198,26 @@ def _digest(rows) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+def _versions_connection():
+    """The connection the version rows are read from (the replica on a scoped page, rdv.core.db)."""
+    return connections[router.db_for_read(SlotCacheVersion)]
+
+
+def _plain_sql(sql: str, params: list) -> list[tuple]:
+    """The rows of a read of the version rows in plain SQL: the public pages read them at each
+    request, and the ORM's compilation of these queries cost more than running them."""
+    with _versions_connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def _version_rows(
     territory_id: int, motif_id: int, mondays: list[date], holder_key: str, now: datetime | None
 ) -> list[tuple[str, int, date, int]]:
     """(scope, object id, week, version) of the espace's row and of the rows of every agent with a
     plage offering the motif, for every week and for `mondays`; with `holder_key`, a (HELD, agent id,
-    ALL_WEEKS, hold id) row per live slot hold of that visitor. One query, in plain SQL: the public
-    week page reads them at each request, and the ORM's compilation cost more than running it."""
-    database = router.db_for_read(SlotCacheVersion)
-    ops = connections[database].ops
+    ALL_WEEKS, hold id) row per live slot hold of that visitor. One query, in plain SQL."""
+    ops = _versions_connection().ops
     weeks = [ops.adapt_datefield_value(week) for week in (ALL_WEEKS, *mondays)]
     through = PlageOuverture.motifs.through._meta
     plage_id, motif_column = through.get_field("plageouverture").column, through.get_field("motif").column
@@ -225,12 +236,9 @@ def _version_rows(
             " WHERE holder_key = %s AND expires_at > %s"
         )
         params += [HELD, weeks[0], holder_key, ops.adapt_datetimefield_value(now)]
-    with connections[database].cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
     return [
         (scope, object_id, week if isinstance(week, date) else date.fromisoformat(week), version)
-        for scope, object_id, week, version in found
+        for scope, object_id, week, version in _plain_sql(sql, params)
     ]
 
 
@@ -268,16 +276,10 @@ TERRITORY_OF_MAX = 10_000
 
 
 def espace_version(territory_id: int) -> int:
-    """The espace's version row (0 before its first change), in plain SQL: the public pages read it
-    at each request and the ORM's compilation cost more than the query."""
-    database = router.db_for_read(SlotCacheVersion)
-    with connections[database].cursor() as cursor:
-        cursor.execute(
-            f"SELECT version FROM {SlotCacheVersion._meta.db_table} WHERE scope = %s AND object_id = %s AND week = %s",  # noqa: S608 - a table name
-            [TERRITORY, territory_id, ALL_WEEKS],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else 0
+    """The espace's version row (0 before its first change), in plain SQL."""
+    sql = f"SELECT version FROM {SlotCacheVersion._meta.db_table} WHERE scope = %s AND object_id = %s AND week = %s"  # noqa: S608 - a table name
+    rows = _plain_sql(sql, [TERRITORY, territory_id, _versions_connection().ops.adapt_datefield_value(ALL_WEEKS)])
+    return rows[0][0] if rows else 0
 
 
 def under_espace_version(label: str, pk: int, variant: str, compute):

@@ -443,7 +443,8 @@ def column_signature(column, organisation_id: int, grid_frame: Frame, day_link: 
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
-NOW_MARKERS = "<!--now--><!--/now-->"
+NOW_OPEN, NOW_CLOSE = "<!--now-->", "<!--/now-->"
+NOW_MARKERS = NOW_OPEN + NOW_CLOSE
 
 
 def _column_heading(column: Column, grid_frame: Frame) -> str:

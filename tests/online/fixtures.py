@@ -52,7 +52,9 @@ class Online:
     def ctx(self, kind=ActorKind.USAGER):
         return Context.public(self.organisation, kind=kind)
 
-    def hold(self, start, *, holder_key="visiteur-1", motif=None, lieu="default", kind=ActorKind.USAGER):
+    def hold(
+        self, start, *, holder_key="visiteur-1", motif=None, lieu="default", kind=ActorKind.USAGER, displayed_at=None
+    ):
         motif = motif or self.motif
         return services.hold_slot(
             self.ctx(kind),
@@ -60,6 +62,7 @@ class Online:
             lieu=self.lieu if lieu == "default" else lieu,
             starts_at=start,
             holder_key=holder_key,
+            displayed_at=displayed_at,
         )
 
 

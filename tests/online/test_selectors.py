@@ -27,11 +27,18 @@ def test_one_query_reads_a_motif_with_its_public_right_and_a_lieu_with_its_offer
     journey, django_assert_num_queries, settings
 ):
     """The public pages read the motif with `public_bookable` and the lieu with `offers_motif` in
-    one query each: the same answers as may_book and lieu_offers_motif, for every motif of the world
+    one query each: the same answers as the booking policy (can_book) and motif_lieux, for every motif of the world
     (open, for prescripteurs, for agents, archived) and every lieu (closed, archived, without the
     motif, of another organisation or espace)."""
     from rdv.agendas.models import Lieu
     from rdv.motifs.models import Motif
+    from rdv.motifs.policies import can_book
+
+    def may_book(motif, kind):
+        return can_book(selectors.public_context(motif.organisation, kind), motif)
+
+    def offers(lieu, motif):
+        return selectors.motif_lieux(motif).filter(pk=lieu.pk).exists()
 
     settings.SLOT_CACHE_ENABLED = False  # uncached (the cache is tested below)
     Motif.objects.filter(pk=journey.phone_motif.pk).update(archived_at=NOW)
@@ -46,14 +53,14 @@ def test_one_query_reads_a_motif_with_its_public_right_and_a_lieu_with_its_offer
         for kind in (ActorKind.USAGER, ActorKind.PRESCRIPTEUR):
             with django_assert_num_queries(1):
                 read = selectors.motif_by_id(motif.pk, kind)
-            assert read.public_bookable == selectors.may_book(motif, kind), (motif.name, kind)
+            assert read.public_bookable == may_book(motif, kind), (motif.name, kind)
         for lieu in lieux:
             with django_assert_num_queries(1):
                 read = selectors.lieu_by_id(lieu.pk, motif)
-            assert read.offers_motif == selectors.lieu_offers_motif(lieu, motif), (motif.name, lieu.name)
-    rights = {(m.pk, k): selectors.may_book(m, k) for m in motifs for k in (ActorKind.USAGER, ActorKind.PRESCRIPTEUR)}
-    offers = {(m.pk, lieu.pk): selectors.lieu_offers_motif(lieu, m) for m in motifs for lieu in lieux}
-    assert len(set(rights.values())) == 2 and len(set(offers.values())) == 2  # both answers seen
+            assert read.offers_motif == offers(lieu, motif), (motif.name, lieu.name)
+    rights = {(m.pk, k): may_book(m, k) for m in motifs for k in (ActorKind.USAGER, ActorKind.PRESCRIPTEUR)}
+    answers = {(m.pk, lieu.pk): offers(lieu, m) for m in motifs for lieu in lieux}
+    assert len(set(rights.values())) == 2 and len(set(answers.values())) == 2  # both answers seen
     Lieu.objects.filter(pk=journey.lieu_b.pk).update(is_open=False)  # closed: offers nothing
     assert not selectors.lieu_by_id(journey.lieu_b.pk, journey.motif).offers_motif
     assert selectors.lieu_by_id(journey.lieu.pk, journey.motif).offers_motif
@@ -110,15 +117,15 @@ def test_bookable_motifs_follow_the_booking_policy_for_each_public_actor(journey
     }
     assert prescripteur == usager | {"Accompagnement social", "Entretien fermé"}
     for motif in journey.motif, journey.prescripteur_motif, journey.agents_motif:
-        assert selectors.may_book(motif, ActorKind.USAGER) == (motif.name in usager)
-        assert selectors.may_book(motif, ActorKind.PRESCRIPTEUR) == (motif.name in prescripteur)
+        assert selectors.motif_by_id(motif.pk, ActorKind.USAGER).public_bookable == (motif.name in usager)
+        assert selectors.motif_by_id(motif.pk, ActorKind.PRESCRIPTEUR).public_bookable == (motif.name in prescripteur)
 
 
 def test_archived_motifs_are_never_bookable(journey):
     journey.motif.archived_at = NOW
     journey.motif.save()
     assert "Premier accueil" not in names(selectors.bookable_motifs([journey.organisation], ActorKind.USAGER))
-    assert not selectors.may_book(journey.motif)
+    assert not selectors.motif_by_id(journey.motif.pk, ActorKind.USAGER).public_bookable
 
 
 def test_organisations_for_a_code_or_a_commune(journey, bob):

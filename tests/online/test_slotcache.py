@@ -333,29 +333,15 @@ def test_a_hold_takes_its_agents_from_the_cache_at_its_lieu_and_in_the_window_of
     assert agents(at(TUESDAY, 14), online.other_lieu) == [online.agent2.pk]
     assert agents(at(TUESDAY, 9), online.lieu) == []  # too soon for a page displayed now
     shown = at(TUESDAY, 8, 25)
-    assert agents(at(TUESDAY, 9), online.lieu, shown) == pair  # not for a page displayed at 08:25
+    assert agents(at(TUESDAY, 9), online.lieu, shown) == pair  # but in time for a page displayed at 08:25
     assert agents(at(TUESDAY, 9), online.other_lieu, shown) == []
 
     def engine(*args, **kwargs):
         raise AssertionError("the engine was asked for the hold's agents")
 
     monkeypatch.setattr(services, "_slot_agents", engine)
-    booking = services.hold_slot(
-        online.ctx(),
-        motif=online.motif,
-        lieu=online.other_lieu,
-        starts_at=at(TUESDAY, 14),
-        holder_key="visiteur-1",
-    )
-    assert booking.agent_id == online.agent2.pk
-    booking = services.hold_slot(
-        online.ctx(),
-        motif=online.motif,
-        lieu=online.lieu,
-        starts_at=at(TUESDAY, 10),
-        holder_key="visiteur-2",
-        displayed_at=shown,
-    )
+    assert online.hold(at(TUESDAY, 14), lieu=online.other_lieu).agent_id == online.agent2.pk
+    booking = online.hold(at(TUESDAY, 10), holder_key="visiteur-2", displayed_at=shown)
     assert booking.agent_id in pair
 
 

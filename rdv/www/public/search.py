@@ -540,7 +540,6 @@ def week(request):
         "motif": motif,
         "lieu": lieu,
         "lieu_map_url": map_url(lieu.address) if lieu else "",
-        "days": days,
         "days_html": days_html(days),
         "count": result.count,
         "monday_label": french_date(result.monday, weekday=False, year=False),
@@ -586,11 +585,11 @@ def short_lieu(request, lieu_id: int):
 
 @public_page
 def short_motif(request, motif_id: int):
-    motif = selectors.motif_by_id(path_id(request, motif_id))
+    motif = selectors.motif_by_id(path_id(request, motif_id), actor_kind(request))
     if motif is None:
         raise not_offered(request, "Ce motif")
     set_territory(request, motif.organisation.territory)
-    if not selectors.may_book(motif, actor_kind(request)):
+    if not motif.public_bookable:
         raise go(request, url("services", organisation=motif.organisation_id), MOTIF_CLOSED)
     return redirect(after_motif_url(motif))
 

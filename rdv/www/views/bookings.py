@@ -219,7 +219,8 @@ def _render_grid(ctx, query: _AgendaQuery, *, known_version: str = "") -> _Grid:
             before, _, after = html.partition(agenda_grid.NOW_MARKERS)
             halves = rendered[key] = (before, after)
         past_span, now_top = agenda_grid.now_marks(column.day, frame.first_minute, frame.last_minute, now)
-        parts.append(f"{halves[0]}<!--now-->{agenda_grid.now_html(past_span, now_top)}<!--/now-->{halves[1]}")
+        now_html = agenda_grid.now_html(past_span, now_top)
+        parts.append(f"{halves[0]}{agenda_grid.NOW_OPEN}{now_html}{agenda_grid.NOW_CLOSE}{halves[1]}")
     if rendered:
         fragments.set_many(rendered)
     grid.html = render_to_string(

@@ -139,6 +139,31 @@ def _cpu(path: Path) -> float | None:
         return None
 
 
+def _kinds(path: Path) -> dict:
+    try:
+        lines = path.read_text().split("\n")
+    except OSError:
+        return {}
+    return {kind: float(value) for kind, value in (line.split() for line in lines if line.strip())}
+
+
+def cpu_by_kind(run: Path) -> dict:
+    """CPU seconds of serve-prod's processes by kind (web, worker, scheduler) during the run, and the
+    machine's busy CPU seconds (PostgreSQL and the load generator included) out of cores × seconds.
+    A process that died during the run is missing from « after »: its share is not counted."""
+    before, after = _kinds(run / "serve-kinds.before"), _kinds(run / "serve-kinds.after")
+    split = {kind: round(after[kind] - before.get(kind, 0.0), 1) for kind in sorted(after)}
+    try:
+        start = [float(x) for x in (run / "machine.before").read_text().split()]
+        end = [float(x) for x in (run / "machine.after").read_text().split()]
+    except (OSError, ValueError):
+        return split
+    if len(start) == len(end) == 2 and end[1] > start[1]:
+        split["machine_busy"] = round(end[0] - start[0], 1)
+        split["machine_busy_share"] = round((end[0] - start[0]) / (end[1] - start[1]), 3)
+    return split
+
+
 def build(run: Path, users: int, duration: str) -> dict:
     routes, total = locust_stats(run / "locust")
     failures = locust_failures(run / "locust")
@@ -176,7 +201,8 @@ def build(run: Path, users: int, duration: str) -> dict:
             "think_time_s": os.environ.get("LOADTEST_WAIT", "1,4"),
             "agenda_agents": int(os.environ.get("LOADTEST_AGENDA_AGENTS", "12")),
             "warmup": os.environ.get("WARMUP", "15s"),
-            "cpu_seconds": {name: _cpu(run / f"{name}.cpu") for name in ("serve", "locust")},
+            "cpu_seconds": {name: _cpu(run / f"{name}.cpu") for name in ("serve", "locust")}
+            | {kind if kind.startswith("machine") else f"serve_{kind}": value for kind, value in cpu_by_kind(run).items()},
         },
     }
     if check["double_bookings"]["count"]:

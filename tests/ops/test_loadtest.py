@@ -276,3 +276,21 @@ def test_report_server_side_figures_skip_the_warm_up_and_sum_the_cpu_per_route(t
     assert figures["public:week"]["requests"] == 2 and figures["public:week"]["p99_ms"] == 60.0  # not the 900
     assert figures["public:week"]["cpu_total_s"] == 0.05 and figures["agenda"]["cpu_p50_ms"] == 100.0
     assert report.server_side(log)["public:week"]["requests"] == 3  # without an offset: every line
+
+
+def test_report_splits_the_cpu_by_kind_of_process_and_gives_the_machine_s_busy_share(tmp_path):
+    report = _report_module()
+    (tmp_path / "serve-kinds.before").write_text("web 10\nworker 2\nscheduler 1\n")
+    (tmp_path / "serve-kinds.after").write_text("web 70.5\nworker 9\nscheduler 1.5\n")
+    (tmp_path / "machine.before").write_text("1000 5000\n")
+    (tmp_path / "machine.after").write_text("1090 5120\n")
+    assert report.cpu_by_kind(tmp_path) == {
+        "scheduler": 0.5,
+        "web": 60.5,
+        "worker": 7.0,
+        "machine_busy": 90.0,
+        "machine_busy_share": 0.75,
+    }
+    (tmp_path / "machine.after").write_text("garbage")
+    assert "machine_busy" not in report.cpu_by_kind(tmp_path)
+    assert report.cpu_by_kind(tmp_path / "missing") == {}

@@ -202,7 +202,10 @@ def build(run: Path, users: int, duration: str) -> dict:
             "agenda_agents": int(os.environ.get("LOADTEST_AGENDA_AGENTS", "12")),
             "warmup": os.environ.get("WARMUP", "15s"),
             "cpu_seconds": {name: _cpu(run / f"{name}.cpu") for name in ("serve", "locust")}
-            | {kind if kind.startswith("machine") else f"serve_{kind}": value for kind, value in cpu_by_kind(run).items()},
+            | {
+                kind if kind.startswith("machine") else f"serve_{kind}": value
+                for kind, value in cpu_by_kind(run).items()
+            },
         },
     }
     if check["double_bookings"]["count"]:

@@ -220,8 +220,12 @@ def build_agenda(
 
     # RDVs of the agents (any organisation), with whether the viewer may see each one. Only the
     # columns the agenda shows: a week of 12 agents loads hundreds of RDVs.
+    # The RDVs' ids first (the agents' links, on their index), then their data by id: in one join,
+    # PostgreSQL reads the whole RDV table to hash it (5 ms for 20,000 RDVs, growing with them).
+    window = RdvAgent.objects.filter(agent_id__in=agent_ids, starts_at__lt=window_end, ends_at__gt=window_start)
+    rdv_ids = sorted(set(window.values_list("rdv_id", flat=True)))
     links = (
-        RdvAgent.objects.filter(agent_id__in=agent_ids, starts_at__lt=window_end, ends_at__gt=window_start)
+        window.filter(rdv_id__in=rdv_ids)
         .annotate(visible=Exists(policies.scope(ctx).filter(pk=OuterRef("rdv_id"))))
         .order_by("starts_at", "rdv_id")
     )

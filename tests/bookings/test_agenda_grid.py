@@ -27,13 +27,13 @@ from tests.helpers import as_agent, log_in, page_text
 
 MONDAY = TODAY - timedelta(days=TODAY.weekday())
 SUNDAY = MONDAY + timedelta(days=6)
-# The grid reads what the list reads (RDVs with visibility, participants, plages, their motifs, their
-# exceptions, absences): the same 6 queries, whatever the number of RDVs.
-GRID_SELECTOR_QUERIES = 6
-# The page runs 14 queries, as the list (tests/bookings/test_queries.py); the polled fragment 12: session,
+# The grid reads what the list reads (the RDVs' ids, then the RDVs with visibility, participants, plages,
+# their motifs, their exceptions, absences): the same 7 queries, whatever the number of RDVs.
+GRID_SELECTOR_QUERIES = 7
+# The page runs 15 queries, as the list (tests/bookings/test_queries.py); the polled fragment 12: session,
 # agent, the backend's two login checks, the request context, the organisation's agents, then the
-# selector's 6 (no header menus, no flash messages).
-FRAGMENT_QUERIES = 12
+# selector's 7 (no header menus, no flash messages).
+FRAGMENT_QUERIES = 13
 
 
 CELL = re.compile(r'class="agenda-grid__cell[ "]')

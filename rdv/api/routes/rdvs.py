@@ -18,7 +18,7 @@ from rdv.agendas import policies as agenda_policies
 from rdv.agendas import selectors as agenda_selectors
 from rdv.api.auth import one, organisation_ctx
 from rdv.api.errors import NOT_FOUND_MESSAGE, ApiError
-from rdv.api.pagination import Meta, PageParams, paginate
+from rdv.api.pagination import Meta, PageParams, paginate, trusted_page
 from rdv.api.schemas import responses
 from rdv.api.types import ISO_DATE, ISO_DATETIME, AwareDateTime, Flag, Id, Integer, in_utc
 from rdv.bookings import policies, selectors, services
@@ -317,9 +317,10 @@ def list_rdvs(request, organisation_id: int, filters: Query[RdvFilters], params:
         lieu_id=filters.lieu_id,
     )
     zone = ctx.territory.zone
-    return paginate(
+    page = paginate(
         with_rdv_relations(rdvs), params, key="rdvs", serialise=lambda rows: [rdv_out(r, zone) for r in rows]
     )
+    return trusted_page(request, page)
 
 
 @router.get(PREFIX + "/{rdv_id}", response=responses({200: RdvOne}), summary="Un rendez-vous")

@@ -34,6 +34,7 @@ import hashlib
 import secrets
 from array import array
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -110,6 +111,8 @@ def bump(keys: Iterable[tuple[str, int, date]]) -> None:
         SlotCacheVersion(scope=scope, object_id=object_id, week=week, version=secrets.randbits(62))
         for scope, object_id, week in sorted(set(keys))
     ]
+    if any(row.scope == TERRITORY for row in rows):
+        forget_request_versions()
     if rows:
         SlotCacheVersion.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["scope", "object_id", "week"], update_fields=["version"]
@@ -275,11 +278,37 @@ _TERRITORY_OF: dict[tuple[str, int], int] = {}
 TERRITORY_OF_MAX = 10_000
 
 
+# The espace versions read during the current HTTP request (None outside one): a public page reads
+# its motif and its lieu under the same version, read once. Reusing it within the request keeps the
+# rule « version first »: an entry stored later is newer than its version, never older. A change of
+# the espace made during the request forgets them (bump).
+_REQUEST_VERSIONS: ContextVar[dict[int, int] | None] = ContextVar("espace_versions", default=None)
+
+
+def start_request_versions(**kwargs) -> None:
+    _REQUEST_VERSIONS.set({})
+
+
+def end_request_versions(**kwargs) -> None:
+    _REQUEST_VERSIONS.set(None)
+
+
+def forget_request_versions() -> None:
+    if _REQUEST_VERSIONS.get() is not None:
+        _REQUEST_VERSIONS.set({})
+
+
 def espace_version(territory_id: int) -> int:
-    """The espace's version row (0 before its first change), in plain SQL."""
+    """The espace's version row (0 before its first change), in plain SQL; once per request."""
+    known = _REQUEST_VERSIONS.get()
+    if known is not None and territory_id in known:
+        return known[territory_id]
     sql = f"SELECT version FROM {SlotCacheVersion._meta.db_table} WHERE scope = %s AND object_id = %s AND week = %s"  # noqa: S608 - a table name
     rows = _plain_sql(sql, [TERRITORY, territory_id, _versions_connection().ops.adapt_datefield_value(ALL_WEEKS)])
-    return rows[0][0] if rows else 0
+    version = rows[0][0] if rows else 0
+    if known is not None:
+        known[territory_id] = version
+    return version
 
 
 def under_espace_version(label: str, pk: int, variant: str, compute):

@@ -104,6 +104,55 @@ def test_the_motif_and_lieu_of_the_public_pages_are_cached_until_their_espace_ch
     assert selectors.lieu_by_id(journey.lieu.pk).name == "Maison renommée"
 
 
+def test_within_a_request_the_espace_version_is_read_once_and_a_change_of_the_espace_is_seen(
+    journey, django_assert_num_queries
+):
+    """A request reads its espace's version once for its motif and its lieu; a change of the espace
+    made during the request is still seen at the next read; outside a request (workers, commands)
+    every read asks the database."""
+    from rdv.motifs import services as motif_services
+    from rdv.online import slotcache
+    from tests.helpers import as_agent
+
+    usager = ActorKind.USAGER
+    for _ in range(2):  # learns the espace, then stores the entries
+        selectors.motif_by_id(journey.motif.pk, usager)
+        selectors.lieu_by_id(journey.lieu.pk, journey.motif)
+    with django_assert_num_queries(2):  # outside a request: one version read each
+        selectors.motif_by_id(journey.motif.pk, usager)
+        selectors.lieu_by_id(journey.lieu.pk, journey.motif)
+    slotcache.start_request_versions()  # what the request_started signal runs
+    try:
+        with django_assert_num_queries(1):
+            assert selectors.motif_by_id(journey.motif.pk, usager).public_bookable
+            assert selectors.lieu_by_id(journey.lieu.pk, journey.motif).offers_motif
+            assert selectors.motif_by_id(journey.motif.pk, usager).public_bookable
+        motif_services.archive_motif(as_agent(None, journey.organisation), journey.motif)
+        assert selectors.motif_by_id(journey.motif.pk, usager).public_bookable is False
+    finally:
+        slotcache.end_request_versions()  # request_finished
+    with django_assert_num_queries(2):  # outside a request again: the version at each read
+        assert selectors.motif_by_id(journey.motif.pk, usager).public_bookable is False
+        assert selectors.motif_by_id(journey.motif.pk, usager).public_bookable is False
+
+
+def test_the_public_week_page_reads_its_espace_s_version_once(journey, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = f"/prendre-rdv/creneaux/?motif={journey.motif.pk}&lieu={journey.lieu.pk}"
+    for _ in range(2):  # learns the espace, then stores the motif and the lieu
+        assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200 and 'name="debut"' in response.content.decode()
+    reads = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT version FROM")]
+    assert len(reads) == 1, reads
+    from rdv.online import slotcache
+
+    assert slotcache._REQUEST_VERSIONS.get() is None  # forgotten once the request is over
+
+
 def test_bookable_motifs_follow_the_booking_policy_for_each_public_actor(journey):
     organisations = [journey.organisation, journey.other_organisation]
     usager = names(selectors.bookable_motifs(organisations, ActorKind.USAGER))

@@ -206,17 +206,19 @@ def _fairest_first(agent_ids: list[int], start: datetime, tz) -> list[int]:
 def _free_agent(
     motif, candidates: list[int], lieu, start: datetime, *, holder_key: str, displayed_at, tz
 ) -> int | None:
-    """The first of `candidates`, fairest first, free at `start` by the uncached re-check, their
-    agendas locked (in id order) until the transaction ends; None when none is, their locks released
-    (a savepoint rolled back), so that other candidates can be locked in id order in turn."""
+    """The first of `candidates`, fairest first, free at `start` by the uncached re-check, its
+    agenda locked until the transaction ends; None when none is. One agenda is locked at a time, in
+    a savepoint rolled back when that agent is not free (its lock goes): a hold never waits for an
+    agenda while it holds another one, so two holds never deadlock, and holds of different agents
+    of a motif run side by side (locking every candidate made them wait for each other)."""
     if not candidates:
         return None
-    with transaction.atomic():
-        lock_agendas(candidates)  # concurrent holds and bookings of these agents wait for this one
-        for agent_id in _fairest_first(candidates, start, tz):
+    for agent_id in _fairest_first(candidates, start, tz):
+        with transaction.atomic():
+            lock_agendas([agent_id])  # concurrent holds and bookings of this agent wait for this one
             if _agent_free(motif, agent_id, lieu, start, holder_key=holder_key, displayed_at=displayed_at):
                 return agent_id
-        transaction.set_rollback(True)  # none is free: the savepoint and its locks go
+            transaction.set_rollback(True)  # not free: the savepoint and its lock go
     return None
 
 

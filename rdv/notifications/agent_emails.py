@@ -106,10 +106,13 @@ def _old_start(entry) -> datetime | None:
     return None
 
 
-def _rdv_kinds(entry, rdv: Rdv, related: dict) -> list[tuple[object, str]]:
-    """(agent, kind of message) for each agent concerned by the change."""
+def _current_agents(rdv: Rdv) -> list:
+    return [link.agent for link in rdv.agent_links.select_related("agent").order_by("agent_id")]
+
+
+def _rdv_kinds(entry, rdv: Rdv, related: dict, current: list) -> list[tuple[object, str]]:
+    """(agent, kind of message) for each agent concerned by the change (`current`: the RDV's agents)."""
     action = entry.action
-    current = [link.agent for link in rdv.agent_links.select_related("agent").order_by("agent_id")]
     added = {agent.pk for agent in related.get("agents_added") or []}
     removed = list(related.get("agents_removed") or [])
     if action == "rdv.moved":  # without a new start, only the agents or the lieu changed
@@ -135,9 +138,13 @@ def notify_rdv_agents(entry, rdv: Rdv, related: dict) -> int:
             visible = [name for name in visible if name != "context"]
         if not visible:
             return 0
-    pairs = [(agent, kind) for agent, kind in _rdv_kinds(entry, rdv, related) if agent.is_active and agent.email]
+    current = _current_agents(rdv)
+    pairs = [
+        (agent, kind) for agent, kind in _rdv_kinds(entry, rdv, related, current) if agent.is_active and agent.email
+    ]
     if not pairs:
         return 0
+    people = rdv_people(rdv, current)  # the same for every agent's message: read once
     preferences = preferences_by_agent(agent.pk for agent, _ in pairs)
     old_start = _old_start(entry)
     soon = is_soon([rdv.starts_at] + ([old_start] if old_start else []), territory.zone, now)
@@ -146,7 +153,9 @@ def notify_rdv_agents(entry, rdv: Rdv, related: dict) -> int:
         level = preferences.get(agent.pk, AgentPreferences.defaults_for(agent)).rdv_level
         if not wants(level, by_self=entry.actor_id is not None and entry.actor_id == agent.pk, soon=soon):
             continue
-        email = rdv_agent_email(kind, rdv, entry, agent, old_start=old_start, context_shown=context_shown)
+        email = rdv_agent_email(
+            kind, rdv, entry, agent, old_start=old_start, context_shown=context_shown, people=people
+        )
         enqueue_email(
             to=agent.email,
             subject=email.subject,
@@ -200,9 +209,31 @@ def _who(entry) -> str:
     return entry.actor_repr or "Système"
 
 
-def rdv_agent_email(kind: str, rdv: Rdv, entry, agent, *, old_start=None, context_shown: bool) -> AgentEmail:
+@dataclass
+class RdvPeople:
+    """Who a RDV's messages to its agents name: its usagers, its agents, its motif's service."""
+
+    usagers: str
+    agents: str
+    service: str
+
+
+def rdv_people(rdv: Rdv, agents: list | None = None) -> RdvPeople:
+    participations = rdv.participations.select_related("usager").order_by("pk")
+    return RdvPeople(
+        usagers=", ".join(str(p.usager) for p in participations) or "aucun",
+        agents=", ".join(str(agent) for agent in (_current_agents(rdv) if agents is None else agents)),
+        service=rdv.motif.service.name,
+    )
+
+
+def rdv_agent_email(
+    kind: str, rdv: Rdv, entry, agent, *, old_start=None, context_shown: bool, people: RdvPeople | None = None
+) -> AgentEmail:
+    """The message to `agent` about this change of `rdv` (`people`: rdv_people(rdv), read once for
+    all the RDV's agents)."""
     zone = rdv.organisation.territory.zone
-    participations = list(rdv.participations.select_related("usager").order_by("pk"))
+    people = people or rdv_people(rdv)
     local_end = timezone.localtime(rdv.ends_at, zone)
     moved_from = french_moment(old_start, zone) if kind == "moved" and old_start is not None else ""
     context = {
@@ -215,11 +246,11 @@ def rdv_agent_email(kind: str, rdv: Rdv, entry, agent, *, old_start=None, contex
         "moved_from": moved_from,
         "clock_name": rdv.organisation.territory.clock_name,
         "motif": rdv.motif.name,
-        "service": rdv.motif.service.name,
+        "service": people.service,
         "organisation": rdv.organisation.name,
         "where": agent_where(rdv),
-        "usagers": ", ".join(str(p.usager) for p in participations) or "aucun",
-        "agents": ", ".join(str(link.agent) for link in rdv.agent_links.select_related("agent").order_by("agent_id")),
+        "usagers": people.usagers,
+        "agents": people.agents,
         "participant": str((entry.changes or {}).get("usager", "")) if kind.startswith("participant_") else "",
         "cancel_reason": rdv.cancel_reason if kind == "cancelled" else "",
         "status": rdv.get_status_display() if kind == "cancelled" else "",

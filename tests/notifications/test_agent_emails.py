@@ -305,3 +305,32 @@ def test_a_plage_change_by_someone_else_is_told_even_when_rdv_emails_are_off(wor
     assert message.subject.startswith("Plage d'ouverture terminée par Système")
     assert "/plages/" in message.body
     assert Rdv.objects.count() == 0
+
+
+def test_the_messages_of_one_change_read_the_rdv_s_people_once_for_all_its_agents(world):
+    """The messages to a RDV's agents name its usagers, its agents and its service: read once for
+    all of them, so a RDV of two agents costs the same reads as a RDV of one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def reads_of(agents, start):
+        with CaptureQueriesContext(connection) as queries:
+            rdv = book(world, system(world), agents=agents, start=start)
+        selects = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT")]
+        counts = (
+            sum('FROM "bookings_participation"' in sql for sql in selects),
+            sum(sql.startswith('SELECT "bookings_rdvagent"."id"') for sql in selects),
+            sum('FROM "territories_service"' in sql for sql in selects),
+        )
+        return rdv, counts
+
+    _, one = reads_of([world.agent], at(THURSDAY, 9))
+    deliver_emails()
+    mail.outbox.clear()
+    rdv, two = reads_of([world.agent, world.agent2], at(THURSDAY, 11))
+    assert two == one and one[1] == 1, (one, two)
+    bodies = {m.to[0]: m.body for m in deliver_emails()}
+    assert set(bodies) == {world.agent.email, world.agent2.email}
+    for body in bodies.values():
+        assert str(world.agent) in body and str(world.agent2) in body
+        assert str(rdv.participations.get().usager) in body and world.motif.service.name in body

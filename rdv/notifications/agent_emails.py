@@ -144,7 +144,7 @@ def notify_rdv_agents(entry, rdv: Rdv, related: dict) -> int:
     ]
     if not pairs:
         return 0
-    people = rdv_people(rdv, current)  # the same for every agent's message: read once
+    people = None  # the same for every agent's message: read once, when one is written
     preferences = preferences_by_agent(agent.pk for agent, _ in pairs)
     old_start = _old_start(entry)
     soon = is_soon([rdv.starts_at] + ([old_start] if old_start else []), territory.zone, now)
@@ -153,6 +153,7 @@ def notify_rdv_agents(entry, rdv: Rdv, related: dict) -> int:
         level = preferences.get(agent.pk, AgentPreferences.defaults_for(agent)).rdv_level
         if not wants(level, by_self=entry.actor_id is not None and entry.actor_id == agent.pk, soon=soon):
             continue
+        people = people or rdv_people(rdv, current)
         email = rdv_agent_email(
             kind, rdv, entry, agent, old_start=old_start, context_shown=context_shown, people=people
         )

@@ -334,3 +334,20 @@ def test_the_messages_of_one_change_read_the_rdv_s_people_once_for_all_its_agent
     for body in bodies.values():
         assert str(world.agent) in body and str(world.agent2) in body
         assert str(rdv.participations.get().usager) in body and world.motif.service.name in body
+
+
+def test_nothing_is_read_for_the_messages_when_no_agent_gets_one(world, monkeypatch):
+    """An agent's own booking, for an agent who hears only of the others' changes (the default):
+    no message, and the RDV's people are not read for one."""
+    from rdv.notifications import agent_emails
+
+    reads = []
+    original = agent_emails.rdv_people
+    monkeypatch.setattr(
+        agent_emails, "rdv_people", lambda *args, **kwargs: reads.append(1) or original(*args, **kwargs)
+    )
+    prefer(world.agent, RdvLevel.OTHERS)
+    book(world, as_agent(world.agent, world.organisation), agents=[world.agent])
+    assert to(world.agent) == [] and reads == []
+    book(world, system(world), agents=[world.agent], start=at(THURSDAY, 11))
+    assert len(to(world.agent)) == 1 and reads == [1]

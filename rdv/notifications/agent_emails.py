@@ -155,7 +155,7 @@ def notify_rdv_agents(entry, rdv: Rdv, related: dict) -> int:
             continue
         people = people or rdv_people(rdv, current)
         email = rdv_agent_email(
-            kind, rdv, entry, agent, old_start=old_start, context_shown=context_shown, people=people
+            kind, rdv, entry, agent, people=people, old_start=old_start, context_shown=context_shown
         )
         enqueue_email(
             to=agent.email,
@@ -219,22 +219,22 @@ class RdvPeople:
     service: str
 
 
-def rdv_people(rdv: Rdv, agents: list | None = None) -> RdvPeople:
+def rdv_people(rdv: Rdv, agents: list) -> RdvPeople:
+    """`agents`: the RDV's agents, read already to decide who hears about the change."""
     participations = rdv.participations.select_related("usager").order_by("pk")
     return RdvPeople(
         usagers=", ".join(str(p.usager) for p in participations) or "aucun",
-        agents=", ".join(str(agent) for agent in (_current_agents(rdv) if agents is None else agents)),
+        agents=", ".join(str(agent) for agent in agents),
         service=rdv.motif.service.name,
     )
 
 
 def rdv_agent_email(
-    kind: str, rdv: Rdv, entry, agent, *, old_start=None, context_shown: bool, people: RdvPeople | None = None
+    kind: str, rdv: Rdv, entry, agent, *, people: RdvPeople, old_start=None, context_shown: bool
 ) -> AgentEmail:
-    """The message to `agent` about this change of `rdv` (`people`: rdv_people(rdv), read once for
-    all the RDV's agents)."""
+    """The message to `agent` about this change of `rdv` (`people`: rdv_people, read once for all
+    the RDV's agents)."""
     zone = rdv.organisation.territory.zone
-    people = people or rdv_people(rdv)
     local_end = timezone.localtime(rdv.ends_at, zone)
     moved_from = french_moment(old_start, zone) if kind == "moved" and old_start is not None else ""
     context = {

@@ -132,7 +132,7 @@ def _offset(path: Path) -> int:
 
 
 def _cpu(path: Path) -> float | None:
-    """CPU seconds written by scripts/loadtest (serve-prod's processes, locust), if any."""
+    """CPU seconds written by scripts/loadtest (locust's), if any."""
     try:
         return float(path.read_text())
     except (OSError, ValueError):
@@ -162,6 +162,16 @@ def cpu_by_kind(run: Path) -> dict:
         split["machine_busy"] = round(end[0] - start[0], 1)
         split["machine_busy_share"] = round((end[0] - start[0]) / (end[1] - start[1]), 3)
     return split
+
+
+def cpu_seconds(run: Path) -> dict:
+    """serve-prod's CPU seconds (`serve`, the sum of its kinds, and `serve_<kind>`), locust's, and the
+    machine's (`machine_busy`, `machine_busy_share`)."""
+    split = cpu_by_kind(run)
+    kinds = {f"serve_{kind}": value for kind, value in split.items() if not kind.startswith("machine")}
+    machine = {kind: value for kind, value in split.items() if kind.startswith("machine")}
+    serve = round(sum(kinds.values()), 1) if kinds else None
+    return {"serve": serve, "locust": _cpu(run / "locust.cpu"), **kinds, **machine}
 
 
 def build(run: Path, users: int, duration: str) -> dict:
@@ -201,11 +211,7 @@ def build(run: Path, users: int, duration: str) -> dict:
             "think_time_s": os.environ.get("LOADTEST_WAIT", "1,4"),
             "agenda_agents": int(os.environ.get("LOADTEST_AGENDA_AGENTS", "12")),
             "warmup": os.environ.get("WARMUP", "15s"),
-            "cpu_seconds": {name: _cpu(run / f"{name}.cpu") for name in ("serve", "locust")}
-            | {
-                kind if kind.startswith("machine") else f"serve_{kind}": value
-                for kind, value in cpu_by_kind(run).items()
-            },
+            "cpu_seconds": cpu_seconds(run),
         },
     }
     if check["double_bookings"]["count"]:

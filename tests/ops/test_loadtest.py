@@ -291,6 +291,17 @@ def test_report_splits_the_cpu_by_kind_of_process_and_gives_the_machine_s_busy_s
         "machine_busy": 90.0,
         "machine_busy_share": 0.75,
     }
+    (tmp_path / "locust.cpu").write_text("8.5\n")
+    assert report.cpu_seconds(tmp_path) == {
+        "serve": 68.0,
+        "locust": 8.5,
+        "serve_scheduler": 0.5,
+        "serve_web": 60.5,
+        "serve_worker": 7.0,
+        "machine_busy": 90.0,
+        "machine_busy_share": 0.75,
+    }
     (tmp_path / "machine.after").write_text("garbage")
     assert "machine_busy" not in report.cpu_by_kind(tmp_path)
     assert report.cpu_by_kind(tmp_path / "missing") == {}
+    assert report.cpu_seconds(tmp_path / "missing") == {"serve": None, "locust": None}

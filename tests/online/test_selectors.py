@@ -140,6 +140,8 @@ def test_the_public_week_page_reads_its_espace_s_version_once(journey, client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from rdv.online import slotcache
+
     url = f"/prendre-rdv/creneaux/?motif={journey.motif.pk}&lieu={journey.lieu.pk}"
     for _ in range(2):  # learns the espace, then stores the motif and the lieu
         assert client.get(url).status_code == 200
@@ -148,8 +150,6 @@ def test_the_public_week_page_reads_its_espace_s_version_once(journey, client):
     assert response.status_code == 200 and 'name="debut"' in response.content.decode()
     reads = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT version FROM")]
     assert len(reads) == 1, reads
-    from rdv.online import slotcache
-
     assert slotcache._REQUEST_VERSIONS.get() is None  # forgotten once the request is over
 
 

@@ -4,10 +4,11 @@ import datetime
 import html
 import re
 import socket
+import threading
 from contextlib import contextmanager
 
 from django.core import mail
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.urls import reverse
 
 from rdv.accounts.models import AccessLevel
@@ -165,3 +166,33 @@ def unreachable_database():
         connection.close()
         connection.settings_dict.clear()
         connection.settings_dict.update(saved)
+
+
+@contextmanager
+def locked_elsewhere(lock, *, timeout: str = "5s"):
+    """Run `lock()` in another thread's transaction (its own connection), which keeps what it locked
+    until the block ends; meanwhile this connection gives up waiting for a lock after `timeout`
+    (PostgreSQL's lock_timeout), so that a test of « not waited for » fails instead of hanging."""
+    locked, release = threading.Event(), threading.Event()
+
+    def other_transaction():
+        try:
+            with transaction.atomic():
+                lock()
+                locked.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_transaction)
+    thread.start()
+    try:
+        assert locked.wait(30), "the other transaction did not take its lock"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = '{timeout}'")
+        yield
+    finally:
+        release.set()
+        thread.join(30)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")

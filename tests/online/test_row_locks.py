@@ -4,11 +4,10 @@ would queue behind the others of the same organisation, and deadlock with holds 
 test, docs/operations.md)."""
 
 import re
-import threading
 
 import pytest
 import time_machine
-from django.db import connection, connections, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from rdv.online import services
@@ -82,7 +81,7 @@ def test_a_hold_does_not_wait_for_an_agenda_another_transaction_holds_when_anoth
     from rdv.agendas.locks import lock_agendas
     from rdv.bookings import services as booking_services
     from tests import factories
-    from tests.helpers import as_agent
+    from tests.helpers import as_agent, locked_elsewhere
 
     online = committed
     usager = factories.UsagerFactory(territory=online.territory, organisations=[online.organisation])
@@ -93,28 +92,7 @@ def test_a_hold_does_not_wait_for_an_agenda_another_transaction_holds_when_anoth
                 motif=online.motif, starts_at=at(TUESDAY, 11), agents=[online.agent], usagers=[usager], lieu=online.lieu
             ),
         )
-    locked, release = threading.Event(), threading.Event()
-
-    def booking_of_agent_1_in_progress():
-        try:
-            with transaction.atomic():
-                lock_agendas([online.agent])
-                locked.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=booking_of_agent_1_in_progress)
-    thread.start()
-    try:
-        assert locked.wait(10)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '1s'")  # waiting for agent 1 would fail, not hang
-        with time_machine.travel(NOW, tick=False):
-            booking = online.hold(at(TUESDAY, 9), holder_key="visiteur-1")
-        assert booking.agent_id == online.agent2.pk
-    finally:
-        release.set()
-        thread.join(10)
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
+    # Waiting for agent 1 would fail (lock_timeout), not hang.
+    with locked_elsewhere(lambda: lock_agendas([online.agent]), timeout="1s"), time_machine.travel(NOW, tick=False):
+        booking = online.hold(at(TUESDAY, 9), holder_key="visiteur-1")
+    assert booking.agent_id == online.agent2.pk

@@ -3,13 +3,12 @@ backoff, expiry, supersession, purge, « Renvoyer ». E-mails go to Django's loc
 real local SMTP server where the SMTP replies matter."""
 
 import smtplib
-import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import default_task_backend
 
@@ -19,7 +18,7 @@ from rdv.core.models import AuditLog
 from rdv.outbox import channels, services
 from rdv.outbox.models import Channel, Delivery, Purpose, Status
 from rdv.outbox.services import enqueue_email, run_due_deliveries
-from tests.helpers import as_agent
+from tests.helpers import as_agent, locked_elsewhere
 
 NOW = timezone.datetime(2027, 3, 9, 8, 0, tzinfo=timezone.get_default_timezone())
 
@@ -150,27 +149,9 @@ def test_a_claim_takes_a_lease_and_nobody_else_gets_the_row_until_it_expires(db,
 @pytest.mark.django_db(transaction=True)
 def test_a_row_locked_by_another_worker_is_skipped_not_waited_for(postgres_only):
     first, second = make(to="a@exemple.fr"), make(to="b@exemple.fr")
-    locked, release = threading.Event(), threading.Event()
-
-    def other_worker():
-        with transaction.atomic():
-            Delivery.objects.select_for_update().get(pk=first.pk)
-            locked.set()
-            release.wait(30)
-        connection.close()
-
-    thread = threading.Thread(target=other_worker)
-    thread.start()
-    try:
-        assert locked.wait(30)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '5s'")  # waiting instead of skipping fails the test
+    # Waiting instead of skipping fails the test (lock_timeout).
+    with locked_elsewhere(lambda: Delivery.objects.select_for_update().get(pk=first.pk)):
         assert services.claim().pk == second.pk
-    finally:
-        release.set()
-        thread.join()
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
 
 
 def test_the_oldest_due_message_is_claimed_first_and_future_ones_wait(db, frozen_time):

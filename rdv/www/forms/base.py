@@ -1,6 +1,8 @@
+import functools
+
 from django import forms
 from django.utils.html import conditional_escape
-from dsfr.forms import DsfrBaseForm, DsfrBoundField
+from dsfr.forms import DsfrBaseForm, DsfrBoundField, DsfrDjangoTemplates
 
 from rdv.core.dates import DATE_MAX, DATE_MIN, DATE_OUT_OF_RANGE
 
@@ -26,11 +28,23 @@ class BoundField(DsfrBoundField):
         self.help_text = conditional_escape(self.help_text)
 
 
+@functools.cache
+def form_renderer() -> DsfrDjangoTemplates:
+    """The renderer of every form, one per process. django-dsfr's DsfrBaseForm gives each form a
+    renderer of its own, so a template engine of its own, which compiled the widget templates
+    again at every form shown (a third of the « Vos coordonnées » page's time)."""
+    return DsfrDjangoTemplates()
+
+
 class DsfrForm(_DsfrContext, DsfrBaseForm):
     """A plain form rendered with the DSFR snippets (optional fields are marked, help texts are
     escaped). Every form of the product derives from it (tests/www/test_escaping.py checks it)."""
 
     bound_field_class = BoundField
+
+    @property
+    def default_renderer(self):  # type: ignore[override]
+        return form_renderer()
 
 
 class ConditionallyRequired:

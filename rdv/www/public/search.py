@@ -32,7 +32,7 @@ from rdv.online.selectors import PLACE_QUERY_MAX_LENGTH
 from rdv.www.public import steps
 from rdv.www.public.embedding import embeddable, set_territory
 from rdv.www.public.limits import rate_limited
-from rdv.www.public.session import HOLDER_KEY, holder_key
+from rdv.www.public.session import HOLDER_KEY
 
 MODE_KEY = "public_mode"  # "prescripteur" while a professional books for someone else
 PRESCRIPTEUR, USAGER = "prescripteur", "usager"
@@ -518,7 +518,8 @@ def week(request):
             raise go(request, url("week", **here), WEEK_OUTSIDE)
     else:
         monday = selectors.monday_of(window.first_day)
-    key = holder_key(request)
+    # A visitor who only browses has no session: one is opened by their first hold (public:hold).
+    key = _known_holder_key(request)
     result = selectors.week_of_free_times(motif, monday, lieu=lieu, now=now, holder_key=key)
     if not raw_week and result.next_slot is not None:  # no week asked: the first one with free times
         monday = selectors.monday_of(result.next_slot.date())

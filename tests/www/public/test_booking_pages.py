@@ -411,3 +411,23 @@ def test_without_email_the_code_page_says_it_went_to_the_mobile(client, online):
     page = page_text(client.get(response.url))
     assert "Un code à 6 chiffres a été envoyé à votre mobile (•• •• •• 56 78)." in page
     assert "+33612345678" not in page and "06 12 34 56 78" not in page
+
+
+def test_browsing_the_week_opens_no_session_and_a_holder_still_sees_their_held_time(client, online):
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+
+    week = week_url(online.motif.pk, online.lieu.pk, at(TUESDAY, 10), online.territory.zone)
+    times = re.compile(r'name="debut"\s+value="([^"]+)"')
+    offered = times.findall(client.get(week).content.decode())
+    assert offered
+    assert "sessionid" not in client.cookies
+    assert not Session.objects.exists()  # a visitor who only browses leaves no session row
+
+    response = hold(client, online, start=at(TUESDAY, 10))
+    assert response.status_code == 302
+    assert "sessionid" in client.cookies and Session.objects.count() == 1  # the hold opened it
+    hold(Client(), online, start=at(TUESDAY, 10))  # the second agent: the time is now held twice
+    held = [iso for iso in offered if iso not in times.findall(Client().get(week).content.decode())]
+    assert len(held) == 1  # hidden from the others…
+    assert times.findall(client.get(week).content.decode()) == offered  # …still offered to its holder

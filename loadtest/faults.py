@@ -211,11 +211,20 @@ def inject() -> int:
         page_check(agent, agent_url, during_outage=False),
     ]
     drill["counts_after_recovery"] = counts(database_url)
-    drill["processes_after"] = {
-        "gunicorn_web_processes": len(gunicorn_workers(serve_pid)[1]),
-        "db_worker": len(find(serve_pid, "db_worker")),
-        "scheduler": len(find(serve_pid, "run_scheduler")),
-    }
+    # The worker and the scheduler may be between two restarts of serve-prod's supervisor (1 s) when
+    # the database comes back: wait for them as for /healthz, up to RECOVERY_TIMEOUT.
+    waited = time.monotonic()
+    while True:
+        drill["processes_after"] = {
+            "gunicorn_web_processes": len(gunicorn_workers(serve_pid)[1]),
+            "db_worker": len(find(serve_pid, "db_worker")),
+            "scheduler": len(find(serve_pid, "run_scheduler")),
+        }
+        running = drill["processes_after"]["db_worker"] >= 1 and drill["processes_after"]["scheduler"] >= 1
+        if running or time.monotonic() - waited >= RECOVERY_TIMEOUT:
+            break
+        time.sleep(0.5)
+    drill["processes_back_after_s"] = round(time.monotonic() - waited, 1)
     (run / "drill.json").write_text(json.dumps(drill, indent=2))
     return 0
 
@@ -272,6 +281,7 @@ def summary(run: Path, report_path: Path) -> dict:
         "counts_before_outage": before,
         "counts_after_recovery": after,
         "processes_after": processes,
+        "processes_back_after_s": drill.get("processes_back_after_s"),
         "bookings": report.get("bookings"),
         "double_bookings": report.get("double_bookings"),
         "lost_bookings": report.get("lost_bookings"),

@@ -168,6 +168,16 @@ class PublicUser(FastHttpUser):
                 return self.journey_error()
             times = TIME_RE.findall(response.text)
             displayed = DISPLAYED_RE.search(response.text)
+        if not times:  # a week already over or full (this week on a Friday afternoon): the first week with
+            # free times, where « Prochaine disponibilité » leads (the page without a week asked)
+            first = {key: value for key, value in params.items() if key != "semaine"}
+            with self.client.get(
+                "/prendre-rdv/creneaux/", params=first, name="public book: week", catch_response=True
+            ) as response:
+                if not expected_or_fail(response):
+                    return self.journey_error()
+                times = TIME_RE.findall(response.text)
+                displayed = DISPLAYED_RE.search(response.text)
         if not times:
             with _lock:
                 RESULTS["no_free_time"] += 1

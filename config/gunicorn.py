@@ -7,6 +7,7 @@ docs/operations.md). Metrics of every worker process are summed from PROMETHEUS_
 
 import os
 
+from rdv.core import collector
 from rdv.core.metrics import child_exit  # noqa: F401 - gunicorn reads the hook by its name
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -17,3 +18,12 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 accesslog = None
 errorlog = "-"
+
+
+def post_worker_init(worker) -> None:
+    """Once the application is loaded in a web process: the garbage collector's tuning
+    (rdv.core.collector; GC_THRESHOLD, docs/operations.md)."""
+    collector.tune_after_load(GC_THRESHOLD)
+
+
+GC_THRESHOLD = collector.threshold_from(os.environ.get("GC_THRESHOLD", ""))  # read at start: a bad value stops it

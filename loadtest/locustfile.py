@@ -161,23 +161,16 @@ class PublicUser(FastHttpUser):
         with _lock:
             RESULTS["journeys"] += 1
         params = self.week_params()
-        with self.client.get(
-            "/prendre-rdv/creneaux/", params=params, name="public book: week", catch_response=True
-        ) as response:
-            if not expected_or_fail(response):
-                return self.journey_error()
-            times = TIME_RE.findall(response.text)
-            displayed = DISPLAYED_RE.search(response.text)
+        page = self.week_page(params)
+        if page is None:
+            return self.journey_error()
+        times, displayed = page
         if not times:  # a week already over or full (this week on a Friday afternoon): the first week with
             # free times, where « Prochaine disponibilité » leads (the page without a week asked)
-            first = {key: value for key, value in params.items() if key != "semaine"}
-            with self.client.get(
-                "/prendre-rdv/creneaux/", params=first, name="public book: week", catch_response=True
-            ) as response:
-                if not expected_or_fail(response):
-                    return self.journey_error()
-                times = TIME_RE.findall(response.text)
-                displayed = DISPLAYED_RE.search(response.text)
+            page = self.week_page({key: value for key, value in params.items() if key != "semaine"})
+            if page is None:
+                return self.journey_error()
+            times, displayed = page
         if not times:
             with _lock:
                 RESULTS["no_free_time"] += 1
@@ -245,6 +238,16 @@ class PublicUser(FastHttpUser):
             with _lock:
                 RESULTS["confirmed"].append(booking.group(1))
         return None
+
+    def week_page(self, params: dict):
+        """(the free times offered, the « affiche » field) of a booking journey's week page; None
+        when the page is not the expected one."""
+        with self.client.get(
+            "/prendre-rdv/creneaux/", params=params, name="public book: week", catch_response=True
+        ) as response:
+            if not expected_or_fail(response):
+                return None
+            return TIME_RE.findall(response.text), DISPLAYED_RE.search(response.text)
 
     def csrf(self, page: str) -> str:
         match = CSRF_RE.search(page)

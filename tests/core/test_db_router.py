@@ -226,12 +226,28 @@ def _hold_data(online, start):
 
 
 @on_both_connections
-def test_the_public_week_page_reads_slots_from_the_replica_and_the_session_from_the_primary():
+def test_a_visitor_without_a_session_costs_the_primary_one_write_on_the_week_page():
     online = build_online()
     replica_support.catch_up()
     client = Client()
     url = week_url(online.motif.pk, online.lieu.pk, at(TUESDAY, 10), online.territory.zone)
-    client.get(url)  # the session is created
+    client.get(url)
+    with Captured() as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert "sessionid" not in client.cookies
+    primary = captured.sql(DEFAULT_DB_ALIAS)
+    assert len(primary) == 1 and "core_ratecounter" in primary[0]  # the page counter, nothing else
+
+
+@on_both_connections
+def test_the_public_week_page_reads_slots_from_the_replica_and_the_session_from_the_primary():
+    online = build_online()
+    replica_support.catch_up()
+    client = Client()
+    client.session  # noqa: B018 - a visitor with a session (a former hold): browsing alone opens none
+    url = week_url(online.motif.pk, online.lieu.pk, at(TUESDAY, 10), online.territory.zone)
+    client.get(url)
     slotcache.clear()  # cold: the slot engine runs (a warm read only reads the versions, below)
     with Captured() as captured:
         response = client.get(url)

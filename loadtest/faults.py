@@ -55,6 +55,20 @@ def find(serve_pid: int, needle: str) -> list[psutil.Process]:
     return found
 
 
+def processes(serve_pid: int) -> dict:
+    """How many web processes, delivery workers and schedulers serve-prod runs now."""
+    return {
+        "gunicorn_web_processes": len(gunicorn_workers(serve_pid)[1]),
+        "db_worker": len(find(serve_pid, "db_worker")),
+        "scheduler": len(find(serve_pid, "run_scheduler")),
+    }
+
+
+def processes_running(counts: dict) -> bool:
+    """A delivery worker and the scheduler are running (gunicorn respawns its own processes)."""
+    return counts.get("db_worker", 0) >= 1 and counts.get("scheduler", 0) >= 1
+
+
 def gunicorn_workers(serve_pid: int) -> tuple[psutil.Process | None, list[psutil.Process]]:
     gunicorns = find(serve_pid, "gunicorn")
     pids = {p.pid for p in gunicorns}
@@ -214,16 +228,10 @@ def inject() -> int:
     # The worker and the scheduler may be between two restarts of serve-prod's supervisor (1 s) when
     # the database comes back: wait for them as for /healthz, up to RECOVERY_TIMEOUT.
     waited = time.monotonic()
-    while True:
-        drill["processes_after"] = {
-            "gunicorn_web_processes": len(gunicorn_workers(serve_pid)[1]),
-            "db_worker": len(find(serve_pid, "db_worker")),
-            "scheduler": len(find(serve_pid, "run_scheduler")),
-        }
-        running = drill["processes_after"]["db_worker"] >= 1 and drill["processes_after"]["scheduler"] >= 1
-        if running or time.monotonic() - waited >= RECOVERY_TIMEOUT:
-            break
+    drill["processes_after"] = processes(serve_pid)
+    while not processes_running(drill["processes_after"]) and time.monotonic() - waited < RECOVERY_TIMEOUT:
         time.sleep(0.5)
+        drill["processes_after"] = processes(serve_pid)
     drill["processes_back_after_s"] = round(time.monotonic() - waited, 1)
     (run / "drill.json").write_text(json.dumps(drill, indent=2))
     return 0
@@ -237,7 +245,7 @@ def summary(run: Path, report_path: Path) -> dict:
     unclean = {key: n for key, n in unexpected.items() if "unexpected page" in key and "HTTP 5" in key}
     french = sum(n for key, n in unexpected.items() if "French error page" in key)
     connection = sum(n for key, n in unexpected.items() if "connection error" in key or "HTTP" not in key)
-    processes = drill.get("processes_after", {})
+    process_counts = drill.get("processes_after", {})
     checks = {
         "faults_recovered": bool(drill.get("faults")) and all(f["ok"] for f in drill["faults"]),
         "outage_pages_french": bool(drill.get("outage_checks")) and all(c["ok"] for c in drill["outage_checks"]),
@@ -249,7 +257,7 @@ def summary(run: Path, report_path: Path) -> dict:
         "nothing_lost_in_outage": bool(before)
         and bool(after)
         and all(after.get(key, -1) >= value for key, value in before.items()),
-        "processes_running": processes.get("db_worker", 0) >= 1 and processes.get("scheduler", 0) >= 1,
+        "processes_running": processes_running(process_counts),
         "no_double_booking": report.get("double_bookings") == 0 and report.get("overbooked_rdvs") == 0,
         "no_lost_booking": report.get("lost_bookings") == 0,
         "no_lost_delivery": report.get("lost_deliveries") == 0,
@@ -280,7 +288,7 @@ def summary(run: Path, report_path: Path) -> dict:
         "recovered_after_s": drill.get("recovered_after_s"),
         "counts_before_outage": before,
         "counts_after_recovery": after,
-        "processes_after": processes,
+        "processes_after": process_counts,
         "processes_back_after_s": drill.get("processes_back_after_s"),
         "bookings": report.get("bookings"),
         "double_bookings": report.get("double_bookings"),

@@ -18,12 +18,10 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 accesslog = None
 errorlog = "-"
+GC_THRESHOLD = collector.threshold_from(os.environ.get("GC_THRESHOLD", ""))  # read at start: a bad value stops it
 
 
 def post_worker_init(worker) -> None:
     """Once the application is loaded in a web process: the garbage collector's tuning
     (rdv.core.collector; GC_THRESHOLD, docs/operations.md)."""
     collector.tune_after_load(GC_THRESHOLD)
-
-
-GC_THRESHOLD = collector.threshold_from(os.environ.get("GC_THRESHOLD", ""))  # read at start: a bad value stops it

@@ -402,11 +402,18 @@ def update_usager(
     return changes
 
 
-@transaction.atomic
 def add_usager_to_organisation(ctx: Context, usager: Usager) -> bool:
     """Attach an usager of the espace to the context's organisation. Returns False when already
-    there."""
+    there: then one read, no savepoint (every booking calls this, and its usager is nearly always
+    there already: the file was just created in the organisation, or booked there before)."""
     require(policies.can_add_to_organisation(ctx, usager))
+    if UsagerOrganisation.objects.filter(usager=usager, organisation=ctx.organisation).exists():
+        return False
+    return _attach(ctx, usager)
+
+
+@transaction.atomic
+def _attach(ctx: Context, usager: Usager) -> bool:
     organisation = ctx.organisation
     try:
         with transaction.atomic():

@@ -112,6 +112,24 @@ def test_an_usager_can_be_added_to_another_organisation_of_its_espace_once(alice
     assert _actions(usager).count("usager.added_to_organisation") == 1
 
 
+def test_an_usager_already_in_the_organisation_costs_one_read_and_no_savepoint(alice, make_usager):
+    """Every booking attaches its usager to the organisation, and the usager is nearly always
+    there already: one read answers, without the savepoints of the attaching path."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    usager = make_usager(alice.organisation)
+    ctx = as_agent(alice.agent, alice.organisation)
+    with CaptureQueriesContext(connection) as queries:
+        assert usager_services.add_usager_to_organisation(ctx, usager) is False
+    statements = [query["sql"] for query in queries.captured_queries]
+    # The right to see the file is read first (the agent's policy), then the one read of the link.
+    assert len(statements) == 2, statements
+    assert statements[1].startswith("SELECT") and "usagers_usagerorganisation" in statements[1]
+    assert not any("SAVEPOINT" in statement or "INSERT" in statement for statement in statements)
+    assert _actions(usager).count("usager.added_to_organisation") == 0
+
+
 def test_an_usager_cannot_join_an_organisation_of_another_espace(alice, bob, make_usager):
     usager = make_usager(alice.organisation)
     bob.territory.usagers_visible_territory_wide = True

@@ -425,8 +425,8 @@ def submit_details(
     `relative` (usager mode) names the relative the RDV is for."""
     with transaction.atomic():
         booking = (
-            OnlineBooking.objects.select_for_update(of=("self",))  # not the organisation and territory rows
-            .select_related("organisation__territory")
+            OnlineBooking.objects.select_for_update(of=("self",))  # not the organisation, territory and motif rows
+            .select_related("organisation__territory", "motif")  # the motif: named in the code's e-mail
             .get(pk=booking.pk)
         )
         _open(booking, holder_key)
@@ -455,8 +455,7 @@ def submit_details(
         _check_contact_limit(booking, person["email"], person["phone"])
         booking.details = details
         booking.contact_email, booking.contact_phone = person["email"], person["phone"]
-        booking.save()
-        return _send_code(booking)
+        return _send_code(booking)  # which saves the booking, details included (one UPDATE)
 
 
 def resend_code(booking: OnlineBooking, *, holder_key: str) -> OnlineBooking:

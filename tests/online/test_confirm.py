@@ -69,6 +69,24 @@ def test_the_code_is_sent_by_email_and_stored_hashed(online):
     assert "mardi 9 mars 2027 à 10 h 00" in message.body
 
 
+def test_the_details_are_saved_with_the_code_in_one_write_and_the_motif_read_with_the_booking(online):
+    """« Vos coordonnées » locks the booking (with its motif, named in the code's e-mail) and writes
+    it once: details, contact and code together."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    booking = online.hold(at(TUESDAY, 10), holder_key="visiteur-1")
+    with CaptureQueriesContext(connection) as queries:
+        services.submit_details(booking, PERSON, holder_key="visiteur-1")
+    statements = [query["sql"] for query in queries.captured_queries]
+    updates = [sql for sql in statements if sql.startswith('UPDATE "online_onlinebooking"')]
+    assert len(updates) == 1, updates
+    assert not any(sql.startswith('SELECT "motifs_motif"') for sql in statements), statements
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CODE_SENT
+    assert booking.contact_email == PERSON["email"] and booking.details["person"]["email"] == PERSON["email"]
+
+
 def test_the_code_email_says_the_code_is_valid_for_ten_minutes(online):
     held_with_code(online)
     message = next(m for m in reversed(mail.outbox) if "code" in m.subject.lower())

@@ -65,8 +65,17 @@ class Column:
     plages: list = field(default_factory=list)
     absences: list = field(default_factory=list)
     rdvs: list = field(default_factory=list)
-    cells: list = field(default_factory=list)
     cells_html: str = ""  # the cells' <li>, escaped (a SafeString made by Placer._cells())
+    # What `cells` is built from, when read: (the Placer, the GridColumn, the plages' spans).
+    cell_source: tuple | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def cells(self) -> list:
+        """The half-hour cells as GridCells (start, label, link, lieu). Built when read: the page
+        writes `cells_html` alone, computed without them (Placer._cells)."""
+        placer, column, spans = self.cell_source
+        return placer.grid_cells(column, spans)
+
     rdvs_html: str = ""  # the RDVs' <li>, escaped (a SafeString made by rdvs_html())
     now_top: int | None = None  # the « now » line, in today's columns
     past_span: int = 0  # minutes from the top that are over (shaded)
@@ -313,6 +322,16 @@ class Placer:
         self.base = reverse("rdv_create", args=[organisation_id])
         self.rdv_urls = RdvUrls(organisation_id)
         self.tz = timezone.get_current_timezone()
+        # Each half-hour of the grid: (minute of the day, "10:30", "1030", "10%3A30"), made once.
+        self.times = [
+            (
+                minute,
+                f"{minute // 60:02d}:{minute % 60:02d}",
+                f"{minute // 60:02d}{minute % 60:02d}",
+                f"{minute // 60:02d}%3A{minute % 60:02d}",
+            )
+            for minute in range(grid_frame.first_minute, grid_frame.last_minute, SLOT_MINUTES)
+        ]
 
     def column(self, column) -> Column:
         first, last = self.frame.first_minute, self.frame.last_minute
@@ -342,17 +361,10 @@ class Placer:
         placed.past_span, placed.now_top = now_marks(column.day, first, last, self.now)
         return placed
 
-    def _cells(self, placed: Column, column) -> None:
-        """The half-hour cells: each a link to the booking form prefilled with the agent, the start
-        (its wall-clock time) and, inside a plage, its lieu (and its motif when it offers only one),
-        as urlencode() would write the query. Written directly, escaped: the grid's hot loop (a week
-        of 12 agents has about 2,000 cells)."""
-        first, last = self.frame.first_minute, self.frame.last_minute
-        day, tz, agent_id = column.day, self.tz, column.agent.pk
-        key = f"{agent_id}-{day:%Y%m%d}"
-        url_head = f"{self.base}?debut={day:%Y-%m-%d}T"
-        where = escape(placed.short_label)
-        spans = []  # (start, end, the query's tail, the lieu, the lieu in the cell's name)
+    def _spans(self, placed: Column) -> list:
+        """The plages of a column as (start, end, the query's tail, the lieu, the lieu in the cell's
+        name, escaped)."""
+        spans = []
         for block in placed.plages:
             item = block.item
             tail = f"&lieu={item.plage.lieu_id}"
@@ -360,22 +372,80 @@ class Placer:
                 tail += f"&motif={item.motifs[0].pk}"
             lieu = item.plage.lieu.name
             spans.append((item.start, item.end, tail, lieu, f", plage à {escape(lieu)}"))
-        html = []
+        return spans
+
+    def _wall(self, day: date, minute: int) -> datetime:
+        """The instant of a wall-clock minute of `day`: what timezone.make_aware(datetime.combine(day,
+        time(hour, minute))) gives, built directly."""
+        hour, rest = divmod(minute, 60)
+        return datetime(day.year, day.month, day.day, hour, rest, tzinfo=self.tz)
+
+    def grid_cells(self, column, spans: list) -> list:
+        """The half-hour cells of `column` (a GridColumn) as GridCells: each a link to the booking
+        form prefilled with the agent, the start (its wall-clock time) and, inside a plage, its
+        lieu (and its motif when it offers only one), as urlencode() would write the query."""
+        first, last = self.frame.first_minute, self.frame.last_minute
+        day, agent_id = column.day, column.agent.pk
+        key = f"{agent_id}-{day:%Y%m%d}"
+        url_head = f"{self.base}?debut={day:%Y-%m-%d}T"
+        cells = []
         for minute in range(first, last, SLOT_MINUTES):
             hour, rest = divmod(minute, 60)
-            # what timezone.make_aware(datetime.combine(day, time(hour, rest))) gives, built directly
-            start = datetime(day.year, day.month, day.day, hour, rest, tzinfo=tz)
+            start = self._wall(day, minute)
             span = next((span for span in spans if span[0] <= start < span[1]), None)
-            label = f"{hour:02d}:{rest:02d}"
-            cell_id = f"c{key}{hour:02d}{rest:02d}"
             url = f"{url_head}{hour:02d}%3A{rest:02d}&agent={agent_id}{span[2] if span else ''}"
-            placed.cells.append(GridCell(cell_id, start, label, minute - first, url, span[3] if span else ""))
-            html.append(
-                f'<li><a id="{cell_id}" class="agenda-grid__cell" href="{escape(url)}">'
-                f'<span class="fr-sr-only">Réserver à {label}, {where}{span[4] if span else ""}</span>'
-                f'<span aria-hidden="true">+ {label}</span></a></li>'
+            cell_id = f"c{key}{hour:02d}{rest:02d}"
+            cells.append(
+                GridCell(cell_id, start, f"{hour:02d}:{rest:02d}", minute - first, url, span[3] if span else "")
             )
+        return cells
+
+    def _cells(self, placed: Column, column) -> None:
+        """The half-hour cells' HTML: what `grid_cells` says, written directly and escaped. The
+        grid's hot loop (a week of 12 agents has about 2,000 cells): the times' texts are made
+        once per grid, the escaped parts once per column, and a cell is in a plage when its
+        start's timestamp is (no datetime per cell). A day whose UTC offset changes (a
+        daylight-saving day) takes the GridCells' own path."""
+        spans = self._spans(placed)
+        placed.cell_source = (self, column, spans)
+        day, agent_id = column.day, column.agent.pk
+        where = escape(placed.short_label)
+        key = f"{agent_id}-{day:%Y%m%d}"
+        midnight = self._wall(day, 0)
+        if midnight.utcoffset() != self._wall(day, DAY_MINUTES - 1).utcoffset():
+            html = [
+                _cell_html(
+                    cell.id, escape(cell.url), cell.label, where, f", plage à {escape(cell.lieu)}" if cell.lieu else ""
+                )
+                for cell in placed.cells
+            ]
+            placed.cells_html = mark_safe("".join(html))  # noqa: S308 - escaped above
+            return
+        zero = midnight.timestamp()
+        bounds = [
+            (start.timestamp() - zero, end.timestamp() - zero, escape(tail), named)
+            for start, end, tail, _, named in spans
+        ]
+        href = f"{escape(self.base)}?debut={day:%Y-%m-%d}T"
+        agent = f"&amp;agent={agent_id}"
+        html = []
+        for minute, label, digits, encoded in self.times:
+            second = minute * 60
+            span = next((bound for bound in bounds if bound[0] <= second < bound[1]), None)
+            if span is None:
+                html.append(_cell_html(f"c{key}{digits}", f"{href}{encoded}{agent}", label, where, ""))
+            else:
+                html.append(_cell_html(f"c{key}{digits}", f"{href}{encoded}{agent}{span[2]}", label, where, span[3]))
         placed.cells_html = mark_safe("".join(html))  # noqa: S308 - every interpolated text is escaped
+
+
+def _cell_html(cell_id: str, href: str, label: str, where: str, lieu: str) -> str:
+    """One half-hour cell; `href`, `where` and `lieu` escaped by the caller."""
+    return (
+        f'<li><a id="{cell_id}" class="agenda-grid__cell" href="{href}">'
+        f'<span class="fr-sr-only">Réserver à {label}, {where}{lieu}</span>'
+        f'<span aria-hidden="true">+ {label}</span></a></li>'
+    )
 
 
 def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links: dict | None = None) -> Layout:

@@ -503,3 +503,33 @@ def test_the_agents_checkboxes_equal_the_template_loop_they_replace():
         assert _normalised(built) == _normalised(expected)
         assert built.count(" checked") == len(selected & {7, 12345, 9})
     assert "Zoé &lt;O&#x27;Brien&gt; &amp; « Cie »" in built and 'value="12345"' in built
+
+
+def test_cells_html_equals_the_cells_on_daylight_saving_days_and_at_plage_bounds_off_the_half_hour():
+    """The page's cells (written without a datetime per cell) say what the GridCells say: on the
+    days the clocks change (they take the GridCells' path), for plages that begin or end between
+    two half-hours, to the second, or on another day, and across a frame that starts at midnight."""
+    from django.template import Context, Template
+
+    for day in (date(2027, 3, 28), date(2027, 10, 31), DAY):
+        bounds_off = [
+            plage(at(9, day=day) + timedelta(seconds=1), at(10, 30, day=day) - timedelta(seconds=1), motifs=(4,)),
+            plage(at(10, 30, day=day), at(11, 15, day=day), motifs=(4, 6), lieu_id=8, lieu="Annexe & « Sud »"),
+            plage(at(23, day=day) - timedelta(days=1), at(1, day=day), lieu_id=9, lieu="Nuit"),  # from the day before
+        ]
+        for plages in (bounds_off, []):
+            col = column(day=day, plages=plages, rdvs=[rdv(1, at(0, day=day), at(23, 59, day=day))])
+            placed = layout(grid(col), organisation_id=5, now=at(7)).columns[0]
+            expected = Template(REFERENCE_CELLS).render(
+                Context({"cells": placed.cells, "short_label": placed.short_label})
+            )
+            assert str(placed.cells_html) == expected, day
+            assert len(placed.cells) == 48
+            if plages:
+                by_label = {cell.label: cell for cell in placed.cells}
+                assert (by_label["09:00"].lieu, by_label["09:30"].lieu, by_label["10:30"].lieu) == (
+                    "",
+                    "MDS Centre",
+                    "Annexe & « Sud »",
+                )
+                assert (by_label["00:30"].lieu, by_label["01:00"].lieu, by_label["11:30"].lieu) == ("Nuit", "", "")

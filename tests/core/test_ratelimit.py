@@ -2,7 +2,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from rdv.core.models import RateCounter
 from rdv.core.ratelimit import hit, peek, purge_rate_counters
@@ -45,6 +46,37 @@ def test_bad_parameters_are_refused():
         hit("k", limit=1, period=0)
     with pytest.raises(ValueError):
         hit("k", limit=-1, period=10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hit_of_its_own_commits_without_waiting_for_the_disk_and_one_in_a_transaction_rolls_back_with_it():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: synchronous_commit")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        (usual,) = cursor.fetchone()
+    assert usual != "off"
+    with CaptureQueriesContext(connection) as queries:
+        assert [hit("page", limit=5, period=60, now=T0).remaining for _ in range(2)] == [4, 3]
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) == 2
+    assert all(
+        sql.startswith("SET LOCAL synchronous_commit TO OFF; INSERT INTO core_ratecounter") for sql in statements
+    )
+    # SET LOCAL holds for the implicit transaction of its one query string, and no longer.
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF; SELECT current_setting('synchronous_commit')")
+        cursor.nextset()
+        assert cursor.fetchone() == ("off",)
+        cursor.execute("SELECT current_setting('synchronous_commit')")
+        assert cursor.fetchone() == (usual,)
+    # Inside a transaction, the hit is the caller's: a plain upsert, rolled back with it.
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with CaptureQueriesContext(connection) as inside:
+            hit("page", limit=5, period=60, now=T0)
+        raise RuntimeError
+    assert [query["sql"].startswith("INSERT INTO core_ratecounter") for query in inside.captured_queries] == [True]
+    assert RateCounter.objects.get(key="page").count == 2
 
 
 @pytest.mark.django_db(transaction=True)

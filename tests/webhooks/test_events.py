@@ -292,3 +292,23 @@ def test_without_any_endpoint_in_the_espace_a_change_costs_one_query(world, djan
     # slot cache's version bump (rdv.online.slotcache)
     with django_assert_num_queries(4):
         log_action("Système", "lieu.updated", lieu, {"name": ["a", "b"]})
+
+
+def test_a_rdv_body_is_the_same_with_its_relations_prefetched_or_read_from_the_rdv(world, django_assert_num_queries):
+    """The API's pages and the webhooks read a RDV's participations and agents from the lists
+    with_rdv_relations prefetched (no queryset per RDV); a RDV loaded without them reads them itself,
+    in the same order, to the same body."""
+    from rdv.bookings.models import Rdv
+    from rdv.webhooks.payloads import load_rdv, rdv_data
+
+    parent = usager(world, first_name="Jeanne", last_name="Dupont")
+    rdv = book(world, usagers=[usager(world, first_name="Léo", last_name="Dupont", responsible=parent)])
+    zone = ZoneInfo("Europe/Paris")
+    loaded = load_rdv(rdv.pk)
+    with django_assert_num_queries(0):  # everything prefetched
+        prefetched = rdv_data(loaded, zone)
+    plain = rdv_data(Rdv.objects.get(pk=rdv.pk), zone)
+    assert prefetched == plain
+    assert [(user["first_name"], user["responsible"]["first_name"]) for user in plain["users"]] == [("Léo", "Jeanne")]
+    assert [p["user"] for p in plain["participations"]] == plain["users"]
+    assert plain["users_count"] == 1 and [agent["id"] for agent in plain["agents"]] == [world.agent.pk]

@@ -143,11 +143,11 @@ def _address(rdv: Rdv) -> str:
 def rdv_data(rdv: Rdv, zone: ZoneInfo, fields=()) -> dict:
     """A RDV with its organisation, motif, lieu, agents and participations (`load_rdv`)."""
     participations = getattr(rdv, PARTICIPATIONS, None)
-    if participations is None:  # not loaded by with_rdv_relations
-        participations = list(rdv.participations.order_by("pk").select_related("usager__responsible"))
+    if participations is None:  # not loaded by with_rdv_relations (the documentation's example RDV)
+        participations = list(rdv.participations.all())
     links = getattr(rdv, AGENT_LINKS, None)
     if links is None:
-        links = list(rdv.agent_links.order_by("pk").select_related("agent"))
+        links = list(rdv.agent_links.all())
     agents = [link.agent for link in links]
     users = [usager_data(p.usager, zone, fields) for p in participations]  # each twice in the body
     created_by = CREATED_BY.get(rdv.created_by, rdv.created_by)

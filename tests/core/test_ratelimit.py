@@ -48,6 +48,27 @@ def test_bad_parameters_are_refused():
         hit("k", limit=-1, period=10)
 
 
+@pytest.mark.django_db
+def test_limits_periods_keys_and_retry_after_at_their_bounds():
+    nothing = hit("zero", limit=0, period=1, now=T0)  # a limit of 0 refuses everything, and is allowed
+    assert (nothing.allowed, nothing.remaining) == (False, 0)
+    for limit, period in ((-1, 60), (1, 0), (1, -1)):
+        with pytest.raises(ValueError):
+            hit("bad", limit=limit, period=period, now=T0)
+    hit("k" * 250, limit=5, period=60, now=T0)  # keys are cut at the column's 200 characters
+    assert RateCounter.objects.get(key__startswith="kkk").key == "k" * 200
+    last_moment = T0.replace(second=59, microsecond=500_000)  # half a second before the window ends
+    assert hit("late", limit=5, period=60, now=last_moment).retry_after == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hit_of_its_own_is_counted_on_every_database():
+    """Outside any transaction (the pages' limits): PostgreSQL gets the one string with SET LOCAL,
+    SQLite its plain upsert."""
+    assert [hit("own", limit=2, period=60, now=T0).allowed for _ in range(3)] == [True, True, False]
+    assert RateCounter.objects.get(key="own").count == 3
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_hit_of_its_own_commits_without_waiting_for_the_disk_and_one_in_a_transaction_rolls_back_with_it():
     if connection.vendor != "postgresql":

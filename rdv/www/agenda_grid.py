@@ -66,6 +66,9 @@ class Column:
     absences: list = field(default_factory=list)
     rdvs: list = field(default_factory=list)
     cells_html: str = ""  # the cells' <li>, escaped (a SafeString made by Placer._cells())
+    rdvs_html: str = ""  # the RDVs' <li>, escaped (a SafeString made by rdvs_html())
+    now_top: int | None = None  # the « now » line, in today's columns
+    past_span: int = 0  # minutes from the top that are over (shaded)
     # What `cells` is built from, when read: (the Placer, the GridColumn, the plages' spans).
     cell_source: tuple | None = field(default=None, repr=False, compare=False)
 
@@ -75,10 +78,6 @@ class Column:
         writes `cells_html` alone, computed without them (Placer._cells)."""
         placer, column, spans = self.cell_source
         return placer.grid_cells(column, spans)
-
-    rdvs_html: str = ""  # the RDVs' <li>, escaped (a SafeString made by rdvs_html())
-    now_top: int | None = None  # the « now » line, in today's columns
-    past_span: int = 0  # minutes from the top that are over (shaded)
 
 
 @dataclass
@@ -362,8 +361,8 @@ class Placer:
         return placed
 
     def _spans(self, placed: Column) -> list:
-        """The plages of a column as (start, end, the query's tail, the lieu, the lieu in the cell's
-        name, escaped)."""
+        """The plages of a column as (start, end, the query's tail, the lieu, the tail escaped, the
+        lieu in the cell's name escaped)."""
         spans = []
         for block in placed.plages:
             item = block.item
@@ -371,7 +370,7 @@ class Placer:
             if len(item.motifs) == 1:
                 tail += f"&motif={item.motifs[0].pk}"
             lieu = item.plage.lieu.name
-            spans.append((item.start, item.end, tail, lieu, f", plage à {escape(lieu)}"))
+            spans.append((item.start, item.end, tail, lieu, escape(tail), f", plage à {escape(lieu)}"))
         return spans
 
     def _wall(self, day: date, minute: int) -> datetime:
@@ -380,72 +379,58 @@ class Placer:
         hour, rest = divmod(minute, 60)
         return datetime(day.year, day.month, day.day, hour, rest, tzinfo=self.tz)
 
+    @staticmethod
+    def _span_at(spans: list, start: datetime):
+        """The plage holding the instant `start`, if any."""
+        return next((span for span in spans if span[0] <= start < span[1]), None)
+
     def grid_cells(self, column, spans: list) -> list:
         """The half-hour cells of `column` (a GridColumn) as GridCells: each a link to the booking
         form prefilled with the agent, the start (its wall-clock time) and, inside a plage, its
         lieu (and its motif when it offers only one), as urlencode() would write the query."""
-        first, last = self.frame.first_minute, self.frame.last_minute
+        first = self.frame.first_minute
         day, agent_id = column.day, column.agent.pk
         key = f"{agent_id}-{day:%Y%m%d}"
         url_head = f"{self.base}?debut={day:%Y-%m-%d}T"
         cells = []
-        for minute in range(first, last, SLOT_MINUTES):
-            hour, rest = divmod(minute, 60)
+        for minute, label, digits, encoded in self.times:
             start = self._wall(day, minute)
-            span = next((span for span in spans if span[0] <= start < span[1]), None)
-            url = f"{url_head}{hour:02d}%3A{rest:02d}&agent={agent_id}{span[2] if span else ''}"
-            cell_id = f"c{key}{hour:02d}{rest:02d}"
-            cells.append(
-                GridCell(cell_id, start, f"{hour:02d}:{rest:02d}", minute - first, url, span[3] if span else "")
-            )
+            span = self._span_at(spans, start)
+            url = f"{url_head}{encoded}&agent={agent_id}{span[2] if span else ''}"
+            cells.append(GridCell(f"c{key}{digits}", start, label, minute - first, url, span[3] if span else ""))
         return cells
 
     def _cells(self, placed: Column, column) -> None:
         """The half-hour cells' HTML: what `grid_cells` says, written directly and escaped. The
         grid's hot loop (a week of 12 agents has about 2,000 cells): the times' texts are made
-        once per grid, the escaped parts once per column, and a cell is in a plage when its
-        start's timestamp is (no datetime per cell). A day whose UTC offset changes (a
-        daylight-saving day) takes the GridCells' own path."""
+        once per grid, the escaped parts once per column, and, on a day of one UTC offset, a cell is
+        in a plage when its second of the day is (no datetime per cell). A day whose offset changes
+        (daylight saving) compares the cells' instants, as `grid_cells` does."""
         spans = self._spans(placed)
         placed.cell_source = (self, column, spans)
         day, agent_id = column.day, column.agent.pk
-        where = escape(placed.short_label)
-        key = f"{agent_id}-{day:%Y%m%d}"
         midnight = self._wall(day, 0)
-        if midnight.utcoffset() != self._wall(day, DAY_MINUTES - 1).utcoffset():
-            html = [
-                _cell_html(
-                    cell.id, escape(cell.url), cell.label, where, f", plage à {escape(cell.lieu)}" if cell.lieu else ""
-                )
-                for cell in placed.cells
+        if midnight.utcoffset() == self._wall(day, DAY_MINUTES - 1).utcoffset():
+            zero = midnight.timestamp()
+            bounds = [(span[0].timestamp() - zero, span[1].timestamp() - zero, span) for span in spans]
+            chosen = [
+                next((span for low, high, span in bounds if low <= minute * 60 < high), None)
+                for minute, *_ in self.times
             ]
-            placed.cells_html = mark_safe("".join(html))  # noqa: S308 - escaped above
-            return
-        zero = midnight.timestamp()
-        bounds = [
-            (start.timestamp() - zero, end.timestamp() - zero, escape(tail), named)
-            for start, end, tail, _, named in spans
-        ]
+        else:
+            chosen = [self._span_at(spans, self._wall(day, minute)) for minute, *_ in self.times]
+        key = f"{agent_id}-{day:%Y%m%d}"
+        where = escape(placed.short_label)
         href = f"{escape(self.base)}?debut={day:%Y-%m-%d}T"
         agent = f"&amp;agent={agent_id}"
-        html = []
-        for minute, label, digits, encoded in self.times:
-            second = minute * 60
-            span = next((bound for bound in bounds if bound[0] <= second < bound[1]), None)
-            if span is None:
-                html.append(_cell_html(f"c{key}{digits}", f"{href}{encoded}{agent}", label, where, ""))
-            else:
-                html.append(_cell_html(f"c{key}{digits}", f"{href}{encoded}{agent}{span[2]}", label, where, span[3]))
-        placed.cells_html = mark_safe("".join(html))  # noqa: S308 - every interpolated text is escaped
-
-
-def _cell_html(cell_id: str, href: str, label: str, where: str, lieu: str) -> str:
-    """One half-hour cell; `href`, `where` and `lieu` escaped by the caller."""
-    return (
-        f'<li><a id="{cell_id}" class="agenda-grid__cell" href="{href}">'
-        f'<span class="fr-sr-only">Réserver à {label}, {where}{lieu}</span>'
-        f'<span aria-hidden="true">+ {label}</span></a></li>'
-    )
+        placed.cells_html = mark_safe(  # noqa: S308 - every interpolated text is escaped
+            "".join(
+                f'<li><a id="c{key}{digits}" class="agenda-grid__cell" href="{href}{encoded}{agent}'
+                f'{span[4] if span else ""}"><span class="fr-sr-only">Réserver à {label}, {where}'
+                f'{span[5] if span else ""}</span><span aria-hidden="true">+ {label}</span></a></li>'
+                for (_, label, digits, encoded), span in zip(self.times, chosen, strict=True)
+            )
+        )
 
 
 def layout(grid, organisation_id: int, *, now: datetime | None = None, day_links: dict | None = None) -> Layout:

@@ -143,13 +143,13 @@ def _address(rdv: Rdv) -> str:
 def rdv_data(rdv: Rdv, zone: ZoneInfo, fields=()) -> dict:
     """A RDV with its organisation, motif, lieu, agents and participations (`load_rdv`)."""
     participations = getattr(rdv, PARTICIPATIONS, None)
-    if participations is None:  # not loaded by with_rdv_relations (the documentation's example RDV)
+    if participations is None:  # a RDV not loaded by with_rdv_relations
         participations = list(rdv.participations.all())
     links = getattr(rdv, AGENT_LINKS, None)
     if links is None:
         links = list(rdv.agent_links.all())
     agents = [link.agent for link in links]
-    users = [usager_data(p.usager, zone, fields) for p in participations]  # each twice in the body
+    users = [usager_data(p.usager, zone, fields) for p in participations]  # each twice in the body (read-only)
     created_by = CREATED_BY.get(rdv.created_by, rdv.created_by)
     cancelled = rdv.status in CANCELLED_STATUSES
     return {
@@ -182,7 +182,7 @@ def rdv_data(rdv: Rdv, zone: ZoneInfo, fields=()) -> dict:
                 "created_by_id": None,
                 "created_by_agent_prescripteur": False,
                 "created_by": created_by,
-                "user": dict(user),
+                "user": user,
             }
             for p, user in zip(participations, users, strict=True)
         ],

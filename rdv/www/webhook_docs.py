@@ -18,13 +18,6 @@ from rdv.webhooks import examples, payloads
 VERIFY_EXAMPLE_PATH = Path(examples.__file__).with_name("verify.py")
 
 
-class _Related(list):
-    """A list that answers `.all()`, as the related managers payloads.rdv_data reads."""
-
-    def all(self):
-        return self
-
-
 def example_rdv_body(zone: ZoneInfo) -> str:
     """The body of a « Rdv created » event for a made-up RDV, indented for reading."""
     territory = SimpleNamespace(rdv_field_enabled=lambda name: True)
@@ -90,8 +83,11 @@ def example_rdv_body(zone: ZoneInfo) -> str:
         organisation=organisation,
         motif=motif,
         lieu=lieu,
-        participations=_Related([SimpleNamespace(pk=4321, status="unknown", usager=usager)]),
-        agent_links=_Related([SimpleNamespace(agent=agent)]),
+        # What payloads.with_rdv_relations prefetches for a real RDV: lists.
+        **{
+            payloads.PARTICIPATIONS: [SimpleNamespace(pk=4321, status="unknown", usager=usager)],
+            payloads.AGENT_LINKS: [SimpleNamespace(agent=agent)],
+        },
     )
     data = payloads.rdv_data(rdv, zone)
     text = payloads.body(

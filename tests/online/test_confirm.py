@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from rdv.bookings.models import CreatedBy, Participation, Rdv, SlotHold
 from rdv.bookings.services import BookingRequest, book_rdv
@@ -72,9 +73,6 @@ def test_the_code_is_sent_by_email_and_stored_hashed(online):
 def test_the_details_are_saved_with_the_code_in_one_write_and_the_motif_read_with_the_booking(online):
     """« Vos coordonnées » locks the booking (with its motif, named in the code's e-mail) and writes
     it once: details, contact and code together."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     booking = online.hold(at(TUESDAY, 10), holder_key="visiteur-1")
     with CaptureQueriesContext(connection) as queries:
         services.submit_details(booking, PERSON, holder_key="visiteur-1")

@@ -4,6 +4,8 @@ duplicates, relatives, custom values by type."""
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from rdv.core.errors import DomainError
 from rdv.core.models import AuditLog
@@ -115,9 +117,6 @@ def test_an_usager_can_be_added_to_another_organisation_of_its_espace_once(alice
 def test_an_usager_already_in_the_organisation_costs_one_read_and_no_savepoint(alice, make_usager):
     """Every booking attaches its usager to the organisation, and the usager is nearly always
     there already: one read answers, without the savepoints of the attaching path."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     usager = make_usager(alice.organisation)
     ctx = as_agent(alice.agent, alice.organisation)
     with CaptureQueriesContext(connection) as queries:

@@ -8,12 +8,14 @@ import pytest
 import time_machine
 from django.db import transaction
 
+from rdv.bookings.models import Rdv
 from rdv.bookings.services import BookingRequest, book_rdv, cancel_rdv, move_rdv
 from rdv.core.context import Context
 from rdv.outbox.models import Channel, Delivery, Status
 from rdv.usagers.models import UsagerOrganisation
 from rdv.webhooks import services
 from rdv.webhooks.models import WebhookEvent
+from rdv.webhooks.payloads import load_rdv, rdv_data
 from tests import factories
 from tests.online.fixtures import NOW, TUESDAY, at, build_online
 
@@ -298,9 +300,6 @@ def test_a_rdv_body_is_the_same_with_its_relations_prefetched_or_read_from_the_r
     """The API's pages and the webhooks read a RDV's participations and agents from the lists
     with_rdv_relations prefetched (no queryset per RDV); a RDV loaded without them reads them itself,
     in the same order, to the same body."""
-    from rdv.bookings.models import Rdv
-    from rdv.webhooks.payloads import load_rdv, rdv_data
-
     parent = usager(world, first_name="Jeanne", last_name="Dupont")
     rdv = book(world, usagers=[usager(world, first_name="Léo", last_name="Dupont", responsible=parent)])
     zone = ZoneInfo("Europe/Paris")

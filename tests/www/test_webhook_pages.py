@@ -704,6 +704,9 @@ def test_the_documentation_shows_the_verification_example_and_a_payload_built_by
     assert VERIFY_EXAMPLE_PATH.read_text(encoding="utf-8") in text  # the exact, tested example
     for key in ('"model": "Rdv"', '"event": "created"', '"starts_at": "2027-03-09T10:00:00+01:00"', '"users_count": 1'):
         assert key in text
+    # The example's participant (in users and in participations) and agent.
+    assert text.count('"first_name": "Camille"') == 2 and '"id": 4321' in text
+    assert '"email": "alice.martin@exemple.fr"' in text
     for header in ("X-Lapin-Signature", "webhook-id", "webhook-timestamp", "webhook-signature"):
         assert f"<code>{header}</code>" in text
     assert "21 tentatives au plus sur environ 2,9 jours" in text

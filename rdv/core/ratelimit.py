@@ -77,8 +77,9 @@ def hit(key: str, *, limit: int, period: int, cost: int = 1, now: datetime | Non
         "RETURNING count"
     )
     params = [key[:200], connection.ops.adapt_datetimefield_value(start), cost]
-    with connection.cursor() as cursor:
-        if _commits_without_waiting():
+    own = _commits_without_waiting()
+    with _client_side_cursor() if own else connection.cursor() as cursor:
+        if own:
             # Its own commit, which does not wait for the disk: a page view never waits for a flush of
             # PostgreSQL's journal (hundreds of milliseconds when the disk is busy). A crash loses at
             # most the counts of its last fraction of a second. SET LOCAL applies to the implicit
@@ -93,13 +94,22 @@ def hit(key: str, *, limit: int, period: int, cost: int = 1, now: datetime | Non
 
 
 def _commits_without_waiting() -> bool:
-    """Whether a hit is its own transaction on PostgreSQL, sent as one query string (client-side
-    binding, Django's default with psycopg): then its commit need not wait for the disk."""
-    return (
-        connection.vendor == "postgresql"
-        and connection.get_autocommit()  # False inside atomic(): the hit is then the caller's
-        and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
-    )
+    """Whether a hit is its own transaction on PostgreSQL: then its commit need not wait for the disk."""
+    return connection.vendor == "postgresql" and connection.get_autocommit()  # False inside atomic()
+
+
+def _client_side_cursor():
+    """A cursor that sends the values inside the query string (client-side binding), as one string
+    of two statements needs: Django's default cursor with psycopg, but not the connection's own
+    when the server binds the values (DATABASE_PREPARE_THRESHOLD, config/settings/base.py)."""
+    if not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+        return connection.cursor()
+    from django.db.backends.postgresql.base import Cursor  # psycopg 3's ClientCursor, as Django uses it
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(Cursor(connection.connection))  # wrapped as Django's cursors
 
 
 def peek(key: str, *, limit: int, period: int, now: datetime | None = None) -> Decision:

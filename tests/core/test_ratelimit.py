@@ -2,9 +2,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
+from config.settings.base import prepare_statements
 from rdv.core.models import RateCounter
 from rdv.core.ratelimit import hit, peek, purge_rate_counters
 
@@ -98,6 +99,39 @@ def test_a_hit_of_its_own_commits_without_waiting_for_the_disk_and_one_in_a_tran
         raise RuntimeError
     assert [query["sql"].startswith("INSERT INTO core_ratecounter") for query in inside.captured_queries] == [True]
     assert RateCounter.objects.get(key="page").count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("threshold", ["off", "1"])
+def test_a_hit_of_its_own_is_one_query_string_whoever_binds_the_values(threshold):
+    """Django's default cursor inlines the values; with prepared statements (DATABASE_PREPARE_THRESHOLD,
+    production's setting) the server binds them, and one string of two statements needs a cursor
+    that inlines them."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: server-side binding")
+    wrapper, usual = connections["default"], connections["default"].settings_dict
+    options = {
+        key: value
+        for key, value in usual.get("OPTIONS", {}).items()
+        if key not in ("server_side_binding", "prepare_threshold")
+    }
+    changed = {**usual, "OPTIONS": options}
+    prepare_statements(changed, threshold)
+    wrapper.close()  # the next query connects with the changed options
+    wrapper.settings_dict = changed
+    try:
+        with CaptureQueriesContext(wrapper) as queries:
+            remaining = [hit("bound", limit=5, period=60, now=T0).remaining for _ in range(3)]
+        assert remaining == [4, 3, 2]
+        assert [query["sql"].startswith("SET LOCAL synchronous_commit TO OFF; INSERT") for query in queries] == [
+            True
+        ] * 3
+        with wrapper.cursor() as cursor:
+            assert (type(cursor.cursor).__name__ == "ServerBindingCursor") == (threshold != "off")
+        assert RateCounter.objects.get(key="bound").count == 3
+    finally:
+        wrapper.close()
+        wrapper.settings_dict = usual
 
 
 @pytest.mark.django_db(transaction=True)

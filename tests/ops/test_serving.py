@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import OperationalError
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
+from config.settings.base import prepare_statements
 from rdv.core.ratelimit import client_ip
 from rdv.www.views.errors import bad_request, error_page, not_found, permission_denied, server_error
 from tests.factories import PASSWORD
@@ -38,6 +40,48 @@ def test_check_deploy_is_clean_with_the_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def _prod_database_options(**env) -> str:
+    """The default database's OPTIONS with the production settings (PostgreSQL, never connected to)."""
+    env = {
+        **{key: value for key, value in os.environ.items() if key != "DATABASE_PREPARE_THRESHOLD"},
+        "DJANGO_SETTINGS_MODULE": "config.settings.prod",
+        "SECRET_KEY": "x" * 50,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/rdv_options",
+        **env,
+    }
+    code = "from django.conf import settings; print(sorted(settings.DATABASES['default'].get('OPTIONS', {}).items()))"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]  # after the shell's « N objects imported »
+
+
+def test_production_prepares_statements_on_postgresql_unless_told_off():
+    assert _prod_database_options() == "[('prepare_threshold', 5), ('server_side_binding', True)]"
+    assert _prod_database_options(DATABASE_PREPARE_THRESHOLD="off") == "[]"
+
+
+def test_the_prepared_statements_setting_takes_a_count_or_off():
+    def options(threshold, engine="django.db.backends.postgresql"):
+        settings = {"ENGINE": engine}
+        prepare_statements(settings, threshold)
+        return settings.get("OPTIONS")
+
+    assert options("5") == {"server_side_binding": True, "prepare_threshold": 5}
+    assert options(" 0 ") == {"server_side_binding": True, "prepare_threshold": 0}
+    assert options("") is None and options("off") is None and options(" OFF ") is None
+    assert options("5", engine="django.db.backends.sqlite3") is None
+    for bad in ("-1", "cinq", "2.5"):
+        with pytest.raises(ImproperlyConfigured, match="DATABASE_PREPARE_THRESHOLD"):
+            options(bad)
 
 
 @pytest.mark.parametrize(

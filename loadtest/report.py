@@ -165,13 +165,17 @@ def cpu_by_kind(run: Path) -> dict:
 
 
 def cpu_seconds(run: Path) -> dict:
-    """serve-prod's CPU seconds (`serve`, the sum of its kinds, and `serve_<kind>`), locust's, and the
-    machine's (`machine_busy`, `machine_busy_share`)."""
+    """serve-prod's CPU seconds (`serve`, the sum of its kinds, and `serve_<kind>`), locust's, the
+    machine's (`machine_busy`, `machine_busy_share`) and what is neither serve-prod's nor locust's
+    (`machine_other`: PostgreSQL, mostly, and the system)."""
     split = cpu_by_kind(run)
     kinds = {f"serve_{kind}": value for kind, value in split.items() if not kind.startswith("machine")}
     machine = {kind: value for kind, value in split.items() if kind.startswith("machine")}
     serve = round(sum(kinds.values()), 1) if kinds else None
-    return {"serve": serve, "locust": _cpu(run / "locust.cpu"), **kinds, **machine}
+    locust = _cpu(run / "locust.cpu")
+    if serve is not None and locust is not None and "machine_busy" in machine:
+        machine["machine_other"] = round(machine["machine_busy"] - serve - locust, 1)
+    return {"serve": serve, "locust": locust, **kinds, **machine}
 
 
 def build(run: Path, users: int, duration: str) -> dict:

@@ -300,7 +300,10 @@ def test_report_splits_the_cpu_by_kind_of_process_and_gives_the_machine_s_busy_s
         "serve_worker": 7.0,
         "machine_busy": 90.0,
         "machine_busy_share": 0.75,
+        "machine_other": 13.5,  # 90 - 68 - 8.5: PostgreSQL and the system
     }
+    (tmp_path / "locust.cpu").unlink()  # without locust's figure, no « other »
+    assert "machine_other" not in report.cpu_seconds(tmp_path)
     (tmp_path / "machine.after").write_text("garbage")
     assert "machine_busy" not in report.cpu_by_kind(tmp_path)
     assert report.cpu_by_kind(tmp_path / "missing") == {}

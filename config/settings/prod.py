@@ -34,7 +34,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 for _database in DATABASES.values():  # noqa: F405
     _database["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
     _database["CONN_HEALTH_CHECKS"] = True
-    # Prepared statements from a query text's 5th run on a connection (config/settings/base.py).
+    # A query text is prepared once it has run 5 times on a connection (config/settings/base.py).
     prepare_statements(_database, os.environ.get("DATABASE_PREPARE_THRESHOLD", "5"))  # noqa: F405
 
 # Webhooks: https only, never to private, loopback or link-local addresses (SSRF).

@@ -118,7 +118,7 @@ def prepare_statements(settings: dict, threshold: str) -> None:
     threshold = threshold.strip().lower()
     if settings["ENGINE"] != "django.db.backends.postgresql" or threshold in ("", "off"):
         return
-    if not threshold.isdigit():
+    if not (threshold.isascii() and threshold.isdigit()):  # « ² » is a digit to Python, not to int()
         raise ImproperlyConfigured(
             f"DATABASE_PREPARE_THRESHOLD={threshold!r}: a whole number of runs (0 or more) or « off »."
         )

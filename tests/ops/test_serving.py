@@ -79,7 +79,7 @@ def test_the_prepared_statements_setting_takes_a_count_or_off():
     assert options(" 0 ") == {"server_side_binding": True, "prepare_threshold": 0}
     assert options("") is None and options("off") is None and options(" OFF ") is None
     assert options("5", engine="django.db.backends.sqlite3") is None
-    for bad in ("-1", "cinq", "2.5"):
+    for bad in ("-1", "cinq", "2.5", "²"):
         with pytest.raises(ImproperlyConfigured, match="DATABASE_PREPARE_THRESHOLD"):
             options(bad)
 
